@@ -1,0 +1,1 @@
+"""Hardware at the edge: each driver yields Readings and/or applies Commands."""

@@ -1,0 +1,1 @@
+"""Simulated hardware: real implementations against models, chosen by configuration."""

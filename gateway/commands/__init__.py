@@ -1,0 +1,1 @@
+"""Subcommands of ``village-gateway`` (see :mod:`gateway.cli`)."""

@@ -1,0 +1,35 @@
+"""``village-gateway run --config FILE``: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+HELP = "run the gateway daemon on a configuration file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=Path, help="configuration file (TOML)")
+    parser.add_argument("--http", metavar="HOST:PORT", help="admin page address (overrides [web].listen)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override [service]")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.config import load_config
+    from gateway.daemon import Daemon, RunOptions
+    from gateway.errors import ConfigError
+    from gateway.logs import setup_logging
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print("refusing to start: the configuration is invalid", file=sys.stderr)
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    setup_logging(args.log_level or config.service.log_level)
+    daemon = Daemon(config, RunOptions(config_path=args.config, http=args.http))
+    asyncio.run(daemon.run())
+    return 0

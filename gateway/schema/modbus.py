@@ -1,0 +1,82 @@
+"""``[buses.<id>]``: Modbus lines (TCP gateways and RS-485 RTU lines) and their meters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from gateway.schema.base import Ident, Section
+
+
+class ModbusDeviceConfig(Section):
+    """One meter on a bus."""
+
+    id: Ident
+    unit: Annotated[int, Field(ge=1, le=247, description="Modbus device id (slave address)")]
+    profile: str = Field(min_length=1, description="register map name, e.g. 'sdm630'")
+    building: Ident
+    zone: Ident | None = None
+    interval_s: Annotated[float, Field(ge=0.2, le=3600)] = 10.0
+    scale: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="pulse-counter only: units of the quantity per count"
+    )
+    quantity: str | None = Field(default=None, description="pulse-counter only: e.g. 'water_m3'")
+    enabled: bool = True
+
+
+class _Bus(Section):
+    timeout_s: Annotated[float, Field(gt=0, le=30)] = 1.0
+    devices: list[ModbusDeviceConfig] = Field(default_factory=list)
+    max_backoff_s: Annotated[float, Field(ge=1, le=3600)] = 300.0
+
+
+class TcpBusConfig(_Bus):
+    """A Modbus TCP meter or a TCP-to-RS485 gateway."""
+
+    kind: Literal["tcp"]
+    host: str = Field(min_length=1)
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+
+
+class RtuBusConfig(_Bus):
+    """An RS-485 line driven through a serial port."""
+
+    kind: Literal["rtu"]
+    port: str = Field(min_length=1, description="serial device, e.g. /dev/ttyUSB0")
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+
+
+BusConfig = Annotated[TcpBusConfig | RtuBusConfig, Field(discriminator="kind")]
+
+
+def cross_check(config: object) -> list[tuple[str, str]]:
+    """Devices must name known buildings/zones and profiles; ids unique across buses."""
+    from drivers.profiles import available_profiles
+
+    problems: list[tuple[str, str]] = []
+    buildings = config.buildings  # type: ignore[attr-defined]
+    known_profiles = available_profiles()
+    seen: dict[str, str] = {}
+    for bus_id, bus in config.buses.items():  # type: ignore[attr-defined]
+        units: set[int] = set()
+        for i, dev in enumerate(bus.devices):
+            path = f"buses.{bus_id}.devices[{i}]"
+            if dev.building not in buildings:
+                problems.append((f"{path}.building", f"no building {dev.building!r} in [buildings]"))
+            elif dev.zone and dev.zone not in buildings[dev.building].zones:
+                problems.append((f"{path}.zone", f"building {dev.building!r} has no zone {dev.zone!r}"))
+            if dev.profile not in known_profiles:
+                problems.append(
+                    (f"{path}.profile", f"unknown profile {dev.profile!r}; known: {', '.join(sorted(known_profiles))}")
+                )
+            if dev.unit in units:
+                problems.append((f"{path}.unit", f"unit {dev.unit} is used twice on bus {bus_id!r}"))
+            units.add(dev.unit)
+            if dev.id in seen:
+                problems.append((f"{path}.id", f"device id {dev.id!r} already used at {seen[dev.id]}"))
+            seen.setdefault(dev.id, path)
+    return problems

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: free ports, starting real local servers, waiting for them."""

@@ -1,0 +1,1 @@
+"""Fixture plugin (filled by its issue)."""
