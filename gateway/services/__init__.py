@@ -10,6 +10,7 @@ SUBSYSTEMS = (
     "gateway.services.system",  # clock, notify/watchdog, health (issue 6)
     "gateway.services.modbus",  # one task per bus (issue 2)
     "gateway.services.ble",  # passive scanner (issue 4)
-    "gateway.services.sinks",  # journal group commit; InfluxDB v1/v2 and MQTT sinks (issues 2, 4, 7)
+    "gateway.services.sinks",  # journal group commit; InfluxDB v1/v2 sinks (issues 2, 7)
+    "gateway.services.mqtt",  # MQTT state, events, commands (issue 4)
     "gateway.services.web",  # admin page (issue 5)
 )
