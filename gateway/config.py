@@ -84,7 +84,11 @@ def _path_of(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"tcp", "rtu", "influx-v1", "influx-v2", "mqtt"} or "[" in str(part) or "function-" in str(part):
+        elif (
+            part in {"tcp", "rtu", "influx-v1", "influx-v2", "mqtt"}
+            or "[" in str(part)
+            or "function-" in str(part)
+        ):
             continue  # pydantic's discriminator / validator tags are not part of the user's path
         else:
             out += f".{part}" if out else str(part)
@@ -99,7 +103,8 @@ def _reason(error: Any) -> str:
     if kind == "missing":
         return "required but missing"
     if kind == "union_tag_invalid":
-        return f"unknown kind {error.get('input', {}).get('kind')!r}; expected one of {error['ctx']['expected_tags']}"
+        given = error.get("input", {}).get("kind")
+        return f"unknown kind {given!r}; expected one of {error['ctx']['expected_tags']}"
     if kind == "union_tag_not_found":
         return "missing 'kind' (which kind of bus or sink is this?)"
     if kind == "string_pattern_mismatch":
@@ -124,15 +129,20 @@ def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = N
         for error in exc.errors():
             path = _path_of(error["loc"])
             problems.append(ConfigProblem(file, path, _reason(error), line_of(lines, path)))
-        raise ConfigError(problems) from exc
+        raise ConfigError(_in_file_order(problems)) from exc
     problems = [
         ConfigProblem(file, path, reason, line_of(lines, path))
         for module in CROSS_CHECKS
         for path, reason in _cross_check(module, config)
     ]
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_in_file_order(problems))
     return config
+
+
+def _in_file_order(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """Problems sorted as a person reads the file: by line, then path."""
+    return sorted(problems, key=lambda p: (p.line or 0, p.path))
 
 
 def _cross_check(module_name: str, config: GatewayConfig) -> list[tuple[str, str]]:

@@ -87,7 +87,9 @@ class Daemon:
                 for service in self.services:
                     task = group.create_task(service.run(), name=service.name)
                     tasks[service.stop_phase].append(task)
-                log.info("started %d services: %s", len(self.services), ", ".join(s.name for s in self.services))
+                log.info(
+                    "started %d services: %s", len(self.services), ", ".join(s.name for s in self.services)
+                )
                 self.started.set()
                 group.create_task(self._supervise(tasks), name="supervisor")
         finally:

@@ -52,7 +52,9 @@ class StorageError(GatewayError, OSError):
 class SinkError(GatewayError):
     """A sink's server refused or failed a write."""
 
-    def __init__(self, sink: str, message: str, *, status: int | None = None, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, sink: str, message: str, *, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         self.sink = sink
         self.status = status
         self.retry_after_s = retry_after_s

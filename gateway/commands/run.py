@@ -13,7 +13,9 @@ HELP = "run the gateway daemon on a configuration file"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="configuration file (TOML)")
     parser.add_argument("--http", metavar="HOST:PORT", help="admin page address (overrides [web].listen)")
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override [service]")
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="override [service]"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, *, host: str = "127.0.0.1", timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until ``host:port`` accepts connections, or fail with the process's output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -41,7 +43,9 @@ def require_tool(name: str) -> str:
 
 
 @contextlib.contextmanager
-def running(argv: Sequence[str], *, port: int | None = None, log: Path | None = None, timeout: float = 20.0) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    argv: Sequence[str], *, port: int | None = None, log: Path | None = None, timeout: float = 20.0
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` for the duration of the block; kill it (and wait) afterwards."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
