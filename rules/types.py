@@ -1,0 +1,285 @@
+"""The engine's inputs and outputs: what the shell hands to ``decide`` and what it gets back.
+
+Rules of this module:
+- inputs and outputs are frozen values; times are UTC nanoseconds (``*_ns``);
+- ``Memory`` is everything the rules remember between ticks (learned heating rates, window-open
+  since, leak night counters, active alarms). ``decide`` returns the updated memory; the shell
+  persists it (:func:`memory_to_json` / :func:`memory_from_json`) and passes it back. With the same
+  site, state and ``now`` the result is the same, after a restart too;
+- a :class:`Reason` is structured (a code and parameters); ``rules.reasons`` renders it in French
+  or English, so the admin page, the journal and MQTT can show the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.model import Command, Event, FieldValue, Severity
+from rules.config import Mode
+
+ParamValue = str | int | float | bool
+
+
+# ---- reasons -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why: a code from ``rules.reasons.TEMPLATES`` and its parameters (sorted pairs)."""
+
+    code: str
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **params: ParamValue | None) -> Reason:
+        """Build a reason, dropping ``None`` parameters."""
+        return cls(code, tuple(sorted((k, v) for k, v in params.items() if v is not None)))
+
+    def param(self, name: str) -> ParamValue | None:
+        """One parameter, or ``None``."""
+        return dict(self.params).get(name)
+
+    def text(self, lang: str = "fr") -> str:
+        """The reason in plain words (``"fr"`` or ``"en"``)."""
+        from rules.reasons import render
+
+        return render(self, lang)
+
+
+# ---- inputs ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SensorValue:
+    """The latest value of one (device, field) and when it was measured."""
+
+    value: float
+    time_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputState:
+    """A binary input (motion sensor, window contact): its level and the time of its last change."""
+
+    active: bool
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class RelayState:
+    """A relay as it is now, and when it last switched (``None``: unknown, e.g. just booted)."""
+
+    on: bool
+    since_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A dated override of a zone's schedule: a booking ("Loto", Saturday 14:00–23:00 at confort)
+    or a manual order ("heat the mairie now for 2 h"). It expires by itself at ``end_ns``."""
+
+    zone: str  # "building/zone"
+    start_ns: int
+    end_ns: int
+    mode: Mode = "confort"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError(f"booking {self.label!r} for {self.zone}: end must be after start")
+
+    def active(self, now_ns: int) -> bool:
+        """Whether the booking covers ``now_ns``."""
+        return self.start_ns <= now_ns < self.end_ns
+
+
+@dataclass(frozen=True, slots=True)
+class LightOverride:
+    """A manual order for a lighting circuit (on or off) until ``end_ns``."""
+
+    circuit: str
+    start_ns: int
+    end_ns: int
+    on: bool
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError(f"override {self.label!r} for {self.circuit}: end must be after start")
+
+    def active(self, now_ns: int) -> bool:
+        """Whether the override covers ``now_ns``."""
+        return self.start_ns <= now_ns < self.end_ns
+
+
+# ---- memory (persisted by the shell) -----------------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ZoneMemory(_Frozen):
+    """What the rules remember about one zone."""
+
+    #: learned warm-up rates (°C/h) by outdoor temperature band ("all" when no outdoor sensor)
+    rates: dict[str, float] = Field(default_factory=dict)
+    #: a warm-up being observed: (start_ns, start_temperature, outdoor band)
+    warmup: tuple[int, float, str] | None = None
+    #: recent (time_ns, mean temperature) samples, oldest first, for the window slope
+    history: tuple[tuple[int, float], ...] = ()
+    window_open_since_ns: int | None = None
+    #: the occupancy start (ns) a preheat is running for
+    preheat_for_ns: int | None = None
+    #: when the heater was forced off by max_on_h (it then rests min_off)
+    rest_since_ns: int | None = None
+
+
+class LeakMemory(_Frozen):
+    """Hourly water use of one meter and its night counters."""
+
+    hour_start_ns: int | None = None  # start of the current local hour being measured
+    hour_start_m3: float | None = None  # counter at the start of that hour
+    #: finished hours (hour_start_ns, litres), the last 24 at most
+    hours: tuple[tuple[int, float], ...] = ()
+    night_date: str | None = None  # local date (ISO) of the night being watched
+    night_min_l: float | None = None  # smallest hourly use seen in that night's window
+    night_hours: int = 0  # how many night hours were seen
+    nights: int = 0  # consecutive nights whose minimum use was above zero
+    last_night_min_l: float | None = None
+    alarm_since_ns: int | None = None  # latched until acknowledged
+
+
+class Memory(_Frozen):
+    """Everything remembered between ticks; JSON-serialisable."""
+
+    version: int = 1
+    zones: dict[str, ZoneMemory] = Field(default_factory=dict)
+    leaks: dict[str, LeakMemory] = Field(default_factory=dict)
+    #: alarms currently raised ("kind:subject"): an event is sent when one starts or ends
+    alarms: tuple[str, ...] = ()
+
+
+def memory_to_json(memory: Memory) -> str:
+    """Serialise the memory for the shell to persist."""
+    return memory.model_dump_json()
+
+
+def memory_from_json(text: str | bytes | None) -> Memory:
+    """Read persisted memory; anything unreadable gives a fresh memory (learning starts again)."""
+    if not text:
+        return Memory()
+    try:
+        return Memory.model_validate_json(text)
+    except (ValidationError, json.JSONDecodeError, ValueError):
+        return Memory()
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The inputs of one decision, besides the site and ``now``.
+
+    ``readings`` is keyed like ``gateway.state.Snapshot.samples``: ``(device, field)``.
+    """
+
+    readings: Mapping[tuple[str, str], SensorValue] = field(default_factory=lambda: MappingProxyType({}))
+    inputs: Mapping[str, InputState] = field(default_factory=lambda: MappingProxyType({}))
+    relays: Mapping[str, RelayState] = field(default_factory=lambda: MappingProxyType({}))
+    bookings: tuple[Booking, ...] = ()
+    light_overrides: tuple[LightOverride, ...] = ()
+    #: leak alarms acknowledged by a person: meter -> when (an alarm raised before is cleared)
+    leak_acks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    memory: Memory = field(default_factory=Memory)
+
+
+# ---- outputs -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """The desired state of one output (relay) and why."""
+
+    output: str
+    on: bool
+    reason: Reason
+    subject: str  # "zone:<building/zone>", "light:<circuit>", "valve:<meter>"
+
+    def command(self, lang: str = "fr") -> Command:
+        """As the shell's :class:`gateway.model.Command` (reason in words)."""
+        return Command(output=self.output, on=self.on, reason=self.reason.text(lang))
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An event the rules raise (stale sensor, window open, leak): code, subject and evidence."""
+
+    kind: str  # event kind, e.g. "sensor_stale", "leak"
+    subject: str
+    severity: Severity
+    reason: Reason
+    evidence: tuple[tuple[str, FieldValue], ...] = ()
+
+    def event(self, time_ns: int, lang: str = "fr") -> Event:
+        """As a :class:`gateway.model.Event` (message in words, code and evidence as data)."""
+        data = (("code", self.reason.code), *self.evidence)
+        return Event(self.kind, self.subject, self.reason.text(lang), time_ns, self.severity, data)
+
+
+HeatingState = Literal["heating", "idle", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneStatus:
+    """One zone's decision, for the admin page and MQTT."""
+
+    zone: str
+    mode: Mode  # the mode in force (after bookings, preheat, window, fail-safe)
+    target_c: float | None
+    measured_c: float | None
+    heating: bool  # heater on / order warmer than arrêt
+    occupied: bool
+    reason: Reason
+    next_change_ns: int | None = None  # when the schedule changes next (ns)
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitStatus:
+    """One lighting circuit's decision."""
+
+    circuit: str
+    on: bool
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Everything ``decide`` returns. ``actions`` covers every output the rules drive, sorted."""
+
+    now_ns: int
+    actions: tuple[Action, ...]
+    zones: tuple[ZoneStatus, ...]
+    circuits: tuple[CircuitStatus, ...]
+    notices: tuple[Notice, ...]
+    memory: Memory
+
+    def desired(self) -> dict[str, bool]:
+        """Output id -> desired level."""
+        return {a.output: a.on for a in self.actions}
+
+    def action(self, output: str) -> Action | None:
+        """The action for one output, or ``None``."""
+        return next((a for a in self.actions if a.output == output), None)
+
+    def commands(self, lang: str = "fr") -> list[Command]:
+        """The actions as shell commands."""
+        return [a.command(lang) for a in self.actions]
+
+    def events(self, lang: str = "fr") -> list[Event]:
+        """The notices as shell events, dated ``now``."""
+        return [n.event(self.now_ns, lang) for n in self.notices]
