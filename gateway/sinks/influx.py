@@ -1,0 +1,400 @@
+"""The InfluxDB sinks: drain the journal from the sink's own cursor to a v1 or v2 write API.
+
+Rules of this module:
+- the cursor moves only after the server said 2xx (or after a line was set aside as
+  rejected): what the journal holds is delivered at least once, and because every point
+  carries its measurement time a resend overwrites the same point instead of duplicating;
+- oldest first, batch by batch; while catching up, up to ``concurrency`` requests of one
+  fetched window are in flight at once; the batch size adapts (grows on fast 2xx, halves on
+  413, timeouts and slow answers) between ``min_batch_size`` and ``max_batch_size``;
+- one bad line never blocks the rest: a 400/422 batch is split in halves until the lines
+  the server refuses are isolated; those are appended with the server's error to the
+  rejected file and counted (``gateway_sink_rejected_total``);
+- 429/503 wait for ``Retry-After`` (capped); 5xx, timeouts and resets back off exponentially
+  with full jitter up to ``max_backoff_s``; 401/403/404 are configuration problems: logged
+  and raised as an event once, then retried at the slow pace until fixed;
+- memory is bounded by one fetched window (``concurrency`` × batch), whatever the backlog;
+  network I/O and gzip run in the sink's own small thread pool, never on the event loop;
+- logs and events: one line when the sink goes down, one when it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import logging
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.model import Event
+from gateway.schema.sinks import InfluxV1SinkConfig, InfluxV2SinkConfig
+from gateway.service import StopPhase
+from gateway.sinks.influx_http import Answer, Transport, V1Transport, V2Transport, read_secret
+
+log = logging.getLogger("gateway.sinks.influx")
+
+#: Bytes per line assumed when sizing a fetch window (a meter line is ~150-300 bytes).
+_FETCH_BYTES_PER_LINE = 512
+#: An answer slower than this fraction of the timeout shrinks the batch; faster than
+#: ``_FAST`` grows it.
+_SLOW, _FAST = 0.5, 0.1
+#: The last chance to flush at shutdown.
+_FINAL_FLUSH_S = 5.0
+
+
+class JournalRowLike(Protocol):
+    id: int
+    line: bytes
+
+
+class SinkJournal(Protocol):
+    """The part of :class:`gateway.journal.Journal` a sink uses."""
+
+    async def fetch(
+        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000
+    ) -> Sequence[JournalRowLike]: ...
+
+    async def advance(self, sink: str, last_id: int) -> None: ...
+
+
+@dataclass
+class _Health:
+    """Failure bookkeeping: one log line and one event per state change."""
+
+    failures: int = 0
+    failing_since: float | None = None
+    down: bool = False
+    problem: str | None = None  # "auth" / "not_found" / "tls" once reported loudly
+    last_kind: str = ""
+    last_message: str = ""
+    reported: set[str] = field(default_factory=set)
+
+
+def _line_time_ns(line: bytes) -> int | None:
+    """The timestamp at the end of a line of line protocol."""
+    _, _, tail = line.rpartition(b" ")
+    try:
+        return int(tail)
+    except ValueError:
+        return None
+
+
+class InfluxSink:
+    """One ``[sinks.<name>]`` of kind ``influx-v1`` or ``influx-v2``, as a daemon service.
+
+    Example::
+
+        sink = InfluxSink(name="remote", config=cfg.sinks["remote"], core=core, journal=journal)
+        sink.prepare()
+        await sink.run()       # until cancelled; flushes once more with a deadline
+    """
+
+    stop_phase = StopPhase.CONSUMER
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        config: InfluxV1SinkConfig | InfluxV2SinkConfig,
+        core: Any,
+        journal: SinkJournal,
+        rejected_path: Path,
+        transport: Transport | None = None,
+    ) -> None:
+        self.name = f"sink:{name}"
+        self.sink = name
+        self.config = config
+        self._core = core
+        self._metrics = core.metrics
+        self._journal = journal
+        self._rejected_path = rejected_path
+        self._transport = transport
+        self._batch = config.batch_size
+        self._health = _Health()
+        self._executor = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"sink-{name}")
+        self._random = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._describe()
+
+    # ---- life cycle -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Read the secret files and build the transport (warns on loose permissions or verify_tls=false)."""
+        if self._transport is not None:
+            return
+        if self.config.url.scheme == "https" and not self.config.verify_tls:
+            log.warning(
+                "SECURITY: sink %s does not verify the server's TLS certificate (verify_tls = false)",
+                self.sink,
+            )
+        if self.config.url.scheme == "http" and self.config.url.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning(
+                "sink %s sends data unencrypted over plain http to %s", self.sink, self.config.url.host
+            )
+        try:
+            self._transport = self._make_transport()
+        except OSError as exc:
+            # The file may appear later (provisioning); run() keeps trying at the slow pace.
+            self._report_problem("secret", f"cannot read the secret file: {exc}")
+
+    def _make_transport(self) -> Transport:
+        pool = self.config.concurrency
+        if isinstance(self.config, InfluxV2SinkConfig):
+            token = read_secret(self.config.token_file, "token") if self.config.token_file else None
+            return V2Transport(self.config, token=token, pool_size=pool)
+        password = read_secret(self.config.password_file, "password") if self.config.password_file else None
+        return V1Transport(self.config, password=password, pool_size=pool)
+
+    async def run(self) -> None:
+        """Drain until cancelled; then one last flush with a deadline."""
+        try:
+            while True:
+                if self._transport is None:
+                    await asyncio.sleep(self.config.max_backoff_s)
+                    self.prepare()
+                    continue
+                delivered_all = await self.drain_once()
+                if delivered_all:
+                    await asyncio.sleep(self.config.flush_interval_s)
+        except asyncio.CancelledError:
+            if self._transport is not None and not self._health.failures:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    async with asyncio.timeout(_FINAL_FLUSH_S):
+                        await self.drain_once()
+            raise
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            if self._transport is not None:
+                self._transport.close()
+
+    # ---- draining ---------------------------------------------------------------------------
+
+    async def drain_once(self) -> bool:
+        """Deliver one window of the backlog; ``True`` when the sink has caught up."""
+        window = self._batch * self.config.concurrency
+        rows = await self._journal.fetch(self.sink, limit=window, max_bytes=window * _FETCH_BYTES_PER_LINE)
+        if not rows:
+            self._metrics.set("gateway_sink_lag_seconds", 0.0, sink=self.sink)
+            self._metrics.set("gateway_sink_backlog_points", 0.0, sink=self.sink)
+            return True
+        first_ts = _line_time_ns(rows[0].line)
+        if first_ts is not None:
+            lag = max(0.0, (self._core.clock.time_ns() - first_ts) / 1e9)
+            self._metrics.set("gateway_sink_lag_seconds", lag, sink=self.sink)
+        lines = [row.line for row in rows]
+        chunks = [lines[i : i + self._batch] for i in range(0, len(lines), self._batch)]
+        if self._health.failures or len(chunks) == 1:
+            for chunk in chunks:  # while the server is struggling, one request at a time
+                await self._deliver(chunk)
+        else:
+            async with asyncio.TaskGroup() as group:
+                for chunk in chunks:
+                    group.create_task(self._deliver(chunk))
+        await self._journal.advance(self.sink, rows[-1].id)
+        self._update_backlog()
+        return len(rows) < window
+
+    async def _deliver(self, lines: list[bytes]) -> None:
+        """Deliver ``lines`` (oldest first) or set aside the ones the server refuses; never gives up."""
+        while True:
+            body, gzipped = await self._encode(lines)
+            answer = await self._post(body, gzipped=gzipped)
+            self._metrics.inc("gateway_sink_bytes_total", len(body), sink=self.sink)
+            self._metrics.inc("gateway_sink_requests_total", sink=self.sink, result=answer.kind)
+            if answer.kind == "ok":
+                self._on_success(len(lines), answer)
+                return
+            self._metrics.inc("gateway_sink_errors_total", sink=self.sink, kind=answer.kind)
+            if answer.kind == "rejected":
+                self._on_alive()
+                if len(lines) == 1:
+                    self._reject(lines[0], answer)
+                    return
+                await self._split(lines)
+                return
+            if answer.kind in ("too_large", "timeout") and len(lines) > self.config.min_batch_size:
+                self._shrink(answer)
+                await self._split(lines)
+                return
+            await asyncio.sleep(self._on_failure(answer))
+
+    async def _split(self, lines: list[bytes]) -> None:
+        middle = len(lines) // 2
+        await self._deliver(lines[:middle])
+        await self._deliver(lines[middle:])
+
+    async def _encode(self, lines: list[bytes]) -> tuple[bytes, bool]:
+        body = b"\n".join(lines)
+        if not self.config.gzip:
+            return body, False
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, lambda: gzip.compress(body, compresslevel=5, mtime=0)
+        ), True
+
+    async def _post(self, body: bytes, *, gzipped: bool) -> Answer:
+        assert self._transport is not None
+        transport = self._transport
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: transport.post(body, gzipped=gzipped))
+
+    # ---- answers ----------------------------------------------------------------------------
+
+    def _on_success(self, points: int, answer: Answer) -> None:
+        self._metrics.inc("gateway_sink_points_total", points, sink=self.sink)
+        self._metrics.set("gateway_sink_last_success_timestamp_seconds", time.time(), sink=self.sink)
+        if answer.elapsed_s < self.config.timeout_s * _FAST and points >= self._batch:
+            self._batch = min(self.config.max_batch_size, int(self._batch * 1.25) + 1)
+        elif answer.elapsed_s > self.config.timeout_s * _SLOW:
+            self._shrink(answer)
+        self._metrics.set("gateway_sink_batch_size", self._batch, sink=self.sink)
+        self._on_alive()
+
+    def _on_alive(self) -> None:
+        """The server answered sensibly: clear the failure state (log/event once if it was down)."""
+        health = self._health
+        if health.down:
+            outage = time.monotonic() - (health.failing_since or time.monotonic())
+            log.info("sink %s recovered after %.0f s", self.sink, outage)
+            self._event("sink_recovered", "info", f"sink {self.sink} recovered after {outage:.0f} s")
+        elif health.problem:
+            log.info("sink %s: the server accepts our writes again", self.sink)
+        self._health = _Health()
+        self._metrics.set("gateway_sink_up", 1.0, sink=self.sink)
+
+    def _shrink(self, answer: Answer) -> None:
+        new = max(self.config.min_batch_size, self._batch // 2)
+        if new != self._batch:
+            log.info(
+                "sink %s: batch %d -> %d (%s %.1f s)",
+                self.sink,
+                self._batch,
+                new,
+                answer.kind,
+                answer.elapsed_s,
+            )
+        self._batch = new
+        self._metrics.set("gateway_sink_batch_size", self._batch, sink=self.sink)
+
+    def _on_failure(self, answer: Answer) -> float:
+        """Record a failed attempt; return how long to wait before the next one."""
+        health = self._health
+        health.failures += 1
+        health.last_kind, health.last_message = answer.kind, answer.message
+        now = time.monotonic()
+        if health.failing_since is None:
+            health.failing_since = now
+        if answer.kind in ("auth", "not_found", "tls", "client"):
+            self._report_problem(
+                answer.kind, f"HTTP {answer.status}: {answer.message}" if answer.status else answer.message
+            )
+        if not health.down and now - health.failing_since >= self.config.down_after_s:
+            health.down = True
+            self._metrics.set("gateway_sink_up", 0.0, sink=self.sink)
+            log.warning(
+                "sink %s is down (%s: %s); the journal keeps everything",
+                self.sink,
+                answer.kind,
+                answer.message,
+            )
+            self._event(
+                "sink_down", "warning", f"sink {self.sink} is down: {answer.kind} {answer.message}"[:300]
+            )
+        cfg = self.config
+        if answer.kind in ("auth", "not_found", "tls", "client"):
+            return cfg.max_backoff_s  # a person must fix something: retry slowly
+        if answer.kind == "throttled" and answer.retry_after_s is not None:
+            return min(cfg.max_backoff_s, max(answer.retry_after_s, cfg.min_backoff_s * 0.1))
+        ceiling = min(cfg.max_backoff_s, cfg.min_backoff_s * 2 ** min(health.failures - 1, 20))
+        return cfg.min_backoff_s * 0.5 + self._random.uniform(0, ceiling)  # jittered, never a thundering herd
+
+    def _report_problem(self, kind: str, message: str) -> None:
+        if kind in self._health.reported:
+            return
+        self._health.reported.add(kind)
+        self._health.problem = kind
+        what = {
+            "auth": "the server refuses our credentials",
+            "not_found": "the database/bucket or the write endpoint does not exist",
+            "tls": "the server's TLS certificate is not trusted",
+            "secret": "the token/password file cannot be read",
+        }.get(kind, "the server refuses our requests")
+        log.error(
+            "sink %s: %s (%s); retrying every %.0f s", self.sink, what, message, self.config.max_backoff_s
+        )
+        self._event(f"sink_{kind}", "alarm", f"sink {self.sink}: {what}: {message}"[:300])
+
+    def _reject(self, line: bytes, answer: Answer) -> None:
+        """Set one refused line aside with the server's error; count it; move on."""
+        self._metrics.inc("gateway_sink_rejected_total", sink=self.sink)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        error = answer.message.replace("\n", " ")
+        try:
+            self._rejected_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._rejected_path.open("ab") as out:
+                out.write(f"# {stamp} HTTP {answer.status}: {error}\n".encode() + line + b"\n")
+        except OSError as exc:
+            log.error("sink %s: cannot store a rejected line in %s: %s", self.sink, self._rejected_path, exc)
+        if "rejected" not in self._health.reported:
+            self._health.reported.add("rejected")
+            log.warning(
+                "sink %s: the server refused a line (%s); set aside in %s",
+                self.sink,
+                error,
+                self._rejected_path,
+            )
+
+    def _event(self, kind: str, severity: str, message: str) -> None:
+        with contextlib.suppress(Exception):  # an event must never take the sink down
+            self._core.raise_event(
+                Event(
+                    kind=kind,
+                    subject=self.sink,
+                    message=message,
+                    time_ns=self._core.clock.time_ns(),
+                    severity=severity,
+                )  # type: ignore[arg-type]
+            )
+
+    # ---- metrics ----------------------------------------------------------------------------
+
+    def _describe(self) -> None:
+        m = self._metrics
+        m.describe("gateway_sink_up", "gauge", "1 when the sink's last write succeeded")
+        m.describe("gateway_sink_backlog_points", "gauge", "points journaled but not yet delivered")
+        m.describe("gateway_sink_lag_seconds", "gauge", "age of the oldest undelivered point")
+        m.describe("gateway_sink_last_success_timestamp_seconds", "gauge", "time of the last 2xx")
+        m.describe("gateway_sink_points_total", "counter", "points delivered (2xx)")
+        m.describe("gateway_sink_bytes_total", "counter", "request bytes sent (after gzip)")
+        m.describe("gateway_sink_requests_total", "counter", "write requests by outcome")
+        m.describe("gateway_sink_errors_total", "counter", "failed write requests by kind")
+        m.describe("gateway_sink_rejected_total", "counter", "lines refused by the server and set aside")
+        m.describe("gateway_sink_batch_size", "gauge", "current adaptive batch size")
+        m.set("gateway_sink_up", 1.0, sink=self.sink)
+        m.set("gateway_sink_batch_size", self._batch, sink=self.sink)
+        m.inc("gateway_sink_rejected_total", 0, sink=self.sink)
+
+    def _update_backlog(self) -> None:
+        stats = getattr(self._journal, "stats", None)
+        if stats is None:
+            return
+        with contextlib.suppress(Exception):
+            per_sink = stats().sinks[self.sink]
+            self._metrics.set("gateway_sink_backlog_points", float(per_sink.backlog), sink=self.sink)
+
+
+def build_influx_sinks(config: Any, core: Any, journal: Any) -> list[InfluxSink]:
+    """One service per enabled ``influx-v1`` / ``influx-v2`` sink of the configuration."""
+    sinks = []
+    for name, sink in config.sinks.items():
+        if isinstance(sink, InfluxV1SinkConfig | InfluxV2SinkConfig) and sink.enabled:
+            rejected = sink.rejected_file or config.service.state_dir / f"rejected-{name}.lp"
+            sinks.append(
+                InfluxSink(name=name, config=sink, core=core, journal=journal, rejected_path=rejected)
+            )
+    return sinks

@@ -1,0 +1,222 @@
+"""HTTP transports for the InfluxDB sinks: one POST of an already-encoded batch, one answer.
+
+Rules of this module:
+- blocking I/O only (urllib3 underneath both transports); the sink runs :meth:`post` in its own
+  small thread pool, so the event loop never waits on the network;
+- :meth:`post` never raises for network trouble: every outcome is an :class:`Answer` whose
+  ``kind`` says what the sink should do (deliver, set aside, shrink, back off, shout);
+- no retries here (``retries=False``): the sink owns the retry policy and the cursor;
+- TLS certificates are verified unless the configuration explicitly says otherwise.
+
+v2 goes through ``influxdb-client`` (``WriteService.post_write``, the generated call the
+library's own ``WriteApi`` uses) with a body we gzip ourselves, so we know the bytes sent; v1
+``/write`` is one urllib3 request (urllib3 is what influxdb-client uses underneath, so no new
+dependency and the same TLS behaviour).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import logging
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import urlencode
+
+import urllib3
+
+from gateway.schema.sinks import InfluxV1SinkConfig, InfluxV2SinkConfig
+
+log = logging.getLogger("gateway.sinks.influx")
+
+AnswerKind = Literal[
+    "ok",
+    "rejected",
+    "too_large",
+    "auth",
+    "not_found",
+    "throttled",
+    "server",
+    "client",
+    "timeout",
+    "network",
+    "tls",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the server (or the network) said to one POST."""
+
+    kind: AnswerKind
+    status: int  # HTTP status, 0 when no HTTP answer came back
+    message: str = ""
+    retry_after_s: float | None = None
+    elapsed_s: float = 0.0
+
+
+class Transport(Protocol):
+    """Sends one encoded batch (line protocol, maybe gzipped) and classifies the answer."""
+
+    def post(self, body: bytes, *, gzipped: bool) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+def classify(status: int, message: str, retry_after: str | None, elapsed_s: float) -> Answer:
+    """Map an HTTP status to what the sink must do about it."""
+    kind: AnswerKind
+    if 200 <= status < 300:
+        kind = "ok"
+    elif status in (400, 422):  # malformed line, field type conflict, outside retention
+        kind = "rejected"
+    elif status == 413:
+        kind = "too_large"
+    elif status in (401, 403):
+        kind = "auth"
+    elif status == 404:  # database / bucket / endpoint missing: a configuration problem
+        kind = "not_found"
+    elif status in (429, 503):
+        kind = "throttled"
+    elif status >= 500:
+        kind = "server"
+    else:
+        kind = "client"
+    return Answer(kind, status, message[:500], parse_retry_after(retry_after), elapsed_s)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (RFC 9110: delay-seconds or an HTTP-date); ``None`` if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def read_secret(path: Path, what: str) -> str:
+    """Read a token or password file; warn loudly when others can read it."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "SECURITY: %s file %s is readable by group/others (mode %o); run: chmod 600 %s",
+            what,
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _network_answer(exc: BaseException, elapsed_s: float) -> Answer:
+    if isinstance(exc, urllib3.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return Answer("tls", 0, f"TLS: {exc}"[:500], None, elapsed_s)
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # subclass of ConnectTimeoutError!
+        return Answer("network", 0, f"cannot connect: {exc}"[:500], None, elapsed_s)
+    if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
+        return Answer("timeout", 0, f"timeout: {exc}"[:500], None, elapsed_s)
+    return Answer("network", 0, f"{type(exc).__name__}: {exc}"[:500], None, elapsed_s)
+
+
+def _tls_kwargs(config: InfluxV1SinkConfig | InfluxV2SinkConfig) -> dict[str, object]:
+    if not config.verify_tls:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        return {"cert_reqs": "CERT_NONE"}
+    kwargs: dict[str, object] = {"cert_reqs": "CERT_REQUIRED"}
+    if config.ca_file is not None:
+        kwargs["ca_certs"] = os.fspath(config.ca_file)
+    return kwargs
+
+
+class V1Transport:
+    """InfluxDB 1.x ``POST /write?db=&rp=&precision=ns`` with basic auth."""
+
+    def __init__(self, config: InfluxV1SinkConfig, *, password: str | None, pool_size: int) -> None:
+        query = {"db": config.database, "precision": "ns"}
+        if config.retention_policy:
+            query["rp"] = config.retention_policy
+        self._url = str(config.url).rstrip("/") + "/write?" + urlencode(query)
+        self._headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if config.username:
+            creds = f"{config.username}:{password or ''}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(creds).decode("ascii")
+        self._timeout = urllib3.Timeout(connect=min(10.0, config.timeout_s), read=config.timeout_s)
+        self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, retries=False, **_tls_kwargs(config))
+
+    def post(self, body: bytes, *, gzipped: bool) -> Answer:
+        headers = dict(self._headers)
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        started = time.monotonic()
+        try:
+            resp = self._pool.request("POST", self._url, body=body, headers=headers, timeout=self._timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return _network_answer(exc, time.monotonic() - started)
+        message = resp.data.decode("utf-8", "replace").strip()
+        return classify(resp.status, message, resp.headers.get("Retry-After"), time.monotonic() - started)
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+class V2Transport:
+    """InfluxDB 2.x/3.x ``POST /api/v2/write`` through influxdb-client (token auth)."""
+
+    def __init__(self, config: InfluxV2SinkConfig, *, token: str | None, pool_size: int) -> None:
+        from influxdb_client import InfluxDBClient  # heavy import: only when a v2 sink exists
+        from influxdb_client.service.write_service import WriteService
+
+        tls: dict[str, object] = {"verify_ssl": config.verify_tls}
+        if config.ca_file is not None:
+            tls["ssl_ca_cert"] = os.fspath(config.ca_file)
+        if not config.verify_tls:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self._client = InfluxDBClient(
+            url=str(config.url).rstrip("/"),
+            token=token or "",
+            org=config.org,
+            timeout=(int(min(10.0, config.timeout_s) * 1000), int(config.timeout_s * 1000)),
+            enable_gzip=False,  # we gzip ourselves (once, and we count the bytes)
+            retries=False,
+            connection_pool_maxsize=pool_size,
+            **tls,
+        )
+        self._service = WriteService(self._client.api_client)
+        self._org = config.org
+        self._bucket = config.bucket
+
+    def post(self, body: bytes, *, gzipped: bool) -> Answer:
+        from influxdb_client.rest import ApiException
+
+        started = time.monotonic()
+        try:
+            self._service.post_write(
+                org=self._org,
+                bucket=self._bucket,
+                body=body,
+                precision="ns",
+                content_encoding="gzip" if gzipped else "identity",
+                content_type="text/plain; charset=utf-8",
+            )
+        except ApiException as exc:
+            elapsed = time.monotonic() - started
+            if not exc.status:  # influxdb-client wraps TLS failures as status 0
+                return Answer("tls", 0, str(exc.reason)[:500], None, elapsed)
+            headers = exc.headers or {}
+            message = exc.body if isinstance(exc.body, str) else str(exc.reason)
+            return classify(int(exc.status), message.strip(), headers.get("Retry-After"), elapsed)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return _network_answer(exc, time.monotonic() - started)
+        return Answer("ok", 204, "", None, time.monotonic() - started)
+
+    def close(self) -> None:
+        self._client.close()
