@@ -1,0 +1,516 @@
+"""The control façade: what the admin page (Flask, its own thread) and MQTT commands may see and change.
+
+This is the ONLY way other subsystems reach heating and lighting control. Everything it returns
+is an immutable view (frozen dataclasses); everything it changes is validated first, applied at
+once (the rules re-evaluate before the call returns when the daemon runs), persisted in the
+settings store (``<state_dir>/settings.sqlite``) and written to the audit log.
+
+Threading (how it is safe to call from any thread):
+- **reads** (:meth:`Control.overview`, :meth:`Control.zone`, :meth:`Control.circuit`,
+  :meth:`Control.audit_log`) never touch the event loop: they read the last published
+  evaluation (an immutable object swapped atomically by the loop), the state store's snapshot
+  (locked copy), and the settings store (its own lock);
+- **changes** are validated in the caller's thread (a :class:`ValidationError` is raised there,
+  nothing is applied), then *marshalled into the event loop* with
+  ``asyncio.run_coroutine_threadsafe`` and awaited (5 s timeout), where the settings store is
+  written, the audit row added and the rules re-evaluated. Called from the loop thread itself
+  (MQTT commands), they run inline. With no loop attached (tools, tests of the web page without
+  a daemon) they run inline under the store's lock.
+
+Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
+
+    control.overview() -> Overview                         # zones, circuits, meters, alerts
+    control.zone(building, zone) -> ZoneDetail              # status + week, exceptions, overrides, bounds
+    control.circuit(circuit) -> CircuitDetail               # status + overrides + today's sun times
+    control.set_week_schedule(building, zone, periods, *, user)      # periods: Sequence[SchedulePeriod]
+    control.reset_week_schedule(building, zone, *, user)             # back to the configured one
+    control.add_exception(building, zone, start, end, label, *, periods=(), user) -> ScheduleException
+    control.remove_exception(exception_id, *, user)
+    control.add_override(building, zone, *, mode, start=None, end, label="", user) -> Override
+                                                            # a booking: mode in force; start defaults to now
+    control.add_lighting_override(circuit, *, on, start=None, end, label="", user) -> Override
+    control.cancel_override(override_id, *, user)           # zone or lighting override
+    control.audit_log(limit=100) -> list[AuditEntry]        # newest first
+    control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
+    control.timezone -> ZoneInfo                            # the site's time zone (for forms)
+
+Errors: :class:`ValidationError` (``errors``: field name -> message, in French-neutral plain
+words; the web page shows each next to its field), :class:`UnknownSubjectError` (no such
+building/zone/circuit/override; also a ``KeyError``).
+
+Example::
+
+    ctl = daemon_control                      # built by gateway.services.control.build()
+    ctl.add_override("salle", "grande_salle", mode="confort",
+                     start=datetime(2026, 11, 28, 14, tzinfo=paris),
+                     end=datetime(2026, 11, 28, 23, tzinfo=paris),
+                     label="Loto", user="secretaire")
+    ctl.zone("salle", "grande_salle").status.reason   # "heating on: ... (booking 'Loto') ..."
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.settings_store import SettingsStore
+
+T = TypeVar("T")
+
+#: How long a change from another thread may wait for the loop before giving up.
+CHANGE_TIMEOUT_S = 5.0
+
+
+# ---- errors -------------------------------------------------------------------------------------
+class ValidationError(GatewayError, ValueError):
+    """A change refused before anything was applied; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class UnknownSubjectError(GatewayError, KeyError):
+    """No such building/zone, lighting circuit or override."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(what)
+
+    def __str__(self) -> str:
+        return f"unknown {self.what}"
+
+
+# ---- views (immutable) --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SchedulePeriod:
+    """One occupied period of a weekly schedule: ``day`` 0 = Monday .. 6 = Sunday, local times.
+
+    ``end`` after ``start`` on the same day; ``end == time(0, 0)`` means "until midnight".
+    """
+
+    day: int
+    start: time
+    end: time
+    mode: str = "confort"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleException:
+    """Dated days (inclusive) that follow ``periods`` instead of the week schedule.
+
+    Empty ``periods``: unoccupied all day (school holidays, public holidays).
+    """
+
+    id: int
+    start: date
+    end: date
+    label: str
+    periods: tuple[SchedulePeriod, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A booking or manual override, expiring by itself at ``end``.
+
+    Zones: ``mode`` (the zone's setpoint of that mode applies). Lighting circuits: ``on``.
+    """
+
+    id: int
+    kind: str  # "zone" | "lighting"
+    subject: str  # "building/zone" or circuit id
+    start: datetime
+    end: datetime
+    label: str
+    user: str
+    created: datetime
+    mode: str | None = None
+    on: bool | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        """Whether this override applies at ``now``."""
+        return self.start <= now < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneStatus:
+    """What a zone is doing now and why (from the last rules evaluation)."""
+
+    building: str
+    building_name: str
+    zone: str
+    name: str
+    temperature_c: float | None
+    temperature_time: datetime | None
+    stale: bool
+    target_c: float | None
+    mode: str | None
+    heater_on: bool | None
+    window_open: bool
+    reason: str
+    outputs: tuple[tuple[str, bool], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitStatus:
+    """A lighting circuit now and why."""
+
+    circuit: str
+    name: str
+    building: str | None
+    on: bool | None
+    reason: str
+    sunrise: datetime | None = None
+    sunset: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterStatus:
+    """A meter's latest readings."""
+
+    device: str
+    building: str | None
+    zone: str | None
+    power_w: float | None
+    energy_kwh: float | None
+    time: datetime | None
+    available: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An event someone should see (leak, stale sensor, fail-safe, sink backlog)."""
+
+    time: datetime
+    kind: str
+    subject: str
+    message: str
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Everything on the "Vue d'ensemble" page."""
+
+    site_id: str
+    site_name: str
+    evaluated_at: datetime | None
+    zones: tuple[ZoneStatus, ...]
+    circuits: tuple[CircuitStatus, ...]
+    meters: tuple[MeterStatus, ...]
+    alerts: tuple[Alert, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneDetail:
+    """A zone's page: status, editable schedule and overrides, and the bounds forms validate with."""
+
+    status: ZoneStatus
+    week: tuple[SchedulePeriod, ...]
+    week_is_default: bool
+    exceptions: tuple[ScheduleException, ...]
+    overrides: tuple[Override, ...]
+    modes: tuple[str, ...]
+    mode_setpoints: dict[str, float] = field(default_factory=dict)
+    setpoint_min_c: float = 5.0
+    setpoint_max_c: float = 19.0
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitDetail:
+    """A lighting circuit's page."""
+
+    status: CircuitStatus
+    overrides: tuple[Override, ...]
+    night_cut: tuple[time, time] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who changed what and when (old -> new, as short JSON texts)."""
+
+    id: int
+    time: datetime
+    user: str
+    action: str
+    subject: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What the control loop publishes after each rules evaluation (read by :meth:`Control.overview`)."""
+
+    at: datetime
+    zones: tuple[ZoneStatus, ...]
+    circuits: tuple[CircuitStatus, ...]
+    alerts: tuple[Alert, ...]
+
+
+# ---- the façade ---------------------------------------------------------------------------------
+class Control:
+    """Thread-safe façade over the settings store and the control loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        config: GatewayConfig,
+        store: SettingsStore,
+        now: Callable[[], datetime],
+        state: Any = None,
+        reevaluate: Callable[[], None] | None = None,
+    ) -> None:
+        from gateway import control_views
+
+        self.config = config
+        self._store = store
+        self._now = now
+        self._state = state  # gateway.state.StateStore (thread-safe snapshots) or None
+        self._reevaluate = reevaluate
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.RLock()
+        self._views = control_views.Views(config)
+        self.latest: Evaluation | None = None  # swapped atomically by the control loop
+
+    # ---- wiring (called by gateway.services.control) ---------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop, reevaluate: Callable[[], None]) -> None:
+        """Marshal changes into ``loop`` and call ``reevaluate()`` there after each change."""
+        self._loop = loop
+        self._reevaluate = reevaluate
+
+    def detach(self) -> None:
+        """The loop is stopping: changes run inline from now on."""
+        self._loop = None
+
+    def publish(self, evaluation: Evaluation) -> None:
+        """Called by the loop after each evaluation."""
+        self.latest = evaluation
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.config.site.timezone)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Heating modes a zone schedule or override may use."""
+        return self._views.modes
+
+    # ---- reads -----------------------------------------------------------------------------
+    def overview(self) -> Overview:
+        """Zones, circuits, meters and alerts as of the last evaluation."""
+        snapshot = self._state.snapshot() if self._state is not None else None
+        return self._views.overview(self.latest, snapshot)
+
+    def zone(self, building: str, zone: str) -> ZoneDetail:
+        """One zone's status, schedule, exceptions and overrides."""
+        self._views.check_zone(building, zone)
+        now = self._now()
+        return self._views.zone_detail(building, zone, self.latest, self._store, now)
+
+    def circuit(self, circuit: str) -> CircuitDetail:
+        """One lighting circuit's status and overrides."""
+        self._views.check_circuit(circuit)
+        return self._views.circuit_detail(circuit, self.latest, self._store, self._now())
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest ``limit`` changes, newest first."""
+        return self._store.audit(limit=max(1, min(limit, 10_000)))
+
+    # ---- changes ---------------------------------------------------------------------------
+    def set_week_schedule(
+        self, building: str, zone: str, periods: Sequence[SchedulePeriod], *, user: str
+    ) -> None:
+        """Replace a zone's weekly schedule (layered over the configured default)."""
+        self._views.check_zone(building, zone)
+        clean = self._views.validate_periods(periods)
+        self._change(lambda: self._store.set_week(f"{building}/{zone}", clean, user=user, now=self._now()))
+
+    def reset_week_schedule(self, building: str, zone: str, *, user: str) -> None:
+        """Forget the edited schedule: the configured one applies again."""
+        self._views.check_zone(building, zone)
+        self._change(lambda: self._store.reset_week(f"{building}/{zone}", user=user, now=self._now()))
+
+    def add_exception(
+        self,
+        building: str,
+        zone: str,
+        start: date,
+        end: date,
+        label: str,
+        *,
+        periods: Sequence[SchedulePeriod] = (),
+        user: str,
+    ) -> ScheduleException:
+        """Dated days following other periods (empty: unoccupied), e.g. school holidays."""
+        self._views.check_zone(building, zone)
+        errors: dict[str, str] = {}
+        if not isinstance(start, date) or not isinstance(end, date):
+            errors["start"] = "start and end must be dates"
+        elif end < start:
+            errors["end"] = "the end must not be before the start"
+        elif (end - start).days > 366:
+            errors["end"] = "an exception may last at most a year"
+        label = _label(label, errors)
+        try:
+            clean = self._views.validate_periods(periods)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+            clean = ()
+        if errors:
+            raise ValidationError(errors)
+        return self._change(
+            lambda: self._store.add_exception(
+                f"{building}/{zone}", start, end, label, clean, user=user, now=self._now()
+            )
+        )
+
+    def remove_exception(self, exception_id: int, *, user: str) -> None:
+        """Delete an exception."""
+        self._change(lambda: self._store.remove_exception(exception_id, user=user, now=self._now()))
+
+    def add_override(
+        self,
+        building: str,
+        zone: str,
+        *,
+        mode: str,
+        start: datetime | None = None,
+        end: datetime,
+        label: str = "",
+        user: str,
+    ) -> Override:
+        """Book or override a zone from ``start`` (default now) to ``end`` in ``mode`` (its setpoint)."""
+        self._views.check_zone(building, zone)
+        now = self._now()
+        errors: dict[str, str] = {}
+        if mode not in self.modes:
+            errors["mode"] = f"unknown mode {mode!r}; expected one of {', '.join(self.modes)}"
+        begin, finish = _span(start, end, now, errors)
+        label = _label(label, errors)
+        if errors:
+            raise ValidationError(errors)
+        return self._change(
+            lambda: self._store.add_override(
+                "zone",
+                f"{building}/{zone}",
+                begin,
+                finish,
+                label,
+                mode=mode,
+                on=None,
+                user=user,
+                now=now,
+            )
+        )
+
+    def add_lighting_override(
+        self,
+        circuit: str,
+        *,
+        on: bool,
+        start: datetime | None = None,
+        end: datetime,
+        label: str = "",
+        user: str,
+    ) -> Override:
+        """Force a lighting circuit on or off from ``start`` (default now) to ``end``."""
+        self._views.check_circuit(circuit)
+        now = self._now()
+        errors: dict[str, str] = {}
+        if not isinstance(on, bool):
+            errors["on"] = "on must be true or false"
+        begin, finish = _span(start, end, now, errors)
+        label = _label(label, errors)
+        if errors:
+            raise ValidationError(errors)
+        return self._change(
+            lambda: self._store.add_override(
+                "lighting",
+                circuit,
+                begin,
+                finish,
+                label,
+                mode=None,
+                on=on,
+                user=user,
+                now=now,
+            )
+        )
+
+    def cancel_override(self, override_id: int, *, user: str) -> None:
+        """End an override now (it stays in the audit log)."""
+        self._change(lambda: self._store.cancel_override(override_id, user=user, now=self._now()))
+
+    # ---- marshalling -----------------------------------------------------------------------
+    def _change(self, apply: Callable[[], T]) -> T:
+        """Run ``apply`` then re-evaluate, in the loop thread; wait for it from other threads."""
+
+        def job() -> T:
+            result = apply()
+            if self._reevaluate is not None and self._loop is not None:
+                self._reevaluate()
+            return result
+
+        loop = self._loop
+        if loop is None or not loop.is_running() or _running_loop() is loop:
+            with self._lock:
+                return job()
+
+        async def in_loop() -> T:
+            return job()
+
+        future = asyncio.run_coroutine_threadsafe(in_loop(), loop)
+        return future.result(timeout=CHANGE_TIMEOUT_S)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _label(label: str, errors: dict[str, str]) -> str:
+    if not isinstance(label, str):
+        errors["label"] = "the label must be text"
+        return ""
+    label = label.strip()
+    if len(label) > 120:
+        errors["label"] = "the label is longer than 120 characters"
+    elif any(ord(c) < 32 for c in label):
+        errors["label"] = "the label contains control characters"
+    return label
+
+
+#: The longest override or booking accepted (a season).
+MAX_OVERRIDE = timedelta(days=180)
+
+
+def _span(
+    start: datetime | None, end: datetime, now: datetime, errors: dict[str, str]
+) -> tuple[datetime, datetime]:
+    begin = now if start is None else start
+    if not isinstance(begin, datetime) or begin.tzinfo is None:
+        errors["start"] = "the start must be a date and time with its time zone"
+        return now, now
+    if not isinstance(end, datetime) or end.tzinfo is None:
+        errors["end"] = "the end must be a date and time with its time zone"
+        return begin, begin
+    if end <= begin:
+        errors["end"] = "the end must be after the start"
+    elif end <= now:
+        errors["end"] = "the end is already past"
+    elif end - begin > MAX_OVERRIDE:
+        errors["end"] = "an override may last at most 180 days"
+    return begin, end
