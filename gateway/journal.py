@@ -1,0 +1,715 @@
+"""The durable local outbox: every reading is committed to SQLite before any sink sees it.
+
+Rules of this module:
+- **one thread touches SQLite**: a single-thread executor owns the connection; the event
+  loop only hands readings over (:meth:`Journal.append`, in memory, never blocks) and awaits
+  the executor for :meth:`~Journal.fetch` / :meth:`~Journal.advance`;
+- **group commit**: readings are written every ``commit_interval_s`` in one transaction
+  (WAL, ``synchronous=FULL``): a committed row survives a power cut; at most the last
+  window (the rows still in memory) is lost, and nothing is reported committed before it is;
+- **per-sink cursors** (ids are dense and increasing): a sink reads rows after its cursor
+  and advances it; cursors are persisted with the next group commit, so after a crash a
+  sink may resend at most one window, which InfluxDB overwrites (same series, same time);
+- rows delivered by every sink are deleted in bounded batches; freed pages are reused
+  (incremental vacuum only returns a large excess to the file system);
+- **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
+  just committed), counted per sink, persisted, logged once per episode, exported as metrics;
+- memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
+  in-memory hand-off buffer is bounded (overflow drops its oldest and is counted);
+- the journal never stops the daemon: a corrupt file is moved aside
+  (``journal.sqlite.corrupt-<UTC time>``) and a fresh one started; a journal that cannot be
+  opened at all falls back to memory. Either way an :class:`~gateway.model.Event` is queued
+  and raised once the core exists (:meth:`Journal.set_event_handler`).
+
+Example::
+
+    journal = open_journal(config, metrics=metrics, clock=clock)
+    journal.append(reading)              # from the event loop
+    journal.commit()                     # normally done by ``await journal.run()``
+    rows = await journal.fetch("local")  # [JournalRow(id=1, line=b'meter,...')]
+    await journal.advance("local", rows[-1].id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gateway import journal_schema, lineproto
+from gateway.clock import Clock
+from gateway.metrics import Metrics
+from gateway.model import Event, Reading
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+
+log = logging.getLogger("gateway.journal")
+
+_INTEGRITY_FULL_BELOW = 16 * 1024 * 1024  # full integrity_check on small files, quick_check above
+_DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
+_BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
+_BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
+_FREE_KEEP_BYTES = 8 * 1024 * 1024  # free pages kept for reuse; the excess is vacuumed
+_VACUUM_STEP_PAGES = 2048  # pages returned to the file system per commit at most
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One committed point: its dense, increasing id and its line protocol."""
+
+    id: int
+    line: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStats:
+    """Where one sink stands."""
+
+    cursor: int
+    backlog: int  # committed rows not yet delivered
+    lag_s: float | None  # age of the oldest undelivered point (measurement time), None when caught up
+    dropped: int  # rows dropped by the disk budget before this sink got them (persisted)
+    delivered: int
+    last_success_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalStats:
+    """A snapshot for the admin page, /metrics and health (cheap: no SQLite access)."""
+
+    path: str
+    durable: bool  # False when running in memory because the file could not be opened
+    rows: int
+    bytes_on_disk: int  # database + WAL files
+    used_bytes: int  # pages in use (free pages excluded): what the budget limits
+    budget_bytes: int
+    last_id: int
+    buffered: int  # readings waiting for the next group commit
+    buffer_overflow: int  # readings dropped because the in-memory buffer was full (disk stuck)
+    commits: int
+    committed: int  # rows committed since start
+    last_commit_ns: int | None
+    last_commit_s: float  # duration of the last group commit
+    write_errors: int
+    over_budget: bool
+    sinks: dict[str, SinkStats] = field(default_factory=dict)
+    recovered_from: str | None = None  # where a corrupt journal was moved at start
+
+
+@dataclass
+class _Cursor:
+    last_id: int
+    dropped: int = 0
+    delivered: int = 0
+    last_success_ns: int | None = None
+    dirty: bool = False
+
+
+class Journal:
+    """SQLite outbox with per-sink cursors, group commit and a disk budget.
+
+    Build it with :func:`open_journal`. ``append`` may be called from any thread; the
+    coroutines from the event loop; ``commit``, ``stats`` and ``close`` from any thread
+    except the journal's own.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        sinks: Iterable[str],
+        metrics: Metrics,
+        clock: Clock,
+        budget_bytes: int = 256 * 1024 * 1024,
+        commit_interval_s: float = 1.0,
+        buffer_points: int = 50_000,
+    ) -> None:
+        self.path = Path(path)
+        self.metrics = metrics
+        self.clock = clock
+        self.budget_bytes = int(budget_bytes)
+        self.commit_interval_s = commit_interval_s
+        self.buffer_points = buffer_points
+        self._sink_names = tuple(dict.fromkeys(sinks))
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._lock = threading.Lock()
+        self._buffer: collections.deque[Reading] = collections.deque()
+        self._overflow = 0
+        self._overflow_logged = False
+        self._commit_listeners: list[Callable[[int], None]] = []
+        self._batch_listeners: list[Callable[[Sequence[Reading]], None]] = []
+        self._event_handler: Callable[[Event], None] | None = None
+        self._pending_events: list[Event] = []
+        self._closed = False
+        # below: owned by the journal thread
+        self._db: sqlite3.Connection | None = None
+        self._durable = True
+        self._recovered_from: str | None = None
+        self._cursors: dict[str, _Cursor] = {}
+        self._last_id = 0
+        self._deleted_upto = 0
+        self._page_size = 4096
+        self._commits = 0
+        self._committed = 0
+        self._last_commit_ns: int | None = None
+        self._last_commit_s = 0.0
+        self._write_errors = 0
+        self._write_failing = False
+        self._over_budget = False
+        self._episode_dropped = 0
+        self._stats = JournalStats(str(self.path), True, 0, 0, 0, self.budget_bytes, 0, 0, 0, 0, 0, None,
+                                   0.0, 0, False)
+        self._describe_metrics()
+        self._call(self._db_open)
+
+    # ------------------------------------------------------------------ public API
+
+    def append(self, reading: Reading) -> None:
+        """Hand a reading over for the next group commit (in memory; never blocks on disk)."""
+        with self._lock:
+            if len(self._buffer) >= self.buffer_points:
+                self._buffer.popleft()  # the oldest: never the newest
+                self._overflow += 1
+                overflowed, first = True, not self._overflow_logged
+                self._overflow_logged = True
+            else:
+                overflowed = first = False
+            self._buffer.append(reading)
+        if overflowed:
+            self.metrics.inc("gateway_journal_buffer_overflow_total")
+            if first:
+                log.error("journal buffer full (%d readings): the disk is not keeping up; dropping the "
+                          "oldest buffered readings (counted in gateway_journal_buffer_overflow_total)",
+                          self.buffer_points)
+
+    def commit(self) -> int:
+        """Commit what is buffered now (blocking); return the number of rows committed."""
+        count, last_id = self._call(self._db_commit)
+        self._after_commit(count, last_id)
+        return count
+
+    async def run(self) -> None:
+        """Group-commit every ``commit_interval_s`` until cancelled; commit once more on the way out."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self.commit_interval_s
+        try:
+            while True:
+                await asyncio.sleep(max(0.0, next_at - loop.time()))
+                next_at = max(next_at + self.commit_interval_s, loop.time())
+                count, last_id = await loop.run_in_executor(self._executor, self._db_commit)
+                self._after_commit(count, last_id)
+        except asyncio.CancelledError:
+            if not self._closed:
+                self.commit()  # the final commit: blocking is right at shutdown
+            raise
+
+    async def fetch(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> list[JournalRow]:
+        """Committed rows after ``sink``'s cursor, oldest first, at most ``limit`` rows / ``max_bytes``."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._db_fetch, sink, limit, max_bytes)
+
+    async def advance(self, sink: str, last_id: int) -> None:
+        """``sink`` delivered every row up to ``last_id``; persisted with the next group commit."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._db_advance, sink, last_id)
+
+    def fetch_sync(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> list[JournalRow]:
+        """:meth:`fetch` for threads and tools (not the event loop)."""
+        return self._call(self._db_fetch, sink, limit, max_bytes)
+
+    def advance_sync(self, sink: str, last_id: int) -> None:
+        """:meth:`advance` for threads and tools (not the event loop)."""
+        self._call(self._db_advance, sink, last_id)
+
+    def register_sink(self, sink: str) -> None:
+        """Add a consumer at run time (it starts at the oldest row still kept)."""
+        self._call(self._db_register, sink)
+
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """The consumers whose cursors keep rows alive."""
+        return tuple(self._cursors)
+
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(last_committed_id)`` after each durable commit of new rows.
+
+        Called on the thread that committed: the event loop for the group commit loop.
+        """
+        self._commit_listeners.append(listener)
+
+    def add_batch_listener(self, listener: Callable[[Sequence[Reading]], None]) -> None:
+        """Call ``listener(readings)`` on the journal thread with each durably committed batch.
+
+        For internal consumers (the hourly archive) that need values, not lines; keep it quick.
+        """
+        self._batch_listeners.append(listener)
+
+    def set_event_handler(self, handler: Callable[[Event], None]) -> None:
+        """Where journal events go (``core.raise_event``); events queued before are raised now."""
+        self._event_handler = handler
+        self._flush_events()
+
+    def stats(self) -> JournalStats:
+        """The latest snapshot (updated after every commit and cursor move)."""
+        with self._lock:
+            return replace(self._stats, buffered=len(self._buffer), buffer_overflow=self._overflow)
+
+    def close(self) -> None:
+        """Commit what is buffered, persist cursors and close the file (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self.commit()
+        finally:
+            self._closed = True
+            self._executor.submit(self._db_close).result()
+            self._executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ loop-side helpers
+
+    def _call(self, fn: Callable[..., object], *args: object) -> object:
+        if self._closed:
+            raise RuntimeError("journal is closed")
+        return self._executor.submit(fn, *args).result()
+
+    def _after_commit(self, count: int, last_id: int) -> None:
+        if count:
+            for listener in self._commit_listeners:
+                try:
+                    listener(last_id)
+                except Exception:
+                    log.exception("journal commit listener %r failed", listener)
+        self._flush_events()
+
+    def _flush_events(self) -> None:
+        if self._event_handler is None:
+            return
+        with self._lock:
+            events, self._pending_events = self._pending_events, []
+        for event in events:
+            self._event_handler(event)
+
+    def _queue_event(self, kind: str, message: str, severity: str = "warning", **data: str | int) -> None:
+        event = Event(kind=kind, subject="journal", message=message, time_ns=self.clock.time_ns(),
+                      severity=severity, data=tuple(sorted(data.items())))  # type: ignore[arg-type]
+        with self._lock:
+            self._pending_events.append(event)
+
+    def _describe_metrics(self) -> None:
+        m = self.metrics
+        m.describe("gateway_journal_rows", "gauge", "rows in the journal (committed, not yet delivered by all)")
+        m.describe("gateway_journal_bytes", "gauge", "journal size on disk (database + WAL), bytes")
+        m.describe("gateway_journal_used_bytes", "gauge", "journal pages in use, bytes (what the budget limits)")
+        m.describe("gateway_journal_budget_bytes", "gauge", "journal disk budget, bytes")
+        m.describe("gateway_journal_backlog", "gauge", "rows a sink has not delivered yet")
+        m.describe("gateway_journal_lag_seconds", "gauge", "age of the oldest point a sink has not delivered")
+        m.describe("gateway_journal_dropped_total", "counter", "points dropped by the disk budget before a sink got them")
+        m.describe("gateway_journal_delivered_total", "counter", "points a sink delivered")
+        m.describe("gateway_journal_committed_total", "counter", "points committed to the journal")
+        m.describe("gateway_journal_commit_seconds", "gauge", "duration of the last group commit")
+        m.describe("gateway_journal_write_errors_total", "counter", "group commits that failed")
+        m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: in-memory buffer full")
+
+    # ------------------------------------------------------------------ journal thread
+
+    def _db_open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect_checked(self.path)
+        except _Corrupt as exc:
+            moved = self._move_aside(exc.suffix)
+            self._recovered_from = str(moved)
+            log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one",
+                      self.path, exc.reason, moved)
+            self._queue_event("journal_recovered",
+                              f"the journal was unusable ({exc.reason}); kept as {moved.name}, a fresh one started",
+                              "alarm", moved_to=str(moved))
+            try:
+                self._db = self._connect_checked(self.path)
+            except (_Corrupt, sqlite3.Error, OSError) as again:
+                self._fall_back_to_memory(str(again))
+        except (sqlite3.Error, OSError) as exc:
+            self._fall_back_to_memory(str(exc))
+        self._load_state()
+        self._refresh_stats()
+
+    def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
+        """Open, check integrity and migrate; raise :class:`_Corrupt` for a file to move aside."""
+        try:
+            db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+        except sqlite3.Error:
+            raise  # cannot open at all (permissions, missing directory): not corruption
+        try:
+            fresh = Path(str(path)).stat().st_size == 0 if str(path) != ":memory:" else True
+            db.execute("PRAGMA cache_size = -2048")  # 2 MiB page cache: memory stays flat
+            if fresh:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only possible before the first table
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(path) != ":memory:" and str(mode).lower() != "wal":
+                raise _Corrupt(f"cannot use WAL mode (got {mode})", "corrupt")
+            db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
+            db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
+            if not fresh:
+                self._check_integrity(db, path)
+            journal_schema.migrate(db)
+        except journal_schema.NewerSchemaError as exc:
+            db.close()
+            raise _Corrupt(str(exc), "newer") from exc
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", I/O on read
+            db.close()
+            raise _Corrupt(str(exc), "corrupt") from exc
+        except _Corrupt:
+            db.close()
+            raise
+        self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+        return db
+
+    def _check_integrity(self, db: sqlite3.Connection, path: Path | str) -> None:
+        size = Path(str(path)).stat().st_size
+        pragma = "integrity_check" if size < _INTEGRITY_FULL_BELOW else "quick_check"
+        started = time.monotonic()
+        result = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}(20)")]
+        if result != ["ok"]:
+            raise _Corrupt(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
+        log.info("journal %s: %s ok (%.1f MB, %.2f s)", path, pragma, size / 1e6, time.monotonic() - started)
+
+    def _move_aside(self, suffix: str) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{self.path.name}.{suffix}-{stamp}")
+        n = 1
+        while target.exists():
+            target = self.path.with_name(f"{self.path.name}.{suffix}-{stamp}.{n}")
+            n += 1
+        for extra in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{extra}")
+            if source.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(source, f"{target}{extra}")
+        return target
+
+    def _fall_back_to_memory(self, reason: str) -> None:
+        log.error("journal %s cannot be opened (%s): running with an in-memory journal, "
+                  "points are NOT durable until this is fixed", self.path, reason)
+        self._durable = False
+        self._queue_event("journal_unavailable",
+                          f"the journal file cannot be opened ({reason}); points are kept in memory only",
+                          "alarm")
+        self._db = self._connect_checked(":memory:")
+
+    def _load_state(self) -> None:
+        db = self._require_db()
+        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'points'").fetchone()
+        low, high = db.execute("SELECT min(id), max(id) FROM points").fetchone()
+        self._last_id = max(int(seq[0]) if seq else 0, int(high or 0))
+        self._deleted_upto = int(low) - 1 if low is not None else self._last_id
+        stored = {
+            str(sink): _Cursor(int(last_id), int(dropped), int(delivered), success)
+            for sink, last_id, dropped, delivered, success in db.execute(
+                "SELECT sink, last_id, dropped, delivered, last_success_ns FROM cursors"
+            )
+        }
+        for sink in set(stored) - set(self._sink_names):
+            log.info("journal: sink %r is no longer configured; its cursor is removed", sink)
+            db.execute("DELETE FROM cursors WHERE sink = ?", (sink,))
+        self._cursors = {}
+        for sink in self._sink_names:
+            cursor = stored.get(sink)
+            if cursor is None:
+                cursor = _Cursor(self._deleted_upto, dirty=True)
+                log.info("journal: new sink %r starts at the oldest kept row (%d rows)", sink,
+                         self._last_id - self._deleted_upto)
+            self._cursors[sink] = cursor
+        self._persist_cursors()
+
+    def _require_db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("journal is not open")
+        return self._db
+
+    def _persist_cursors(self) -> None:
+        db = self._require_db()
+        for sink, cursor in self._cursors.items():
+            if cursor.dirty:
+                db.execute(
+                    "INSERT INTO cursors (sink, last_id, dropped, delivered, last_success_ns) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(sink) DO UPDATE SET last_id = excluded.last_id, dropped = excluded.dropped,"
+                    " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
+                    (sink, cursor.last_id, cursor.dropped, cursor.delivered, cursor.last_success_ns),
+                )
+                cursor.dirty = False
+
+    def _db_register(self, sink: str) -> None:
+        if sink not in self._cursors:
+            self._cursors[sink] = _Cursor(self._deleted_upto, dirty=True)
+            self._sink_names = (*self._sink_names, sink)
+            self._refresh_stats()
+
+    def _db_commit(self) -> tuple[int, int]:
+        with self._lock:
+            batch = list(self._buffer)
+            self._buffer.clear()
+        dirty = any(c.dirty for c in self._cursors.values())
+        deletable = self._min_cursor() > self._deleted_upto
+        if not batch and not dirty and not deletable:
+            return 0, self._last_id
+        db = self._require_db()
+        started = time.monotonic()
+        first_id = self._last_id + 1
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if batch:
+                db.executemany(
+                    "INSERT INTO points (id, time_ns, line) VALUES (?, ?, ?)",
+                    ((first_id + i, r.time_ns, lineproto.encode(r)) for i, r in enumerate(batch)),
+                )
+            last_id = first_id + len(batch) - 1
+            deleted_upto = self._delete_delivered(db)
+            dropped_upto, drops = self._enforce_budget(db, last_id, len(batch), deleted_upto)
+            self._persist_cursors()
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            self._commit_failed(batch, exc)
+            return 0, self._last_id
+        # durable from here on
+        self._last_id = last_id
+        self._deleted_upto = max(deleted_upto, dropped_upto)
+        self._commits += 1
+        self._committed += len(batch)
+        self._last_commit_ns = self.clock.time_ns()
+        self._last_commit_s = time.monotonic() - started
+        if self._write_failing:
+            self._write_failing = False
+            log.warning("journal writes work again")
+        if drops:
+            self._log_drops(drops)
+        self._vacuum_excess(db)
+        if batch:
+            self.metrics.inc("gateway_journal_committed_total", len(batch))
+            for listener in self._batch_listeners:
+                try:
+                    listener(batch)
+                except Exception:
+                    log.exception("journal batch listener %r failed", listener)
+        self._refresh_stats()
+        return len(batch), last_id
+
+    def _commit_failed(self, batch: list[Reading], exc: sqlite3.Error) -> None:
+        """Keep the batch in memory (bounded) for the next attempt; report once per episode."""
+        self._write_errors += 1
+        self.metrics.inc("gateway_journal_write_errors_total")
+        with self._lock:
+            room = self.buffer_points - len(self._buffer)
+            keep = batch[-room:] if room > 0 else []
+            lost = len(batch) - len(keep)
+            self._buffer.extendleft(reversed(keep))
+            self._overflow += lost
+        if lost:
+            self.metrics.inc("gateway_journal_buffer_overflow_total", lost)
+        if not self._write_failing:
+            self._write_failing = True
+            log.error("journal commit failed (%s); keeping up to %d readings in memory and retrying",
+                      exc, self.buffer_points)
+            self._queue_event("journal_write_failed", f"the journal cannot write ({exc})", "alarm")
+
+    def _min_cursor(self) -> int:
+        return min((c.last_id for c in self._cursors.values()), default=self._last_id)
+
+    def _delete_delivered(self, db: sqlite3.Connection) -> int:
+        """Delete rows every sink has delivered (bounded); return the new ``deleted_upto``."""
+        target = min(self._min_cursor(), self._deleted_upto + _DELETE_CHUNK)
+        if target > self._deleted_upto:
+            db.execute("DELETE FROM points WHERE id > ? AND id <= ?", (self._deleted_upto, target))
+            return target
+        return self._deleted_upto
+
+    def _used_bytes(self, db: sqlite3.Connection) -> int:
+        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        return (pages - free) * self._page_size
+
+    def _enforce_budget(
+        self, db: sqlite3.Connection, last_id: int, newest: int, deleted_upto: int
+    ) -> tuple[int, dict[str, int]]:
+        """Drop the oldest rows past the budget (never the ``newest`` just written).
+
+        Returns the id up to which rows are gone and the rows dropped per sink.
+        """
+        used = self._used_bytes(db)
+        if used <= self.budget_bytes:
+            if self._over_budget and used < self.budget_bytes * _BUDGET_CLEAR:
+                self._over_budget = False
+                log.warning("journal back under its budget (%d points dropped in this episode)",
+                            self._episode_dropped)
+                self._episode_dropped = 0
+            return deleted_upto, {}
+        rows = last_id - deleted_upto
+        droppable = max(0, rows - newest)
+        if droppable == 0 or rows == 0:
+            return deleted_upto, {}
+        per_row = used / rows
+        wanted = int((used - self.budget_bytes * _BUDGET_LOW_WATER) / per_row) + 1
+        cut = deleted_upto + min(droppable, wanted)
+        db.execute("DELETE FROM points WHERE id > ? AND id <= ?", (deleted_upto, cut))
+        drops: dict[str, int] = {}
+        for sink, cursor in self._cursors.items():
+            if cursor.last_id < cut:
+                drops[sink] = cut - max(cursor.last_id, deleted_upto)
+                cursor.dropped += drops[sink]
+                cursor.last_id = cut
+                cursor.dirty = True
+        if not self._cursors:
+            drops[""] = cut - deleted_upto
+        return cut, drops
+
+    def _log_drops(self, drops: dict[str, int]) -> None:
+        total = max(drops.values())
+        first = not self._over_budget
+        self._over_budget = True
+        self._episode_dropped += total
+        for sink, count in drops.items():
+            if sink:
+                self.metrics.inc("gateway_journal_dropped_total", count, sink=sink)
+        if first:
+            per_sink = ", ".join(f"{s}: {c.dropped}" for s, c in self._cursors.items())
+            log.error("journal over its disk budget (%.0f MB): dropping the OLDEST unsent points "
+                      "(dropped so far per sink: %s); logged once per episode, counted in "
+                      "gateway_journal_dropped_total", self.budget_bytes / 1e6, per_sink or "none")
+            self._queue_event("journal_budget", f"disk budget reached: dropping the oldest unsent points "
+                              f"({total} so far in this episode)", "warning")
+
+    def _vacuum_excess(self, db: sqlite3.Connection) -> None:
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        excess = free - _FREE_KEEP_BYTES // self._page_size
+        if excess > _VACUUM_STEP_PAGES // 4:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute(f"PRAGMA incremental_vacuum({min(excess, _VACUUM_STEP_PAGES)})").fetchall()
+
+    def _db_fetch(self, sink: str, limit: int, max_bytes: int) -> list[JournalRow]:
+        cursor = self._cursor(sink)
+        rows: list[JournalRow] = []
+        size = 0
+        query = self._require_db().execute(
+            "SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?", (cursor.last_id, max(1, limit))
+        )
+        for row_id, line in query:
+            if rows and size + len(line) > max_bytes:
+                break
+            rows.append(JournalRow(int(row_id), bytes(line)))
+            size += len(line) + 1
+        query.close()
+        return rows
+
+    def _db_advance(self, sink: str, last_id: int) -> None:
+        cursor = self._cursor(sink)
+        if last_id > self._last_id:
+            raise ValueError(f"{sink}: cannot advance to {last_id}, past the last committed row {self._last_id}")
+        if last_id <= cursor.last_id:
+            return  # already there (a resend after a restart, or rows dropped meanwhile)
+        delivered = last_id - cursor.last_id
+        cursor.delivered += delivered
+        cursor.last_id = last_id
+        cursor.last_success_ns = self.clock.time_ns()
+        cursor.dirty = True
+        self.metrics.inc("gateway_journal_delivered_total", delivered, sink=sink)
+        self._refresh_stats(lag=False)
+
+    def _cursor(self, sink: str) -> _Cursor:
+        try:
+            return self._cursors[sink]
+        except KeyError:
+            raise KeyError(f"unknown journal sink {sink!r} (known: {', '.join(self._cursors) or 'none'})") from None
+
+    def _refresh_stats(self, *, lag: bool = True) -> None:
+        db = self._require_db()
+        now = self.clock.time_ns()
+        previous = self._stats.sinks
+        sinks: dict[str, SinkStats] = {}
+        for sink, cursor in self._cursors.items():
+            backlog = max(0, self._last_id - max(cursor.last_id, self._deleted_upto))
+            lag_s: float | None = None
+            if backlog and lag:
+                row = db.execute("SELECT time_ns FROM points WHERE id > ? ORDER BY id LIMIT 1",
+                                 (cursor.last_id,)).fetchone()
+                lag_s = max(0.0, (now - int(row[0])) / 1e9) if row else None
+            elif backlog and sink in previous:
+                lag_s = previous[sink].lag_s
+            sinks[sink] = SinkStats(cursor.last_id, backlog, lag_s, cursor.dropped, cursor.delivered,
+                                    cursor.last_success_ns)
+            self.metrics.set("gateway_journal_backlog", backlog, sink=sink)
+            self.metrics.set("gateway_journal_lag_seconds", lag_s or 0.0, sink=sink)
+            self.metrics.set("gateway_journal_dropped_total", cursor.dropped, sink=sink)
+        on_disk = 0
+        if self._durable:
+            for extra in ("", "-wal"):
+                with contextlib.suppress(OSError):
+                    on_disk += os.stat(f"{self.path}{extra}").st_size
+        used = self._used_bytes(db)
+        rows = self._last_id - self._deleted_upto
+        stats = JournalStats(
+            path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
+            budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,
+            commits=self._commits, committed=self._committed, last_commit_ns=self._last_commit_ns,
+            last_commit_s=self._last_commit_s, write_errors=self._write_errors, over_budget=self._over_budget,
+            sinks=sinks, recovered_from=self._recovered_from,
+        )
+        with self._lock:
+            self._stats = stats
+        self.metrics.set("gateway_journal_rows", rows)
+        self.metrics.set("gateway_journal_bytes", on_disk)
+        self.metrics.set("gateway_journal_used_bytes", used)
+        self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
+        self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
+
+    def _db_close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._persist_cursors()
+                self._db.execute("PRAGMA optimize")
+            self._db.close()
+            self._db = None
+
+
+class _Corrupt(Exception):
+    """The file exists but cannot be used: move it aside (``suffix``: ``corrupt`` or ``newer``)."""
+
+    def __init__(self, reason: str, suffix: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.suffix = suffix
+
+
+def open_journal(
+    config: GatewayConfig,
+    *,
+    metrics: Metrics,
+    clock: Clock,
+    internal_sinks: Iterable[str] = (),
+) -> Journal:
+    """Open (or create, or recover) the journal the configuration describes.
+
+    Sinks are the enabled ``[sinks]`` plus ``internal_sinks``. Never raises for a bad file.
+    """
+    sinks = [name for name, sink in config.sinks.items() if getattr(sink, "enabled", True)]
+    return Journal(
+        config.journal_path,
+        sinks=[*sinks, *internal_sinks],
+        metrics=metrics,
+        clock=clock,
+        budget_bytes=int(config.journal.budget_mb * 1024 * 1024),
+        commit_interval_s=config.journal.commit_interval_s,
+        buffer_points=config.journal.buffer_points,
+    )
