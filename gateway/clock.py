@@ -1,13 +1,44 @@
 """Time sources. Only the shell reads the clock; rules get ``now`` as an argument.
 
-Issue 6 extends this with the synchronisation status of a Pi without RTC.
+A Raspberry Pi has no real-time clock: it boots at the time fake-hwclock saved at the last
+shutdown (or at 1970) and jumps when NTP synchronises. This module answers two questions:
+
+- *what time is it* (:class:`Clock`: wall and monotonic time, injectable so tests step time);
+- *can that time be trusted* (:class:`SyncSource`: the kernel's NTP status, read with
+  ``adjtimex(2)`` exactly as ``timedatectl``'s ``NTPSynchronized`` does, and
+  :class:`LastSeen`, the latest trusted time persisted in the state directory).
+
+Rules of this module:
+- ``adjtimex`` is called read-only (``modes = 0``): it needs no privilege and never changes
+  the clock (the service has no ``CAP_SYS_TIME`` anyway);
+- the policy (what an untrusted clock means for readings and schedules) lives in
+  :mod:`gateway.clock_guard`, not here.
+
+Example::
+
+    clock = ManualClock(datetime(2026, 1, 5, 7, 0, tzinfo=UTC), synchronised=False)
+    clock.sync_status().synchronised   # False
+    clock.set_synchronised(True); clock.jump(-3600)   # NTP arrives and steps the clock back
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import os
 import time
-from datetime import UTC, datetime
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+#: ``STA_UNSYNC`` in ``timex.status``: the kernel clock is not synchronised.
+STA_UNSYNC = 0x0040
+#: ``maxerror`` (µs) at or above which systemd considers the clock unsynchronised (16 s).
+MAXERROR_UNSYNC_US = 16_000_000
+#: ``adjtimex`` return value meaning the clock is not synchronised.
+TIME_ERROR = 5
 
 
 class Clock(Protocol):
@@ -20,8 +51,98 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """Whether the system clock is synchronised (NTP or equivalent), and why we think so."""
+
+    synchronised: bool
+    maxerror_us: int | None = None
+    detail: str = ""
+
+
+@runtime_checkable
+class SyncSource(Protocol):
+    """Something that can tell whether the wall clock is synchronised."""
+
+    def sync_status(self) -> SyncStatus: ...
+
+
+class _Timeval(ctypes.Structure):
+    _fields_ = (("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long))
+
+
+class _Timex(ctypes.Structure):
+    """``struct timex`` from ``<sys/timex.h>`` (glibc layout; ``long`` fields follow the ABI)."""
+
+    _fields_ = (
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("constant", ctypes.c_long),
+        ("precision", ctypes.c_long),
+        ("tolerance", ctypes.c_long),
+        ("time", _Timeval),
+        ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long),
+        ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long),
+        ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long),
+        ("tai", ctypes.c_int),
+        ("_reserved", ctypes.c_int * 11),
+        ("_slack", ctypes.c_byte * 64),  # room for a larger future struct: never overrun
+    )
+
+
+class KernelSync:
+    """The kernel's view, as ``timedatectl`` reports ``NTPSynchronized``.
+
+    Synchronised when ``adjtimex`` succeeds, ``STA_UNSYNC`` is clear and ``maxerror`` is
+    below 16 s (systemd's ``ntp_synced()``). If the call is refused (a seccomp filter without
+    ``adjtimex``), falls back to ``/run/systemd/timesync/synchronized``, which
+    systemd-timesyncd touches once it has synchronised.
+    """
+
+    def __init__(self, *, timesync_flag: Path = Path("/run/systemd/timesync/synchronized")) -> None:
+        self._flag = timesync_flag
+        self._adjtimex = None
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            self._adjtimex = libc.adjtimex
+
+    def sync_status(self) -> SyncStatus:
+        """Read the kernel's synchronisation status now (cheap: one system call)."""
+        if self._adjtimex is not None:
+            tx = _Timex()
+            tx.modes = 0  # read only
+            state = self._adjtimex(ctypes.byref(tx))
+            if state >= 0:
+                unsync = bool(tx.status & STA_UNSYNC)
+                synced = not unsync and tx.maxerror < MAXERROR_UNSYNC_US
+                detail = "kernel: synchronised" if synced else (
+                    "kernel: STA_UNSYNC set" if unsync else f"kernel: max error {tx.maxerror} µs"
+                )
+                return SyncStatus(synced, int(tx.maxerror), detail)
+            err = ctypes.get_errno()
+            fallback = f"adjtimex refused ({os.strerror(err)})"
+        else:
+            fallback = "adjtimex unavailable"
+        if self._flag.exists():
+            return SyncStatus(True, None, f"{fallback}; systemd-timesyncd reports synchronised")
+        return SyncStatus(False, None, f"{fallback}; no systemd-timesyncd flag")
+
+
 class SystemClock:
-    """The machine's clock."""
+    """The machine's clock; its synchronisation status comes from the kernel."""
+
+    def __init__(self, sync: SyncSource | None = None) -> None:
+        self._sync = sync
 
     def time_ns(self) -> int:
         return time.time_ns()
@@ -32,15 +153,26 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def sync_status(self) -> SyncStatus:
+        if self._sync is None:
+            self._sync = KernelSync()
+        return self._sync.sync_status()
+
 
 class ManualClock:
-    """A clock that moves only when told to (tests, simulation faster than real time)."""
+    """A clock that moves only when told to (tests, simulation faster than real time).
 
-    def __init__(self, start: datetime) -> None:
+    :meth:`advance` moves wall and monotonic time together (time passing);
+    :meth:`jump` moves only the wall clock (NTP stepping it, someone running ``date -s``).
+    A manual clock is synchronised unless built with ``synchronised=False``.
+    """
+
+    def __init__(self, start: datetime, *, synchronised: bool = True) -> None:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start.astimezone(UTC)
         self._mono = 0.0
+        self._synced = synchronised
 
     def time_ns(self) -> int:
         return int(self._now.timestamp() * 1_000_000_000)
@@ -52,7 +184,64 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        from datetime import timedelta
-
+        """Let ``seconds`` pass."""
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+
+    def jump(self, seconds: float) -> None:
+        """Step the wall clock by ``seconds`` (negative: backwards) without time passing."""
+        self._now += timedelta(seconds=seconds)
+
+    def set(self, when: datetime) -> None:
+        """Step the wall clock to ``when`` (e.g. NTP's answer after a boot at 1970)."""
+        self._now = when.astimezone(UTC)
+
+    def set_synchronised(self, synchronised: bool) -> None:
+        """What the simulated kernel reports from now on."""
+        self._synced = synchronised
+
+    def sync_status(self) -> SyncStatus:
+        return SyncStatus(self._synced, 0 if self._synced else MAXERROR_UNSYNC_US, "manual clock")
+
+
+class LastSeen:
+    """The latest trusted wall time, persisted in ``state_dir/clock.last_seen``.
+
+    A clock earlier than this after a reboot is wrong (a Pi without RTC). Written atomically
+    (temporary file, fsync, rename) and rarely (the caller decides; every few minutes) to
+    spare the SD card.
+    """
+
+    FILE_NAME = "clock.last_seen"
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / self.FILE_NAME
+
+    def load(self) -> int | None:
+        """The persisted time in ns, or ``None`` if absent or unreadable (never raises)."""
+        try:
+            text = self.path.read_text(encoding="ascii").strip()
+            value = int(text)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return value if value > 0 else None
+
+    def save(self, time_ns: int) -> None:
+        """Persist ``time_ns`` (raises ``OSError`` if the state directory is not writable)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="ascii") as out:
+            out.write(f"{time_ns}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+
+
+def sync_status_of(clock: object) -> SyncStatus:
+    """The synchronisation status of ``clock``; a clock that cannot tell is taken as synchronised.
+
+    (Simulation clocks running faster than real time are their own reference.)
+    """
+    if isinstance(clock, SyncSource):
+        return clock.sync_status()
+    return SyncStatus(True, None, f"{type(clock).__name__} has no synchronisation status")

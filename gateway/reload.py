@@ -1,33 +1,95 @@
-"""SIGHUP: re-read the configuration; an invalid one is refused and the old one kept."""
+"""SIGHUP: re-read the configuration; an invalid one is refused and the old one kept.
+
+How a valid new configuration is applied: **the process re-executes itself** (same PID, same
+command line) after an orderly stop. Chosen over restarting services in-process because it is
+the one way that is sure to release everything the old configuration held — serial ports,
+GPIO lines, BLE scanner, the admin page's port, threads of client libraries — with no code
+path that only reload exercises. The cost is a stop/start of a second or two; the orderly stop
+commits the journal first, so nothing measured is lost. systemd sees ``RELOADING=1`` then
+the new process's ``READY=1`` on the same PID (``Type=notify`` accepts that).
+
+An invalid file never stops the daemon: the reason is logged (one line per problem), shown in
+``systemctl status`` (``STATUS=``) and raised as an event for the admin page.
+
+Wiring (``gateway/commands/run.py``): after ``asyncio.run(daemon.run())`` call
+:func:`reexec_if_requested` (it returns only when no reload is pending).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from gateway.config import load_config
 from gateway.errors import ConfigError
+from gateway.model import Event
+from gateway.systemd_notify import Notifier
 
 if TYPE_CHECKING:
     from gateway.daemon import Daemon
 
 log = logging.getLogger("gateway.reload")
 
+#: ``daemon.options.extras`` key set when the process must re-execute after stopping.
+REEXEC_KEY = "reexec"
+
 
 async def reload_config(daemon: Daemon) -> bool:
-    """Validate the file again; return whether the new configuration was accepted."""
+    """Validate the file again; return whether the new configuration was accepted.
+
+    Accepted and different: the daemon is asked to stop and :func:`reexec_if_requested`
+    restarts the process on it. Refused: nothing changes.
+    """
     path = daemon.options.config_path
+    notifier = _notifier(daemon)
     if path is None:
         log.warning("reload requested but this daemon has no configuration file (demo); ignored")
         return False
     try:
         new = load_config(path)
     except ConfigError as exc:
-        log.error("reload refused, keeping the running configuration:\n%s", exc)
+        log.error(
+            "reload refused, still running on the previous configuration; fix these and reload again:\n%s", exc
+        )
+        notifier.notify(status=f"reload refused ({len(exc.problems)} problems in {path}); running on the old config")
+        _event(daemon, f"configuration reload refused: {exc.problems[0]}" + (
+            f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        ))
         return False
     if new == daemon.config:
-        log.info("reload: configuration unchanged")
+        log.info("reload: configuration unchanged, nothing to do")
+        notifier.notify(status="reload: configuration unchanged")
         return True
-    log.info("reload: configuration changed")
-    daemon.config = new
+    changed = sorted(name for name in type(new).model_fields if getattr(new, name) != getattr(daemon.config, name))
+    log.info("reload: configuration changed (%s); restarting in place to apply it", ", ".join(changed))
+    notifier.notify(reloading=True, status=f"reloading: {', '.join(changed)} changed")
+    daemon.options.extras[REEXEC_KEY] = True
+    daemon.stop()
     return True
+
+
+def reexec_if_requested(daemon: Daemon) -> None:
+    """After the daemon stopped: re-execute this process if a reload asked for it."""
+    if not daemon.options.extras.get(REEXEC_KEY):
+        return
+    argv = [sys.executable, *sys.orig_argv[1:]]
+    log.info("re-executing: %s", " ".join(argv))
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - our own command line, unchanged
+
+
+def _notifier(daemon: Daemon) -> Notifier:
+    notifier = daemon.options.extras.get("notifier")
+    return notifier if isinstance(notifier, Notifier) else Notifier.from_environment()
+
+
+def _event(daemon: Daemon, message: str) -> None:
+    core = daemon.core
+    if core is None:
+        return
+    core.raise_event(Event("config_rejected", "config", message, core.clock.time_ns(), "warning"))

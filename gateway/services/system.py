@@ -1,12 +1,138 @@
-"""Services of this subsystem (placeholder until its issue lands)."""
+"""System services: systemd notification and watchdog, and the clock monitor (issue 6).
+
+- ``systemd``: sends ``READY=1`` once every service's task has started (relay boot states were
+  set in ``prepare`` before), then ``WATCHDOG=1`` every ``WatchdogSec/2`` *from the event loop*
+  and only while every health check passes: a blocked loop or a failed check stops the pings
+  and systemd restarts the service. ``STATUS=`` says what the admin would want to know;
+  ``STOPPING=1`` on shutdown.
+- ``clock``: runs :meth:`gateway.clock_guard.ClockGuard.check` every ``check_interval_s``
+  and saves the last trusted time at shutdown.
+
+Health checks are callables returning ``None`` when healthy or a reason; other subsystems add
+theirs with :func:`add_health_check` (e.g. "the journal has not committed for 60 s").
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from gateway.service import Service
+from gateway.clock_guard import ClockGuard, guard_for
+from gateway.service import Service, StopPhase
+from gateway.systemd_notify import Notifier
+
+log = logging.getLogger("gateway.system")
+
+HealthCheck = Callable[[], "str | None"]
+
+#: STATUS= refresh period when systemd asks for no watchdog.
+STATUS_INTERVAL_S = 30.0
+
+
+def add_health_check(options: Any, name: str, check: HealthCheck) -> None:
+    """Register a liveness check the watchdog consults before each ping."""
+    options.extras.setdefault("health_checks", {})[name] = check
+
+
+class SystemdService:
+    """READY, WATCHDOG (only while healthy), STATUS and STOPPING for systemd."""
+
+    name = "systemd"
+    stop_phase = StopPhase.SYSTEM
+
+    def __init__(self, *, notifier: Notifier, guard: ClockGuard | None, options: Any) -> None:
+        self.notifier = notifier
+        self.guard = guard
+        self.options = options
+        self._unhealthy: str | None = None
+        self._status = ""
+
+    def prepare(self) -> None:
+        """Nothing before the tasks start."""
+
+    def problems(self) -> list[str]:
+        """Failing health checks, as ``name: reason`` (an exception counts as a failure)."""
+        found = []
+        for name, check in dict(self.options.extras.get("health_checks", {})).items():
+            try:
+                reason = check()
+            except Exception as exc:  # a broken check must not stop the pings silently
+                reason = f"check raised {type(exc).__name__}: {exc}"
+            if reason:
+                found.append(f"{name}: {reason}")
+        return found
+
+    def status_line(self) -> str:
+        """One line for ``systemctl status``."""
+        parts = ["running"]
+        if self.guard is not None:
+            status = self.guard.status
+            parts.append("clock trusted" if status.trusted else f"CLOCK NOT TRUSTED ({status.reason}); safe mode")
+        if self._unhealthy:
+            parts.append(f"UNHEALTHY: {self._unhealthy}")
+        return "; ".join(parts)
+
+    async def run(self) -> None:
+        """Announce readiness, then ping while healthy until cancelled."""
+        await asyncio.sleep(0)  # every service's task has now taken its first step
+        self._status = self.status_line()
+        self.notifier.notify(ready=True, status=self._status)
+        log.info("ready (%s)", "watchdog every %.1f s" % self.notifier.watchdog_interval_s()
+                 if self.notifier.watchdog_interval_s() else "no watchdog")
+        try:
+            while True:
+                self._tick()
+                await asyncio.sleep(self.notifier.watchdog_interval_s() or STATUS_INTERVAL_S)
+        except asyncio.CancelledError:
+            self.notifier.notify(stopping=True, status="stopping")
+            self.notifier.close()
+            raise
+
+    def _tick(self) -> None:
+        problems = self.problems()
+        unhealthy = "; ".join(problems) or None
+        if unhealthy != self._unhealthy:
+            if unhealthy:
+                log.error("unhealthy: %s; watchdog pings stop so systemd restarts the service", unhealthy)
+            else:
+                log.info("healthy again; watchdog pings resume")
+            self._unhealthy = unhealthy
+        status = self.status_line()
+        send_status = status if status != self._status else None
+        self._status = status
+        if unhealthy is None and self.notifier.watchdog_interval_s():
+            self.notifier.notify(watchdog=True, status=send_status)
+        elif send_status is not None:
+            self.notifier.notify(status=send_status)
+
+
+class ClockService:
+    """Checks the clock every ``check_interval_s``; persists the last trusted time on stop."""
+
+    name = "clock"
+    stop_phase = StopPhase.SYSTEM
+
+    def __init__(self, guard: ClockGuard) -> None:
+        self.guard = guard
+
+    def prepare(self) -> None:
+        """Decide before anything runs, so the first rules tick already knows."""
+        self.guard.check()
+
+    async def run(self) -> None:
+        """Check periodically until cancelled."""
+        try:
+            while True:
+                await asyncio.sleep(self.guard.policy.check_interval_s)
+                self.guard.check()
+        finally:
+            self.guard.persist()
 
 
 def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """No services yet."""
-    return []
+    """The clock monitor and the systemd notifier."""
+    guard = guard_for(config, core, options)
+    notifier = options.extras.get("notifier") or Notifier.from_environment()
+    return [ClockService(guard), SystemdService(notifier=notifier, guard=guard, options=options)]
