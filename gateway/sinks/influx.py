@@ -118,6 +118,7 @@ class InfluxSink:
         self._batch = config.batch_size
         self._health = _Health()
         self._executor = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"sink-{name}")
+        self._rejected_logged_at = -1e9
         self._random = random.Random()  # noqa: S311 - backoff jitter, not cryptography
         self._describe()
 
@@ -340,11 +341,14 @@ class InfluxSink:
                 out.write(f"# {stamp} HTTP {answer.status}: {error}\n".encode() + line + b"\n")
         except OSError as exc:
             log.error("sink %s: cannot store a rejected line in %s: %s", self.sink, self._rejected_path, exc)
-        if "rejected" not in self._health.reported:
-            self._health.reported.add("rejected")
+        now = time.monotonic()
+        if now - self._rejected_logged_at > 60.0:  # one line a minute at most, with the running count
+            self._rejected_logged_at = now
+            total = int(self._metrics.get("gateway_sink_rejected_total", sink=self.sink))
             log.warning(
-                "sink %s: the server refused a line (%s); set aside in %s",
+                "sink %s: %d line(s) refused so far; latest: %s; set aside in %s",
                 self.sink,
+                total,
                 error,
                 self._rejected_path,
             )

@@ -183,11 +183,11 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 
 @contextlib.contextmanager
-def start_influxd(root: Path, *, database: str = "village") -> Iterator[InfluxV1Server]:
-    """Run ``influxd`` 1.6 in ``root`` until the block ends."""
+def start_influxd(root: Path, *, database: str = "village", port: int | None = None) -> Iterator[InfluxV1Server]:
+    """Run ``influxd`` 1.6 in ``root`` until the block ends (``port`` to restart on the same one)."""
     binary = require_tool("influxd")
     root.mkdir(parents=True, exist_ok=True)
-    port, rpc = free_port(), free_port()
+    port, rpc = port or free_port(), free_port()
     conf = _influxd_config(root, port, rpc)
     with running([binary, "-config", str(conf)], port=port, log=root / "influxd.log", timeout=30):
         server = InfluxV1Server(port, root)

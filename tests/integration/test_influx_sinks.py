@@ -1,0 +1,154 @@
+"""Both InfluxDB write APIs against the real servers: what goes in comes back exactly.
+
+Given a gateway whose journal holds metered points, when its sink drains to a real server
+(influxd 1.6 through ``/write``, VictoriaMetrics through influxdb-client's v2 API), then the
+server's own query API returns exactly those points, every one tagged with the site, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from gateway.model import Reading
+from tests.support.influx_servers import InfluxV1Server, VictoriaServer, as_set, start_influxd
+from tests.support.procs import free_port
+from tests.support.upload_harness import (
+    MiniGateway,
+    expected_points,
+    gateway_config,
+    influx_v1_sink,
+    influx_v2_sink,
+    meter_readings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_v1_write_api_to_influxd_round_trips_exactly(
+    tmp_path: Path, influxd_v1: InfluxV1Server
+) -> None:
+    readings = list(meter_readings(site="saint-martin", devices=5, count=400))  # 2,000 points
+    config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, batch_size=300))
+    async with MiniGateway(config) as gw:
+        gw.publish_all(readings)
+        await gw.wait_delivered("local")
+        assert gw.metrics.get("gateway_sink_points_total", sink="local") == len(readings)
+        assert gw.metrics.get("gateway_sink_bytes_total", sink="local") > 0
+        assert gw.metrics.get("gateway_sink_up", sink="local") == 1.0
+    stored = as_set(influxd_v1.points())
+    assert stored == expected_points(readings)
+    assert all(dict(p.tags)["site"] == "saint-martin" for p in stored)
+
+
+async def test_v2_api_through_influxdb_client_to_victoria_metrics(
+    tmp_path: Path, victoria: VictoriaServer
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    token.chmod(0o600)
+    readings = list(meter_readings(site="saint-martin", devices=4, count=300))
+    config = gateway_config(
+        tmp_path / "gw", influx_v2_sink("remote", victoria.url, token_file=str(token), batch_size=250)
+    )
+    async with MiniGateway(config) as gw:
+        gw.publish_all(readings)
+        await gw.wait_delivered("remote")
+    expected = expected_points(readings, ms=True)
+    stored = as_set(victoria.wait_points(len(expected)))
+    assert stored == expected
+    assert all(dict(p.tags)["site"] == "saint-martin" for p in stored)
+
+
+async def test_a_group_readable_token_file_is_reported_loudly(
+    tmp_path: Path, victoria: VictoriaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("tok")
+    token.chmod(0o644)
+    config = gateway_config(tmp_path / "gw", influx_v2_sink("remote", victoria.url, token_file=str(token)))
+    with caplog.at_level(logging.WARNING, logger="gateway.sinks.influx"):
+        async with MiniGateway(config):
+            pass
+    assert any("SECURITY" in r.message and "chmod 600" in r.message for r in caplog.records)
+    assert oct(os.stat(token).st_mode & 0o777) == "0o644"  # warned, not silently "fixed"
+
+
+async def test_field_type_conflict_is_set_aside_and_does_not_block(
+    tmp_path: Path, influxd_v1: InfluxV1Server
+) -> None:
+    good = list(meter_readings(site="saint-martin", devices=3, count=300))
+    # Three points whose power_w is a string: influxd refuses them (field type conflict, HTTP 400).
+    bad = [
+        Reading.make(
+            "meter",
+            {"site": "saint-martin", "building": "mairie", "zone": "bureaux", "device": "meter-1"},
+            {"power_w": f"broken-{i}"},
+            time_ns=good[0].time_ns + 10**9 * (1000 + i),
+        )
+        for i in range(3)
+    ]
+    mixed = good[:450] + bad[:2] + good[450:] + bad[2:]
+    config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, batch_size=200))
+    async with MiniGateway(config) as gw:
+        gw.core.publish(good[0])  # the first write fixes power_w as a float
+        await gw.wait_delivered("local")
+        gw.publish_all(mixed[1:])
+        await gw.wait_delivered("local")
+        assert gw.metrics.get("gateway_sink_rejected_total", sink="local") == 3
+    assert as_set(influxd_v1.points()) == expected_points(good)
+    rejected = (tmp_path / "gw" / "rejected-local.lp").read_text().splitlines()
+    assert sorted(line for line in rejected if not line.startswith("#")) == [
+        f'meter,building=mairie,device=meter-1,site=saint-martin,zone=bureaux power_w="broken-{i}" {b.time_ns}'
+        for i, b in enumerate(bad)
+    ]
+    assert all("field type conflict" in line for line in rejected if line.startswith("#"))
+
+
+async def test_sink_down_for_a_while_then_back_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    first = list(meter_readings(site="saint-martin", devices=3, count=200))
+    later = first[-1].time_ns + 10**9
+    during = list(meter_readings(site="saint-martin", devices=3, count=500, start_ns=later, first_seq=10_000))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = gateway_config(tmp_path / "gw", influx_v1_sink("local", url, down_after_s=0.2))
+    async with MiniGateway(config) as gw:
+        with start_influxd(tmp_path / "influxd", port=port):
+            gw.publish_all(first)
+            await gw.wait_delivered("local")
+        # Given the server is gone, when points keep coming, then the sink reports itself down once...
+        gw.publish_all(during)
+        gw.journal.commit()
+        for _ in range(200):
+            if gw.metrics.get("gateway_sink_up", sink="local") == 0.0:
+                break
+            await asyncio.sleep(0.05)
+        assert gw.metrics.get("gateway_sink_up", sink="local") == 0.0
+        assert await gw.backlog("local") > 0
+        # ...and when it is back, everything arrives, once, and the recovery is reported once.
+        with start_influxd(tmp_path / "influxd", port=port) as server:
+            await gw.wait_delivered("local")
+            stored = as_set(server.points())
+        kinds = [e.kind for e in gw.core.recent_events]
+        assert kinds.count("sink_down") == 1
+        assert kinds.count("sink_recovered") == 1
+    assert {p for p in stored if p.name.startswith("meter_")} == expected_points(first + during)
+
+
+async def test_the_sink_resumes_from_its_cursor_after_a_restart(
+    tmp_path: Path, influxd_v1: InfluxV1Server
+) -> None:
+    readings = list(meter_readings(site="saint-martin", devices=5, count=2000))
+    config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, batch_size=500))
+    async with MiniGateway(config) as gw:
+        gw.publish_all(readings[:6000])
+        gw.journal.commit()
+        await asyncio.sleep(0.05)  # stopped in the middle of draining
+    async with MiniGateway(config) as gw:
+        gw.publish_all(readings[6000:])
+        await gw.wait_delivered("local")
+    assert as_set(influxd_v1.points()) == expected_points(readings)
