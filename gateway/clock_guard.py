@@ -183,8 +183,7 @@ class ClockGuard:
             return
         self._last_step_s = step_s
         direction = "forward" if step_s > 0 else "backward"
-        message = f"the wall clock stepped {direction} by {abs(step_s):.0f} s"
-        log.warning("%s; control re-evaluates from the new time, nothing is replayed", message)
+        message = f"the wall clock stepped {direction} by {abs(step_s):.0f} s; control follows the new time"
         if self._metrics is not None:
             self._metrics.inc("gateway_clock_steps_total", direction=direction)
         self._emit("clock_step", message, wall, "warning", step_s=step_s)
@@ -225,18 +224,19 @@ class ClockGuard:
             if old is None:
                 log.info("clock trusted (%s)", new.detail)
             else:
-                log.info("clock trusted again (%s); schedules resume", new.detail)
-                self._emit("clock_trusted", "the clock is trusted again; schedules resume", new.wall_ns, "info")
+                message = f"the clock is trusted again ({new.detail}); schedules resume"
+                self._emit("clock_trusted", message, new.wall_ns, "info")
             return
         message = (
             f"{new.reason}: readings are flagged {UNSYNCED_FIELD}, schedules run in safe mode "
             f"(heating {new.safe_heating}, lighting {new.safe_lighting})"
         )
-        log.warning("%s", message)
         self._emit("clock_untrusted", message, new.wall_ns, "warning")
 
     def _emit(self, kind: str, message: str, wall: int, severity: Any, **data: float) -> None:
+        """Raise an event (the core logs it: one line); without a core, log it ourselves."""
         if self._on_event is None:
+            log.log(logging.INFO if severity == "info" else logging.WARNING, "%s", message)
             return
         self._on_event(Event(kind, "clock", message, wall, severity, tuple(sorted(data.items()))))
 

@@ -50,10 +50,9 @@ async def reload_config(daemon: Daemon) -> bool:
     try:
         new = load_config(path)
     except ConfigError as exc:
-        log.error(
-            "reload refused, still running on the previous configuration; fix these and reload again:\n%s", exc
-        )
-        notifier.notify(status=f"reload refused ({len(exc.problems)} problems in {path}); running on the old config")
+        log.error("reload refused, still running on the previous configuration; fix and reload:\n%s", exc)
+        count = len(exc.problems)
+        notifier.notify(status=f"reload refused ({count} problems in {path}); running on the old config")
         _event(daemon, f"configuration reload refused: {exc.problems[0]}" + (
             f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         ))
@@ -62,7 +61,8 @@ async def reload_config(daemon: Daemon) -> bool:
         log.info("reload: configuration unchanged, nothing to do")
         notifier.notify(status="reload: configuration unchanged")
         return True
-    changed = sorted(name for name in type(new).model_fields if getattr(new, name) != getattr(daemon.config, name))
+    old = daemon.config
+    changed = sorted(name for name in type(new).model_fields if getattr(new, name) != getattr(old, name))
     log.info("reload: configuration changed (%s); restarting in place to apply it", ", ".join(changed))
     notifier.notify(reloading=True, status=f"reloading: {', '.join(changed)} changed")
     daemon.options.extras[REEXEC_KEY] = True

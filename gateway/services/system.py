@@ -69,7 +69,8 @@ class SystemdService:
         parts = ["running"]
         if self.guard is not None:
             status = self.guard.status
-            parts.append("clock trusted" if status.trusted else f"CLOCK NOT TRUSTED ({status.reason}); safe mode")
+            untrusted = f"CLOCK NOT TRUSTED ({status.reason}), safe mode"
+            parts.append("clock trusted" if status.trusted else untrusted)
         if self._unhealthy:
             parts.append(f"UNHEALTHY: {self._unhealthy}")
         return "; ".join(parts)
@@ -79,8 +80,8 @@ class SystemdService:
         await asyncio.sleep(0)  # every service's task has now taken its first step
         self._status = self.status_line()
         self.notifier.notify(ready=True, status=self._status)
-        log.info("ready (%s)", "watchdog every %.1f s" % self.notifier.watchdog_interval_s()
-                 if self.notifier.watchdog_interval_s() else "no watchdog")
+        interval = self.notifier.watchdog_interval_s()
+        log.info("ready (%s)", f"watchdog ping every {interval:.1f} s" if interval else "no watchdog")
         try:
             while True:
                 self._tick()
