@@ -34,4 +34,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level or config.service.log_level)
     daemon = Daemon(config, RunOptions(config_path=args.config, http=args.http))
     asyncio.run(daemon.run())
+    from gateway.reload import reexec_if_requested
+
+    reexec_if_requested(daemon)  # SIGHUP with a valid new configuration: same PID, new config
     return 0
