@@ -24,7 +24,7 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.circuit(circuit) -> CircuitDetail               # status + overrides + today's sun times
     control.set_week_schedule(building, zone, periods, *, user)      # periods: Sequence[SchedulePeriod]
     control.reset_week_schedule(building, zone, *, user)             # back to the configured one
-    control.add_exception(building, zone, start, end, label, *, periods=(), user) -> ScheduleException
+    control.add_exception(building, zone, start, end, label, periods=(), *, user) -> ScheduleException
     control.remove_exception(exception_id, *, user)
     control.add_override(building, zone, *, mode, start=None, end, label="", user) -> Override
                                                             # a booking: mode in force; start defaults to now
@@ -341,15 +341,15 @@ class Control:
         self._views.check_zone(building, zone)
         self._change(lambda: self._store.reset_week(f"{building}/{zone}", user=user, now=self._now()))
 
-    def add_exception(
+    def add_exception(  # noqa: PLR0917 - the web page calls it positionally
         self,
         building: str,
         zone: str,
         start: date,
         end: date,
         label: str,
-        *,
         periods: Sequence[SchedulePeriod] = (),
+        *,
         user: str,
     ) -> ScheduleException:
         """Dated days following other periods (empty: unoccupied), e.g. school holidays."""

@@ -1,12 +1,510 @@
-"""Services of this subsystem (placeholder until its issue lands)."""
+"""The imperative shell of the rules: GPIO boot states, the rules tick, relays re-asserted.
+
+Rules of this module:
+- :meth:`ControlService.prepare` claims every relay at its declared boot state *before any other
+  service exists as a task* (control is first in ``SUBSYSTEMS``);
+- the rules run every ``tick_s`` (APScheduler 3 ``AsyncIOScheduler``, ~30 s) and at once on every
+  relevant change: a temperature or counter reading of a device the rules use, an input edge, an
+  edit through the façade. Evaluations are synchronous and short (``decide`` is pure), in the loop;
+- level-triggered: every evaluation re-asserts the desired state of every relay, so a relay set
+  by hand is put back (logged once, counted) and after a restart the right state follows from now;
+- control reads only the in-memory state store, the GPIO pins and the local settings store, never
+  the network or InfluxDB;
+- every relay change is journaled (measurement ``relay``: ``on`` and ``reason``), the decision's
+  notices become events, and the engine memory is persisted (throttled) in the settings store.
+
+``build()`` puts the :class:`gateway.control.Control` façade in ``options.extras["control"]`` for
+the web and MQTT subsystems built after it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
-from gateway.service import Service
+from drivers.gpio import Edge, GpioBank, InputSpec, RelaySpec
+from gateway.control import Alert, CircuitStatus, Control, Evaluation, ZoneStatus
+from gateway.control_views import slots_from_periods
+from gateway.model import Reading
+from gateway.service import Service, StopPhase
+from gateway.settings_store import SettingsStore
+from rules.config import Period, Site, Slot, ZoneSpec, site_from_config
+from rules.types import (
+    Booking,
+    Decision,
+    InputState,
+    LightOverride,
+    Memory,
+    RelayState,
+    SensorValue,
+    State,
+    memory_from_json,
+    memory_to_json,
+)
+
+log = logging.getLogger("gateway.control")
+
+#: Default rules tick (the product brief: about 30 s).
+TICK_S = 30.0
+#: Engine memory is written to the SD card at most this often (and on stop).
+MEMORY_SAVE_S = 60.0
+
+
+def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
+    """The GPIO bank of ``[gpio]`` on ``pin_factory``."""
+    relays = [
+        RelaySpec(name, r.pin, active_high=r.active_high, boot_on=r.boot == "on")
+        for name, r in config.gpio.relays.items()
+    ]
+    inputs = [
+        InputSpec(
+            name,
+            i.pin,
+            kind=i.kind,
+            pull=i.pull,
+            active_high=i.active_high,
+            debounce_s=i.debounce_ms / 1000.0,
+        )
+        for name, i in config.gpio.inputs.items()
+    ]
+    return GpioBank(relays=relays, inputs=inputs, pin_factory=pin_factory)
+
+
+def effective_site(config: Any, store: SettingsStore) -> Site:
+    """The configured site with the schedule edits of the settings store layered over it."""
+    site = site_from_config(config)
+    weeks = store.weeks()
+    extra: dict[str, list[Period]] = {}
+    for subject, exc in store.all_exceptions():
+        slots = [Slot.model_validate(s) for s in slots_from_periods(exc.periods)]
+        extra.setdefault(subject, []).append(
+            Period(name=exc.label or f"exception {exc.id}", start=exc.start, end=exc.end, schedule=slots)
+        )
+    if not weeks and not extra:
+        return site
+    zones: list[ZoneSpec] = []
+    for zone in site.zones:
+        update: dict[str, Any] = {}
+        if zone.key in weeks:
+            update["schedule"] = [Slot.model_validate(s) for s in slots_from_periods(weeks[zone.key])]
+        if zone.key in extra:
+            update["exceptions"] = [*zone.heating.exceptions, *extra[zone.key]]
+        zones.append(
+            zone.model_copy(update={"heating": zone.heating.model_copy(update=update)}) if update else zone
+        )
+    return site.model_copy(update={"zones": tuple(zones)})
+
+
+class ControlService:
+    """Boot states, the rules tick, relays re-asserted, edges bridged, the façade fed."""
+
+    name = "control"
+    stop_phase = StopPhase.PRODUCER
+
+    def __init__(
+        self,
+        *,
+        config: Any,
+        core: Any,
+        bank: GpioBank,
+        store: SettingsStore,
+        control: Control,
+        tick_s: float = TICK_S,
+        lang: str = "fr",
+    ) -> None:
+        self.config = config
+        self.core = core
+        self.bank = bank
+        self.store = store
+        self.control = control
+        self.tick_s = tick_s
+        self.lang = lang
+        self.clock = core.clock
+        self.evaluations = 0
+        self.last_decision: Decision | None = None
+        self._site: Site | None = None
+        self._site_version = -1
+        self._memory: Memory = Memory()
+        self._memory_text = ""
+        self._memory_saved_at = -math.inf
+        self._relay_since: dict[str, int] = {}
+        self._commanded: dict[str, bool] = {}
+        self._inputs: dict[str, InputState] = {}
+        self._pulse_base: dict[str, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending = False
+        self._relevant = self._relevant_devices()
+        self._relay_tags = {
+            name: core.tags(device=name, building=r.building, zone=r.zone)
+            for name, r in config.gpio.relays.items()
+        }
+        self._input_tags = {
+            name: core.tags(device=name, building=i.building, zone=i.zone)
+            for name, i in config.gpio.inputs.items()
+        }
+        self._names = {
+            f"{b}/{z}": (building.name, zone.name)
+            for b, building in config.buildings.items()
+            for z, zone in building.zones.items()
+        }
+
+    # ---- boot ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Relays to their boot state, first of all; then restore the memory."""
+        self.bank.prepare()
+        now_ns = self.clock.time_ns()
+        for name in self.bank.relay_specs:
+            self._relay_since[name] = now_ns
+        saved = self.store.load_memory("shell") or {}
+        self._relay_since.update(
+            {k: int(v) for k, v in saved.get("relay_since", {}).items() if k in self._relay_since}
+        )
+        self._pulse_base = {k: float(v) for k, v in saved.get("pulses", {}).items()}
+        engine = self.store.load_memory("engine")
+        self._memory = memory_from_json(None if engine is None else json.dumps(engine))
+        self._memory_text = memory_to_json(self._memory)
+        for name in self.bank.input_specs:
+            self._inputs[name] = InputState(self.bank.input_active(name), now_ns)
+
+    def _relevant_devices(self) -> frozenset[str]:
+        devices: set[str] = set()
+        for building in self.config.buildings.values():
+            for zone in building.zones.values():
+                if zone.heating is not None:
+                    devices.update(zone.heating.sensors)
+                    if zone.heating.outdoor_sensor:
+                        devices.add(zone.heating.outdoor_sensor)
+        devices.update(self.config.leaks.meters)
+        return frozenset(devices)
+
+    # ---- run ----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Tick until cancelled; changes trigger evaluations in between."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.bank.attach(loop, self._on_edge)
+        self.control.attach(loop, self.evaluate)
+        self.core.on_reading(self._on_reading)
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.tick_s,
+            id="rules-tick",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(self.tick_s)),
+        )
+        self.evaluate("start")
+        scheduler.start()
+        try:
+            await asyncio.Future()  # until cancelled
+        finally:
+            scheduler.shutdown(wait=False)
+            self.control.detach()
+            self._loop = None
+            with contextlib.suppress(Exception):
+                self._save_memory(force=True)
+
+    def _tick(self) -> None:
+        self.evaluate("tick")
+
+    # ---- triggers -----------------------------------------------------------------------------
+    def _on_reading(self, reading: Reading) -> None:
+        """Core listener (loop thread): a reading the rules use triggers one coalesced evaluation."""
+        if reading.measurement in {"relay", "event", "input"}:
+            return
+        if (reading.tag("device") or "") in self._relevant:
+            self.request_evaluation()
+
+    def request_evaluation(self) -> None:
+        """Evaluate soon (once, however many changes arrive in this loop iteration)."""
+        if self._pending or self._loop is None:
+            return
+        self._pending = True
+        self._loop.call_soon(self._deferred)
+
+    def _deferred(self) -> None:
+        self._pending = False
+        self.evaluate("change")
+
+    def _on_edge(self, edge: Edge) -> None:
+        """An input edge (already in the loop thread): record it, journal it, evaluate at once."""
+        now_ns = self.clock.time_ns()
+        spec = self.config.gpio.inputs[edge.input]
+        if edge.kind == "pulse":
+            if not edge.active:
+                return
+            total = self._pulse_base.get(edge.input, 0.0) + edge.count * spec.scale
+            self._publish("input", self._input_tags[edge.input], {spec.quantity or "pulses": total}, now_ns)
+            return
+        self._inputs[edge.input] = InputState(edge.active, now_ns)
+        field = "motion" if edge.kind == "motion" else "open"
+        self._publish("input", self._input_tags[edge.input], {field: edge.active}, now_ns)
+        self.evaluate(f"input {edge.input}")
+
+    # ---- one evaluation -----------------------------------------------------------------------
+    def evaluate(self, trigger: str = "change") -> Decision | None:
+        """Decide at ``now`` and apply: relays re-asserted, events raised, memory kept."""
+        from rules.engine import decide
+
+        now = self.clock.now()
+        try:
+            site = self._current_site()
+            state = self._state(now)
+            decision = decide(site, state, now)
+        except Exception:
+            # a bug in the rules must not stop the relays being held at their last state
+            self.core.metrics.inc("gateway_rules_errors_total")
+            log.exception("rules evaluation failed (%s); relays keep their state", trigger)
+            return None
+        self.evaluations += 1
+        self.core.metrics.inc("gateway_rules_evaluations_total")
+        self._apply(decision)
+        for event in decision.events(self.lang):
+            self.core.raise_event(event)
+        self._memory = decision.memory
+        self.last_decision = decision
+        self._save_memory()
+        self.control.publish(self._view(decision, now))
+        return decision
+
+    def _current_site(self) -> Site:
+        if self._site is None or self._site_version != self.store.version:
+            self._site = effective_site(self.config, self.store)
+            self._site_version = self.store.version
+        return self._site
+
+    def _state(self, now: datetime) -> State:
+        snapshot = self.core.state.snapshot()
+        readings: dict[tuple[str, str], SensorValue] = {}
+        for key, sample in snapshot.samples.items():
+            value = sample.value
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                readings[key] = SensorValue(float(value), sample.time_ns)
+        relays = {
+            name: RelayState(on, self._relay_since.get(name)) for name, on in self.bank.relay_states().items()
+        }
+        overrides = self.store.active_overrides(now)
+        bookings = tuple(
+            Booking(o.subject, _ns(o.start), _ns(o.end), o.mode, o.label)  # type: ignore[arg-type]
+            for o in overrides
+            if o.kind == "zone" and o.mode is not None
+        )
+        lights = tuple(
+            LightOverride(o.subject, _ns(o.start), _ns(o.end), bool(o.on), o.label)
+            for o in overrides
+            if o.kind == "lighting" and o.on is not None
+        )
+        acks = self.store.load_memory("leak_acks") or {}
+        return State(
+            readings=MappingProxyType(readings),
+            inputs=MappingProxyType(dict(self._inputs)),
+            relays=MappingProxyType(relays),
+            bookings=bookings,
+            light_overrides=lights,
+            leak_acks=MappingProxyType({k: int(v) for k, v in acks.items()}),
+            memory=self._memory,
+        )
+
+    def _apply(self, decision: Decision) -> None:
+        """Re-assert every action's level on its relay; journal and log each change."""
+        now_ns = self.clock.time_ns()
+        for action in decision.actions:
+            name = action.output
+            if name not in self.bank.relay_specs:
+                continue
+            actual = self.bank.get(name)
+            commanded = self._commanded.get(name)
+            if actual == action.on:
+                self._commanded[name] = action.on
+                continue
+            reason = action.reason.text(self.lang)
+            if commanded is not None and commanded != actual:
+                self.core.metrics.inc("gateway_relay_putback_total", relay=name)
+                reason = f"{reason} (remis en place : changé hors du contrôle)"
+                log.warning(
+                    "relay %s was %s behind the daemon's back; put back", name, "on" if actual else "off"
+                )
+            try:
+                self.bank.set(name, action.on)
+            except Exception as exc:
+                self.core.metrics.inc("gateway_relay_errors_total", relay=name)
+                log.error("relay %s cannot be driven: %s", name, exc)
+                continue
+            self._commanded[name] = action.on
+            self._relay_since[name] = now_ns
+            self.core.metrics.inc("gateway_relay_switches_total", relay=name)
+            log.info("relay %s %s: %s", name, "on" if action.on else "off", reason)
+            self._publish("relay", self._relay_tags[name], {"on": action.on, "reason": reason}, now_ns)
+
+    def _publish(
+        self, measurement: str, tags: Mapping[str, str], fields: dict[str, Any], now_ns: int
+    ) -> None:
+        try:
+            reading = Reading.make(measurement, tags, fields, time_ns=now_ns)
+        except ValueError as exc:  # clock not set on a Pi without RTC: the relay still switches
+            log.warning("%s point not journaled: %s", measurement, exc)
+            return
+        self.core.publish(reading)
+
+    def _save_memory(self, *, force: bool = False) -> None:
+        text = memory_to_json(self._memory)
+        mono = time.monotonic()
+        if not force and (text == self._memory_text or mono - self._memory_saved_at < MEMORY_SAVE_S):
+            return
+        self.store.save_memory(json.loads(text), "engine")
+        pulses = {
+            name: self._pulse_base.get(name, 0.0)
+            + self.bank.pulse_count(name) * self.config.gpio.inputs[name].scale
+            for name in self.bank.input_names("pulse")
+        }
+        self.store.save_memory({"relay_since": self._relay_since, "pulses": pulses}, "shell")
+        self._memory_text = text
+        self._memory_saved_at = mono
+
+    # ---- the façade's view --------------------------------------------------------------------
+    def _view(self, decision: Decision, now: datetime) -> Evaluation:
+        relays = self.bank.relay_states()
+        snapshot = self.core.state.snapshot()
+        zones: list[ZoneStatus] = []
+        site = self._site
+        for z in decision.zones:
+            building, zone = z.zone.split("/", 1)
+            spec = site.zone(z.zone) if site else None
+            sensors = spec.heating.sensors if spec else []
+            times = [s.time_ns for d in sensors if (s := snapshot.value(d, "temperature_c")) is not None]
+            newest = max(times, default=None)
+            stale_s = spec.heating.failsafe.stale_after_min * 60 if spec else 900
+            contacts = spec.heating.window.contacts if spec else []
+            window = any(self._inputs.get(c, InputState(False, 0)).active for c in contacts)
+            memory = decision.memory.zones.get(z.zone)
+            outputs = tuple((o, relays.get(o, False)) for o in (spec.heating.outputs if spec else ()))
+            names = self._names.get(z.zone, (building, zone))
+            zones.append(
+                ZoneStatus(
+                    building=building,
+                    building_name=names[0],
+                    zone=zone,
+                    name=names[1],
+                    temperature_c=z.measured_c,
+                    temperature_time=_dt(newest),
+                    stale=newest is None or (decision.now_ns - newest) / 1e9 > stale_s,
+                    target_c=z.target_c,
+                    mode=z.mode,
+                    heater_on=z.heating,
+                    window_open=window or bool(memory and memory.window_open_since_ns),
+                    reason=z.reason.text(self.lang),
+                    outputs=outputs,
+                )
+            )
+        circuits = []
+        for c in decision.circuits:
+            cfg = self.config.lighting.circuits.get(c.circuit)
+            sunrise, sunset = _sun_times(self.config.site, now)
+            circuits.append(
+                CircuitStatus(
+                    circuit=c.circuit,
+                    name=(cfg.name if cfg and cfg.name else c.circuit),
+                    building=None,
+                    on=relays.get(cfg.relay, c.on) if cfg else c.on,
+                    reason=c.reason.text(self.lang),
+                    sunrise=sunrise,
+                    sunset=sunset,
+                )
+            )
+        return Evaluation(at=now, zones=tuple(zones), circuits=tuple(circuits), alerts=self._alerts(decision))
+
+    def _alerts(self, decision: Decision) -> tuple[Alert, ...]:
+        """The latest warning/alarm per (kind, subject) of the last 24 h not resolved since."""
+        latest: dict[tuple[str, str], Any] = {}
+        horizon = decision.now_ns - 24 * 3600 * 1_000_000_000
+        for event in list(self.core.recent_events):
+            if event.time_ns >= horizon:
+                latest[(event.kind, event.subject)] = event
+        out = []
+        for (kind, subject), event in latest.items():
+            if event.severity == "info":  # the last word on this subject was "resolved"
+                continue
+            out.append(
+                Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity)
+            )
+        return tuple(sorted(out, key=lambda a: a.time, reverse=True))
+
+
+_SUN_CACHE: dict[tuple[float, float, str], tuple[datetime | None, datetime | None]] = {}
+
+
+def _sun_times(site: Any, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """Today's sunrise and sunset at the site (astral), cached per local day."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(site.timezone)
+    day = now.astimezone(tz).date()
+    key = (site.latitude, site.longitude, day.isoformat())
+    if key not in _SUN_CACHE:
+        from astral import LocationInfo
+        from astral.sun import sun
+
+        try:
+            times = sun(
+                LocationInfo("", "", site.timezone, site.latitude, site.longitude).observer,
+                date=day,
+                tzinfo=tz,
+            )
+            _SUN_CACHE[key] = (times["sunrise"], times["sunset"])
+        except ValueError:  # polar day or night
+            _SUN_CACHE[key] = (None, None)
+        if len(_SUN_CACHE) > 8:
+            _SUN_CACHE.pop(next(iter(_SUN_CACHE)))
+    return _SUN_CACHE[key]
+
+
+def _ns(when: datetime) -> int:
+    return int(when.timestamp() * 1_000_000) * 1000
+
+
+def _dt(time_ns: int | None) -> datetime | None:
+    return None if time_ns is None else datetime.fromtimestamp(time_ns / 1e9, UTC)
+
+
+def _pin_factory(options: Any) -> Any:
+    factory = getattr(options, "pin_factory", None)
+    if factory is None and getattr(options, "demo", False):
+        from gpiozero.pins.mock import MockFactory
+
+        factory = MockFactory()
+        options.pin_factory = factory  # the demo's plant and tests reach the same pins
+    return factory
 
 
 def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """No services yet."""
-    return []
+    """The control service (and, in the demo, the simulated plant); the façade in ``options.extras``."""
+    store = SettingsStore(config.service.state_dir / "settings.sqlite")
+    control = Control(config=config, store=store, now=core.clock.now, state=core.state)
+    extras = getattr(options, "extras", None)
+    if extras is None:
+        extras = {}
+    has_gpio = bool(config.gpio.relays or config.gpio.inputs)
+    factory = _pin_factory(options) if has_gpio else None
+    bank = bank_from_config(config, factory)
+    tick_s = float(extras.get("control_tick_s", TICK_S))
+    service = ControlService(config=config, core=core, bank=bank, store=store, control=control, tick_s=tick_s)
+    extras["control"] = control
+    extras["control_service"] = service
+    services: list[Service] = [service]
+    if getattr(options, "demo", False) or extras.get("plant"):
+        from gateway.plant import build_plant
+
+        services.extend(build_plant(config, core, options, service))
+    return services
