@@ -309,18 +309,18 @@ class Journal:
 
     def _describe_metrics(self) -> None:
         m = self.metrics
-        m.describe("gateway_journal_rows", "gauge", "rows in the journal (committed, not yet delivered by all)")
+        m.describe("gateway_journal_rows", "gauge", "rows in the journal (not yet delivered by all sinks)")
         m.describe("gateway_journal_bytes", "gauge", "journal size on disk (database + WAL), bytes")
-        m.describe("gateway_journal_used_bytes", "gauge", "journal pages in use, bytes (what the budget limits)")
+        m.describe("gateway_journal_used_bytes", "gauge", "journal pages in use, bytes (budget applies)")
         m.describe("gateway_journal_budget_bytes", "gauge", "journal disk budget, bytes")
         m.describe("gateway_journal_backlog", "gauge", "rows a sink has not delivered yet")
         m.describe("gateway_journal_lag_seconds", "gauge", "age of the oldest point a sink has not delivered")
-        m.describe("gateway_journal_dropped_total", "counter", "points dropped by the disk budget before a sink got them")
+        m.describe("gateway_journal_dropped_total", "counter", "points dropped by the disk budget, per sink")
         m.describe("gateway_journal_delivered_total", "counter", "points a sink delivered")
         m.describe("gateway_journal_committed_total", "counter", "points committed to the journal")
         m.describe("gateway_journal_commit_seconds", "gauge", "duration of the last group commit")
         m.describe("gateway_journal_write_errors_total", "counter", "group commits that failed")
-        m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: in-memory buffer full")
+        m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: memory buffer full")
 
     # ------------------------------------------------------------------ journal thread
 
@@ -328,17 +328,18 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect_checked(self.path)
-        except _Corrupt as exc:
+        except _UnusableFileError as exc:
             moved = self._move_aside(exc.suffix)
             self._recovered_from = str(moved)
             log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one",
                       self.path, exc.reason, moved)
             self._queue_event("journal_recovered",
-                              f"the journal was unusable ({exc.reason}); kept as {moved.name}, a fresh one started",
+                              f"the journal was unusable ({exc.reason}); kept as {moved.name}, "
+                              "a fresh one started",
                               "alarm", moved_to=str(moved))
             try:
                 self._db = self._connect_checked(self.path)
-            except (_Corrupt, sqlite3.Error, OSError) as again:
+            except (_UnusableFileError, sqlite3.Error, OSError) as again:
                 self._fall_back_to_memory(str(again))
         except (sqlite3.Error, OSError) as exc:
             self._fall_back_to_memory(str(exc))
@@ -346,7 +347,7 @@ class Journal:
         self._refresh_stats()
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
-        """Open, check integrity and migrate; raise :class:`_Corrupt` for a file to move aside."""
+        """Open, check integrity and migrate; raise :class:`_UnusableFileError` for a file to move aside."""
         try:
             db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
         except sqlite3.Error:
@@ -358,7 +359,7 @@ class Journal:
                 db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only possible before the first table
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(path) != ":memory:" and str(mode).lower() != "wal":
-                raise _Corrupt(f"cannot use WAL mode (got {mode})", "corrupt")
+                raise _UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
             db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
             db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
             if not fresh:
@@ -366,11 +367,11 @@ class Journal:
             journal_schema.migrate(db)
         except journal_schema.NewerSchemaError as exc:
             db.close()
-            raise _Corrupt(str(exc), "newer") from exc
+            raise _UnusableFileError(str(exc), "newer") from exc
         except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", I/O on read
             db.close()
-            raise _Corrupt(str(exc), "corrupt") from exc
-        except _Corrupt:
+            raise _UnusableFileError(str(exc), "corrupt") from exc
+        except _UnusableFileError:
             db.close()
             raise
         self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
@@ -382,7 +383,7 @@ class Journal:
         started = time.monotonic()
         result = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}(20)")]
         if result != ["ok"]:
-            raise _Corrupt(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
+            raise _UnusableFileError(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
         log.info("journal %s: %s ok (%.1f MB, %.2f s)", path, pragma, size / 1e6, time.monotonic() - started)
 
     def _move_aside(self, suffix: str) -> Path:
@@ -443,7 +444,8 @@ class Journal:
         for sink, cursor in self._cursors.items():
             if cursor.dirty:
                 db.execute(
-                    "INSERT INTO cursors (sink, last_id, dropped, delivered, last_success_ns) VALUES (?, ?, ?, ?, ?)"
+                    "INSERT INTO cursors (sink, last_id, dropped, delivered, last_success_ns)"
+                    " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT(sink) DO UPDATE SET last_id = excluded.last_id, dropped = excluded.dropped,"
                     " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
                     (sink, cursor.last_id, cursor.dropped, cursor.delivered, cursor.last_success_ns),
@@ -616,7 +618,8 @@ class Journal:
     def _db_advance(self, sink: str, last_id: int) -> None:
         cursor = self._cursor(sink)
         if last_id > self._last_id:
-            raise ValueError(f"{sink}: cannot advance to {last_id}, past the last committed row {self._last_id}")
+            raise ValueError(f"{sink}: cannot advance to {last_id}, past the last committed row "
+                             f"{self._last_id}")
         if last_id <= cursor.last_id:
             return  # already there (a resend after a restart, or rows dropped meanwhile)
         delivered = last_id - cursor.last_id
@@ -631,7 +634,8 @@ class Journal:
         try:
             return self._cursors[sink]
         except KeyError:
-            raise KeyError(f"unknown journal sink {sink!r} (known: {', '.join(self._cursors) or 'none'})") from None
+            known = ", ".join(self._cursors) or "none"
+            raise KeyError(f"unknown journal sink {sink!r} (known: {known})") from None
 
     def _refresh_stats(self, *, lag: bool = True) -> None:
         db = self._require_db()
@@ -683,7 +687,7 @@ class Journal:
             self._db = None
 
 
-class _Corrupt(Exception):
+class _UnusableFileError(Exception):
     """The file exists but cannot be used: move it aside (``suffix``: ``corrupt`` or ``newer``)."""
 
     def __init__(self, reason: str, suffix: str) -> None:

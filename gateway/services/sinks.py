@@ -1,12 +1,120 @@
-"""Services of this subsystem (placeholder until its issue lands)."""
+"""Storage and upload services: the journal's group commit, the hourly archive, the sinks.
+
+Rules of this module:
+- the journal is opened by the daemon (before the core exists); here it gets its task:
+  :class:`JournalService` (stop phase ``JOURNAL``: producers have stopped, the final group
+  commit runs, then sinks flush) and raises the journal's queued events (corrupt file moved
+  aside, disk budget) through ``core.raise_event``;
+- :class:`ArchiveService` is fed by the journal's committed batches (no re-reading), flushes
+  every ``flush_interval_s`` and prunes daily; it stops after the journal's final commit;
+- sink services come from their own modules (``gateway.sinks.influx``), imported here only.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any, cast
 
-from gateway.service import Service
+from gateway.archive import Archive
+from gateway.journal import Journal
+from gateway.service import Service, StopPhase
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.core import Core
+
+log = logging.getLogger("gateway.services.sinks")
+
+_PRUNE_EVERY_S = 24 * 3600.0
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """No services yet."""
-    return []
+class JournalService:
+    """The group-commit loop of the journal."""
+
+    name = "journal"
+    stop_phase = StopPhase.JOURNAL
+
+    def __init__(self, journal: Journal, core: Core) -> None:
+        self.journal = journal
+        self.core = core
+
+    def prepare(self) -> None:
+        """Raise what happened while opening the journal (e.g. a corrupt file moved aside)."""
+        self.journal.set_event_handler(self.core.raise_event)
+
+    async def run(self) -> None:
+        await self.journal.run()
+
+
+class ArchiveService:
+    """Flushes the hourly archive and prunes it past its retention."""
+
+    name = "archive"
+    stop_phase = StopPhase.CONSUMER  # after the journal's final commit has fed it
+
+    def __init__(self, archive: Archive, core: Core, *, flush_interval_s: float) -> None:
+        self.archive = archive
+        self.core = core
+        self.flush_interval_s = flush_interval_s
+
+    def prepare(self) -> None:
+        for event in self.archive.take_events():
+            self.core.raise_event(event)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
+        failing = False
+        try:
+            while True:
+                if loop.time() >= next_prune:
+                    await self.archive.aprune()
+                    next_prune = loop.time() + _PRUNE_EVERY_S
+                await asyncio.sleep(self.flush_interval_s)
+                try:
+                    await self.archive.aflush()
+                except Exception as exc:  # storage trouble: keep running, say it once
+                    if not failing:
+                        log.error("archive flush failed (%s); retrying every %.0f s", exc,
+                                  self.flush_interval_s)
+                    failing = True
+                else:
+                    if failing:
+                        log.warning("archive flush works again")
+                    failing = False
+        except asyncio.CancelledError:
+            self.archive.close()
+            raise
+
+
+def open_archive(config: GatewayConfig, core: Core) -> Archive:
+    """The hourly archive the configuration describes (``<state_dir>/archive.sqlite`` by default)."""
+    settings = config.journal.archive
+    path = settings.path or config.service.state_dir / "archive.sqlite"
+    return Archive(path, clock=core.clock, retention_years=settings.retention_years)
+
+
+def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
+    """Journal commit loop, hourly archive, InfluxDB sinks."""
+    # the core's journal may be wrapped (the clock guard stamps readings); wrappers delegate the rest
+    journal = cast(Journal, core.journal)
+    services: list[Service] = [JournalService(journal, core)]
+    if config.journal.archive.enabled:
+        try:
+            archive = open_archive(config, core)
+        except (OSError, sqlite3.Error) as exc:  # the daemon runs without its archive rather than not at all
+            log.error("hourly archive cannot be opened (%s); running without it", exc)
+        else:
+            journal.add_batch_listener(archive.add)
+            extras = getattr(options, "extras", None)
+            if extras is not None:
+                extras["archive"] = archive  # for the admin page's charts
+            services.append(
+                ArchiveService(archive, core, flush_interval_s=config.journal.archive.flush_interval_s)
+            )
+    from gateway.sinks.influx import build_influx_sinks
+
+    services.extend(build_influx_sinks(config, core, journal))
+    return services

@@ -1,0 +1,467 @@
+"""Hourly archive: per series and hour, mean/min/max/count and counter deltas, kept 5 years.
+
+Rules of this module:
+- fed from the journal's committed batches (:meth:`Archive.add`, on the journal thread):
+  readings are folded into in-memory hourly accumulators, never re-read from the journal;
+- :meth:`Archive.flush` (every ``flush_interval_s`` and at shutdown) merges the
+  accumulators into ``archive.sqlite`` with additive upserts, so a restart in the middle of
+  an hour adds to the hour instead of replacing it. A power cut loses at most the last
+  flush window of *aggregates* (the raw points are safe in the journal and the sinks);
+- a series is ``(measurement, tags, field)``; numeric fields only (booleans as 0/1, e.g. a
+  relay's duty cycle); the ``event`` measurement is not archived;
+- counters (fields ending ``_kwh`` or ``_m3``) also get the hour's **delta**: the sum of the
+  increases between consecutive samples, the increase into a sample counted in that sample's
+  hour; a decrease is a counter reset and the new value counts as the increase since the
+  reset (Prometheus' ``increase()`` convention). Sums of hourly deltas are exact over days;
+- retention is its own (``retention_years``, 5 by default: CCH R175-3, French BACS rules),
+  independent of the raw journal's disk budget; older hours are pruned daily;
+- one thread touches the file (a single-thread executor); query methods are blocking and
+  meant for the web thread or tools (from the event loop use :meth:`aflush`).
+
+Example::
+
+    archive = Archive(state_dir / "archive.sqlite", clock=clock)
+    archive.add(readings); archive.flush()
+    archive.series("meter", {"device": "mairie-general"}, "power_w", start_ns, end_ns)
+    archive.counter_sum("meter", {"building": "mairie"}, "energy_import_kwh", start_ns, end_ns,
+                        period="month")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from gateway.clock import Clock
+from gateway.model import Event, Reading
+
+log = logging.getLogger("gateway.archive")
+
+HOUR_NS = 3_600 * 1_000_000_000
+COUNTER_SUFFIXES = ("_kwh", "_m3")
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    "CREATE TABLE series (id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,"
+    " field TEXT NOT NULL, counter INTEGER NOT NULL, last_value REAL, last_ns INTEGER,"
+    " UNIQUE (measurement, tags, field))",
+    "CREATE TABLE hourly (series_id INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL,"
+    " delta REAL, PRIMARY KEY (series_id, hour)) WITHOUT ROWID",
+    "CREATE INDEX hourly_hour ON hourly (hour)",
+)
+_UPSERT = (
+    "INSERT INTO hourly (series_id, hour, count, sum, min, max, first, last, delta)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, hour) DO UPDATE SET"
+    " count = count + excluded.count, sum = sum + excluded.sum, min = min(min, excluded.min),"
+    " max = max(max, excluded.max), last = excluded.last,"
+    " delta = CASE WHEN excluded.delta IS NULL THEN delta ELSE coalesce(delta, 0) + excluded.delta END"
+)
+
+SeriesKey = tuple[str, str, str]  # measurement, tags as JSON, field
+
+
+def is_counter(field: str) -> bool:
+    """Energy and water counters: their hourly delta is archived too."""
+    return field.endswith(COUNTER_SUFFIXES)
+
+
+def increase(previous: float, current: float) -> float:
+    """The counter increase from ``previous`` to ``current`` (a decrease is a reset)."""
+    return current - previous if current >= previous else current
+
+
+def tags_json(tags: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
+    """Canonical text of a tag set (sorted keys)."""
+    items = tags.items() if isinstance(tags, Mapping) else tags
+    return json.dumps(dict(sorted(items)), separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class _HourAcc:
+    count: int
+    total: float
+    low: float
+    high: float
+    first: float
+    last: float
+    delta: float | None
+
+
+@dataclass
+class _SeriesAcc:
+    counter: bool
+    hours: dict[int, _HourAcc]
+    head: tuple[int, float] | None = None  # (hour, value) of the first sample since the last flush
+    tail: tuple[int, float] | None = None  # (time_ns, value) of the latest sample
+
+
+@dataclass(frozen=True, slots=True)
+class HourRow:
+    """One archived hour of one series (for export)."""
+
+    measurement: str
+    tags: dict[str, str]
+    field: str
+    hour_ns: int
+    count: int
+    mean: float
+    min: float
+    max: float
+    delta: float | None
+
+
+class Archive:
+    """The hourly archive file and its in-memory accumulators."""
+
+    def __init__(self, path: Path | str, *, clock: Clock, retention_years: int = 5) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.retention_years = retention_years
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._lock = threading.Lock()
+        self._acc: dict[SeriesKey, _SeriesAcc] = {}
+        self._series: dict[SeriesKey, tuple[int, float | None]] = {}  # journal-thread-free cache: db thread
+        self._pending_events: list[Event] = []
+        self._closed = False
+        self._db: sqlite3.Connection | None = None
+        self._executor.submit(self._db_open).result()
+
+    # ------------------------------------------------------------ feeding
+
+    def add(self, readings: Sequence[Reading]) -> None:
+        """Fold committed readings into the hourly accumulators (thread-safe, in memory)."""
+        with self._lock:
+            for reading in readings:
+                if reading.measurement == "event":
+                    continue
+                tags = tags_json(reading.tags)
+                hour = reading.time_ns // HOUR_NS
+                for name, value in reading.fields:
+                    if isinstance(value, str):
+                        continue
+                    number = float(value)
+                    key = (reading.measurement, tags, name)
+                    acc = self._acc.get(key)
+                    if acc is None:
+                        acc = self._acc[key] = _SeriesAcc(is_counter(name), {})
+                    self._fold(acc, hour, reading.time_ns, number)
+
+    @staticmethod
+    def _fold(acc: _SeriesAcc, hour: int, time_ns: int, value: float) -> None:
+        step: float | None = None
+        if acc.counter:
+            step = 0.0 if acc.tail is None else increase(acc.tail[1], value)
+            if acc.head is None:
+                acc.head = (hour, value)
+        acc.tail = (time_ns, value)
+        slot = acc.hours.get(hour)
+        if slot is None:
+            acc.hours[hour] = _HourAcc(1, value, value, value, value, value, step)
+            return
+        slot.count += 1
+        slot.total += value
+        slot.low = min(slot.low, value)
+        slot.high = max(slot.high, value)
+        slot.last = value
+        if step is not None:
+            slot.delta = (slot.delta or 0.0) + step
+
+    def flush(self) -> int:
+        """Write the accumulators to the file (blocking); return the hour rows written."""
+        return int(self._call(self._db_flush))
+
+    async def aflush(self) -> int:
+        """:meth:`flush` from the event loop (runs on the archive's thread)."""
+        loop = asyncio.get_running_loop()
+        return int(await loop.run_in_executor(self._executor, self._db_flush))
+
+    def prune(self) -> int:
+        """Delete hours older than the retention; return the rows deleted."""
+        return int(self._call(self._db_prune))
+
+    async def aprune(self) -> int:
+        """:meth:`prune` from the event loop."""
+        loop = asyncio.get_running_loop()
+        return int(await loop.run_in_executor(self._executor, self._db_prune))
+
+    def take_events(self) -> list[Event]:
+        """Events to raise once the core exists (a corrupt archive moved aside)."""
+        with self._lock:
+            events, self._pending_events = self._pending_events, []
+        return events
+
+    # ------------------------------------------------------------ queries
+
+    def series(
+        self,
+        measurement: str,
+        tags_filter: Mapping[str, str] | None,
+        field: str,
+        start_ns: int,
+        end_ns: int,
+    ) -> list[tuple[int, float, float, float]]:
+        """``(hour_start_ns, mean, min, max)`` per hour in ``[start_ns, end_ns)``, oldest first.
+
+        Several matching series (e.g. every thermometer of a building) are combined: mean
+        weighted by sample count, min of mins, max of maxes.
+        """
+        result = self._call(self._db_series, measurement, dict(tags_filter or {}), field, start_ns, end_ns)
+        return list(result)  # type: ignore[call-overload]
+
+    def counter_sum(
+        self,
+        measurement: str,
+        tags_filter: Mapping[str, str] | None,
+        field: str,
+        start_ns: int,
+        end_ns: int,
+        *,
+        period: Literal["hour", "day", "month", "year"] = "day",
+        timezone: str = "Europe/Paris",
+    ) -> list[tuple[int, float]]:
+        """Counter totals (sum of hourly deltas over matching series) per local ``period``.
+
+        Returns ``(period_start_ns, total)`` oldest first; periods start at local midnight /
+        the 1st of the month in ``timezone`` (DST-safe).
+        """
+        hourly = self._call(self._db_deltas, measurement, dict(tags_filter or {}), field, start_ns, end_ns)
+        return bucket_totals(hourly, period, ZoneInfo(timezone))  # type: ignore[arg-type]
+
+    def list_series(self, measurement: str | None = None) -> list[tuple[str, dict[str, str], str]]:
+        """Every archived ``(measurement, tags, field)``."""
+        return list(self._call(self._db_list_series, measurement))  # type: ignore[call-overload]
+
+    def close(self) -> None:
+        """Flush and close (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._executor.submit(self._db_close).result()
+            self._executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------ archive thread
+
+    def _call(self, fn: Callable[..., object], *args: object) -> object:
+        if self._closed:
+            raise RuntimeError("archive is closed")
+        return self._executor.submit(fn, *args).result()
+
+    def _db_open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = _connect(self.path, check=True)
+        except sqlite3.DatabaseError as exc:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            for extra in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.replace(f"{self.path}{extra}", f"{target}{extra}")
+            log.error("archive %s is unusable (%s); moved aside to %s, starting a fresh one",
+                      self.path, exc, target)
+            self._pending_events.append(Event(
+                kind="archive_recovered", subject="archive", severity="alarm", time_ns=self.clock.time_ns(),
+                message=f"the hourly archive was unusable ({exc}); kept as {target.name}, "
+                "a fresh one started",
+            ))
+            self._db = _connect(self.path, check=False)
+        for series_id, measurement, tags, field, last_value in self._db.execute(
+            "SELECT id, measurement, tags, field, last_value FROM series"
+        ):
+            self._series[(measurement, tags, field)] = (int(series_id), last_value)
+
+    def _db_flush(self) -> int:
+        with self._lock:
+            acc, self._acc = self._acc, {}
+        if not acc:
+            return 0
+        db = _require(self._db)
+        rows = 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for key, series in acc.items():
+                series_id, last_value = self._series_id(db, key, series.counter)
+                if series.counter and series.head is not None and last_value is not None:
+                    hour, value = series.head  # the increase from the last flushed sample into this batch
+                    series.hours[hour].delta = (series.hours[hour].delta or 0.0) + increase(last_value, value)
+                db.executemany(_UPSERT, [
+                    (series_id, hour, h.count, h.total, h.low, h.high, h.first, h.last, h.delta)
+                    for hour, h in series.hours.items()
+                ])
+                rows += len(series.hours)
+                if series.tail is not None:
+                    db.execute("UPDATE series SET last_value = ?, last_ns = ? WHERE id = ?",
+                               (series.tail[1], series.tail[0], series_id))
+                    self._series[key] = (series_id, series.tail[1])
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            self._reload_series(db)
+            raise
+        return rows
+
+    def _reload_series(self, db: sqlite3.Connection) -> None:
+        self._series = {
+            (m, t, f): (int(i), v) for i, m, t, f, v in
+            db.execute("SELECT id, measurement, tags, field, last_value FROM series")
+        }
+
+    def _series_id(self, db: sqlite3.Connection, key: SeriesKey, counter: bool) -> tuple[int, float | None]:
+        known = self._series.get(key)
+        if known is not None:
+            return known
+        cursor = db.execute("INSERT INTO series (measurement, tags, field, counter) VALUES (?, ?, ?, ?)",
+                            (*key, int(counter)))
+        known = (int(cursor.lastrowid or 0), None)
+        self._series[key] = known
+        return known
+
+    def _db_prune(self) -> int:
+        now = datetime.fromtimestamp(self.clock.time_ns() / 1e9, UTC)
+        cutoff = now - timedelta(days=round(365.25 * self.retention_years))
+        cutoff_hour = int(cutoff.timestamp()) // 3600
+        db = _require(self._db)
+        deleted = db.execute("DELETE FROM hourly WHERE hour < ?", (cutoff_hour,)).rowcount
+        if deleted:
+            log.info("archive: pruned %d hourly rows older than %s (%d years)", deleted,
+                     cutoff.date(), self.retention_years)
+        return int(deleted)
+
+    def _matching(self, db: sqlite3.Connection, measurement: str, tags_filter: dict[str, str],
+                  field: str) -> list[int]:
+        ids = []
+        for series_id, tags in db.execute("SELECT id, tags FROM series WHERE measurement = ? AND field = ?",
+                                          (measurement, field)):
+            tag_map = json.loads(tags)
+            if all(tag_map.get(k) == v for k, v in tags_filter.items()):
+                ids.append(int(series_id))
+        return ids
+
+    def _db_series(self, measurement: str, tags_filter: dict[str, str], field: str,
+                   start_ns: int, end_ns: int) -> list[tuple[int, float, float, float]]:
+        db = _require(self._db)
+        ids = self._matching(db, measurement, tags_filter, field)
+        if not ids:
+            return []
+        query = ("SELECT hour, sum(sum) / sum(count), min(min), max(max) FROM hourly"
+                 " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
+                 " GROUP BY hour ORDER BY hour")
+        return [(int(h) * HOUR_NS, float(mean), float(lo), float(hi)) for h, mean, lo, hi in
+                db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))]
+
+    def _db_deltas(self, measurement: str, tags_filter: dict[str, str], field: str,
+                   start_ns: int, end_ns: int) -> list[tuple[int, float]]:
+        db = _require(self._db)
+        ids = self._matching(db, measurement, tags_filter, field)
+        if not ids:
+            return []
+        query = ("SELECT hour, sum(coalesce(delta, 0)) FROM hourly"
+                 " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
+                 " GROUP BY hour ORDER BY hour")
+        return [(int(h) * HOUR_NS, float(total)) for h, total in
+                db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))]
+
+    def _db_list_series(self, measurement: str | None) -> list[tuple[str, dict[str, str], str]]:
+        db = _require(self._db)
+        rows = db.execute("SELECT measurement, tags, field FROM series ORDER BY measurement, tags, field")
+        return [(m, json.loads(t), f) for m, t, f in rows if measurement in (None, m)]
+
+    def _db_close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _hour_ceil(time_ns: int) -> int:
+    """The index of the first hour starting at or after ``time_ns``."""
+    return -(-time_ns // HOUR_NS)
+
+
+def _require(db: sqlite3.Connection | None) -> sqlite3.Connection:
+    if db is None:
+        raise RuntimeError("archive is not open")
+    return db
+
+
+def _connect(path: Path, *, check: bool) -> sqlite3.Connection:
+    """Open (creating or checking) the archive file; raise ``sqlite3.DatabaseError`` if corrupt."""
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    try:
+        db.execute("PRAGMA cache_size = -2048")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: never corrupt, may lose the last flush
+        if check:
+            result = [str(r[0]) for r in db.execute("PRAGMA quick_check(5)")]
+            if result != ["ok"]:
+                raise sqlite3.DatabaseError(f"quick_check: {'; '.join(result)[:300]}")
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"archive schema v{version} is newer than this gateway's")
+        if version == 0:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
+
+def bucket_totals(
+    hourly: Sequence[tuple[int, float]], period: str, zone: ZoneInfo
+) -> list[tuple[int, float]]:
+    """Sum ``(hour_start_ns, value)`` into local days, months or years (or keep hours)."""
+    totals: dict[int, float] = {}
+    for hour_ns, value in hourly:
+        if period == "hour":
+            start = hour_ns
+        else:
+            local = datetime.fromtimestamp(hour_ns / 1e9, zone)
+            day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            if period == "month":
+                day = day.replace(day=1)
+            elif period == "year":
+                day = day.replace(month=1, day=1)
+            elif period != "day":
+                raise ValueError(f"unknown period {period!r}: hour, day, month or year")
+            start = int(day.timestamp()) * 1_000_000_000
+        totals[start] = totals.get(start, 0.0) + value
+    return sorted(totals.items())
+
+
+def read_hours(path: Path | str, start_ns: int, end_ns: int) -> Iterator[HourRow]:
+    """Every archived hour in ``[start_ns, end_ns)``, series by series (read-only, paged by SQLite).
+
+    Opens its own read-only connection: safe while the daemon runs (WAL readers never block it).
+    """
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        names = {int(i): (m, json.loads(t), f) for i, m, t, f in
+                 db.execute("SELECT id, measurement, tags, field FROM series")}
+        query = db.execute(
+            "SELECT series_id, hour, count, sum, min, max, delta FROM hourly INDEXED BY hourly_hour"
+            " WHERE hour >= ? AND hour < ? ORDER BY hour, series_id",
+            (_hour_ceil(start_ns), _hour_ceil(end_ns)),
+        )
+        for series_id, hour, count, total, low, high, delta in query:
+            measurement, tags, field = names[int(series_id)]
+            yield HourRow(measurement, tags, field, int(hour) * HOUR_NS, int(count), float(total) / count,
+                          float(low), float(high), delta)
+    finally:
+        db.close()
