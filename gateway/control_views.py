@@ -201,7 +201,7 @@ class Views:
             week=week,
             week_is_default=edited is None,
             exceptions=store.exceptions(key),
-            overrides=tuple(o for o in store.overrides(kind="zone", subject=key) if o.end > now),
+            overrides=tuple(o for o in store.active_overrides(now) if o.kind == "zone" and o.subject == key),
             modes=self.modes,
             mode_setpoints={m: v for m in self.modes if (v := heating.setpoints.of(m)) is not None},
             setpoint_min_c=low,
@@ -219,7 +219,9 @@ class Views:
         cut = self.config.lighting.cut_of(self.config.lighting.circuits[circuit])
         return CircuitDetail(
             status=status,
-            overrides=tuple(o for o in store.overrides(kind="lighting", subject=circuit) if o.end > now),
+            overrides=tuple(
+                o for o in store.active_overrides(now) if o.kind == "lighting" and o.subject == circuit
+            ),
             night_cut=None if cut is None else (_clock(cut.start), _clock(cut.end)),
         )
 

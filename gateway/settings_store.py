@@ -288,8 +288,8 @@ class SettingsStore:
         )
 
     def active_overrides(self, now: datetime) -> tuple[Override, ...]:
-        """Overrides not yet ended at ``now`` (current and future)."""
-        return tuple(o for o in self.overrides() if o.end > now)
+        """Overrides not yet ended at ``now`` (current and future; cancelled ones excluded)."""
+        return tuple(o for o in self.overrides() if o.end > now and o.end > o.start)
 
     def add_override(
         self,

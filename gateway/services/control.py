@@ -261,7 +261,7 @@ class ControlService:
         now = self.clock.now()
         try:
             site = self._current_site()
-            state = self._state(now)
+            state = self.state_at(now)
             decision = decide(site, state, now)
         except Exception:
             # a bug in the rules must not stop the relays being held at their last state
@@ -285,7 +285,8 @@ class ControlService:
             self._site_version = self.store.version
         return self._site
 
-    def _state(self, now: datetime) -> State:
+    def state_at(self, now: datetime) -> State:
+        """The rules' input at ``now``: state store, pins, overrides, memory."""
         snapshot = self.core.state.snapshot()
         readings: dict[tuple[str, str], SensorValue] = {}
         for key, sample in snapshot.samples.items():

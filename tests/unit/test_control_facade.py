@@ -1,0 +1,212 @@
+"""The control façade and its settings store: validation, persistence, audit, thread marshalling."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.config import parse_config
+from gateway.control import Control, SchedulePeriod, UnknownSubjectError, ValidationError
+from gateway.services.control import effective_site
+from gateway.settings_store import SettingsStore
+
+CONFIG = """
+[site]
+id = "t"
+name = "Test"
+latitude = 47.39
+longitude = 0.98
+[buildings.salle]
+name = "Salle des fêtes"
+kind = "hall"
+[buildings.salle.zones.grande_salle]
+name = "Grande salle"
+[buildings.salle.zones.grande_salle.heating]
+relay = "salle-chauffage"
+sensors = ["salle-thermo"]
+schedule = [{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]
+[gpio.relays.salle-chauffage]
+pin = 17
+[gpio.relays.parvis]
+pin = 18
+[lighting.circuits.parvis]
+relay = "parvis"
+"""
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def config():
+    return parse_config(CONFIG)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = SettingsStore(tmp_path / "settings.sqlite")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def control(config, store):
+    return Control(config=config, store=store, now=Clock())
+
+
+def test_the_configured_week_is_shown_until_edited(control):
+    detail = control.zone("salle", "grande_salle")
+    assert detail.week_is_default
+    assert detail.week == tuple(SchedulePeriod(d, time(18), time(23), "confort") for d in (1, 3, 5))
+    assert detail.mode_setpoints == {"confort": 19.0, "reduit": 16.0, "hors_gel": 8.0}
+    assert (detail.setpoint_min_c, detail.setpoint_max_c) == (5.0, 19.0)
+
+
+def test_an_edited_week_persists_across_restarts_and_is_audited(config, tmp_path):
+    # Given an agent who edits the week of the hall
+    store = SettingsStore(tmp_path / "s.sqlite")
+    Control(config=config, store=store, now=Clock()).set_week_schedule(
+        "salle", "grande_salle", [SchedulePeriod(4, time(19), time(0), "confort")], user="marie"
+    )
+    store.close()
+    # When the gateway restarts
+    store = SettingsStore(tmp_path / "s.sqlite")
+    control = Control(config=config, store=store, now=Clock())
+    # Then the edit is still there, and the audit says who changed what, old -> new
+    detail = control.zone("salle", "grande_salle")
+    assert not detail.week_is_default
+    assert detail.week == (SchedulePeriod(4, time(19), time(0), "confort"),)
+    entry = control.audit_log()[0]
+    assert (entry.user, entry.action, entry.subject) == ("marie", "set_week_schedule", "salle/grande_salle")
+    assert entry.old == "default"
+    assert entry.new == '[[4,"19:00","00:00","confort"]]'
+    # And the rules see it: Friday 19:00-24:00 instead of Tue/Thu/Sat
+    site = effective_site(config, store)
+    slots = site.zone("salle/grande_salle").heating.schedule
+    assert [(s.days, s.start, s.end, s.mode) for s in slots] == [((4,), "19:00", "24:00", "confort")]
+    # And a reset brings the configured week back
+    control.reset_week_schedule("salle", "grande_salle", user="marie")
+    assert control.zone("salle", "grande_salle").week_is_default
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("period", "field", "message"),
+    [
+        (SchedulePeriod(7, time(8), time(9)), "periods[0].day", "0 (Monday) to 6"),
+        (SchedulePeriod(1, time(9), time(8)), "periods[0].end", "after the start"),
+        (SchedulePeriod(1, time(8), time(9), "chaud"), "periods[0].mode", "unknown mode"),
+        (SchedulePeriod(1, time(8, 0, 30), time(9)), "periods[0].start", "whole minutes"),
+    ],
+)
+def test_bad_periods_are_refused_with_the_field_named_and_nothing_applied(control, period, field, message):
+    with pytest.raises(ValidationError) as info:
+        control.set_week_schedule("salle", "grande_salle", [period], user="marie")
+    assert message in info.value.errors[field]
+    assert control.zone("salle", "grande_salle").week_is_default
+    assert control.audit_log() == []
+
+
+def test_overlapping_periods_are_refused(control):
+    with pytest.raises(ValidationError) as info:
+        control.set_week_schedule(
+            "salle", "grande_salle",
+            [SchedulePeriod(1, time(8), time(12)), SchedulePeriod(1, time(11), time(13))], user="m",
+        )
+    assert "overlaps" in next(iter(info.value.errors.values()))
+
+
+def test_a_booking_is_validated_stored_and_cancelled(control, store):
+    clock = control._now
+    start, end = NOW + timedelta(hours=2), NOW + timedelta(hours=11)
+    booking = control.add_override("salle", "grande_salle", mode="confort", start=start, end=end,
+                                   label="Loto", user="marie")
+    assert (booking.mode, booking.start, booking.end, booking.label) == ("confort", start, end, "Loto")
+    assert control.zone("salle", "grande_salle").overrides == (booking,)
+    control.cancel_override(booking.id, user="paul")
+    # a future booking cancelled ends before it starts: no longer listed, still in the audit
+    assert control.zone("salle", "grande_salle").overrides == ()
+    assert [e.action for e in control.audit_log()] == ["cancel_zone_override", "add_zone_override"]
+    assert clock() == NOW
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"mode": "sauna", "end": NOW + timedelta(hours=1)}, "mode"),
+        ({"mode": "confort", "end": NOW - timedelta(hours=1)}, "end"),
+        ({"mode": "confort", "start": NOW + timedelta(hours=3), "end": NOW + timedelta(hours=2)}, "end"),
+        ({"mode": "confort", "end": datetime(2026, 11, 28, 2)}, "end"),  # naive
+        ({"mode": "confort", "end": NOW + timedelta(days=200)}, "end"),
+        ({"mode": "confort", "end": NOW + timedelta(hours=1), "label": "x" * 200}, "label"),
+    ],
+)
+def test_bad_overrides_name_the_field(control, kwargs, field):
+    with pytest.raises(ValidationError) as info:
+        control.add_override("salle", "grande_salle", user="m", **kwargs)
+    assert field in info.value.errors
+    assert control.audit_log() == []
+
+
+def test_unknown_subjects_are_key_errors(control):
+    with pytest.raises(UnknownSubjectError):
+        control.zone("salle", "cuisine")
+    with pytest.raises(KeyError):
+        control.add_lighting_override("nope", on=True, end=NOW + timedelta(hours=1), user="m")
+    with pytest.raises(UnknownSubjectError):
+        control.cancel_override(99, user="m")
+
+
+def test_exceptions_and_lighting_overrides(control, config, store):
+    exc = control.add_exception("salle", "grande_salle", date(2026, 12, 19), date(2027, 1, 4), "Vacances", user="m")
+    with pytest.raises(ValidationError) as info:
+        control.add_exception("salle", "grande_salle", date(2027, 1, 4), date(2026, 12, 19), "x", user="m")
+    assert "end" in info.value.errors
+    periods = effective_site(config, store).zone("salle/grande_salle").heating.exceptions
+    assert [(p.name, p.start, p.end, p.schedule) for p in periods] == [
+        ("Vacances", date(2026, 12, 19), date(2027, 1, 4), [])
+    ]
+    light = control.add_lighting_override("parvis", on=True, end=NOW + timedelta(hours=1), user="m")
+    assert control.circuit("parvis").overrides == (light,)
+    control.remove_exception(exc.id, user="m")
+    assert control.zone("salle", "grande_salle").exceptions == ()
+
+
+async def test_changes_from_another_thread_run_in_the_loop_and_re_evaluate(control):
+    # Given a façade attached to a running loop whose evaluations are recorded
+    loop = asyncio.get_running_loop()
+    evaluated_in: list[str] = []
+    control.attach(loop, lambda: evaluated_in.append(threading.current_thread().name))
+    # When the web thread books the hall
+    result: list[object] = []
+
+    def web() -> None:
+        result.append(control.add_override("salle", "grande_salle", mode="confort",
+                                           end=NOW + timedelta(hours=2), user="web"))
+
+    thread = threading.Thread(target=web, name="waitress-0")
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    # Then the change was applied and the rules re-evaluated in the loop thread before the call returned
+    assert evaluated_in == [threading.current_thread().name]
+    assert result[0].label == ""  # type: ignore[attr-defined]
+    # And a change from the loop thread itself (MQTT) runs inline
+    control.cancel_override(result[0].id, user="mqtt")  # type: ignore[attr-defined]
+    assert len(evaluated_in) == 2
+
+
+def test_engine_memory_round_trips(store):
+    assert store.load_memory() is None
+    store.save_memory({"zones": {"a/b": {"rates": {"all": 2.5}}}})
+    assert store.load_memory() == {"zones": {"a/b": {"rates": {"all": 2.5}}}}
