@@ -44,6 +44,8 @@ _FETCH_BYTES_PER_LINE = 512
 #: An answer slower than this fraction of the timeout shrinks the batch; faster than
 #: ``_FAST`` grows it.
 _SLOW, _FAST = 0.5, 0.1
+#: The longest ``Retry-After`` honoured as asked.
+_MAX_RETRY_AFTER_S = 3600.0
 #: The last chance to flush at shutdown.
 _FINAL_FLUSH_S = 5.0
 
@@ -119,6 +121,7 @@ class InfluxSink:
         self._health = _Health()
         self._executor = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"sink-{name}")
         self._rejected_logged_at = -1e9
+        self._resume_at = 0.0  # time.monotonic() before which no request is sent
         self._random = random.Random()  # noqa: S311 - backoff jitter, not cryptography
         self._describe()
 
@@ -203,6 +206,9 @@ class InfluxSink:
     async def _deliver(self, lines: list[bytes]) -> None:
         """Deliver ``lines`` (oldest first) or set aside the ones the server refuses; never gives up."""
         while True:
+            wait = self._resume_at - time.monotonic()
+            if wait > 0:  # a backoff or Retry-After holds every request of this sink
+                await asyncio.sleep(wait)
             body, gzipped = await self._encode(lines)
             answer = await self._post(body, gzipped=gzipped)
             self._metrics.inc("gateway_sink_bytes_total", len(body), sink=self.sink)
@@ -222,7 +228,7 @@ class InfluxSink:
                 self._shrink(answer)
                 await self._split(lines)
                 return
-            await asyncio.sleep(self._on_failure(answer))
+            self._resume_at = max(self._resume_at, time.monotonic() + self._on_failure(answer))
 
     async def _split(self, lines: list[bytes]) -> None:
         middle = len(lines) // 2
@@ -310,7 +316,9 @@ class InfluxSink:
         if answer.kind in ("auth", "not_found", "tls", "client"):
             return cfg.max_backoff_s  # a person must fix something: retry slowly
         if answer.kind == "throttled" and answer.retry_after_s is not None:
-            return min(cfg.max_backoff_s, max(answer.retry_after_s, cfg.min_backoff_s * 0.1))
+            # The server knows best how long it needs: honoured as asked (up to an hour), even
+            # beyond max_backoff_s.
+            return min(_MAX_RETRY_AFTER_S, max(answer.retry_after_s, 0.01))
         ceiling = min(cfg.max_backoff_s, cfg.min_backoff_s * 2 ** min(health.failures - 1, 20))
         return cfg.min_backoff_s * 0.5 + self._random.uniform(0, ceiling)  # jittered, never a thundering herd
 
@@ -326,7 +334,7 @@ class InfluxSink:
             "secret": "the token/password file cannot be read",
         }.get(kind, "the server refuses our requests")
         log.error(
-            "sink %s: %s (%s); retrying every %.0f s", self.sink, what, message, self.config.max_backoff_s
+            "sink %s: %s (%s); retrying every %g s", self.sink, what, message, self.config.max_backoff_s
         )
         self._event(f"sink_{kind}", "alarm", f"sink {self.sink}: {what}: {message}"[:300])
 

@@ -48,6 +48,11 @@ AnswerKind = Literal[
 ]
 
 
+def one_line(text: object, limit: int = 500) -> str:
+    """An error message fit for one log line."""
+    return " ".join(str(text).split())[:limit]
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What the server (or the network) said to one POST."""
@@ -86,7 +91,7 @@ def classify(status: int, message: str, retry_after: str | None, elapsed_s: floa
         kind = "server"
     else:
         kind = "client"
-    return Answer(kind, status, message[:500], parse_retry_after(retry_after), elapsed_s)
+    return Answer(kind, status, one_line(message), parse_retry_after(retry_after), elapsed_s)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -119,12 +124,12 @@ def read_secret(path: Path, what: str) -> str:
 
 def _network_answer(exc: BaseException, elapsed_s: float) -> Answer:
     if isinstance(exc, urllib3.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return Answer("tls", 0, f"TLS: {exc}"[:500], None, elapsed_s)
+        return Answer("tls", 0, one_line(f"TLS: {exc}"), None, elapsed_s)
     if isinstance(exc, urllib3.exceptions.NewConnectionError):  # subclass of ConnectTimeoutError!
-        return Answer("network", 0, f"cannot connect: {exc}"[:500], None, elapsed_s)
+        return Answer("network", 0, one_line(f"cannot connect: {exc}"), None, elapsed_s)
     if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
-        return Answer("timeout", 0, f"timeout: {exc}"[:500], None, elapsed_s)
-    return Answer("network", 0, f"{type(exc).__name__}: {exc}"[:500], None, elapsed_s)
+        return Answer("timeout", 0, one_line(f"timeout: {exc}"), None, elapsed_s)
+    return Answer("network", 0, one_line(f"{type(exc).__name__}: {exc}"), None, elapsed_s)
 
 
 def _tls_kwargs(config: InfluxV1SinkConfig | InfluxV2SinkConfig) -> dict[str, object]:
@@ -210,7 +215,7 @@ class V2Transport:
         except ApiException as exc:
             elapsed = time.monotonic() - started
             if not exc.status:  # influxdb-client wraps TLS failures as status 0
-                return Answer("tls", 0, str(exc.reason)[:500], None, elapsed)
+                return Answer("tls", 0, one_line(exc.reason), None, elapsed)
             headers = exc.headers or {}
             message = exc.body if isinstance(exc.body, str) else str(exc.reason)
             return classify(int(exc.status), message.strip(), headers.get("Retry-After"), elapsed)
