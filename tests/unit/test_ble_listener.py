@@ -1,0 +1,218 @@
+"""Coalescing, staleness and the scanner watchdog (the radio is the one thing faked here)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from drivers.ble import AdvertListener, BleScanner, BleSensor
+from drivers.sim.ble_adverts import Climate, encode, to_bleak
+from gateway.clock import ManualClock, SystemClock
+from gateway.metrics import Metrics
+from tests.unit.test_ble_decode import VECTORS, Recorder, bleak_objects
+
+ADDRESS = "A4:C1:38:02:83:F4"
+
+
+def make(clock, **kw) -> tuple[AdvertListener, Recorder, Metrics]:
+    rec, metrics = Recorder(), Metrics()
+    sensors = kw.pop("sensors", [BleSensor("salle-t1", ADDRESS, stale_after_s=600)])
+    return AdvertListener(sensors=sensors, on_update=rec, metrics=metrics, clock=clock, **kw), rec, metrics
+
+
+def test_same_packet_counter_is_one_reading() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, metrics = make(clock)
+    device, adv = bleak_objects(VECTORS[5][1])  # pvvx frame, counter 247
+    for _ in range(5):  # the sensor repeats each frame several times
+        listener(device, adv)
+        clock.advance(0.5)
+    assert len(rec.updates) == 1
+    assert metrics.get("gateway_ble_coalesced_total", sensor="salle-t1", why="same_packet") == 4
+
+
+def test_identical_values_are_rate_limited_to_the_heartbeat() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, _metrics = make(clock, heartbeat_s=60)
+    same = Climate(19.5, 50.0)
+    for packet in range(1, 13):  # a new counter every 10 s, same temperature
+        listener(*to_bleak(ADDRESS, encode("pvvx", ADDRESS, same, packet), -60))
+        clock.advance(10)
+    assert len(rec.updates) == 2  # t=0 and t=60 (heartbeat)
+    listener(*to_bleak(ADDRESS, encode("pvvx", ADDRESS, Climate(19.6, 50.0), 13), -60))
+    assert len(rec.updates) == 3  # a change goes through at once
+    assert rec.updates[-1].decoded.climate["temperature_c"] == 19.6
+
+
+def test_rssi_changes_alone_do_not_make_a_new_reading() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, _ = make(clock)
+    listener(*to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(19.5, 50.0), 1), -60))
+    listener(*to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(19.5, 50.0), 2), -75))
+    assert len(rec.updates) == 1
+
+
+def test_stale_after_silence_then_recovered() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, metrics = make(clock)
+    listener(*to_bleak(ADDRESS, encode("pvvx", ADDRESS, Climate(19.5, 50.0), 1), -60))
+    clock.advance(599)
+    assert listener.check_stale() == []
+    clock.advance(2)
+    (change,) = listener.check_stale()
+    assert change[0].id == "salle-t1"
+    assert change[1] is True
+    assert change[2] > 600
+    assert metrics.get("gateway_ble_sensor_stale", sensor="salle-t1") == 1
+    assert listener.check_stale() == []  # reported once
+    # repeats of the last frame do not count as fresh
+    listener(*to_bleak(ADDRESS, encode("pvvx", ADDRESS, Climate(19.5, 50.0), 1), -60))
+    assert listener.check_stale() == []
+    listener(*to_bleak(ADDRESS, encode("pvvx", ADDRESS, Climate(19.4, 50.0), 2), -60))
+    (change,) = listener.check_stale()
+    assert change[1] is False
+    assert metrics.get("gateway_ble_sensor_stale", sensor="salle-t1") == 0
+    assert len(rec.updates) == 2
+
+
+def test_a_sensor_never_heard_becomes_stale() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, _, _ = make(clock)
+    clock.advance(601)
+    ((sensor, stale, _),) = listener.check_stale()
+    assert sensor.id == "salle-t1"
+    assert stale
+
+
+class FakeRadio:
+    """A radio that advertises until it 'silently stops', like BlueZ on a Pi."""
+
+    instances: list[FakeRadio]
+
+    def __init__(self, callback, dies_after: int | None) -> None:
+        self.callback = callback
+        self.dies_after = dies_after
+        self.task: asyncio.Task[None] | None = None
+        self.started = self.stopped = False
+
+    async def start(self) -> None:
+        self.started = True
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        packet = 0
+        while self.dies_after is None or packet < self.dies_after:
+            packet += 1
+            self.callback(
+                *to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(19.0 + packet / 10, 50.0), packet), -60)
+            )
+            await asyncio.sleep(0.02)
+        # then nothing, forever, without an error: the failure mode we guard against
+
+    async def stop(self) -> None:
+        self.stopped = True
+        if self.task:
+            self.task.cancel()
+
+
+async def test_watchdog_restarts_a_silent_scanner() -> None:
+    # Given a radio that stops after 3 adverts, and one that keeps going
+    radios: list[FakeRadio] = []
+
+    def factory(callback):
+        radio = FakeRadio(callback, dies_after=3 if not radios else None)
+        radios.append(radio)
+        return radio
+
+    listener, rec, metrics = make(SystemClock())
+    scanner = BleScanner(
+        listener=listener,
+        radio_factory=factory,
+        metrics=metrics,
+        clock=SystemClock(),
+        watchdog_s=0.3,
+        check_interval_s=0.05,
+    )
+    # When the scanner runs past the watchdog time
+    task = asyncio.create_task(scanner.run())
+    await asyncio.sleep(0.2)
+    assert metrics.get("gateway_ble_adapter_up") == 1
+    assert len(rec.updates) == 3
+    await asyncio.sleep(0.5)
+    # Then the first radio was stopped and a new one started, which delivers readings again
+    assert scanner.restarts == 1
+    assert metrics.get("gateway_ble_scanner_restarts_total") == 1
+    assert radios[0].stopped
+    assert radios[1].started
+    assert len(rec.updates) > 3
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert radios[1].stopped
+    assert metrics.get("gateway_ble_adapter_up") == 0
+
+
+async def test_watchdog_does_nothing_without_sensors() -> None:
+    radios: list[FakeRadio] = []
+
+    def factory(callback):
+        radios.append(FakeRadio(callback, dies_after=0))
+        return radios[-1]
+
+    listener, _, metrics = make(SystemClock(), sensors=[])
+    scanner = BleScanner(
+        listener=listener,
+        radio_factory=factory,
+        metrics=metrics,
+        clock=SystemClock(),
+        watchdog_s=0.1,
+        check_interval_s=0.02,
+    )
+    task = asyncio.create_task(scanner.run())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert scanner.restarts == 0
+    assert len(radios) == 1
+
+
+class BrokenAdapter:
+    def __init__(self, callback) -> None:
+        self.callback = callback
+
+    async def start(self) -> None:
+        raise FileNotFoundError(2, "No such file or directory")  # what bleak says without D-Bus
+
+    async def stop(self) -> None:
+        return None
+
+
+async def test_adapter_down_is_reported_and_retried_and_passive_falls_back_to_active(caplog) -> None:
+    listener, _, metrics = make(SystemClock())
+    scanner = BleScanner(
+        listener=listener, radio_factory=BrokenAdapter, metrics=metrics, clock=SystemClock(), watchdog_s=60
+    )
+    task = asyncio.create_task(scanner.run())
+    await asyncio.sleep(0.1)
+    assert metrics.get("gateway_ble_adapter_up") == 0
+    assert not scanner.adapter_up
+    assert "FileNotFoundError" in (scanner.last_error or "")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert sum("BLE adapter unavailable" in r.message for r in caplog.records) == 1
+
+    # passive refused, active works: the scanner keeps going actively
+    listener2, rec2, metrics2 = make(SystemClock())
+    scanner2 = BleScanner(
+        listener=listener2,
+        radio_factory=BrokenAdapter,
+        metrics=metrics2,
+        clock=SystemClock(),
+        watchdog_s=60,
+        fallback_factory=lambda cb: FakeRadio(cb, dies_after=None),
+    )
+    task2 = asyncio.create_task(scanner2.run())
+    await asyncio.sleep(0.15)
+    assert metrics2.get("gateway_ble_adapter_up") == 1
+    assert rec2.updates
+    task2.cancel()
+    await asyncio.gather(task2, return_exceptions=True)
