@@ -362,6 +362,7 @@ class Journal:
                 raise _UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
             db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
             db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
+            db.execute("PRAGMA journal_size_limit = 16777216")  # the WAL file shrinks back after checkpoints
             if not fresh:
                 self._check_integrity(db, path)
             journal_schema.migrate(db)

@@ -11,7 +11,8 @@ Rules of this module:
 - :func:`decode` reverses :func:`encode` (export, MQTT and tests use it) and reads a line
   the way InfluxDB does; the one ambiguity of the format, a tag value ending in a backslash
   (written ``\\ `` like the client does), reads back as a trailing space, as the server
-  would store it. Malformed input raises :class:`LineProtocolError`.
+  would store it; and like the server it leaves ``\\t``/``\\r`` as two characters.
+  Malformed input raises :class:`LineProtocolError`.
 
 Example::
 
@@ -31,7 +32,7 @@ from gateway.model import FieldValue, Reading
 _ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _ESCAPE_KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
-_UNESCAPE = {",": ",", "=": "=", " ": " ", "n": "\n", "t": "\t", "r": "\r"}
+_UNESCAPE = {",": ",", "=": "=", " ": " "}  # what InfluxDB itself unescapes in names and tag values
 
 
 class LineProtocolError(ValueError):

@@ -1,0 +1,111 @@
+"""The disk budget: past it the OLDEST unsent rows go, counted per sink, logged once, never the newest."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gateway import lineproto
+from gateway.clock import SystemClock
+from gateway.journal import Journal
+from gateway.metrics import Metrics
+from gateway.model import Event
+
+from .test_journal import reading
+
+BUDGET = 1024 * 1024  # 1 MiB: a few thousand rows
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, metrics: Metrics) -> Journal:
+    j = Journal(tmp_path / "journal.sqlite", sinks=("local", "remote"), metrics=metrics, clock=SystemClock(),
+                budget_bytes=BUDGET)
+    yield j
+    j.close()
+
+
+def fill(journal: Journal, start: int, count: int) -> None:
+    for i in range(start, start + count):
+        journal.append(reading(i))
+    journal.commit()
+
+
+def test_past_the_budget_the_oldest_unsent_rows_are_dropped_and_counted_per_sink(
+    journal: Journal, metrics: Metrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[Event] = []
+    journal.set_event_handler(events.append)
+    fill(journal, 0, 2000)
+    local = journal.fetch_sync("local", limit=1500)
+    journal.advance_sync("local", local[-1].id)  # local is up to date to 1500; remote is down
+    with caplog.at_level(logging.WARNING, "gateway.journal"):
+        total = 2000
+        for _ in range(12):
+            fill(journal, total, 2000)
+            total += 2000
+    stats = journal.stats()
+    assert stats.used_bytes <= BUDGET * 1.05
+    remote, local_s = stats.sinks["remote"], stats.sinks["local"]
+    assert remote.dropped > 0
+    # nothing vanishes silently: each sink's delivered + dropped + backlog is everything committed
+    assert remote.delivered + remote.dropped + remote.backlog == total
+    assert local_s.delivered + local_s.dropped + local_s.backlog == total
+    assert local_s.dropped == remote.dropped - 1500  # local had already taken the first 1500
+    # the rows left are the newest, contiguous up to the last one committed
+    rows = journal.fetch_sync("remote", limit=100_000, max_bytes=100_000_000)
+    assert [r.id for r in rows] == list(range(total - len(rows) + 1, total + 1))
+    assert rows[-1].line == lineproto.encode(reading(total - 1))
+    assert rows[0].id == remote.dropped + 1
+    # metrics and one log line per episode
+    assert metrics.get("gateway_journal_dropped_total", sink="remote") == remote.dropped
+    assert metrics.get("gateway_journal_dropped_total", sink="local") == local_s.dropped
+    assert caplog.text.count("over its disk budget") == 1
+    assert [e.kind for e in events] == ["journal_budget"]
+
+
+def test_dropped_counts_are_persisted(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, sinks=("remote",), metrics=Metrics(), clock=SystemClock(), budget_bytes=BUDGET)
+    for n in range(8):
+        fill(journal, n * 2000, 2000)
+    dropped = journal.stats().sinks["remote"].dropped
+    assert dropped > 0
+    journal.close()
+    metrics = Metrics()
+    journal = Journal(path, sinks=("remote",), metrics=metrics, clock=SystemClock(), budget_bytes=BUDGET)
+    assert journal.stats().sinks["remote"].dropped == dropped
+    assert metrics.get("gateway_journal_dropped_total", sink="remote") == dropped
+    journal.close()
+
+
+def test_the_window_just_committed_is_never_dropped(journal: Journal) -> None:
+    fill(journal, 0, 10_000)  # one window larger than the whole budget
+    stats = journal.stats()
+    assert stats.rows == 10_000
+    assert stats.sinks["remote"].dropped == 0
+    fill(journal, 10_000, 100)  # the next commit drops the oldest, keeps the newest window
+    stats = journal.stats()
+    assert stats.sinks["remote"].dropped > 0
+    rows = journal.fetch_sync("remote", limit=100_000, max_bytes=100_000_000)
+    assert rows[-1].id == 10_100
+    assert stats.used_bytes <= BUDGET * 1.05
+
+
+def test_back_under_budget_is_logged_once(journal: Journal, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "gateway.journal"):
+        for n in range(8):
+            fill(journal, n * 2000, 2000)
+        for sink in ("local", "remote"):
+            journal.advance_sync(sink, journal.stats().last_id)
+        journal.commit()
+        fill(journal, 16_000, 10)
+    assert caplog.text.count("over its disk budget") == 1
+    assert caplog.text.count("back under its budget") == 1
+    assert not journal.stats().over_budget

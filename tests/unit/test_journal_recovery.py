@@ -1,0 +1,143 @@
+"""Integrity at open: a corrupt or unopenable journal never stops the daemon; schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gateway import journal_schema, lineproto
+from gateway.clock import SystemClock
+from gateway.journal import Journal
+from gateway.metrics import Metrics
+from gateway.model import Event
+
+from .test_journal import reading
+
+
+def open_journal(path: Path, sinks: tuple[str, ...] = ("local",)) -> Journal:
+    return Journal(path, sinks=sinks, metrics=Metrics(), clock=SystemClock())
+
+
+def filled(path: Path, count: int = 3000) -> None:
+    journal = open_journal(path)
+    for i in range(count):
+        journal.append(reading(i))
+    journal.commit()
+    journal.close()
+
+
+def corrupt_copies(path: Path) -> list[Path]:
+    return sorted(p for p in path.parent.iterdir() if ".corrupt-" in p.name and not p.name.endswith(("-wal", "-shm")))
+
+
+def test_garbage_file_is_moved_aside_and_a_fresh_journal_started(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    garbage = b"this is not a database, it is what a power cut left behind " * 200
+    path.write_bytes(garbage)
+    journal = open_journal(path)
+    events: list[Event] = []
+    journal.set_event_handler(events.append)  # the service does this with core.raise_event
+    (kept,) = corrupt_copies(path)
+    assert kept.read_bytes() == garbage  # kept as it was, for analysis
+    assert journal.stats().recovered_from == str(kept)
+    assert [(e.kind, e.severity) for e in events] == [("journal_recovered", "alarm")]
+    journal.append(reading(1))
+    assert journal.commit() == 1  # and the fresh journal works
+    assert journal.fetch_sync("local")[0].line == lineproto.encode(reading(1))
+    journal.close()
+
+
+def test_damaged_pages_inside_a_valid_file_are_caught_by_the_integrity_check(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    filled(path)
+    size = path.stat().st_size
+    with path.open("r+b") as handle:  # scribble over b-tree pages in the middle of the file
+        for offset in range(2 * 4096, size - 4096, 4 * 4096):
+            handle.seek(offset)
+            handle.write(b"\xde\xad\xbe\xef" * 256)
+    journal = open_journal(path)
+    assert len(corrupt_copies(path)) == 1
+    assert journal.stats().rows == 0
+    assert journal.stats().durable
+    journal.close()
+
+
+def test_a_journal_that_cannot_be_opened_falls_back_to_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be")
+    journal = open_journal(blocker / "journal.sqlite")
+    events: list[Event] = []
+    journal.set_event_handler(events.append)
+    assert not journal.stats().durable
+    assert [e.kind for e in events] == ["journal_unavailable"]
+    journal.append(reading(1))
+    assert journal.commit() == 1
+    assert len(journal.fetch_sync("local")) == 1  # sinks keep working
+    journal.close()
+
+
+def test_a_journal_from_a_newer_gateway_is_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    filled(path, 10)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {journal_schema.VERSION + 5}")
+    db.close()
+    journal = open_journal(path)
+    assert any(".newer-" in p.name for p in tmp_path.iterdir())
+    assert journal.stats().rows == 0
+    journal.close()
+
+
+def test_an_empty_v0_file_is_created_at_the_current_version(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    path.touch()
+    open_journal(path).close()
+    db = sqlite3.connect(path)
+    assert journal_schema.user_version(db) == journal_schema.VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_a_v1_file_is_migrated_with_its_rows_and_cursors(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
+    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(50)])
+    db.execute("INSERT INTO cursors VALUES ('local', 20)")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    journal = open_journal(path, sinks=("local", "remote"))
+    stats = journal.stats()
+    assert stats.sinks["local"].cursor == 20
+    assert stats.sinks["local"].backlog == 30
+    assert stats.sinks["local"].dropped == 0
+    assert stats.sinks["remote"].backlog == 50
+    rows = journal.fetch_sync("local")
+    assert [r.line for r in rows] == [lineproto.encode(reading(i)) for i in range(20, 50)]
+    journal.close()
+    db = sqlite3.connect(path)
+    assert journal_schema.user_version(db) == 2
+    times = [t for (t,) in db.execute("SELECT time_ns FROM points ORDER BY id")]
+    assert times == [reading(i).time_ns for i in range(50)]  # filled from each line's timestamp
+    db.close()
+
+
+def test_a_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
+    journal_schema.migrate(db)  # to the current version
+    db.execute("PRAGMA user_version = 1")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setitem(journal_schema.MIGRATIONS, 1, broken)
+    with pytest.raises(sqlite3.OperationalError):
+        journal_schema.migrate(db)
+    assert journal_schema.user_version(db) == 1
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+    db.close()
