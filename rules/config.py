@@ -296,7 +296,11 @@ class LightingSection(_Rules):
 
     def cut_of(self, circuit: CircuitConfig) -> Window | None:
         """The night cut window of a circuit (its own, or the section's default)."""
-        return self.night_cut if circuit.night_cut == "default" else circuit.night_cut
+        if circuit.night_cut == "default":
+            return self.night_cut
+        if isinstance(circuit.night_cut, Window):
+            return circuit.night_cut
+        return None
 
 
 # ---- leaks -------------------------------------------------------------------------------------------------
@@ -330,8 +334,16 @@ class ZoneSpec(_Rules):
     building: Ident
     zone: Ident
     name: str
+    building_name: str = ""
     building_kind: str = "other"
     heating: HeatingConfig
+
+    @property
+    def title(self) -> str:
+        """How people name the zone: "Salle des fêtes – Grande salle"."""
+        if not self.building_name or self.building_name == self.name:
+            return self.name
+        return f"{self.building_name} – {self.name}"
 
 
 class Site(_Rules):
@@ -373,6 +385,7 @@ def site_from_config(config: Any) -> Site:
             building=bid,
             zone=zid,
             name=zone.name,
+            building_name=building.name,
             building_kind=building.kind,
             heating=zone.heating,
         )

@@ -1,10 +1,271 @@
-"""Reason codes -> words (French and English), as a table. Placeholder until filled."""
+"""Reason codes -> plain words, in French and English, as one table.
+
+Rules of this module: data and a short renderer, nothing else. A :class:`~rules.types.Reason` holds a
+code and parameters; times are already local ``"HH:MM"`` strings (with ``<name>_day``: ``"+1"`` for
+tomorrow or a weekday number), temperatures are floats in °C. The renderer adds the small phrases
+that depend on the parameters (the source of a mode, "until …", "measured …").
+
+Example::
+
+    >>> render(Reason.of("heat_on", zone="Salle des fêtes", mode="confort", target=19.0, until="23:00",
+    ...                  source="booking", label="Loto", measured=17.8))
+    'Chauffage allumé : Salle des fêtes, confort 19 °C jusqu’à 23 h 00 (réservation « Loto »), mesuré 17,8 °C'
+"""
 
 from __future__ import annotations
 
-from rules.types import Reason
+from collections.abc import Mapping
+
+from rules.types import ParamValue, Reason
+
+Lang = str
+
+TEMPLATES: dict[str, dict[Lang, str]] = {
+    # heating, on/off heaters
+    "heat_on": {
+        "fr": "Chauffage allumé : {zone}, {mode} {target}{until}{source}{measured}",
+        "en": "Heating on: {zone}, {mode} {target}{until}{source}{measured}",
+    },
+    "heat_off_reached": {
+        "fr": "Chauffage éteint : {zone}, consigne {mode} {target} atteinte{source}{measured}",
+        "en": "Heating off: {zone}, {mode} {target} reached{source}{measured}",
+    },
+    "heat_off_enough": {
+        "fr": "Chauffage éteint : {zone}, {mode} {target}{until}{source}{measured}",
+        "en": "Heating off: {zone}, {mode} {target}{until}{source}{measured}",
+    },
+    "heat_mode_off": {
+        "fr": "Chauffage arrêté : {zone}, mode arrêt{until}{source}",
+        "en": "Heating stopped: {zone}, mode off{until}{source}",
+    },
+    "heat_window": {
+        "fr": "Chauffage coupé : {zone}, fenêtre ouverte{measured}",
+        "en": "Heating cut: {zone}, window open{measured}",
+    },
+    "heat_failsafe_off": {
+        "fr": "Sécurité : {zone}, température indisponible, chauffage coupé",
+        "en": "Fail-safe: {zone}, temperature unavailable, heating off",
+    },
+    "heat_failsafe_duty_on": {
+        "fr": "Sécurité : {zone}, température indisponible, hors-gel par cycles ({on_min} min toutes les "
+        "{period_min} min) : chauffe",
+        "en": "Fail-safe: {zone}, temperature unavailable, frost-protection cycles ({on_min} min every "
+        "{period_min} min): heating",
+    },
+    "heat_failsafe_duty_off": {
+        "fr": "Sécurité : {zone}, température indisponible, hors-gel par cycles ({on_min} min toutes les "
+        "{period_min} min) : pause",
+        "en": "Fail-safe: {zone}, temperature unavailable, frost-protection cycles ({on_min} min every "
+        "{period_min} min): resting",
+    },
+    "heat_rise_limit": {
+        "fr": "Chauffage en pause : {zone}, montée en température limitée à {rate} °C/h{measured}",
+        "en": "Heating paused: {zone}, warm-up limited to {rate} °C/h{measured}",
+    },
+    "heat_max_on": {
+        "fr": "Chauffage coupé : {zone}, durée maximale de marche continue atteinte ({hours} h)",
+        "en": "Heating cut: {zone}, maximum continuous run reached ({hours} h)",
+    },
+    "heat_min_on": {
+        "fr": "Chauffage maintenu allumé : {zone}, durée minimale de marche ({minutes} min){measured}",
+        "en": "Heating kept on: {zone}, minimum on time ({minutes} min){measured}",
+    },
+    "heat_min_off": {
+        "fr": "Chauffage maintenu éteint : {zone}, durée minimale d’arrêt ({minutes} min){measured}",
+        "en": "Heating kept off: {zone}, minimum off time ({minutes} min){measured}",
+    },
+    # pilot wire
+    "pilot_order": {
+        "fr": "Fil pilote : {zone}, ordre {order}{until}{source}{measured}",
+        "en": "Pilot wire: {zone}, order {order}{until}{source}{measured}",
+    },
+    "pilot_window": {
+        "fr": "Fil pilote : {zone}, ordre {order} (fenêtre ouverte){measured}",
+        "en": "Pilot wire: {zone}, order {order} (window open){measured}",
+    },
+    # notices
+    "window_open": {
+        "fr": "Fenêtre ouverte : {zone}{contact}, chauffage coupé jusqu’à {until} au plus tard",
+        "en": "Window open: {zone}{contact}, heating cut until {until} at the latest",
+    },
+    "window_open_end": {"fr": "Fenêtre refermée : {subject}", "en": "Window closed: {subject}"},
+    "sensor_stale": {
+        "fr": "Température indisponible : {zone}, aucune mesure récente{minutes_ago} ; "
+        "mode sécurité ({safe})",
+        "en": "Temperature unavailable: {zone}, no recent reading{minutes_ago}; fail-safe ({safe})",
+    },
+    "sensor_stale_end": {
+        "fr": "Température de nouveau disponible : {subject}",
+        "en": "Temperature available again: {subject}",
+    },
+    "heater_max_on_end": {
+        "fr": "Chauffage de nouveau autorisé : {subject}",
+        "en": "Heating allowed again: {subject}",
+    },
+    "leak_night": {
+        "fr": "Fuite d’eau probable : {meter}, débit minimal nocturne {flow_lph} l/h pendant {nights} nuits "
+        "consécutives ({hours} h observées)",
+        "en": "Probable water leak: {meter}, minimum night flow {flow_lph} l/h for {nights} consecutive "
+        "nights ({hours} h observed)",
+    },
+    "leak_continuous": {
+        "fr": "Fuite d’eau probable : {meter}, aucune heure sans consommation sur {hours} h "
+        "(minimum {flow_lph} l/h)",
+        "en": "Probable water leak: {meter}, no zero-flow hour in {hours} h (minimum {flow_lph} l/h)",
+    },
+    "leak_latched": {
+        "fr": "Alerte fuite d’eau en cours : {meter} (à acquitter)",
+        "en": "Water leak alarm active: {meter} (to acknowledge)",
+    },
+    "leak_end": {"fr": "Alerte fuite levée : {subject}", "en": "Leak alarm cleared: {subject}"},
+    "valve_open": {
+        "fr": "Vanne ouverte : {meter}, pas d’alerte fuite",
+        "en": "Valve open: {meter}, no leak alarm",
+    },
+    "valve_closed": {
+        "fr": "Vanne fermée : {meter}, alerte fuite (à acquitter)",
+        "en": "Valve closed: {meter}, leak alarm (to acknowledge)",
+    },
+    # lighting
+    "light_override_on": {
+        "fr": "Éclairage allumé : {circuit}, commande manuelle{label}{until}",
+        "en": "Lighting on: {circuit}, manual order{label}{until}",
+    },
+    "light_override_off": {
+        "fr": "Éclairage éteint : {circuit}, commande manuelle{label}{until}",
+        "en": "Lighting off: {circuit}, manual order{label}{until}",
+    },
+    "light_off_unoccupied": {
+        "fr": "Éclairage éteint : {circuit}, bâtiment inoccupé depuis plus de {minutes} min "
+        "(arrêté du 27 décembre 2018)",
+        "en": "Lighting off: {circuit}, building unoccupied for more than {minutes} min "
+        "(arrêté of 27 December 2018)",
+    },
+    "light_off_daylight": {
+        "fr": "Éclairage éteint : {circuit}, jour (lever {sunrise}, coucher {sunset})",
+        "en": "Lighting off: {circuit}, daylight (sunrise {sunrise}, sunset {sunset})",
+    },
+    "light_off_night_cut": {
+        "fr": "Éclairage éteint : {circuit}, coupure de nuit {start}–{end}",
+        "en": "Lighting off: {circuit}, night cut {start}–{end}",
+    },
+    "light_on_presence": {
+        "fr": "Éclairage allumé : {circuit}, présence détectée ({input}){until}",
+        "en": "Lighting on: {circuit}, presence detected ({input}){until}",
+    },
+    "light_on_occupancy": {
+        "fr": "Éclairage allumé : {circuit}, bâtiment occupé, nuit (coucher {sunset})",
+        "en": "Lighting on: {circuit}, building occupied, night (sunset {sunset})",
+    },
+    "light_on_dark": {
+        "fr": "Éclairage allumé : {circuit}, nuit (coucher du soleil {sunset})",
+        "en": "Lighting on: {circuit}, night (sunset {sunset})",
+    },
+    "light_on_schedule": {"fr": "Éclairage allumé : {circuit}", "en": "Lighting on: {circuit}"},
+}
+
+MODE_NAMES = {
+    "fr": {"confort": "confort", "reduit": "réduit", "hors_gel": "hors-gel", "arret": "arrêt"},
+    "en": {"confort": "comfort", "reduit": "eco", "hors_gel": "frost protection", "arret": "off"},
+}
+ORDER_NAMES = {
+    "fr": {"confort": "confort", "eco": "éco", "hors_gel": "hors-gel", "arret": "arrêt"},
+    "en": {"confort": "comfort", "eco": "eco", "hors_gel": "frost protection", "arret": "off"},
+}
+SAFE_NAMES = {
+    "fr": {"duty": "hors-gel par cycles", "off": "chauffage coupé", "pilot": "convecteurs autonomes"},
+    "en": {"duty": "frost-protection cycles", "off": "heating off", "pilot": "convectors self-regulating"},
+}
+DAY_NAMES = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+TOMORROW = {"fr": "demain", "en": "tomorrow"}
+#: where a mode comes from: the phrase after the target
+SOURCES = {
+    "fr": {
+        "schedule": "",
+        "exception": " (période « {label} »)",
+        "holiday": " (jour férié)",
+        "booking": " (réservation « {label} »)",
+        "booking-": " (commande manuelle)",
+        "unoccupied": " (inoccupé)",
+        "preheat": " (relance pour « {label} »)",
+        "preheat-": " (relance avant l’occupation)",
+    },
+    "en": {
+        "schedule": "",
+        "exception": " (period '{label}')",
+        "holiday": " (public holiday)",
+        "booking": " (booking '{label}')",
+        "booking-": " (manual order)",
+        "unoccupied": " (unoccupied)",
+        "preheat": " (preheating for '{label}')",
+        "preheat-": " (preheating before occupancy)",
+    },
+}
 
 
-def render(reason: Reason, lang: str = "fr") -> str:
-    """The reason in plain words."""
-    return reason.code
+def temperature(value: ParamValue | None, lang: Lang) -> str:
+    """``17.8`` -> ``"17,8 °C"`` (fr) / ``"17.8 °C"`` (en); whole degrees without decimals."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "?"
+    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return (text.replace(".", ",") if lang == "fr" else text) + " °C"
+
+
+def clock(value: ParamValue | None, day: ParamValue | None, lang: Lang) -> str:
+    """``"23:00"`` -> ``"23 h 00"`` (fr) / ``"23:00"`` (en), with the day when it is not today."""
+    if not isinstance(value, str):
+        return "?"
+    text = value.replace(":", " h ") if lang == "fr" else value
+    if day is None:
+        return text
+    prefix = TOMORROW[lang] if day == "+1" else DAY_NAMES[lang][int(str(day)) % 7]
+    return f"{prefix} {text}"
+
+
+def _number(value: ParamValue | None, lang: Lang) -> str:
+    if isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", ",") if lang == "fr" else text
+    return "?" if value is None else str(value)
+
+
+def render(reason: Reason, lang: Lang = "fr") -> str:
+    """The reason in plain words; an unknown code or language falls back to the code itself."""
+    lang = lang if lang in MODE_NAMES else "fr"
+    template = TEMPLATES.get(reason.code, {}).get(lang)
+    p: Mapping[str, ParamValue] = dict(reason.params)
+    if template is None:
+        return reason.code + "".join(f" {k}={v}" for k, v in reason.params)
+    words: dict[str, str] = {key: _number(value, lang) for key, value in p.items()}
+    words["mode"] = MODE_NAMES[lang].get(str(p.get("mode")), str(p.get("mode", "?")))
+    words["order"] = ORDER_NAMES[lang].get(str(p.get("order")), str(p.get("order", "?")))
+    words["safe"] = SAFE_NAMES[lang].get(str(p.get("safe")), str(p.get("safe", "?")))
+    words["target"] = temperature(p.get("target"), lang)
+    until_word = " jusqu’à " if lang == "fr" else " until "
+    words["until"] = until_word + clock(p["until"], p.get("until_day"), lang) if "until" in p else ""
+    if reason.code == "window_open":
+        words["until"] = clock(p.get("until"), p.get("until_day"), lang)
+    measured_word = ", mesuré " if lang == "fr" else ", measured "
+    words["measured"] = measured_word + temperature(p["measured"], lang) if "measured" in p else ""
+    source = str(p.get("source", ""))
+    key = source if "label" in p or source not in ("booking", "preheat") else f"{source}-"
+    words["source"] = SOURCES[lang].get(key, "").format(label=p.get("label", ""))
+    words["label"] = (f" « {p['label']} »" if lang == "fr" else f" '{p['label']}'") if "label" in p else ""
+    for name in ("sunset", "sunrise", "start", "end"):
+        if name in p:
+            words[name] = clock(p[name], p.get(f"{name}_day"), lang)
+    words["contact"] = f" (contact {p['contact']})" if "contact" in p else ""
+    words["minutes_ago"] = (
+        (f" depuis {p['minutes']} min" if lang == "fr" else f" for {p['minutes']} min")
+        if "minutes" in p
+        else ""
+    )
+    return template.format_map(_Default(words))
+
+
+class _Default(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"

@@ -137,8 +137,6 @@ class ZoneMemory(_Frozen):
     window_open_since_ns: int | None = None
     #: the occupancy start (ns) a preheat is running for
     preheat_for_ns: int | None = None
-    #: when the heater was forced off by max_on_h (it then rests min_off)
-    rest_since_ns: int | None = None
 
 
 class LeakMemory(_Frozen):
@@ -146,6 +144,7 @@ class LeakMemory(_Frozen):
 
     hour_start_ns: int | None = None  # start of the current local hour being measured
     hour_start_m3: float | None = None  # counter at the start of that hour
+    partial: bool = True  # the current hour started before the first reading (not measured whole)
     #: finished hours (hour_start_ns, litres), the last 24 at most
     hours: tuple[tuple[int, float], ...] = ()
     night_date: str | None = None  # local date (ISO) of the night being watched
