@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -285,6 +286,16 @@ def _is_marker(raw: int, width: int, markers: frozenset[Marker]) -> bool:
     )
 
 
+def _shortest_float32(value: float) -> float:
+    """The shortest decimal that is the same float32 (230.1, not 230.10000610351562)."""
+    exact = struct.pack(">f", value)
+    for digits in range(6, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.pack(">f", candidate) == exact:
+            return candidate
+    return value
+
+
 def decode_field(field: FieldSpec, registers: Sequence[int]) -> tuple[float | None, str | None]:
     """One field's value from its registers: ``(value, None)`` or ``(None, reason)``."""
     from pymodbus.client.mixin import ModbusClientMixin
@@ -298,8 +309,10 @@ def decode_field(field: FieldSpec, registers: Sequence[int]) -> tuple[float | No
     data_type = ModbusClientMixin.DATATYPE[field.type.upper()]
     raw = ModbusClientMixin.convert_from_registers(list(registers), data_type, word_order=field.word_order)
     assert isinstance(raw, int | float)
-    if isinstance(raw, float) and not math.isfinite(raw):
-        return None, "nonfinite"
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            return None, "nonfinite"
+        raw = _shortest_float32(raw)
     if field.factor == 1:
         return float(raw), None
     # raw * num / den: exact for integers (12345678 Wh -> 12345.678 kWh, no 12345.678000000001)

@@ -237,12 +237,16 @@ class SimulatedMeters:
         return None
 
     def _devices(self) -> list[Any]:
-        from pymodbus.simulator import SimDevice
+        from pymodbus.simulator import DataType, SimData, SimDevice
 
-        return [
+        devices = [
             SimDevice(unit, simdata=self._tables(m), action=functools.partial(self._action, unit))
             for unit, m in sorted(self.meters.items())
         ]
+        # id 0 catches every other unit: like a real RS-485 line, an absent meter never answers
+        catch_all = SimData(0, count=200, values=0, datatype=DataType.REGISTERS)
+        devices.append(SimDevice(0, simdata=[catch_all], action=_absent))
+        return devices
 
     async def start(self) -> None:
         """Start serving (returns once the server listens)."""
@@ -288,6 +292,12 @@ class SimulatedMeters:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _absent(*_args: Any) -> Any:
+    from pymodbus.exceptions import NoSuchIdException
+
+    raise NoSuchIdException("no such simulated meter")
 
 
 def _spans(ranges: Iterable[tuple[int, int]], sim_data: Any, data_type: Any) -> list[Any]:

@@ -54,7 +54,11 @@ BusConfig = Annotated[TcpBusConfig | RtuBusConfig, Field(discriminator="kind")]
 
 
 def cross_check(config: object) -> list[tuple[str, str]]:
-    """Devices must name known buildings/zones and profiles; ids unique across buses."""
+    """Devices must name known buildings/zones and profiles; ids unique across buses.
+
+    A ``pulse-counter`` needs ``quantity`` and ``scale``; other profiles refuse them.
+    """
+    from drivers.modbus_profile import ProfileError, load_profile
     from drivers.profiles import available_profiles
 
     problems: list[tuple[str, str]] = []
@@ -70,9 +74,17 @@ def cross_check(config: object) -> list[tuple[str, str]]:
             elif dev.zone and dev.zone not in buildings[dev.building].zones:
                 problems.append((f"{path}.zone", f"building {dev.building!r} has no zone {dev.zone!r}"))
             if dev.profile not in known_profiles:
-                problems.append(
-                    (f"{path}.profile", f"unknown profile {dev.profile!r}; known: {', '.join(sorted(known_profiles))}")
-                )
+                known = ", ".join(sorted(known_profiles))
+                problems.append((f"{path}.profile", f"unknown profile {dev.profile!r}; known: {known}"))
+            else:
+                try:
+                    load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
+                except ProfileError as exc:
+                    if dev.profile != "pulse-counter":
+                        key = "quantity" if dev.quantity is not None else "scale"
+                    else:
+                        key = "scale" if "'scale'" in str(exc) else "quantity"
+                    problems.append((f"{path}.{key}", str(exc)))
             if dev.unit in units:
                 problems.append((f"{path}.unit", f"unit {dev.unit} is used twice on bus {bus_id!r}"))
             units.add(dev.unit)

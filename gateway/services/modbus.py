@@ -1,12 +1,96 @@
-"""Services of this subsystem (placeholder until its issue lands)."""
+"""Modbus subsystem: one service (one task) per bus, producing ``meter`` readings.
+
+Rules of this module:
+- wiring only: configuration -> :class:`drivers.modbus_bus.BusSpec`, core -> reporter; the
+  polling itself lives in ``drivers/``;
+- disabled devices are not polled; a bus without enabled devices gets no task;
+- in the demo, ``village-gateway demo`` starts :mod:`drivers.sim.meters` before the daemon, so
+  nothing here differs between the demo and a real village.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.service import Service
+from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
+from drivers.modbus_link import RtuLink, TcpLink
+from drivers.modbus_profile import load_profile
+from gateway.config import GatewayConfig
+from gateway.core import Core
+from gateway.model import Reading, Unavailable
+from gateway.schema.modbus import RtuBusConfig, TcpBusConfig
+from gateway.service import Service, StopPhase
+
+METRICS = {
+    "gateway_device_errors_total": "failed polls per device (timeouts, exceptions, refused connections)",
+    "gateway_modbus_errors_total": "failed Modbus polls per device and kind",
+    "gateway_modbus_not_available_total": "values a meter marked 'not available' (0xFFFF…, 0x7FFF…, 0x8000…)",
+    "gateway_modbus_nonfinite_total": "float values that were NaN or infinite (published as missing)",
+    "gateway_modbus_dropped_total": "polls that produced no publishable reading",
+}
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """No services yet."""
-    return []
+class CoreReporter:
+    """What a bus poller learns, handed to the core."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def reading(self, reading: Reading) -> None:
+        self.core.publish(reading)
+
+    def unavailable(self, status: Unavailable) -> None:
+        self.core.unavailable(status)
+
+    def count(self, name: str, **labels: str) -> None:
+        self.core.metrics.inc(name, **labels)
+
+
+class ModbusBusService:
+    """The task that owns one bus."""
+
+    stop_phase = StopPhase.PRODUCER
+
+    def __init__(self, poller: BusPoller) -> None:
+        self.poller = poller
+        self.name = f"modbus:{poller.spec.name}"
+
+    def prepare(self) -> None:
+        """Nothing to do before the tasks start."""
+
+    async def run(self) -> None:
+        await self.poller.run()
+
+
+def bus_spec(bus_id: str, bus: TcpBusConfig | RtuBusConfig, core: Core) -> BusSpec:
+    """The driver's view of one configured bus."""
+    link: TcpLink | RtuLink
+    if isinstance(bus, TcpBusConfig):
+        link = TcpLink(bus.host, bus.port)
+    else:
+        link = RtuLink(bus.port, bus.baudrate, bus.parity, bus.stopbits, bus.bytesize)
+    devices = tuple(
+        DeviceSpec(
+            id=dev.id,
+            unit=dev.unit,
+            profile=load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale),
+            interval_s=dev.interval_s,
+            tags=core.tags(device=dev.id, building=dev.building, zone=dev.zone),
+        )
+        for dev in bus.devices
+        if dev.enabled
+    )
+    return BusSpec(bus_id, link, devices, timeout_s=bus.timeout_s, max_backoff_s=bus.max_backoff_s)
+
+
+def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
+    """One :class:`ModbusBusService` per bus that has enabled devices."""
+    for name, help_text in METRICS.items():
+        core.metrics.describe(name, "counter", help_text)
+    reporter = CoreReporter(core)
+    services: list[Service] = []
+    for bus_id, bus in config.buses.items():
+        spec = bus_spec(bus_id, bus, core)
+        if spec.devices:
+            services.append(ModbusBusService(BusPoller(spec, reporter, wall_ns=core.clock.time_ns)))
+    return services
