@@ -84,8 +84,11 @@ def join(lines: list[bytes]) -> bytes:
 # ---------------------------------------------------------------- parsing
 
 
-def _split_unescaped(text: str, sep: str) -> list[str]:
-    """Split at ``sep`` characters that are not backslash-escaped and not inside quotes."""
+def _split_unescaped(text: str, sep: str, *, quotes: bool) -> list[str]:
+    """Split at ``sep`` characters that are not backslash-escaped (nor inside quotes, if ``quotes``).
+
+    Quotes only delimit string *field values*: in names and tag values they are plain characters.
+    """
     parts: list[str] = []
     current: list[str] = []
     i, quoted = 0, False
@@ -95,7 +98,7 @@ def _split_unescaped(text: str, sep: str) -> list[str]:
             current.append(text[i : i + 2])
             i += 2
             continue
-        if char == '"':
+        if char == '"' and quotes:
             quoted = not quoted
         elif char == sep and not quoted:
             parts.append("".join(current))
@@ -108,6 +111,19 @@ def _split_unescaped(text: str, sep: str) -> list[str]:
         raise LineProtocolError("unterminated string")
     parts.append("".join(current))
     return parts
+
+
+def _split_first_space(text: str) -> tuple[str, str, str]:
+    """``(series, " ", rest)`` at the first unescaped space (no quoting in the series part)."""
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == " ":
+            return text[:i], " ", text[i + 1 :]
+        i += 1
+    return text, "", ""
 
 
 def _unescape(text: str) -> str:
@@ -153,21 +169,21 @@ def parse(line: bytes | str) -> tuple[str, dict[str, str], dict[str, FieldValue]
     """``(measurement, tags, fields, time_ns)`` of one line (timestamp required)."""
     text = line.decode("utf-8") if isinstance(line, bytes) else line
     text = text.rstrip("\n")
-    sections = _split_unescaped(text, " ")
-    if len(sections) != 3:
-        raise LineProtocolError(f"expected 'series fields time', got {len(sections)} sections: {text[:80]!r}")
-    head, field_text, stamp = sections
-    head_parts = _split_unescaped(head, ",")
+    head, _, rest = _split_first_space(text)
+    field_text, _, stamp = rest.rpartition(" ")
+    if not head or not field_text or not stamp:
+        raise LineProtocolError(f"expected 'series fields time' sections: {text[:80]!r}")
+    head_parts = _split_unescaped(head, ",", quotes=False)
     measurement = _unescape(head_parts[0])
     tags: dict[str, str] = {}
     for part in head_parts[1:]:
-        key_value = _split_unescaped(part, "=")
+        key_value = _split_unescaped(part, "=", quotes=False)
         if len(key_value) != 2:
             raise LineProtocolError(f"bad tag {part!r}")
         tags[_unescape(key_value[0])] = _unescape(key_value[1])
     fields: dict[str, FieldValue] = {}
-    for part in _split_unescaped(field_text, ","):
-        key_value = _split_unescaped(part, "=")
+    for part in _split_unescaped(field_text, ",", quotes=True):
+        key_value = _split_unescaped(part, "=", quotes=True)
         if len(key_value) != 2:
             raise LineProtocolError(f"bad field {part!r}")
         fields[_unescape(key_value[0])] = _parse_value(key_value[1])
