@@ -1,0 +1,152 @@
+"""The admin page's Flask application factory.
+
+Rules of this module:
+- :func:`create_app` only wires: configuration, security, i18n and blueprints; the pages get
+  everything from the :class:`gateway.web.backend.Backend` (the narrow thread-safe façade
+  over the core) and the :class:`gateway.users.UserStore`, never from globals;
+- no inline script or style anywhere (the CSP forbids them); static assets are addressed
+  with a content hash (``asset()`` in templates) so they can be cached for a year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from gateway import __version__
+from gateway.config import GatewayConfig
+from gateway.users import LoginThrottle, UserStore
+from gateway.web import i18n, security
+from gateway.web.backend import Backend
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    *,
+    config: GatewayConfig,
+    backend: Backend,
+    users: UserStore,
+    secret_key: bytes,
+    user_throttle: LoginThrottle | None = None,
+    address_throttle: LoginThrottle | None = None,
+    testing: bool = False,
+) -> Flask:
+    """Build the admin page for one gateway.
+
+    ``user_throttle`` limits failed logins per user name, ``address_throttle`` per client
+    address (defaults from ``[web]``: the address limit is four times the per-name one).
+    """
+    web = config.web
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=secret_key,
+        TESTING=testing,
+        SESSION_COOKIE_NAME="vg_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_lifetime_min),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=True,
+        BABEL_DEFAULT_LOCALE="fr",
+        GATEWAY_LANGUAGE=web.language,
+        GATEWAY_TIMEZONE=config.site.timezone,
+        GATEWAY_SECURE_COOKIES=web.secure_cookies,
+        GATEWAY_BUILDINGS={bid: b.name for bid, b in config.buildings.items()},
+    )
+    app.extensions["gateway.backend"] = backend
+    app.extensions["gateway.users"] = users
+    app.extensions["gateway.throttles"] = (
+        user_throttle or LoginThrottle(max_failures=web.login_max_failures, lockout_s=web.login_lockout_s),
+        address_throttle
+        or LoginThrottle(max_failures=4 * web.login_max_failures, lockout_s=web.login_lockout_s),
+    )
+    CSRFProtect(app)
+    Babel(app, locale_selector=i18n.select_locale)
+    security.install(app)
+    app.jinja_env.filters.update(i18n.FILTERS)
+    app.jinja_env.globals.update(i18n.FILTERS, lang=i18n.current_language)
+    app.jinja_env.globals.update(asset=_asset_url(), site_name=config.site.name, version=__version__)
+
+    from gateway.web.views import (
+        actions,
+        auth,
+        energy,
+        lighting,
+        monitoring,
+        overview,
+        system,
+        users_admin,
+        zone,
+    )
+
+    for module in (auth, monitoring, overview, zone, lighting, energy, system, actions, users_admin):
+        app.register_blueprint(module.bp)
+
+    _error_pages(app)
+    return app
+
+
+def _asset_url() -> Any:
+    """``asset('app.css')`` -> ``/static/app.css?v=<hash>``; hashes computed once per file."""
+    from flask import url_for
+
+    cache: dict[str, str] = {}
+
+    def asset(filename: str) -> str:
+        digest = cache.get(filename)
+        if digest is None:
+            digest = hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:12]
+            cache[filename] = digest
+        return url_for("static", filename=filename, v=digest)
+
+    return asset
+
+
+def _error_pages(app: Flask) -> None:
+    def page(code: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return page(
+            400,
+            _("Form expired"),
+            _("The form was too old or came from elsewhere. Reload the page and try again."),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(exc: Exception) -> tuple[str, int]:
+        return page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(exc: Exception) -> tuple[str, int]:
+        return page(403, _("Not allowed"), _("Your account cannot do this. Ask an administrator."))
+
+    @app.errorhandler(404)
+    def not_found(exc: Exception) -> tuple[str, int]:
+        return page(404, _("Not found"), _("This page does not exist."))
+
+    @app.errorhandler(405)
+    def not_allowed(exc: Exception) -> tuple[str, int]:
+        return page(405, _("Not allowed"), _("This action is not available here."))
+
+    @app.errorhandler(413)
+    def too_large(exc: Exception) -> tuple[str, int]:
+        return page(413, _("Too large"), _("The form sent too much data."))
+
+    @app.errorhandler(500)
+    def server_error(exc: Exception) -> tuple[str, int]:
+        return page(
+            500, _("Error"), _("Something went wrong; the change was not applied. The gateway keeps running.")
+        )

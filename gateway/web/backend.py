@@ -1,0 +1,628 @@
+"""The web's only door to the core: a narrow, thread-safe façade for the Flask thread.
+
+Rules of this module:
+- reads come from immutable snapshots (the control façade's views, ``StateStore.snapshot()``,
+  ``Metrics.items()``, ``Journal.stats()``, the hourly archive's own connection); nothing here
+  touches the event loop except through :class:`gateway.control.Control`, which marshals
+  changes into it;
+- schedule edits (edit/move/remove a period, copy a day) are computed here on a copy of the
+  week and sent as one ``set_week_schedule`` call: the whole change applies or none of it;
+- everything the admin page shows about the system (devices, journal, sinks, clock, disk) is
+  assembled here into plain frozen values, so templates only format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time as _time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway import __version__
+from gateway.config import GatewayConfig
+from gateway.metrics import Metrics
+from gateway.state import StateStore
+
+log = logging.getLogger("gateway.web.backend")
+
+
+# ---- system views -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One device as the Système page shows it."""
+
+    device: str
+    building: str | None
+    kind: str
+    last_seen_ns: int | None
+    available: bool
+    error: str | None
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRow:
+    """One sink's delivery state."""
+
+    name: str
+    backlog: int | None
+    lag_s: float | None
+    last_success_ns: int | None
+    dropped: int | None
+    rejected: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemView:
+    """Everything on the Système page."""
+
+    version: str
+    uptime_s: float
+    now_ns: int
+    clock_synchronised: bool | None
+    clock_detail: str | None
+    devices: tuple[DeviceRow, ...]
+    journal: dict[str, Any]
+    sinks: tuple[SinkRow, ...]
+    disk_total: int | None
+    disk_free: int | None
+    state_dir: str
+    metrics: tuple[tuple[str, str, float], ...]  # (name, labels text, value) for the raw table
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRow:
+    """One line of the action log (from the control audit or the web's own user changes)."""
+
+    time: datetime
+    user: str
+    action: str
+    subject: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """An alert for the top of the overview."""
+
+    time: datetime
+    kind: str
+    subject: str
+    message: str
+    severity: str
+
+
+#: A sink whose oldest undelivered point is older than this is shown as an alert.
+SINK_LAG_ALERT_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRow:
+    """One meter on the Énergie page: kWh (or m³) per period, and the same period a year before."""
+
+    device: str
+    building: str | None
+    quantity: str  # "kwh" or "m3"
+    today: float | None
+    yesterday: float | None
+    week: float | None
+    month: float | None
+    month_last_year: float | None
+    days: tuple[tuple[date, float | None, float | None], ...] = ()  # (day, this year, last year)
+    months: tuple[tuple[date, float | None, float | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A chart series: timestamps (s) and values (None where missing)."""
+
+    key: str
+    times: tuple[int, ...]
+    values: tuple[float | None, ...]
+
+
+# ---- the backend --------------------------------------------------------------------------------
+class Backend:
+    """What the admin page may read and change; safe to call from waitress's worker threads."""
+
+    def __init__(
+        self,
+        *,
+        config: GatewayConfig,
+        control: Any,
+        metrics: Metrics,
+        state: StateStore,
+        clock_now_ns: Callable[[], int] = _time.time_ns,
+        journal: Any = None,
+        archive: Any = None,
+        clock_status: Callable[[], tuple[bool | None, str | None]] | None = None,
+        started_monotonic: float | None = None,
+    ) -> None:
+        self.config = config
+        self.control = control
+        self.metrics = metrics
+        self.state = state
+        self.journal = journal
+        self.archive = archive
+        self._now_ns = clock_now_ns
+        self._clock_status = clock_status
+        self._started = _time.monotonic() if started_monotonic is None else started_monotonic
+        self._audit_lock = threading.Lock()
+        self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
+        self.tz = ZoneInfo(config.site.timezone)
+
+    # ---- time -----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """Now, aware, in the site's time zone."""
+        return datetime.fromtimestamp(self._now_ns() / 1e9, UTC).astimezone(self.tz)
+
+    # ---- control pass-through (reads) ------------------------------------------------------
+    def overview(self) -> Any:
+        return self.control.overview()
+
+    def zone(self, building: str, zone: str) -> Any:
+        return self.control.zone(building, zone)
+
+    def circuits(self) -> list[Any]:
+        return [self.control.circuit(cid) for cid in self.config.lighting.circuits]
+
+    def circuit(self, circuit: str) -> Any:
+        return self.control.circuit(circuit)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.control.modes)
+
+    # ---- schedule edits (one set_week_schedule call each: all or nothing) ------------------
+    def save_period(self, building: str, zone: str, index: int | None, period: Any, *, user: str) -> None:
+        """Add a period (``index`` None) or replace period ``index`` (edit or move)."""
+        week = list(self.control.zone(building, zone).week)
+        if index is None:
+            week.append(period)
+        else:
+            if not 0 <= index < len(week):
+                raise LookupError(index)
+            week[index] = period
+        self.control.set_week_schedule(building, zone, week, user=user)
+
+    def remove_period(self, building: str, zone: str, index: int, *, user: str) -> None:
+        week = list(self.control.zone(building, zone).week)
+        if not 0 <= index < len(week):
+            raise LookupError(index)
+        del week[index]
+        self.control.set_week_schedule(building, zone, week, user=user)
+
+    def copy_day(self, building: str, zone: str, source: int, targets: Sequence[int], *, user: str) -> None:
+        """Replace the periods of each target day with a copy of the source day's."""
+        week = list(self.control.zone(building, zone).week)
+        kept = [p for p in week if p.day not in targets]
+        copies = [replace(p, day=t) for t in targets for p in week if p.day == source]
+        self.control.set_week_schedule(building, zone, kept + copies, user=user)
+
+    def reset_week(self, building: str, zone: str, *, user: str) -> None:
+        self.control.reset_week_schedule(building, zone, user=user)
+
+    def add_exception(
+        self, building: str, zone: str, first: date, last: date, label: str, *, user: str
+    ) -> Any:
+        return self.control.add_exception(building, zone, first, last, label, (), user=user)
+
+    def remove_exception(self, exception_id: int, *, user: str) -> None:
+        self.control.remove_exception(exception_id, user=user)
+
+    def add_override(self, building: str, zone: str, **kwargs: Any) -> Any:
+        return self.control.add_override(building, zone, **kwargs)
+
+    def add_lighting_override(self, circuit: str, **kwargs: Any) -> Any:
+        return self.control.add_lighting_override(circuit, **kwargs)
+
+    def cancel_override(self, override_id: int, *, user: str) -> None:
+        self.control.cancel_override(override_id, user=user)
+
+    # ---- action log -------------------------------------------------------------------------
+    def actions(self, limit: int = 200) -> list[ActionRow]:
+        """Control changes and account changes, newest first."""
+        rows = [
+            ActionRow(e.time, e.user, e.action, e.subject, e.old, e.new)
+            for e in self.control.audit_log(limit)
+        ]
+        rows.extend(self._web_actions(limit))
+        rows.sort(key=lambda r: r.time, reverse=True)
+        return rows[:limit]
+
+    def record_action(self, user: str, action: str, subject: str, old: str, new: str) -> None:
+        """Record an account change (user added/removed, password changed) in the action log."""
+        record = getattr(self.control, "record_action", None)
+        if callable(record):
+            record(user=user, action=action, subject=subject, old=old, new=new)
+            return
+        line = json.dumps(
+            {
+                "time": self.now().isoformat(),
+                "user": user,
+                "action": action,
+                "subject": subject,
+                "old": old,
+                "new": new,
+            },
+            ensure_ascii=False,
+        )
+        with self._audit_lock:
+            self._web_audit.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._web_audit, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+
+    def _web_actions(self, limit: int) -> list[ActionRow]:
+        if getattr(self.control, "record_action", None) is not None:
+            return []
+        try:
+            lines = self._web_audit.read_text(encoding="utf-8").splitlines()[-limit:]
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                raw = json.loads(line)
+                out.append(
+                    ActionRow(
+                        datetime.fromisoformat(raw["time"]),
+                        raw["user"],
+                        raw["action"],
+                        raw["subject"],
+                        raw["old"],
+                        raw["new"],
+                    )
+                )
+        return out
+
+    # ---- system -----------------------------------------------------------------------------
+    def system(self) -> SystemView:
+        """The Système page: devices, journal and sinks, clock, disk, version."""
+        snapshot = self.state.snapshot()
+        synced, detail = self._clock_status() if self._clock_status else (None, None)
+        disk_total = disk_free = None
+        state_dir = Path(self.config.service.state_dir)
+        with contextlib.suppress(OSError):
+            usage = shutil.disk_usage(state_dir if state_dir.exists() else state_dir.parent)
+            disk_total, disk_free = usage.total, usage.free
+        journal, sinks = self._journal_view()
+        return SystemView(
+            version=__version__,
+            uptime_s=_time.monotonic() - self._started,
+            now_ns=self._now_ns(),
+            clock_synchronised=synced,
+            clock_detail=detail,
+            devices=tuple(self._devices(snapshot)),
+            journal=journal,
+            sinks=tuple(sinks),
+            disk_total=disk_total,
+            disk_free=disk_free,
+            state_dir=str(state_dir),
+            metrics=tuple(
+                (name, ",".join(f"{k}={v}" for k, v in labels), value)
+                for name, _kind, _help, labels, value in self.metrics.items()
+            ),
+        )
+
+    def _configured_devices(self) -> Iterable[tuple[str, str | None, str]]:
+        for bus_id, bus in self.config.buses.items():
+            for device in getattr(bus, "devices", ()):
+                yield device.id, getattr(device, "building", None), f"modbus {bus_id}"
+        ble = self.config.ble
+        for sensor_id, sensor in (getattr(ble, "sensors", None) or {}).items():
+            yield sensor_id, getattr(sensor, "building", None), "ble"
+        gpio = self.config.gpio
+        for group in ("relays", "inputs"):
+            for gid, item in (getattr(gpio, group, None) or {}).items():
+                yield gid, getattr(item, "building", None), f"gpio {group[:-1]}"
+
+    def _devices(self, snapshot: Any) -> list[DeviceRow]:
+        last_seen: dict[str, int] = {}
+        for (device, _field), sample in snapshot.samples.items():
+            last_seen[device] = max(last_seen.get(device, 0), sample.time_ns)
+        errors: dict[str, float] = {}
+        for name, _kind, _help, labels, value in self.metrics.items():
+            label_map = dict(labels)
+            if "device" in label_map and ("error" in name or "timeout" in name or "fail" in name):
+                errors[label_map["device"]] = errors.get(label_map["device"], 0) + value
+        rows: list[DeviceRow] = []
+        seen: set[str] = set()
+        for device, building, kind in self._configured_devices():
+            seen.add(device)
+            unavailable = snapshot.unavailable.get(device)
+            rows.append(
+                DeviceRow(
+                    device=device,
+                    building=building,
+                    kind=kind,
+                    last_seen_ns=last_seen.get(device),
+                    available=unavailable is None and device in last_seen,
+                    error=unavailable.error if unavailable else None,
+                    errors=int(errors.get(device, 0)),
+                )
+            )
+        return rows
+
+    def _journal_view(self) -> tuple[dict[str, Any], list[SinkRow]]:
+        if self.journal is None or not hasattr(self.journal, "stats"):
+            return {}, []
+        try:
+            stats = self.journal.stats()
+        except Exception as exc:  # a storage error must not break the page
+            log.warning("journal stats unavailable: %s", exc)
+            return {"error": str(exc)}, []
+        journal = {
+            key: getattr(stats, key)
+            for key in (
+                "rows",
+                "bytes",
+                "db_bytes",
+                "bytes_on_disk",
+                "budget_bytes",
+                "dropped",
+                "last_id",
+                "committed_id",
+            )
+            if hasattr(stats, key)
+        }
+        sinks = []
+        for name, sink in sorted(_sink_items(stats)):
+            sinks.append(
+                SinkRow(
+                    name=name,
+                    backlog=_attr(sink, "backlog"),
+                    lag_s=_attr(sink, "lag_s"),
+                    last_success_ns=_attr(sink, "last_success_ns"),
+                    dropped=_attr(sink, "dropped"),
+                    rejected=_attr(sink, "rejected"),
+                    last_error=_attr(sink, "last_error"),
+                )
+            )
+        return journal, sinks
+
+    # ---- alerts -----------------------------------------------------------------------------
+    def alerts(self, overview: Any) -> list[AlertRow]:
+        """The rules' alerts (leaks, stale sensors, fail-safe) plus the sinks' trouble, worst first."""
+        rows = [AlertRow(a.time, a.kind, a.subject, a.message, a.severity) for a in overview.alerts]
+        _journal, sinks = self._journal_view()
+        now = self.now()
+        for sink in sinks:
+            if sink.dropped:
+                rows.append(AlertRow(now, "sink_dropped", sink.name, f"{sink.dropped}", "alarm"))
+            elif sink.lag_s is not None and sink.lag_s > SINK_LAG_ALERT_S:
+                rows.append(AlertRow(now, "sink_backlog", sink.name, f"{sink.backlog or 0}", "warning"))
+        order = {"alarm": 0, "warning": 1, "info": 2}
+        rows.sort(key=lambda r: (order.get(r.severity, 3), -r.time.timestamp()))
+        return rows
+
+    # ---- health -----------------------------------------------------------------------------
+    def health(self) -> tuple[dict[str, Any], bool]:
+        """A small JSON body for monitoring (no names, no configuration) and whether all is well."""
+        snapshot = self.state.snapshot()
+        journal, sinks = self._journal_view()
+        overview = None
+        with contextlib.suppress(Exception):
+            overview = self.control.overview()
+        alarms = sum(1 for a in overview.alerts if a.severity == "alarm") if overview else None
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": __version__,
+            "uptime_s": round(_time.monotonic() - self._started, 1),
+            "time": datetime.fromtimestamp(self._now_ns() / 1e9, UTC).isoformat(timespec="seconds"),
+            "devices_unavailable": len(snapshot.unavailable),
+            "rules_evaluated": bool(overview and overview.evaluated_at),
+            "alarms": alarms,
+            "journal_ok": "error" not in journal,
+            "sink_backlog_max": max((s.backlog or 0 for s in sinks), default=0),
+        }
+        synced, _detail = self._clock_status() if self._clock_status else (None, None)
+        body["clock_synchronised"] = synced
+        healthy = body["journal_ok"]
+        if not healthy:
+            body["status"] = "failing"
+        elif snapshot.unavailable or alarms or synced is False:
+            body["status"] = "degraded"
+        return body, healthy
+
+    # ---- history (hourly archive) -------------------------------------------------------------
+    def zone_history(self, building: str, zone: str, *, days: int = 7) -> dict[str, Any]:
+        """Chart data for a zone: temperature, target, heater on fraction, outdoor temperature."""
+        heating = self.config.buildings[building].zones[zone].heating
+        end = self.now()
+        start = end - timedelta(days=days)
+        series: dict[str, Series] = {}
+        if heating is not None and self.archive is not None:
+            series["temperature"] = self._mean_of(heating.sensors, "temperature_c", start, end)
+            if heating.outdoor_sensor:
+                series["outdoor"] = self._mean_of([heating.outdoor_sensor], "temperature_c", start, end)
+            outputs = list(heating.outputs) if hasattr(heating, "outputs") else []
+            if outputs:
+                series["heater"] = self._mean_of(outputs[:1], "on", start, end)
+            series["target"] = self._zone_series(building, zone, "target_c", start, end)
+        return _align(series, start, end)
+
+    def _mean_of(self, devices: Sequence[str], fld: str, start: datetime, end: datetime) -> Series:
+        hours: dict[int, list[float]] = {}
+        for device in devices:
+            for t, value in self._archive_hourly(device=device, field=fld, start=start, end=end):
+                hours.setdefault(t, []).append(value)
+        keys = sorted(hours)
+        return Series(fld, tuple(keys), tuple(sum(hours[k]) / len(hours[k]) for k in keys))
+
+    def _zone_series(self, building: str, zone: str, fld: str, start: datetime, end: datetime) -> Series:
+        points = self._archive_hourly(
+            device=f"{building}/{zone}", field=fld, start=start, end=end, by_zone=(building, zone)
+        )
+        return Series(fld, tuple(t for t, _ in points), tuple(v for _, v in points))
+
+    def _archive_hourly(
+        self,
+        *,
+        device: str,
+        field: str,
+        start: datetime,
+        end: datetime,
+        by_zone: tuple[str, str] | None = None,
+    ) -> list[tuple[int, float]]:
+        """``(hour start epoch s, mean)`` pairs from the archive (adapter over gateway.archive)."""
+        from gateway.web.archive_adapter import hourly_means
+
+        if self.archive is None:
+            return []
+        try:
+            return hourly_means(
+                self.archive, device=device, field=field, start=start, end=end, by_zone=by_zone
+            )
+        except Exception as exc:
+            log.warning("archive read failed for %s.%s: %s", device, field, exc)
+            return []
+
+    def energy(self, *, brief: bool = False) -> list[EnergyRow]:
+        """Per meter: today, yesterday, this week, this month and the same month last year.
+
+        ``brief``: only today, yesterday and this week (one archive query per meter; the overview).
+        """
+        from gateway.web.archive_adapter import counter_deltas
+
+        now = self.now()
+        rows: list[EnergyRow] = []
+        for bus in self.config.buses.values():
+            for device in getattr(bus, "devices", ()):
+                quantity = getattr(device, "quantity", None) or "energy_import_kwh"
+                fld = "water_m3" if quantity == "water_m3" else "energy_import_kwh"
+                unit = "m3" if fld == "water_m3" else "kwh"
+                daily: dict[date, float] = {}
+                daily_ly: dict[date, float] = {}
+                monthly: dict[date, float] = {}
+                monthly_ly: dict[date, float] = {}
+                if self.archive is not None:
+                    try:
+                        since = now - timedelta(days=8 if brief else 31)
+                        daily = counter_deltas(self.archive, device.id, fld, since, now, "day", self.tz)
+                        if brief:
+                            raise _Brief
+                        daily_ly = counter_deltas(
+                            self.archive,
+                            device.id,
+                            fld,
+                            _year_ago(now - timedelta(days=31)),
+                            _year_ago(now),
+                            "day",
+                            self.tz,
+                        )
+                        monthly = counter_deltas(
+                            self.archive, device.id, fld, _months_ago(now, 12), now, "month", self.tz
+                        )
+                        monthly_ly = counter_deltas(
+                            self.archive,
+                            device.id,
+                            fld,
+                            _months_ago(now, 24),
+                            _months_ago(now, 12),
+                            "month",
+                            self.tz,
+                        )
+                    except _Brief:
+                        pass
+                    except Exception as exc:
+                        log.warning("archive read failed for %s: %s", device.id, exc)
+                today = now.date()
+                week_start = today - timedelta(days=today.weekday())
+                month_start = today.replace(day=1)
+                rows.append(
+                    EnergyRow(
+                        device=device.id,
+                        building=getattr(device, "building", None),
+                        quantity=unit,
+                        today=daily.get(today),
+                        yesterday=daily.get(today - timedelta(days=1)),
+                        week=_sum(v for d, v in daily.items() if d >= week_start),
+                        month=monthly.get(month_start),
+                        month_last_year=monthly_ly.get(_year_ago_date(month_start)),
+                        days=tuple(
+                            (d, daily.get(d), daily_ly.get(_year_ago_date(d)))
+                            for d in (today - timedelta(days=i) for i in range(13, -1, -1))
+                        ),
+                        months=tuple(
+                            (m, monthly.get(m), monthly_ly.get(_year_ago_date(m)))
+                            for m in _month_starts(today, 12)
+                        ),
+                    )
+                )
+        return rows
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+class _Brief(Exception):  # noqa: N818 - control flow: the brief energy view stops after the daily query
+    """Stop after the daily query."""
+
+
+def _attr(obj: Any, name: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _sink_items(stats: Any) -> list[tuple[str, Any]]:
+    sinks = _attr(stats, "sinks") or {}
+    if isinstance(sinks, dict):
+        return list(sinks.items())
+    return [(getattr(s, "name", "?"), s) for s in sinks]
+
+
+def _sum(values: Iterable[float]) -> float | None:
+    items = list(values)
+    return sum(items) if items else None
+
+
+def _year_ago_date(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _year_ago(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year - 1)
+    except ValueError:
+        return moment.replace(year=moment.year - 1, day=28)
+
+
+def _months_ago(moment: datetime, months: int) -> datetime:
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    return moment.replace(year=year, month=month + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month_starts(today: date, count: int) -> list[date]:
+    out = []
+    for back in range(count - 1, -1, -1):
+        year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
+        out.append(date(year, month + 1, 1))
+    return out
+
+
+def _align(series: dict[str, Series], start: datetime, end: datetime) -> dict[str, Any]:
+    """One shared hourly time axis (uPlot's data layout): ``{"t": [...], "<key>": [...]}``."""
+    first = int(start.timestamp()) // 3600 * 3600
+    last = int(end.timestamp()) // 3600 * 3600
+    axis = list(range(first, last + 1, 3600))
+    out: dict[str, Any] = {"t": axis}
+    for key, s in series.items():
+        by_time = dict(zip(s.times, s.values, strict=True))
+        out[key] = [None if (v := by_time.get(t)) is None else round(v, 3) for t in axis]
+    return out

@@ -1,0 +1,1 @@
+"""One blueprint per page (or group of endpoints); each module exposes ``bp``."""

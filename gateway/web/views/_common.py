@@ -1,0 +1,72 @@
+"""Helpers shared by the editing views: user, control errors onto form fields, local datetimes."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g
+from flask_babel import gettext as _
+
+#: Messages of the control façade (English, plain words) -> catalogue strings.
+_KNOWN = [
+    (re.compile(r"overlaps another"), lambda m: _("This period overlaps another one on the same day.")),
+    (re.compile(r"end is already past"), lambda m: _("The end is already past.")),
+    (re.compile(r"end must be after the start"), lambda m: _("The end must be after the start.")),
+    (re.compile(r"end must not be before"), lambda m: _("The last day must not be before the first.")),
+    (re.compile(r"at most 180 days"), lambda m: _("An override may last at most 180 days.")),
+    (re.compile(r"at most a year"), lambda m: _("An exception may last at most a year.")),
+    (re.compile(r"at most (\d+) periods"), lambda m: _("At most %(n)s periods in a week.", n=m.group(1))),
+    (
+        re.compile(r"between ([\d.]+) and ([\d.]+)"),
+        lambda m: _("Between %(low)s and %(high)s °C.", low=_num(m.group(1)), high=_num(m.group(2))),
+    ),
+    (re.compile(r"unknown mode"), lambda m: _("Unknown mode.")),
+    (re.compile(r"label"), lambda m: _("Invalid label.")),
+]
+
+
+def _num(text: str) -> str:
+    from gateway.web.i18n import number
+
+    value = float(text)
+    return number(value, 0 if value.is_integer() else 1)
+
+
+def translate(message: str) -> str:
+    """A control message in the user's language (unknown ones are shown as they are)."""
+    for pattern, render in _KNOWN:
+        match = pattern.search(message)
+        if match:
+            return str(render(match))
+    return message
+
+
+def attach_errors(form: Any, errors: dict[str, str], aliases: dict[str, str] | None = None) -> None:
+    """Put each control error on the matching form field (``setpoint_c`` -> ``setpoint``, ...)."""
+    aliases = aliases or {}
+    for key, message in errors.items():
+        name = key.rsplit(".", 1)[-1] if "." in key else key
+        name = aliases.get(name, name)
+        target = getattr(form, name, None)
+        if target is None or not hasattr(target, "errors"):
+            target = next(iter(form), None)
+        if target is not None:
+            if isinstance(target.errors, tuple):
+                target.errors = list(target.errors)
+            target.errors.append(translate(message))
+
+
+def backend() -> Any:
+    return current_app.extensions["gateway.backend"]
+
+
+def user_name() -> str:
+    return str(g.user.name)
+
+
+def aware(naive: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local datetime from a form, in the site's zone."""
+    return naive.replace(tzinfo=tz)

@@ -1,0 +1,111 @@
+"""Éclairage: circuits, today's astronomical times, the night-cut window, overrides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from gateway.web.forms import RemoveForm
+from gateway.web.security import require_role
+from gateway.web.views._common import attach_errors, aware, backend, user_name
+
+bp = Blueprint("lighting", __name__)
+
+
+class LightingOverrideForm(FlaskForm):
+    label = StringField(_l("What for"), validators=[DataRequired(_l("Required.")), Length(max=80)])
+    on = SelectField(_l("Lighting"), choices=[("1", _l("On")), ("0", _l("Off"))])
+    start = DateTimeLocalField(
+        _l("Start"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired(_l("A valid date and time."))],
+    )
+    end = DateTimeLocalField(
+        _l("End"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired(_l("A valid date and time."))],
+    )
+
+    def validate_end(self, field: Any) -> None:
+        if self.start.data and field.data and field.data <= self.start.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+def _form(circuit: str, *, bind: bool = False) -> LightingOverrideForm:
+    now = backend().now().replace(tzinfo=None, second=0, microsecond=0)
+    data = None if bind else {"start": now, "end": now + timedelta(hours=2), "on": "1"}
+    return LightingOverrideForm(prefix=f"l-{circuit}", formdata=request.form if bind else None, data=data)
+
+
+def render(failed: dict[str, Any] | None = None, status: int = 200) -> Any:
+    failed = failed or {}
+    circuits = backend().circuits()
+    forms = {c.status.circuit: failed.get(c.status.circuit) or _form(c.status.circuit) for c in circuits}
+    return (
+        render_template(
+            "lighting.html",
+            circuits=circuits,
+            forms=forms,
+            cancel_form=RemoveForm(prefix="cancel"),
+            now=backend().now(),
+            page="lighting",
+        ),
+        status,
+    )
+
+
+@bp.get("/eclairage")
+def index() -> Any:
+    return render()
+
+
+@bp.post("/eclairage/<circuit>/override")
+@require_role("agent")
+def add_override(circuit: str) -> Any:
+    from gateway.control import UnknownSubjectError, ValidationError
+
+    if circuit not in backend().config.lighting.circuits:
+        abort(404)
+    form = _form(circuit, bind=True)
+    if not form.validate_on_submit():
+        return render({circuit: form}, 400)
+    tz = backend().tz
+    try:
+        backend().add_lighting_override(
+            circuit,
+            on=form.on.data == "1",
+            start=aware(form.start.data, tz),
+            end=aware(form.end.data, tz),
+            label=form.label.data,
+            user=user_name(),
+        )
+    except UnknownSubjectError:
+        abort(404)
+    except ValidationError as exc:
+        attach_errors(form, exc.errors)
+        return render({circuit: form}, 400)
+    flash(_("Lighting override saved."), "ok")
+    return redirect(url_for("lighting.index", _anchor=f"c-{circuit}"))
+
+
+@bp.post("/eclairage/override-cancel")
+@require_role("agent")
+def cancel_override() -> Any:
+    from gateway.control import UnknownSubjectError
+
+    form = RemoveForm(prefix="cancel")
+    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
+        abort(400)
+    try:
+        backend().cancel_override(int(form.ident.data), user=user_name())
+    except UnknownSubjectError:
+        abort(404)
+    flash(_("Override cancelled."), "ok")
+    return redirect(url_for("lighting.index"))

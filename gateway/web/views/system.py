@@ -1,0 +1,16 @@
+"""Système: drivers and devices, journal and sinks, clock, disk, version (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("system", __name__)
+
+
+@bp.get("/systeme")
+def index() -> Any:
+    """The system page (every role may read it; nothing here changes anything)."""
+    view = current_app.extensions["gateway.backend"].system()
+    return render_template("system.html", view=view, page="system")

@@ -1,0 +1,315 @@
+"""Zone: status and reason, 7-day chart, weekly schedule grid, exceptions, overrides and bookings.
+
+Every POST validates its form first (errors shown next to the fields, status 400, nothing
+changed), then makes exactly one call to the control façade, whose own validation is the
+last word (its errors are put on the same fields). Schedule edits send the whole week at
+once, so a change applies entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from gateway.web.forms import (
+    CopyDayForm,
+    ExceptionForm,
+    OverrideForm,
+    PeriodForm,
+    PeriodRemoveForm,
+    RemoveForm,
+    day_choices,
+    setpoint_range,
+)
+from gateway.web.i18n import mode_label
+from gateway.web.security import require_role
+from gateway.web.views._common import attach_errors, aware, backend, translate, user_name
+
+bp = Blueprint("zone", __name__)
+
+
+def _detail(building: str, zone: str) -> Any:
+    from gateway.control import UnknownSubjectError
+
+    try:
+        return backend().zone(building, zone)
+    except UnknownSubjectError:
+        abort(404)
+
+
+def _mode_choices(modes: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(m, mode_label(m)) for m in modes]
+
+
+def _period_form(detail: Any, index: int | None, period: Any = None, *, bind: bool = False) -> PeriodForm:
+    prefix = "new" if index is None else f"p{index}"
+    data = None
+    if period is not None:
+        data = {
+            "index": index,
+            "day": str(period.day),
+            "start": period.start,
+            "end": period.end,
+            "mode": period.mode,
+        }
+    form = PeriodForm(prefix=prefix, data=None if bind else data, formdata=None if not bind else _formdata())
+    form.day.choices = day_choices()
+    form.mode.choices = _mode_choices(detail.modes)
+    return form
+
+
+def _formdata() -> Any:
+    from flask import request
+
+    return request.form
+
+
+def _override_form(detail: Any, *, bind: bool = False) -> OverrideForm:
+    now = backend().now().replace(tzinfo=None, second=0, microsecond=0)
+    tonight = now.replace(hour=18, minute=0)
+    tonight = max(now, tonight)
+    defaults = {"start": tonight, "end": now.replace(hour=23, minute=0), "mode": "confort"}
+    if defaults["end"] <= defaults["start"]:
+        defaults["end"] = defaults["start"] + timedelta(hours=3)
+    form = OverrideForm(prefix="ov", formdata=_formdata() if bind else None, data=None if bind else defaults)
+    form.mode.choices = [("", _("— or a temperature —")), *_mode_choices(detail.modes)]
+    setpoint_range(form.setpoint, detail.setpoint_min_c, detail.setpoint_max_c)
+    return form
+
+
+def _copy_form(*, bind: bool = False) -> CopyDayForm:
+    form = CopyDayForm(prefix="copy", formdata=_formdata() if bind else None)
+    form.source.choices = day_choices()
+    form.targets.choices = day_choices()
+    return form
+
+
+def _exception_form(*, bind: bool = False) -> ExceptionForm:
+    form = ExceptionForm(prefix="ex", formdata=_formdata() if bind else None)
+    del form.mode  # an exception here means "unoccupied": holidays, closures
+    return form
+
+
+def render(building: str, zone: str, *, failed: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The zone page; ``failed`` holds bound forms with errors to show in place of blank ones."""
+    b = backend()
+    detail = _detail(building, zone)
+    failed = failed or {}
+    period_forms = [failed.get(f"p{i}") or _period_form(detail, i, p) for i, p in enumerate(detail.week)]
+    new_form = failed.get("new") or _period_form(detail, None)
+    building_name = b.config.buildings[building].name
+    kind = b.config.buildings[building].kind
+    return (
+        render_template(
+            "zone.html",
+            detail=detail,
+            status=detail.status,
+            building=building,
+            zone=zone,
+            building_name=building_name,
+            is_hall=kind == "hall",
+            periods=list(zip(detail.week, period_forms, strict=True)),
+            new_form=new_form,
+            remove_form=PeriodRemoveForm(prefix="rm"),
+            copy_form=failed.get("copy") or _copy_form(),
+            exception_form=failed.get("ex") or _exception_form(),
+            override_form=failed.get("ov") or _override_form(detail),
+            cancel_form=RemoveForm(prefix="cancel"),
+            history=b.zone_history(building, zone),
+            days=day_choices(),
+            page="overview",
+        ),
+        status,
+    )
+
+
+@bp.get("/zone/<building>/<zone>")
+def show(building: str, zone: str) -> Any:
+    return render(building, zone)
+
+
+def _back(building: str, zone: str, anchor: str) -> Any:
+    return redirect(url_for("zone.show", building=building, zone=zone, _anchor=anchor))
+
+
+@bp.post("/zone/<building>/<zone>/period/<key>")
+@require_role("agent")
+def save_period(building: str, zone: str, key: str) -> Any:
+    """Add (``key`` = new) or edit/move period number ``key``."""
+    from gateway.control import SchedulePeriod, ValidationError
+
+    detail = _detail(building, zone)
+    index = None if key == "new" else _index(key, len(detail.week))
+    form = _period_form(detail, index, bind=True)
+    prefix = "new" if index is None else f"p{index}"
+    if not form.validate_on_submit():
+        return render(building, zone, failed={prefix: form}, status=400)
+    period = SchedulePeriod(
+        int(form.day.data), _minute(form.start.data), _minute(form.end.data), form.mode.data
+    )
+    try:
+        backend().save_period(building, zone, index, period, user=user_name())
+    except ValidationError as exc:
+        attach_errors(form, exc.errors)
+        return render(building, zone, failed={prefix: form}, status=400)
+    except LookupError:
+        abort(404)
+    flash(_("Schedule saved."), "ok")
+    return _back(building, zone, "schedule")
+
+
+@bp.post("/zone/<building>/<zone>/period-remove")
+@require_role("agent")
+def remove_period(building: str, zone: str) -> Any:
+    from gateway.control import ValidationError
+
+    detail = _detail(building, zone)
+    form = PeriodRemoveForm(prefix="rm")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        backend().remove_period(building, zone, _index(form.index.data, len(detail.week)), user=user_name())
+    except (ValidationError, LookupError):
+        abort(400)
+    flash(_("Period removed."), "ok")
+    return _back(building, zone, "schedule")
+
+
+@bp.post("/zone/<building>/<zone>/copy")
+@require_role("agent")
+def copy_day(building: str, zone: str) -> Any:
+    from gateway.control import ValidationError
+
+    _detail(building, zone)
+    form = _copy_form(bind=True)
+    if not form.validate_on_submit():
+        return render(building, zone, failed={"copy": form}, status=400)
+    try:
+        backend().copy_day(
+            building, zone, int(form.source.data), [int(t) for t in form.targets.data], user=user_name()
+        )
+    except ValidationError as exc:
+        attach_errors(
+            form, exc.errors, {"start": "targets", "end": "targets", "mode": "targets", "periods": "targets"}
+        )
+        return render(building, zone, failed={"copy": form}, status=400)
+    flash(_("Day copied."), "ok")
+    return _back(building, zone, "schedule")
+
+
+@bp.post("/zone/<building>/<zone>/reset")
+@require_role("agent")
+def reset(building: str, zone: str) -> Any:
+    _detail(building, zone)
+    form = RemoveForm(prefix="reset")
+    if not form.validate_on_submit():
+        abort(400)
+    backend().reset_week(building, zone, user=user_name())
+    flash(_("The configured schedule applies again."), "ok")
+    return _back(building, zone, "schedule")
+
+
+@bp.post("/zone/<building>/<zone>/exception")
+@require_role("agent")
+def add_exception(building: str, zone: str) -> Any:
+    from gateway.control import ValidationError
+
+    _detail(building, zone)
+    form = _exception_form(bind=True)
+    if not form.validate_on_submit():
+        return render(building, zone, failed={"ex": form}, status=400)
+    try:
+        backend().add_exception(
+            building, zone, form.first.data, form.last.data, form.label.data, user=user_name()
+        )
+    except ValidationError as exc:
+        attach_errors(form, exc.errors, {"start": "first", "end": "last", "periods": "label"})
+        return render(building, zone, failed={"ex": form}, status=400)
+    flash(_("Exception added."), "ok")
+    return _back(building, zone, "exceptions")
+
+
+@bp.post("/zone/<building>/<zone>/exception-remove")
+@require_role("agent")
+def remove_exception(building: str, zone: str) -> Any:
+    from gateway.control import UnknownSubjectError
+
+    _detail(building, zone)
+    form = RemoveForm(prefix="exrm")
+    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
+        abort(400)
+    try:
+        backend().remove_exception(int(form.ident.data), user=user_name())
+    except UnknownSubjectError:
+        abort(404)
+    flash(_("Exception removed."), "ok")
+    return _back(building, zone, "exceptions")
+
+
+@bp.post("/zone/<building>/<zone>/override")
+@require_role("agent")
+def add_override(building: str, zone: str) -> Any:
+    """Book the zone (or force it) from start to end at a mode or a temperature."""
+    from gateway.control import ValidationError
+
+    detail = _detail(building, zone)
+    form = _override_form(detail, bind=True)
+    valid = form.validate_on_submit()
+    if valid and not form.mode.data and form.setpoint.data is None:
+        form.mode.errors = [*form.mode.errors, _("Choose a mode or a temperature.")]
+        valid = False
+    if valid and form.mode.data and form.setpoint.data is not None:
+        form.setpoint.errors = [*form.setpoint.errors, _("Choose a mode or a temperature, not both.")]
+        valid = False
+    if not valid:
+        return render(building, zone, failed={"ov": form}, status=400)
+    tz = backend().tz
+    try:
+        backend().add_override(
+            building,
+            zone,
+            mode=form.mode.data or None,
+            setpoint_c=None if form.setpoint.data is None else float(form.setpoint.data),
+            start=aware(form.start.data, tz),
+            end=aware(form.end.data, tz),
+            label=form.label.data,
+            user=user_name(),
+        )
+    except ValidationError as exc:
+        attach_errors(form, exc.errors, {"setpoint_c": "setpoint"})
+        return render(building, zone, failed={"ov": form}, status=400)
+    flash(_("Booking saved: %(label)s.", label=form.label.data), "ok")
+    return _back(building, zone, "overrides")
+
+
+@bp.post("/zone/<building>/<zone>/override-cancel")
+@require_role("agent")
+def cancel_override(building: str, zone: str) -> Any:
+    from gateway.control import UnknownSubjectError, ValidationError
+
+    _detail(building, zone)
+    form = RemoveForm(prefix="cancel")
+    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
+        abort(400)
+    try:
+        backend().cancel_override(int(form.ident.data), user=user_name())
+    except UnknownSubjectError:
+        abort(404)
+    except ValidationError as exc:
+        flash(translate(str(exc)), "error")
+    else:
+        flash(_("Override cancelled."), "ok")
+    return _back(building, zone, "overrides")
+
+
+def _index(text: Any, length: int) -> int:
+    if not str(text).isdigit() or not 0 <= int(text) < length:
+        abort(404)
+    return int(text)
+
+
+def _minute(value: time) -> time:
+    return value.replace(second=0, microsecond=0)

@@ -1,0 +1,244 @@
+"""A small village for the admin page: real config, control façade, settings store, state, journal
+and hourly archive in a temporary state directory; Flask's test client with a logged-in agent or admin.
+
+Helpers: ``login(client, name, password)`` and ``csrf(client, path)`` (the token the page
+rendered, read from its HTML like a browser would).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from gateway.archive import Archive
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.control import Control
+from gateway.journal import open_journal
+from gateway.metrics import Metrics
+from gateway.model import Reading, Unavailable
+from gateway.settings_store import SettingsStore
+from gateway.state import StateStore
+from gateway.users import LoginThrottle, UserStore
+from gateway.web.app import create_app
+from gateway.web.backend import Backend
+
+#: A cheap argon2 profile for tests (the product uses argon2-cffi's RFC 9106 default: 64 MiB).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "mot-de-passe-solide"
+
+CONFIG = """
+[site]
+id = "saint-martin"
+name = "Saint-Martin-sur-Loire"
+latitude = 47.39
+longitude = 0.98
+
+[buildings.mairie]
+name = "Mairie"
+kind = "mairie"
+[buildings.mairie.zones.bureaux]
+name = "Bureaux et accueil"
+[buildings.mairie.zones.bureaux.heating]
+relay = "mairie-chauffage"
+sensors = ["mairie-thermo"]
+outdoor_sensor = "exterieur"
+schedule = [{ days = "mon-fri", start = "08:30", end = "17:30" }]
+
+[buildings.salle]
+name = "Salle des fêtes"
+kind = "hall"
+[buildings.salle.zones.grande_salle]
+name = "Grande salle"
+[buildings.salle.zones.grande_salle.heating]
+relay = "salle-chauffage"
+sensors = ["salle-thermo"]
+schedule = [{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]
+
+[buses.compteurs]
+kind = "tcp"
+host = "127.0.0.1"
+port = 15502
+[[buses.compteurs.devices]]
+id = "mairie-general"
+unit = 1
+profile = "sdm630"
+building = "mairie"
+[[buses.compteurs.devices]]
+id = "ecole-eau"
+unit = 5
+profile = "pulse-counter"
+building = "mairie"
+quantity = "water_m3"
+scale = 0.001
+
+[gpio.relays.mairie-chauffage]
+pin = 17
+[gpio.relays.salle-chauffage]
+pin = 22
+[gpio.relays.parvis]
+pin = 18
+[lighting.circuits.parvis]
+name = "Parvis de la salle"
+relay = "parvis"
+
+[service]
+state_dir = "{state_dir}"
+"""
+
+#: Friday 27 November 2026, 12:00 in Paris.
+NOW = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Any:
+    return parse_config(CONFIG.replace("{state_dir}", str(tmp_path / "state")))
+
+
+@pytest.fixture
+def village(config: Any, clock: ManualClock, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The pieces a running daemon would hand the web service, with a week of history."""
+    state_dir = Path(config.service.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    state = StateStore()
+    store = SettingsStore(state_dir / "settings.sqlite")
+    control = Control(config=config, store=store, now=clock.now, state=state)
+    journal = open_journal(config, metrics=metrics, clock=clock)
+    archive = Archive(state_dir / "archive.sqlite", clock=clock)
+    history = list(_week_of_history(clock.now()))
+    archive.add(history)
+    archive.flush()
+    for reading in history[-40:]:
+        state.update(reading)
+        journal.append(reading)
+    journal.commit()
+    state.mark_unavailable(Unavailable("ecole-eau", clock.time_ns(), "timeout after 1.0 s"))
+    metrics.inc("gateway_points_total", 1234, measurement="meter")
+    metrics.inc("modbus_errors_total", 3, device="ecole-eau")
+    metrics.inc("gateway_relay_switches_total", 7, relay="salle-chauffage")
+    backend = Backend(
+        config=config,
+        control=control,
+        metrics=metrics,
+        state=state,
+        clock_now_ns=clock.time_ns,
+        journal=journal,
+        archive=archive,
+        clock_status=lambda: (True, "NTP"),
+    )
+    users = UserStore.in_state_dir(state_dir, hasher=FAST_HASHER)
+    users.add("secretaire", "agent", PASSWORD)
+    users.add("maire", "admin", PASSWORD)
+    yield {
+        "config": config,
+        "control": control,
+        "store": store,
+        "backend": backend,
+        "users": users,
+        "state": state,
+        "metrics": metrics,
+        "journal": journal,
+        "archive": archive,
+        "clock": clock,
+    }
+    archive.close()
+    journal.close()
+    store.close()
+
+
+def _week_of_history(now: datetime) -> Iterator[Reading]:
+    """Hourly readings for 8 days: room and outdoor temperatures, heater relay, energy and water counters."""
+    start = now - timedelta(days=8)
+    energy, water = 1000.0, 50.0
+    for hour in range(8 * 24 + 1):
+        t = start + timedelta(hours=hour)
+        ns = int(t.timestamp()) * 1_000_000_000
+        occupied = t.weekday() < 5 and 8 <= (t.hour + 1) % 24 <= 17
+        energy += 4.0 if occupied else 1.0
+        water += 0.01
+        base = {"site": "saint-martin"}
+        yield Reading.make(
+            "climate",
+            {**base, "device": "mairie-thermo", "building": "mairie", "zone": "bureaux"},
+            {"temperature_c": 19.0 if occupied else 15.5},
+            time_ns=ns,
+        )
+        yield Reading.make(
+            "climate", {**base, "device": "exterieur"}, {"temperature_c": 4.0 + (t.hour % 12) / 3}, time_ns=ns
+        )
+        yield Reading.make(
+            "relay",
+            {**base, "device": "mairie-chauffage", "building": "mairie", "zone": "bureaux"},
+            {"on": occupied},
+            time_ns=ns,
+        )
+        yield Reading.make(
+            "meter",
+            {**base, "device": "mairie-general", "building": "mairie"},
+            {"energy_import_kwh": energy, "power_w": 4000.0 if occupied else 1000.0},
+            time_ns=ns,
+        )
+        yield Reading.make(
+            "meter", {**base, "device": "ecole-eau", "building": "mairie"}, {"water_m3": water}, time_ns=ns
+        )
+
+
+@pytest.fixture
+def app(village: dict[str, Any]) -> Any:
+    return create_app(
+        config=village["config"],
+        backend=village["backend"],
+        users=village["users"],
+        secret_key=b"k" * 64,
+        user_throttle=LoginThrottle(max_failures=3, lockout_s=300, monotonic=village["clock"].monotonic),
+        address_throttle=LoginThrottle(max_failures=10, lockout_s=300, monotonic=village["clock"].monotonic),
+    )
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+_TOKEN = re.compile(
+    r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="(?:[\w-]+-)?csrf_token"'
+)
+
+
+def csrf(client: Any, path: str) -> str:
+    """The CSRF token a page rendered (as a browser would read it)."""
+    html = client.get(path).get_data(as_text=True)
+    match = _TOKEN.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client: Any, name: str, password: str = PASSWORD) -> Any:
+    token = csrf(client, "/login")
+    return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
+
+
+@pytest.fixture
+def agent(client: Any) -> Any:
+    response = login(client, "secretaire")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def admin(client: Any) -> Any:
+    response = login(client, "maire")
+    assert response.status_code == 302
+    return client
