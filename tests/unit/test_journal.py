@@ -225,8 +225,10 @@ def test_stats_and_metrics_report_backlog_lag_and_size(path: Path) -> None:
     assert stats.sinks["local"].delivered == 40
     assert stats.sinks["local"].last_success_ns is not None
     assert stats.sinks["remote"].backlog == 100
-    assert stats.sinks["remote"].lag_s is not None and stats.sinks["remote"].lag_s > 0
-    assert stats.bytes_on_disk > 0 and stats.used_bytes > 0
+    assert stats.sinks["remote"].lag_s is not None
+    assert stats.sinks["remote"].lag_s > 0
+    assert stats.bytes_on_disk > 0
+    assert stats.used_bytes > 0
     assert metrics.get("gateway_journal_backlog", sink="remote") == 100
     assert metrics.get("gateway_journal_delivered_total", sink="local") == 40
     assert metrics.get("gateway_journal_committed_total") == 100
