@@ -1,0 +1,116 @@
+"""``village-gateway modbus-read``: the installer's commissioning command, run as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers.modbus_profile import load_profile
+from drivers.sim.meters import SimMeter
+from tests.support.procs import free_port
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).with_name("village-gateway"))
+SDM630_VALUES = {
+    "voltage_l1_v": 230.5, "voltage_l2_v": 231.0, "voltage_l3_v": 229.5, "current_l1_a": 4.5,
+    "current_l2_a": 3.5, "current_l3_a": 2.5, "power_l1_w": 1000.0, "power_l2_w": 800.0,
+    "power_l3_w": 600.0, "power_w": 2400.0, "power_factor": 0.95, "frequency_hz": 50.0,
+    "energy_import_kwh": 8765.5, "energy_export_kwh": 1.25,
+}  # fmt: skip
+
+
+async def _cli(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        CLI, "modbus-read", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_modbus_read_prints_one_json_object(sim_meters):
+    sim = await sim_meters([SimMeter(3, load_profile("sdm630"))])
+    sim.set_values(3, {**SDM630_VALUES, "voltage_l3_v": None})
+    code, out, err = await _cli(
+        "--host", "127.0.0.1", "--port", str(sim.port), "--unit", "3", "--profile", "sdm630", "--json"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "profile": "sdm630",
+        "unit": 3,
+        "readings": {**SDM630_VALUES, "voltage_l3_v": None},
+    }
+
+
+async def test_modbus_read_pulse_counter_with_scale_and_quantity(sim_meters):
+    counter = load_profile("pulse-counter").bind(quantity="water_m3", scale=0.001)
+    sim = await sim_meters([SimMeter(5, counter)])
+    sim.set_values(5, {"water_m3": 123.456})
+    code, out, _ = await _cli(
+        "--host", "127.0.0.1", "--port", str(sim.port), "--unit", "5", "--profile", "pulse-counter",
+        "--quantity", "water_m3", "--scale", "0.001", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out) == {"profile": "pulse-counter", "unit": 5, "readings": {"water_m3": 123.456}}
+
+
+async def test_modbus_read_over_rs485(rtu_pty):
+    from drivers.sim.meters import SimulatedMeters
+
+    server_end, client_end = rtu_pty
+    async with SimulatedMeters([SimMeter(1, load_profile("sdm630"))], serial_port=server_end) as sim:
+        sim.set_values(1, SDM630_VALUES)
+        code, out, err = await _cli(
+            "--serial",
+            client_end,
+            "--baud",
+            "9600",
+            "--parity",
+            "N",
+            "--unit",
+            "1",
+            "--profile",
+            "sdm630",
+            "--json",
+        )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["readings"] == SDM630_VALUES
+
+
+async def test_a_meter_that_does_not_answer_is_a_clear_error(sim_meters):
+    sim = await sim_meters([SimMeter(1, load_profile("sdm120"))])
+    code, out, err = await _cli(
+        "--host", "127.0.0.1", "--port", str(sim.port), "--unit", "9", "--profile", "sdm120", "--json",
+        "--timeout", "0.3",
+    )  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.strip() == f"modbus-read: unit 9 on 127.0.0.1:{sim.port} did not answer: no reply within 0.3s"
+    assert "Traceback" not in err
+
+
+async def test_nothing_listening_is_a_clear_error():
+    port = free_port()
+    code, _, err = await _cli(
+        "--host", "127.0.0.1", "--port", str(port), "--unit", "1", "--profile", "sdm120"
+    )
+    assert code == 1
+    assert err.startswith(f"modbus-read: unit 1 on 127.0.0.1:{port} did not answer: cannot connect")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--profile", "sdm999"], "modbus-read: unknown profile 'sdm999'"),
+        (["--profile", "pulse-counter"], "modbus-read: pulse-counter: 'quantity' must be one of"),
+        (["--profile", "sdm120", "--scale", "2"], "apply only to pulse-counter"),
+    ],
+)
+async def test_bad_usage_exits_2_with_the_reason(args, message):
+    code, _, err = await _cli("--host", "127.0.0.1", "--unit", "1", *args)
+    assert code == 2
+    assert message in err
