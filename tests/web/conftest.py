@@ -19,12 +19,10 @@ from argon2 import PasswordHasher
 from gateway.archive import Archive
 from gateway.clock import ManualClock
 from gateway.config import parse_config
-from gateway.control import Control
+from gateway.core import Core
 from gateway.journal import open_journal
 from gateway.metrics import Metrics
 from gateway.model import Reading, Unavailable
-from gateway.settings_store import SettingsStore
-from gateway.state import StateStore
 from gateway.users import LoginThrottle, UserStore
 from gateway.web.app import create_app
 from gateway.web.backend import Backend
@@ -108,54 +106,44 @@ def config(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def village(config: Any, clock: ManualClock, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """The pieces a running daemon would hand the web service, with a week of history."""
+    """What a running daemon hands the web service: core, control service on MockFactory pins, archive."""
+    from gpiozero.pins.mock import MockFactory
+
+    from gateway.daemon import RunOptions
+    from gateway.services.control import build as build_control
+
     state_dir = Path(config.service.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
-    state = StateStore()
-    store = SettingsStore(state_dir / "settings.sqlite")
-    control = Control(config=config, store=store, now=clock.now, state=state)
     journal = open_journal(config, metrics=metrics, clock=clock)
+    core = Core(config=config, clock=clock, journal=journal, metrics=metrics)
+    options = RunOptions(pin_factory=MockFactory(), clock=clock)
+    (service,) = build_control(config, core, options)
+    control = options.extras["control"]
+    service.prepare()
     archive = Archive(state_dir / "archive.sqlite", clock=clock)
     history = list(_week_of_history(clock.now()))
     archive.add(history)
     archive.flush()
     for reading in history[-40:]:
-        state.update(reading)
-        journal.append(reading)
+        core.publish(reading)
     journal.commit()
-    state.mark_unavailable(Unavailable("ecole-eau", clock.time_ns(), "timeout after 1.0 s"))
-    metrics.inc("gateway_points_total", 1234, measurement="meter")
+    core.unavailable(Unavailable("ecole-eau", clock.time_ns(), "timeout after 1.0 s"))
     metrics.inc("modbus_errors_total", 3, device="ecole-eau")
-    metrics.inc("gateway_relay_switches_total", 7, relay="salle-chauffage")
+    service.evaluate("test")
     backend = Backend(
-        config=config,
-        control=control,
-        metrics=metrics,
-        state=state,
-        clock_now_ns=clock.time_ns,
-        journal=journal,
-        archive=archive,
-        clock_status=lambda: (True, "NTP"),
+        config=config, control=control, metrics=metrics, state=core.state, clock_now_ns=clock.time_ns,
+        journal=journal, archive=archive, clock_status=lambda: (True, "NTP"),
     )
     users = UserStore.in_state_dir(state_dir, hasher=FAST_HASHER)
     users.add("secretaire", "agent", PASSWORD)
     users.add("maire", "admin", PASSWORD)
-    yield {
-        "config": config,
-        "control": control,
-        "store": store,
-        "backend": backend,
-        "users": users,
-        "state": state,
-        "metrics": metrics,
-        "journal": journal,
-        "archive": archive,
-        "clock": clock,
-    }
+    yield {"config": config, "control": control, "service": service, "backend": backend, "users": users,
+           "core": core, "metrics": metrics, "journal": journal, "archive": archive, "clock": clock,
+           "evaluate": lambda: service.evaluate("test")}
     archive.close()
     journal.close()
-    store.close()
+    service.store.close()
 
 
 def _week_of_history(now: datetime) -> Iterator[Reading]:
