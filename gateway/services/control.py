@@ -161,8 +161,6 @@ class ControlService:
         """Relays to their boot state, first of all; then restore the memory."""
         self.bank.prepare()
         now_ns = self.clock.time_ns()
-        for name in self.bank.relay_specs:
-            self._relay_since[name] = now_ns
         saved = self.store.load_memory("shell") or {}
         self._relay_since.update(
             {k: int(v) for k, v in saved.get("relay_since", {}).items() if k in self._relay_since}
@@ -172,7 +170,10 @@ class ControlService:
         self._memory = memory_from_json(None if engine is None else json.dumps(engine))
         self._memory_text = memory_to_json(self._memory)
         for name in self.bank.input_specs:
-            self._inputs[name] = InputState(self.bank.input_active(name), now_ns)
+            # at boot nobody knows when an input last changed: an active one (window open, someone
+            # there) counts from now, an inactive one from long ago (no presence hold after a reboot)
+            active = self.bank.input_active(name)
+            self._inputs[name] = InputState(active, now_ns if active else 0)
 
     def _relevant_devices(self) -> frozenset[str]:
         devices: set[str] = set()
@@ -197,7 +198,7 @@ class ControlService:
         self.core.on_reading(self._on_reading)
         scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         scheduler.add_job(
-            self._tick,
+            self.tick,
             "interval",
             seconds=self.tick_s,
             id="rules-tick",
@@ -216,7 +217,8 @@ class ControlService:
             with contextlib.suppress(Exception):
                 self._save_memory(force=True)
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """The scheduler's job (tests driving a ManualClock call it as the scheduler would)."""
         self.evaluate("tick")
 
     # ---- triggers -----------------------------------------------------------------------------

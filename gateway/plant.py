@@ -1,0 +1,211 @@
+"""The demo's simulated plant: rooms that warm up when their relays (mock pins) are on.
+
+Rules of this module:
+- it is the *physical world* of the demo and of the hardware-in-the-loop tests, not part of the
+  control path: it reads relay levels from the same GPIO pins the control service drives
+  (gpiozero MockFactory), steps a first-order thermal model per heated zone
+  (:mod:`drivers.sim.thermal`) against a winter outdoor profile (:mod:`drivers.sim.weather`), and
+  publishes what the zone's thermometers would read, through ``core.publish`` like any driver;
+- time comes from the core's clock (real time in the demo, a ManualClock in tests); each step
+  integrates exactly over the time elapsed since the previous one, so any step length is stable;
+- sensors configured as BLE thermometers are not published here: the simulated BLE radio sends
+  real advertisements carrying the plant's temperature (``options.extras["sim_zone_temperature"]``);
+- a sensor can be silenced (:meth:`Plant.silence`) to exercise the rules' fail-safe.
+
+Demo time scale: real time, not accelerated. The heat capacity of every zone is divided by
+``capacity_divisor`` (default 10 in the demo) so that a room visibly warms within minutes
+(about 0.5 °C per minute from cold instead of 3–5 °C per hour); the simulator
+(``village-gateway simulate``) uses the real capacities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.sim.thermal import PilotWireConvector, RelayHeater, ThermalParams, ThermalZone
+from drivers.sim.weather import Weather
+from gateway.model import Reading
+from gateway.service import Service, StopPhase
+
+log = logging.getLogger("gateway.plant")
+
+#: Typical zones by building kind: (heat capacity kWh/K, loss kW/K, heater kW, initial °C).
+DEFAULT_ZONES: dict[str, tuple[float, float, float, float]] = {
+    "mairie": (2.0, 0.25, 9.0, 15.0),
+    "school": (4.0, 0.45, 18.0, 14.0),
+    "hall": (3.2, 0.40, 20.0, 12.0),
+    "church": (12.0, 0.9, 30.0, 8.0),
+    "gym": (6.0, 0.6, 25.0, 12.0),
+    "other": (2.0, 0.25, 8.0, 14.0),
+}
+
+#: Reading-to-reading noise of a BLE thermometer (LYWSD03MMC/pvvx: 0.01 °C resolution, a few
+#: hundredths of jitter between successive adverts; its absolute error does not change the slope).
+SENSOR_NOISE_C = 0.02
+
+#: pilot-wire (plus closed, minus closed) -> order
+_ORDER_OF_RELAYS = {
+    (False, False): "confort",
+    (True, True): "eco",
+    (False, True): "hors_gel",
+    (True, False): "arret",
+}
+
+
+@dataclass
+class SimZone:
+    """One simulated zone: its model, its heater, its relays and the sensors the plant feeds."""
+
+    key: str
+    building: str
+    zone: str
+    model: ThermalZone
+    heater: RelayHeater | PilotWireConvector
+    relays: tuple[str, ...]
+    sensors: tuple[str, ...]
+    power_kw: float = 0.0
+    heater_on: bool = False
+    silenced: set[str] = field(default_factory=set)
+
+
+class Plant:
+    """Steps every heated zone from its relays and publishes its thermometers."""
+
+    name = "plant"
+    stop_phase = StopPhase.PRODUCER
+
+    def __init__(
+        self,
+        *,
+        config: Any,
+        core: Any,
+        relay_level: Any,
+        period_s: float = 10.0,
+        capacity_divisor: float = 1.0,
+        seed: int = 1,
+        weather: Weather | None = None,
+        initial_c: dict[str, float] | None = None,
+    ) -> None:
+        self.core = core
+        self.period_s = period_s
+        self._relay_level = relay_level  # name -> bool, the pins' actual levels
+        self._rng = random.Random(seed)  # noqa: S311 - simulated sensor noise, not cryptography
+        self.weather = weather or Weather(seed=seed)
+        ble_ids = {s.id for s in getattr(config.ble, "sensors", ())}
+        self.zones: dict[str, SimZone] = {}
+        self.outdoor_sensors: set[str] = set()
+        for bid, building in config.buildings.items():
+            for zid, zone in building.zones.items():
+                heating = zone.heating
+                if heating is None:
+                    continue
+                key = f"{bid}/{zid}"
+                capacity, loss, power, initial = DEFAULT_ZONES.get(building.kind, DEFAULT_ZONES["other"])
+                if initial_c and key in initial_c:
+                    initial = initial_c[key]
+                params = ThermalParams(
+                    capacity / capacity_divisor, loss, power, initial_c=initial, sensor_noise_c=SENSOR_NOISE_C
+                )
+                heater: RelayHeater | PilotWireConvector
+                if heating.pilot_wire is not None:
+                    sp = heating.setpoints
+                    heater = PilotWireConvector(power, sp.confort, sp.reduit, sp.hors_gel)
+                else:
+                    heater = RelayHeater(power)
+                self.zones[key] = SimZone(
+                    key=key,
+                    building=bid,
+                    zone=zid,
+                    model=ThermalZone(params),
+                    heater=heater,
+                    relays=heating.outputs,
+                    sensors=tuple(s for s in heating.sensors if s not in ble_ids),
+                )
+                if heating.outdoor_sensor and heating.outdoor_sensor not in ble_ids:
+                    self.outdoor_sensors.add(heating.outdoor_sensor)
+        self._last_ns: int | None = None
+
+    # ---- what the simulated world looks like ----------------------------------------------------
+    def temperature(self, building: str | None, zone: str | None) -> float | None:
+        """The true temperature of a zone (for simulated BLE thermometers), or ``None``."""
+        sim = self.zones.get(f"{building}/{zone}")
+        return None if sim is None else sim.model.temperature_c
+
+    def silence(self, sensor: str, silent: bool = True) -> None:
+        """Stop (or resume) publishing one thermometer: a dead battery, for the fail-safe."""
+        for sim in self.zones.values():
+            if sensor in sim.sensors:
+                (sim.silenced.add if silent else sim.silenced.discard)(sensor)
+
+    def set_temperature(self, key: str, value: float) -> None:
+        """Force a zone's temperature (tests: a window opened on a cold day)."""
+        self.zones[key].model.temperature_c = value
+
+    # ---- stepping -------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Integrate every zone over the time since the last step, then publish the sensors."""
+        now_ns = self.core.clock.time_ns()
+        dt_s = 0.0 if self._last_ns is None else max(0.0, (now_ns - self._last_ns) / 1e9)
+        self._last_ns = now_ns
+        outdoor = self.weather.temperature_c(now_ns)
+        for sim in self.zones.values():
+            if dt_s > 0:
+                sim.model.step(dt_s, heater_kw=sim.power_kw, outdoor_c=outdoor)
+            # the heater's power for the next interval follows the relays as they are now
+            levels = tuple(bool(self._relay_level(r)) for r in sim.relays)
+            if isinstance(sim.heater, PilotWireConvector):
+                order = _ORDER_OF_RELAYS[(levels[0], levels[1])]
+                sim.power_kw = sim.heater.power(order, sim.model.temperature_c)
+            else:
+                sim.power_kw = sim.heater.power(levels[0])
+            sim.heater_on = sim.power_kw > 0
+            for sensor in sim.sensors:
+                if sensor in sim.silenced:
+                    continue
+                self._publish(sensor, sim.building, sim.zone, sim.model.sensor_reading(self._rng), now_ns)
+        for sensor in self.outdoor_sensors:
+            self._publish(sensor, None, None, round(outdoor, 2), now_ns)
+
+    def _publish(
+        self, device: str, building: str | None, zone: str | None, value: float, now_ns: int
+    ) -> None:
+        try:
+            reading = Reading.make(
+                "climate",
+                self.core.tags(device=device, building=building, zone=zone),
+                {"temperature_c": value},
+                time_ns=now_ns,
+            )
+        except ValueError as exc:
+            log.debug("simulated reading refused: %s", exc)
+            return
+        self.core.publish(reading)
+
+    def prepare(self) -> None:
+        """Nothing to claim."""
+
+    async def run(self) -> None:
+        """Step every ``period_s`` seconds until cancelled."""
+        while True:
+            self.step()
+            await asyncio.sleep(self.period_s)
+
+
+def build_plant(config: Any, core: Any, options: Any, control: Any) -> list[Service]:
+    """The plant of the demo (or of a test asking for it), sharing the control service's pins."""
+    extras = options.extras
+    plant = Plant(
+        config=config,
+        core=core,
+        relay_level=control.bank.get,
+        period_s=float(extras.get("plant_period_s", 10.0)),
+        capacity_divisor=float(extras.get("plant_capacity_divisor", 10.0 if options.demo else 1.0)),
+        initial_c=extras.get("plant_initial_c"),
+    )
+    extras["plant"] = plant
+    extras.setdefault("sim_zone_temperature", plant.temperature)
+    return [plant]
