@@ -209,7 +209,7 @@ class WindowDetection(_Rules):
 
     enabled: bool = True
     drop_c_per_min: Annotated[float, Field(gt=0, le=2)] = 0.05
-    over_min: Annotated[float, Field(ge=2, le=30)] = 5.0  # the drop is measured over this span
+    over_min: Annotated[float, Field(ge=3, le=30)] = 10.0  # the slope is a regression over this span
     off_min: Annotated[float, Field(gt=0, le=240)] = 30.0
     contacts: list[Ident] = Field(default_factory=list)  # GPIO inputs: active = window open
 

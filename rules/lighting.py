@@ -4,12 +4,13 @@ Rules of this module: pure; sunrise and sunset come from ``astral`` computed fro
 latitude/longitude and the local date of ``now`` (no I/O). Order of the rules for one circuit:
 
 1. an active manual override wins (on or off, until its end);
-2. circuits tied to ``occupancy`` zones are off unless a zone is occupied or its occupancy ended
-   less than ``after_occupancy_min`` ago (arrêté of 27 December 2018: one hour);
-3. ``dusk_to_dawn`` circuits are off between sunrise − offset and sunset + offset;
-4. in the night cut window the circuit is off, unless a presence input is active or was within
-   ``presence_hold_min`` and the circuit allows presence in the cut;
-5. otherwise on.
+2. ``dusk_to_dawn`` circuits are off between sunrise − offset and sunset + offset;
+3. a presence input active now or within ``presence_hold_min`` keeps the circuit on (inside the
+   night cut only if ``presence_in_night_cut``);
+4. circuits tied to ``occupancy`` zones are off unless a zone is occupied or its occupancy ended
+   less than ``after_occupancy_min`` ago (arrêté of 27 December 2018: one hour; car parks two);
+5. in the night cut window the circuit is off;
+6. otherwise on.
 """
 
 from __future__ import annotations
@@ -120,23 +121,20 @@ def circuit_decision(  # noqa: PLR0911 (a rule table: one return per rule)
         override = max(active, key=lambda o: o.start_ns)
         code = "light_override_on" if override.on else "light_override_off"
         return CircuitOutcome(override.on, code, (("label", override.label), ("until_ns", override.end_ns)))
+    if cfg.dusk_to_dawn and not dark:
+        return CircuitOutcome(False, "light_off_daylight")
+    in_cut = cut is not None and cut.contains(minute_of_day)
+    presence = presence_until(cfg, inputs, now_ns)
+    if presence is not None and (not in_cut or cfg.presence_in_night_cut):
+        return CircuitOutcome(True, "light_on_presence", (("input", presence[0]), ("until_ns", presence[1])))
     if occupancy is not None:
         occupied, last_end = occupancy
         after = int(cfg.after_occupancy_min * MINUTE_NS)
         if not occupied and (last_end is None or now_ns >= last_end + after):
-            return CircuitOutcome(
-                False, "light_off_unoccupied", (("minutes", round(cfg.after_occupancy_min)),)
-            )
-    if cfg.dusk_to_dawn and not dark:
-        return CircuitOutcome(False, "light_off_daylight")
-    presence = presence_until(cfg, inputs, now_ns)
-    if cut is not None and cut.contains(minute_of_day):
-        window = (("start", cut.start), ("end", cut.end))
-        if presence is not None and cfg.presence_in_night_cut:
-            return CircuitOutcome(
-                True, "light_on_presence", (("input", presence[0]), ("until_ns", presence[1]))
-            )
-        return CircuitOutcome(False, "light_off_night_cut", window)
+            minutes = round(cfg.after_occupancy_min)
+            return CircuitOutcome(False, "light_off_unoccupied", (("minutes", minutes),))
+    if cut is not None and in_cut:
+        return CircuitOutcome(False, "light_off_night_cut", (("start", cut.start), ("end", cut.end)))
     if occupancy is not None:
         return CircuitOutcome(True, "light_on_occupancy")
     return CircuitOutcome(True, "light_on_dark" if cfg.dusk_to_dawn else "light_on_schedule")

@@ -2,8 +2,8 @@
 
 Rules of this module: pure functions over a short history of the zone's mean temperature that the
 engine keeps in memory. A drop faster than ``drop_c_per_min`` (default 0.05 °C/min, a common
-open-source thermostat default) measured over ``over_min`` minutes, or an active contact, means a
-window is open: heating stops for at most ``off_min`` minutes, then resumes even if the window
+open-source thermostat default), as the least-squares slope over ``over_min`` minutes, or an active
+contact means a window is open: heating stops for at most ``off_min`` minutes, then resumes even if the window
 stays open (a window left open all night must not let the building freeze).
 """
 
@@ -36,17 +36,25 @@ def remember(history: History, time_ns: int, value: float) -> History:
 
 
 def slope_c_per_min(history: History, over_min: float) -> float | None:
-    """The temperature change per minute between the newest sample and one ``over_min`` earlier."""
-    if len(history) < 2:
+    """The least-squares slope (°C/min) of the samples of the last ``over_min`` minutes.
+
+    A regression rather than two points: sensor noise (±0.05 °C) over a few minutes would otherwise
+    look like a window opening. ``None`` when the samples span less than 80 % of ``over_min``.
+    """
+    if len(history) < 3:
         return None
-    t1, v1 = history[-1]
-    earlier = [s for s in history if s[0] <= t1 - int(over_min * MINUTE_NS)]
-    if not earlier:
+    t_last = history[-1][0]
+    span_ns = int(over_min * MINUTE_NS)
+    samples = [(t, v) for t, v in history if t >= t_last - span_ns]
+    if len(samples) < 3 or samples[-1][0] - samples[0][0] < 0.8 * span_ns:
         return None
-    t0, v0 = earlier[-1]
-    if t1 - t0 > 2 * over_min * MINUTE_NS:
-        return None  # a hole in the readings: no slope
-    return (v1 - v0) / ((t1 - t0) / MINUTE_NS)
+    xs = [(t - t_last) / MINUTE_NS for t, _ in samples]
+    ys = [v for _, v in samples]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    if sxx <= 0:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
 @dataclass(frozen=True, slots=True)
