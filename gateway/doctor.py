@@ -56,6 +56,7 @@ class Probes:
     dev: Path = Path("/dev")
     sys_class: Path = Path("/sys/class")
     dbus_socket: Path = Path("/run/dbus/system_bus_socket")
+    bluetooth_group: str = "bluetooth"  # the group BlueZ's D-Bus policy lets scan
     timeout_s: float = 5.0
 
 
@@ -219,8 +220,8 @@ def check_bluetooth(config: Any, account: Account | None, probes: Probes) -> Ite
     if not probes.dbus_socket.exists():
         yield Finding("FAIL", what, "no D-Bus system bus: sudo systemctl start dbus bluetooth")
         return
-    if account is not None and not account.in_group("bluetooth"):
-        fix = f"sudo usermod -a -G bluetooth {account.name}"
+    if account is not None and not account.in_group(probes.bluetooth_group):
+        fix = f"sudo usermod -a -G {probes.bluetooth_group} {account.name}"
         yield Finding("FAIL", what, f"{account.name} may not scan: {fix}")
         return
     yield Finding("OK", what, f"adapter present, not blocked, scanning allowed ({len(sensors)} sensors)")
@@ -337,7 +338,7 @@ def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: 
         return _unreachable(what, base, exc)
     if status in (401, 403):
         return Finding("FAIL", what, "token refused: check token_file (a write token for the bucket)")
-    if status == 404:
+    if status in (400, 404, 405):
         return Finding("WARN", what, "reachable; this server has no buckets API (e.g. VictoriaMetrics), "
                        "so the token and bucket could not be verified")
     if status != 200:
