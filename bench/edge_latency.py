@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import tempfile
 import threading
@@ -33,7 +34,6 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon, RunOptions
 from gateway.model import Reading
-from tests.support.procs import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_SECTION = """
@@ -49,6 +49,25 @@ presence = ["bench-pir"]
 presence_hold_min = 0
 presence_in_night_cut = true
 """
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            return
+    raise TimeoutError(f"the simulated meters do not listen on {port}")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -79,7 +98,7 @@ async def main(samples: int) -> dict[str, float]:
     meters = [
         asyncio.create_task(serve_simulated_meters(bus, port=modbus_port)) for bus in config.buses.values()
     ]
-    await asyncio.to_thread(wait_for_port, modbus_port)
+    await wait_for_port(modbus_port)
     daemon = Daemon(config, options)
     daemon.build()
     relay_at: list[float] = []
