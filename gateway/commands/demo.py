@@ -1,0 +1,156 @@
+"""``village-gateway demo``: the whole gateway on the simulated village, admin page included.
+
+What runs is the real daemon; only the hardware is simulated: the meters are a real pymodbus
+server on 127.0.0.1 (``drivers.sim.meters``), the relays and inputs are gpiozero ``MockFactory``
+pins feeding a thermal model of each zone, and the BLE thermometers emit real advertisement bytes
+through the same decoder as the radio. A ``demo`` admin account gets a fresh random password,
+printed once. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.daemon import Daemon
+
+HELP = "run the gateway on the simulated village (admin page at http://127.0.0.1:8080)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="configuration (default: the embedded simulated village)")
+    parser.add_argument("--http", metavar="HOST:PORT", help="admin page address (default: [web].listen)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("var/demo"),
+        help="journal, settings and accounts (default: var/demo)",
+    )
+    parser.add_argument("--status-every", type=float, default=30.0, metavar="S", help="status line period")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+
+
+def default_config_path() -> Path:
+    """The embedded simulated village shipped inside the package."""
+    return Path(str(resources.files("gateway") / "data" / "village.toml"))
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
+    """Point the state at ``state_dir``; move a simulated bus whose port is taken to a free one."""
+    service = config.service.model_copy(update={"state_dir": state_dir.resolve()})
+    buses = {}
+    for bus_id, bus in config.buses.items():
+        if bus.kind == "tcp" and bus.host in {"127.0.0.1", "localhost"} and not _port_free(bus.host, bus.port):
+            port = _free_port(bus.host)
+            print(f"demo: port {bus.port} is taken, simulated meters of bus {bus_id!r} on port {port}")
+            buses[bus_id] = bus.model_copy(update={"port": port})
+        else:
+            buses[bus_id] = bus
+    return config.model_copy(update={"service": service, "buses": buses})
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.config import load_config
+    from gateway.errors import ConfigError
+    from gateway.logs import setup_logging
+
+    path = args.config or default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print("demo: the configuration is invalid", file=sys.stderr)
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    setup_logging(args.log_level)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    config = prepare_config(config, args.state_dir)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(config, args, path))
+    return 0
+
+
+async def _demo(config: GatewayConfig, args: argparse.Namespace, path: Path) -> None:
+    from drivers.sim.meters import SimulatedMeters
+    from gateway.daemon import Daemon, RunOptions
+    from gateway.users import ensure_demo_user
+
+    listen = args.http or config.web.listen
+    async with contextlib.AsyncExitStack() as stack:
+        for bus_id, bus in config.buses.items():
+            if bus.kind == "tcp":
+                await stack.enter_async_context(SimulatedMeters.from_config(bus, host=bus.host, port=bus.port))
+                print(f"demo: simulated meters of bus {bus_id!r} on {bus.host}:{bus.port} ({len(bus.devices)} meters)")
+        name, password = ensure_demo_user(config.service.state_dir)
+        print(
+            f"demo: village {config.site.name!r} from {path}\n"
+            f"demo: state in {config.service.state_dir}\n"
+            f"demo: admin page http://{listen}/  —  login {name!r}, password {password!r} (new at every start)\n"
+            "demo: Ctrl-C to stop"
+        )
+        daemon = Daemon(config, RunOptions(demo=True, http=listen))
+        daemon.build()
+        reporter = asyncio.create_task(_report(daemon, args.status_every), name="demo-status")
+        try:
+            await daemon.run()
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+
+
+def status_line(daemon: Daemon, points_before: float, seconds: float) -> tuple[str, float]:
+    """One line: points per minute, devices answering, sinks' backlog."""
+    metrics = daemon.metrics
+    points = sum(v for n, _k, _h, _l, v in metrics.items() if n == "gateway_points_total")
+    per_min = (points - points_before) * 60.0 / seconds if seconds > 0 else 0.0
+    assert daemon.core is not None
+    snapshot = daemon.core.state.snapshot()
+    devices = {key[0] for key in snapshot.samples}
+    down = sorted(snapshot.unavailable)
+    journal: Any = daemon.core.journal
+    stats = journal.stats()
+    sinks = ", ".join(f"{name}: backlog {s.backlog}" for name, s in stats.sinks.items()) or "no sink configured"
+    line = (
+        f"status: {per_min:.0f} points/min, {len(devices)} devices reporting"
+        f"{', down: ' + ', '.join(down) if down else ''}; journal: {stats.committed} committed, "
+        f"{stats.rows} awaiting sinks; {sinks}"
+    )
+    return line, points
+
+
+async def _report(daemon: Daemon, every_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    await daemon.started.wait()
+    points, since = 0.0, loop.time()
+    await asyncio.sleep(min(10.0, every_s))
+    while True:
+        now = loop.time()
+        line, points = status_line(daemon, points, now - since)
+        since = now
+        print(line, flush=True)
+        await asyncio.sleep(every_s)
