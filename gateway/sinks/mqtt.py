@@ -1,0 +1,347 @@
+"""The MQTT sink: latest state (retained), events, availability, commands, HA discovery.
+
+Rules of this module:
+- it drains the journal from its own cursor (sink name = its key in ``[sinks]``), so polling
+  and rules never wait for the broker: while the broker is away the cursor lags, and when it
+  is back the backlog is delivered; within a fetched batch state is coalesced to the latest
+  value per topic (a day offline is one message per topic, not a day of messages); events are
+  all delivered, in order;
+- the cursor moves only after the broker acknowledged every message of the batch (QoS >= 1):
+  delivery is at least once; state is retained and idempotent, an event may repeat after a
+  connection loss mid-batch;
+- availability: ``<prefix>/<site>/status`` is ``online`` (retained) while connected; the broker
+  publishes ``offline`` (the last will) if the gateway vanishes; a clean stop publishes it too;
+- reconnects back off exponentially with jitter up to ``max_backoff_s``; logged once when
+  the broker goes away and once when it is back;
+- commands (``.../override/set``) run in the event loop and reach control only through the
+  façade (:mod:`gateway.sinks.mqtt_commands`); retained commands are refused (a stale
+  retained message must not re-apply itself at every reconnect); a bad command raises an event,
+  never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from gateway import lineproto
+from gateway.model import Event
+from gateway.schema.mqtt import MqttSinkConfig
+from gateway.service import StopPhase
+from gateway.sinks.mqtt_commands import CommandError, apply_override, parse_override
+from gateway.sinks.mqtt_topics import StateMessage, Topics
+
+if TYPE_CHECKING:
+    import aiomqtt
+
+    from gateway.core import Core
+
+log = logging.getLogger("gateway.sinks.mqtt")
+
+#: The last chance to deliver and say "offline" at shutdown.
+_FINAL_FLUSH_S = 3.0
+_MAX_FETCH_BYTES = 2_000_000
+
+
+class MqttSink:
+    """One broker; a service of the daemon (stop phase ``CONSUMER``).
+
+    Example::
+
+        sink = MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=journal, control=control)
+        await sink.run()
+    """
+
+    stop_phase = StopPhase.CONSUMER
+
+    def __init__(
+        self, sink: str, config: MqttSinkConfig, *, core: Core, journal: Any, control: Any = None
+    ) -> None:
+        self.name = f"sink-{sink}"
+        self.sink = sink
+        self.config = config
+        self._core = core
+        self._journal = journal
+        self._control = control
+        self.topics = Topics(config.topic_prefix, core.config.site.id)
+        self._names = _display_names(core.config)
+        self._announced: set[str] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connected = False
+        self.connected_once = False  # since the last disconnect: resets the backoff
+        self._down_logged = False
+        self._last_reject_event = 0.0
+        _describe(core)
+
+    def prepare(self) -> None:
+        """Wake the drain loop after each group commit."""
+        self._journal.add_commit_listener(self._committed)
+
+    def _committed(self, _last_id: int) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect with capped backoff; until cancelled."""
+        import aiomqtt
+
+        self._loop = asyncio.get_running_loop()
+        delay = 1.0
+        try:
+            while True:
+                try:
+                    await self._session()
+                except aiomqtt.MqttError as exc:
+                    self._went_down(str(exc))
+                else:  # the session ended without an error: treat like a disconnect
+                    self._went_down("connection closed")
+                if self.connected_once:
+                    delay = 1.0
+                    self.connected_once = False
+                await asyncio.sleep(random.uniform(0.5, 1.0) * delay)  # noqa: S311 - jitter
+                delay = min(delay * 2, self.config.max_backoff_s)
+        finally:
+            self.connected = False
+            self._core.metrics.set("gateway_mqtt_connected", 0.0, sink=self.sink)
+
+    def _client(self) -> aiomqtt.Client:
+        import aiomqtt
+
+        password = None
+        if self.config.password_file is not None:
+            from gateway.sinks.influx_http import read_secret
+
+            password = read_secret(self.config.password_file, "MQTT password")
+        tls = None
+        if self.config.tls:
+            tls = ssl.create_default_context(cafile=str(self.config.ca_file) if self.config.ca_file else None)
+        return aiomqtt.Client(
+            self.config.host,
+            self.config.port,
+            username=self.config.username,
+            password=password,
+            identifier=self.config.client_id or f"village-gateway-{self.topics.site}",
+            will=aiomqtt.Will(self.topics.status, "offline", qos=1, retain=True),
+            keepalive=self.config.keepalive_s,
+            tls_context=tls,
+            timeout=10,
+            logger=logging.getLogger("gateway.sinks.mqtt.client"),
+        )
+
+    async def _session(self) -> None:
+        async with self._client() as client:
+            self._came_up()
+            self._announced.clear()
+            await client.publish(self.topics.status, "online", qos=1, retain=True)
+            if self.config.homeassistant_discovery:
+                await self._announce_zones(client)
+            tasks = [asyncio.create_task(self._drain_loop(client), name=f"{self.name}-drain")]
+            if self.config.commands:
+                await client.subscribe(self.topics.override_filter, qos=1)
+                tasks.append(asyncio.create_task(self._command_loop(client), name=f"{self.name}-commands"))
+            try:
+                await _first_failure(tasks)
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    async with asyncio.timeout(_FINAL_FLUSH_S):
+                        await self.drain_once(client)
+                        await client.publish(self.topics.status, "offline", qos=1, retain=True)
+                raise
+
+    # ---- state and events ----------------------------------------------------------------------
+    async def _drain_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            if await self.drain_once(client):
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
+
+    async def drain_once(self, client: aiomqtt.Client) -> bool:
+        """Publish one batch of the backlog, coalesced; ``True`` when caught up."""
+        rows = await self._journal.fetch(self.sink, limit=self.config.batch_size, max_bytes=_MAX_FETCH_BYTES)
+        if not rows:
+            self._core.metrics.set("gateway_sink_backlog_points", 0.0, sink=self.sink)
+            return True
+        latest: dict[str, StateMessage] = {}
+        events: list[str] = []
+        for row in rows:
+            try:
+                reading = lineproto.decode(row.line)
+            except ValueError:
+                self._core.metrics.inc("gateway_mqtt_skipped_total", sink=self.sink, reason="bad_line")
+                continue
+            event = self.topics.event_payload(reading)
+            if event is not None:
+                events.append(event)
+                continue
+            for msg in self.topics.state_messages(reading):
+                latest.pop(msg.topic, None)  # keep the newest, in the order of the newest
+                latest[msg.topic] = msg
+        qos = self.config.qos
+        for msg in latest.values():
+            if self.config.homeassistant_discovery and msg.topic not in self._announced:
+                topic, payload = self.topics.discovery(
+                    self.config.homeassistant_prefix, msg, names=self._names
+                )
+                await client.publish(topic, payload, qos=1, retain=True)
+                self._announced.add(msg.topic)
+            await client.publish(msg.topic, msg.payload, qos=qos, retain=True)
+        for event in events:
+            await client.publish(self.topics.events, event, qos=qos, retain=False)
+        await self._journal.advance(self.sink, rows[-1].id)
+        metrics = self._core.metrics
+        metrics.inc("gateway_mqtt_messages_total", len(latest), sink=self.sink, kind="state")
+        metrics.inc("gateway_mqtt_messages_total", len(events), sink=self.sink, kind="event")
+        metrics.inc("gateway_mqtt_rows_total", len(rows), sink=self.sink)
+        return len(rows) < self.config.batch_size
+
+    async def _announce_zones(self, client: aiomqtt.Client) -> None:
+        """Every configured zone's temperature, before any reading: Home Assistant sees the village."""
+        for building_id, building in self._core.config.buildings.items():
+            for zone_id in building.zones:
+                msg = StateMessage(
+                    self.topics.state(building_id, zone_id, "temperature_c"),
+                    "",
+                    building_id,
+                    zone_id,
+                    "temperature_c",
+                    False,
+                )
+                topic, payload = self.topics.discovery(
+                    self.config.homeassistant_prefix, msg, names=self._names
+                )
+                await client.publish(topic, payload, qos=1, retain=True)
+                self._announced.add(msg.topic)
+
+    # ---- commands ------------------------------------------------------------------------------
+    async def _command_loop(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self.handle_command(
+                str(message.topic),
+                bytes(message.payload or b"")
+                if isinstance(message.payload, bytes | bytearray)
+                else str(message.payload or "").encode(),
+                retained=bool(message.retain),
+            )
+
+    def handle_command(self, topic: str, body: bytes, *, retained: bool = False) -> bool:
+        """Apply one command; an invalid one raises a ``mqtt_command_rejected`` event. Never raises."""
+        subject = self.topics.override_subject(topic)
+        try:
+            if subject is None:
+                raise CommandError(f"not an override topic: {topic}")
+            if retained:
+                raise CommandError("retained commands are ignored (publish with retain=false)")
+            if self._control is None:
+                raise CommandError("control is not available in this process")
+            request = parse_override(
+                subject[0], subject[1], body, now=self._core.clock.now(), tz=self._control.timezone
+            )
+            override = apply_override(self._control, request)
+        except CommandError as exc:
+            self._reject(topic, str(exc))
+            return False
+        except Exception as exc:  # a bug must not end the command loop
+            log.exception("MQTT command on %s failed", topic)
+            self._reject(topic, f"internal error: {type(exc).__name__}")
+            return False
+        self._core.metrics.inc("gateway_mqtt_commands_total", sink=self.sink, result="applied")
+        self._core.raise_event(
+            Event(
+                "mqtt_override",
+                f"{subject[0]}/{subject[1]}",
+                f"override {getattr(override, 'mode', '')} until {request.until.isoformat()} (MQTT)",
+                self._core.clock.time_ns(),
+            )
+        )
+        return True
+
+    def _reject(self, topic: str, reason: str) -> None:
+        self._core.metrics.inc("gateway_mqtt_commands_total", sink=self.sink, result="rejected")
+        now = self._core.clock.monotonic()
+        if now - self._last_reject_event < 1.0:  # a flood is counted, not journaled message by message
+            return
+        self._last_reject_event = now
+        self._core.raise_event(
+            Event("mqtt_command_rejected", topic[:200], reason[:500], self._core.clock.time_ns(), "warning")
+        )
+
+    # ---- health --------------------------------------------------------------------------------
+    def _came_up(self) -> None:
+        self.connected = self.connected_once = True
+        self._core.metrics.set("gateway_mqtt_connected", 1.0, sink=self.sink)
+        if self._down_logged:
+            log.info("MQTT broker %s:%d is back; draining the backlog", self.config.host, self.config.port)
+            self._down_logged = False
+        else:
+            log.info("MQTT connected to %s:%d", self.config.host, self.config.port)
+
+    def _went_down(self, reason: str) -> None:
+        self.connected = False
+        self._core.metrics.set("gateway_mqtt_connected", 0.0, sink=self.sink)
+        self._core.metrics.inc("gateway_mqtt_disconnects_total", sink=self.sink)
+        if not self._down_logged:
+            log.warning(
+                "MQTT broker %s:%d unavailable (%s); readings wait in the journal",
+                self.config.host,
+                self.config.port,
+                reason,
+            )
+            self._down_logged = True
+
+
+async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until one task ends; cancel the others; re-raise its exception."""
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        exc = task.exception()
+        if exc is not None:
+            raise exc
+
+
+def _display_names(config: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for building_id, building in config.buildings.items():
+        names[building_id] = building.name
+        for zone_id, zone in building.zones.items():
+            names[f"{building_id}/{zone_id}"] = zone.name
+    return names
+
+
+def _describe(core: Core) -> None:
+    m = core.metrics
+    m.describe("gateway_mqtt_connected", "gauge", "1 while connected to the MQTT broker")
+    m.describe("gateway_mqtt_disconnects_total", "counter", "MQTT connection losses and failed attempts")
+    m.describe("gateway_mqtt_messages_total", "counter", "MQTT messages published, by kind")
+    m.describe("gateway_mqtt_rows_total", "counter", "journal rows drained by the MQTT sink")
+    m.describe("gateway_mqtt_commands_total", "counter", "MQTT commands received, by result")
+
+
+def build_mqtt_sinks(config: Any, core: Core, journal: Any, control: Any) -> list[MqttSink]:
+    """The configured (and enabled) MQTT sinks."""
+    return [
+        MqttSink(name, sink, core=core, journal=journal, control=control)
+        for name, sink in config.sinks.items()
+        if isinstance(sink, MqttSinkConfig) and sink.enabled
+    ]

@@ -1,0 +1,151 @@
+"""Zone override commands over MQTT: parse and validate, then apply through the control façade.
+
+``<prefix>/<site>/<building>/<zone>/override/set`` with a small JSON body::
+
+    {"mode": "confort", "until": "2026-11-28T23:00:00+01:00", "label": "Loto"}
+    {"setpoint": 16, "until": "2026-11-28T23:00"}          # naive times are site-local
+
+Rules of this module:
+- a body is at most 1 KiB of JSON; exactly one of ``mode`` / ``setpoint``; ``until`` is required
+  and in the future (at most 14 days ahead); ``start`` optional; ``label`` at most 60 characters;
+- a ``setpoint`` selects the zone's mode whose setpoint it is (±0.25 °C): the control façade
+  books modes, never raw temperatures, so a village's setpoints stay the ones it configured;
+- the override is created by :meth:`gateway.control.Control.add_override` (the admin page's
+  path: same validation, settings store, audit log with user ``mqtt``);
+- every refusal is a :class:`CommandError` with a one-line reason; the caller raises an event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+MAX_BODY = 1024
+MAX_AHEAD = timedelta(days=14)
+SETPOINT_TOLERANCE_C = 0.25
+USER = "mqtt"
+
+
+class CommandError(ValueError):
+    """A command refused; ``str()`` is the reason, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRequest:
+    """A validated request, before the façade checks the zone."""
+
+    building: str
+    zone: str
+    mode: str | None
+    setpoint: float | None
+    until: datetime
+    start: datetime | None
+    label: str
+
+
+class ControlFacade(Protocol):
+    """The part of :class:`gateway.control.Control` commands use."""
+
+    @property
+    def modes(self) -> tuple[str, ...]: ...
+
+    def zone(self, building: str, zone: str) -> Any: ...
+
+    def add_override(
+        self,
+        building: str,
+        zone: str,
+        *,
+        mode: str,
+        start: datetime | None = None,
+        end: datetime,
+        label: str = "",
+        user: str,
+    ) -> Any: ...
+
+
+def _when(value: object, field: str, tz: ZoneInfo) -> datetime:
+    if not isinstance(value, str):
+        raise CommandError(f"{field} must be an ISO-8601 date-time string")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"{field} {value!r} is not an ISO-8601 date-time") from exc
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when
+
+
+def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: ZoneInfo) -> OverrideRequest:
+    """Validate a command body (no side effect)."""
+    if len(body) > MAX_BODY:
+        raise CommandError(f"body too large ({len(body)} bytes, at most {MAX_BODY})")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CommandError("body must be a JSON object")
+    unknown = set(data) - {"mode", "setpoint", "until", "start", "label"}
+    if unknown:
+        raise CommandError(f"unknown key(s): {', '.join(sorted(unknown))}")
+    mode, setpoint = data.get("mode"), data.get("setpoint")
+    if (mode is None) == (setpoint is None):
+        raise CommandError("give exactly one of 'mode' or 'setpoint'")
+    if mode is not None and not isinstance(mode, str):
+        raise CommandError("mode must be a string")
+    if setpoint is not None and (
+        isinstance(setpoint, bool) or not isinstance(setpoint, int | float) or not math.isfinite(setpoint)
+    ):
+        raise CommandError("setpoint must be a number (°C)")
+    if "until" not in data:
+        raise CommandError("'until' is required")
+    until = _when(data["until"], "until", tz)
+    start = _when(data["start"], "start", tz) if data.get("start") is not None else None
+    if until <= (start or now):
+        raise CommandError("'until' must be in the future (and after 'start')")
+    if until - now > MAX_AHEAD:
+        raise CommandError(f"'until' is more than {MAX_AHEAD.days} days ahead")
+    label = data.get("label", "MQTT")
+    if not isinstance(label, str) or len(label) > 60 or "\n" in label:
+        raise CommandError("label must be a single line of at most 60 characters")
+    return OverrideRequest(
+        building, zone, mode, float(setpoint) if setpoint is not None else None, until, start, label
+    )
+
+
+def apply_override(control: ControlFacade, request: OverrideRequest) -> Any:
+    """Create the override through the façade; :class:`CommandError` with the façade's reason."""
+    from gateway.control import UnknownSubjectError, ValidationError
+
+    try:
+        mode = request.mode
+        if mode is None:
+            assert request.setpoint is not None
+            mode = _mode_for(control, request.building, request.zone, request.setpoint)
+        return control.add_override(
+            request.building,
+            request.zone,
+            mode=mode,
+            start=request.start,
+            end=request.until,
+            label=request.label,
+            user=USER,
+        )
+    except UnknownSubjectError as exc:
+        raise CommandError(str(exc)) from exc
+    except ValidationError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _mode_for(control: ControlFacade, building: str, zone: str, setpoint: float) -> str:
+    setpoints: dict[str, float] = dict(control.zone(building, zone).mode_setpoints)
+    for mode, value in setpoints.items():
+        if abs(value - setpoint) <= SETPOINT_TOLERANCE_C:
+            return mode
+    offered = ", ".join(f"{m} {v:g} °C" for m, v in sorted(setpoints.items(), key=lambda kv: -kv[1]))
+    raise CommandError(
+        f"setpoint {setpoint:g} °C is not one of this zone's mode setpoints ({offered or 'none'})"
+    )
