@@ -10,8 +10,8 @@ Rules of this module:
 - **per-sink cursors** (ids are dense and increasing): a sink reads rows after its cursor
   and advances it; cursors are persisted with the next group commit, so after a crash a
   sink may resend at most one window, which InfluxDB overwrites (same series, same time);
-- rows delivered by every sink are deleted in bounded batches; freed pages are reused
-  (incremental vacuum only returns a large excess to the file system);
+- rows delivered by every sink are deleted in bounded batches; freed pages are reused in
+  place, so the file stays at its high-water mark (bounded by the budget) instead of growing;
 - **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
   just committed), counted per sink, persisted, logged once per episode, exported as metrics;
 - memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
@@ -59,10 +59,9 @@ log = logging.getLogger("gateway.journal")
 
 _INTEGRITY_FULL_BELOW = 16 * 1024 * 1024  # full integrity_check on small files, quick_check above
 _DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
+_DELETE_MIN = 4096  # delivered rows are deleted in batches: fewer pages rewritten per commit
 _BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
-_FREE_KEEP_BYTES = 8 * 1024 * 1024  # free pages kept for reuse; the excess is vacuumed
-_VACUUM_STEP_PAGES = 2048  # pages returned to the file system per commit at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,8 +354,8 @@ class Journal:
         try:
             fresh = Path(str(path)).stat().st_size == 0 if str(path) != ":memory:" else True
             db.execute("PRAGMA cache_size = -2048")  # 2 MiB page cache: memory stays flat
-            if fresh:
-                db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only possible before the first table
+            # auto_vacuum stays NONE: freed pages are reused in place (no pointer-map page written
+            # per commit); the file stays at its high-water mark, which the budget bounds
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(path) != ":memory:" and str(mode).lower() != "wal":
                 raise _UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
@@ -412,9 +411,9 @@ class Journal:
 
     def _load_state(self) -> None:
         db = self._require_db()
-        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'points'").fetchone()
+        mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
         low, high = db.execute("SELECT min(id), max(id) FROM points").fetchone()
-        self._last_id = max(int(seq[0]) if seq else 0, int(high or 0))
+        self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
             str(sink): _Cursor(int(last_id), int(dropped), int(delivered), success)
@@ -426,14 +425,19 @@ class Journal:
             log.info("journal: sink %r is no longer configured; its cursor is removed", sink)
             db.execute("DELETE FROM cursors WHERE sink = ?", (sink,))
         self._cursors = {}
+        start = self._new_cursor_start([c for s, c in stored.items() if s in self._sink_names])
         for sink in self._sink_names:
             cursor = stored.get(sink)
             if cursor is None:
-                cursor = _Cursor(self._deleted_upto, dirty=True)
-                log.info("journal: new sink %r starts at the oldest kept row (%d rows)", sink,
-                         self._last_id - self._deleted_upto)
+                cursor = _Cursor(start, dirty=True)
+                log.info("journal: new sink %r starts at the oldest row not yet delivered (%d rows)", sink,
+                         self._last_id - start)
             self._cursors[sink] = cursor
         self._persist_cursors()
+
+    def _new_cursor_start(self, existing: list[_Cursor]) -> int:
+        """A new sink gets what some sink still needs (everything kept if it is the only one)."""
+        return max(self._deleted_upto, min((c.last_id for c in existing), default=self._deleted_upto))
 
     def _require_db(self) -> sqlite3.Connection:
         if self._db is None:
@@ -455,7 +459,7 @@ class Journal:
 
     def _db_register(self, sink: str) -> None:
         if sink not in self._cursors:
-            self._cursors[sink] = _Cursor(self._deleted_upto, dirty=True)
+            self._cursors[sink] = _Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
             self._sink_names = (*self._sink_names, sink)
             self._refresh_stats()
 
@@ -464,7 +468,7 @@ class Journal:
             batch = list(self._buffer)
             self._buffer.clear()
         dirty = any(c.dirty for c in self._cursors.values())
-        deletable = self._min_cursor() > self._deleted_upto
+        deletable = min(self._min_cursor(), self._last_id - 1) - self._deleted_upto >= _DELETE_MIN
         if not batch and not dirty and not deletable:
             return 0, self._last_id
         db = self._require_db()
@@ -478,7 +482,7 @@ class Journal:
                     ((first_id + i, r.time_ns, lineproto.encode(r)) for i, r in enumerate(batch)),
                 )
             last_id = first_id + len(batch) - 1
-            deleted_upto = self._delete_delivered(db)
+            deleted_upto = self._delete_delivered(db, last_id)
             dropped_upto, drops = self._enforce_budget(db, last_id, len(batch), deleted_upto)
             self._persist_cursors()
             db.execute("COMMIT")
@@ -499,7 +503,6 @@ class Journal:
             log.warning("journal writes work again")
         if drops:
             self._log_drops(drops)
-        self._vacuum_excess(db)
         if batch:
             self.metrics.inc("gateway_journal_committed_total", len(batch))
             for listener in self._batch_listeners:
@@ -531,10 +534,12 @@ class Journal:
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)
 
-    def _delete_delivered(self, db: sqlite3.Connection) -> int:
+    def _delete_delivered(self, db: sqlite3.Connection, last_id: int) -> int:
         """Delete rows every sink has delivered (bounded); return the new ``deleted_upto``."""
-        target = min(self._min_cursor(), self._deleted_upto + _DELETE_CHUNK)
-        if target > self._deleted_upto:
+        # the newest row always stays (a delivered sentinel): ``max(id)`` then tells where ids stand
+        # after a restart without writing a high-water mark at every commit
+        target = min(self._min_cursor(), self._deleted_upto + _DELETE_CHUNK, last_id - 1)
+        if target - self._deleted_upto >= _DELETE_MIN:
             db.execute("DELETE FROM points WHERE id > ? AND id <= ?", (self._deleted_upto, target))
             return target
         return self._deleted_upto
@@ -593,13 +598,6 @@ class Journal:
                       "gateway_journal_dropped_total", self.budget_bytes / 1e6, per_sink or "none")
             self._queue_event("journal_budget", f"disk budget reached: dropping the oldest unsent points "
                               f"({total} so far in this episode)", "warning")
-
-    def _vacuum_excess(self, db: sqlite3.Connection) -> None:
-        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
-        excess = free - _FREE_KEEP_BYTES // self._page_size
-        if excess > _VACUUM_STEP_PAGES // 4:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute(f"PRAGMA incremental_vacuum({min(excess, _VACUUM_STEP_PAGES)})").fetchall()
 
     def _db_fetch(self, sink: str, limit: int, max_bytes: int) -> list[JournalRow]:
         cursor = self._cursor(sink)
@@ -663,7 +661,7 @@ class Journal:
                 with contextlib.suppress(OSError):
                     on_disk += os.stat(f"{self.path}{extra}").st_size
         used = self._used_bytes(db)
-        rows = self._last_id - self._deleted_upto
+        rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
         stats = JournalStats(
             path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
             budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,

@@ -11,7 +11,10 @@ History:
 - v0: an empty file (nothing created yet);
 - v1: ``points(id, line)`` and ``cursors(sink, last_id)`` (the first layout);
 - v2: ``points.time_ns`` (for lag and export without parsing), per-sink ``dropped``,
-  ``delivered`` and ``last_success_ns`` persisted in ``cursors``, and a ``meta`` table.
+  ``delivered`` and ``last_success_ns`` persisted in ``cursors``, and a ``meta`` table;
+  ``points`` without ``AUTOINCREMENT`` (the journal assigns dense ids itself and keeps the
+  high-water mark in ``meta.last_id`` only when a delete empties the table: one page less
+  written per group commit than ``sqlite_sequence``).
 """
 
 from __future__ import annotations
@@ -49,12 +52,18 @@ def _v0_to_v1(db: sqlite3.Connection) -> None:
 
 def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.create_function("lp_time", 1, _lp_time, deterministic=True)
-    db.execute("ALTER TABLE points ADD COLUMN time_ns INTEGER NOT NULL DEFAULT 0")
-    db.execute("UPDATE points SET time_ns = lp_time(line)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
+    db.execute("INSERT INTO meta (key, value) SELECT 'last_id',"
+               " max(coalesce((SELECT max(id) FROM points), 0),"
+               " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'points'), 0))")
+    db.execute("CREATE TABLE points_v2"
+               " (id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, line BLOB NOT NULL)")
+    db.execute("INSERT INTO points_v2 (id, time_ns, line) SELECT id, lp_time(line), line FROM points")
+    db.execute("DROP TABLE points")
+    db.execute("ALTER TABLE points_v2 RENAME TO points")
     for column in ("dropped INTEGER NOT NULL DEFAULT 0", "delivered INTEGER NOT NULL DEFAULT 0",
                    "last_success_ns INTEGER"):
         db.execute(f"ALTER TABLE cursors ADD COLUMN {column}")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
 
 
 #: ``MIGRATIONS[v]`` upgrades a file from version ``v`` to ``v + 1``.

@@ -27,6 +27,8 @@ Example::
 
 from __future__ import annotations
 
+import functools
+
 from gateway.model import FieldValue, Reading
 
 _ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
@@ -65,10 +67,24 @@ def series_key(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
     return head
 
 
+#: A gateway has a few hundred series: their escaped keys are computed once.
+_cached_series_key = functools.lru_cache(maxsize=4096)(series_key)
+
+
 def encode_text(reading: Reading) -> str:
     """One reading as a line of line protocol (no trailing newline)."""
-    fields = ",".join(f"{k.translate(_ESCAPE_KEY)}={format_field(v)}" for k, v in reading.fields)
-    return f"{series_key(reading.measurement, reading.tags)} {fields} {reading.time_ns}"
+    parts = []
+    for key, value in reading.fields:
+        # field keys are valid names (Reading checks ``[a-z][a-z0-9_]*``): nothing to escape
+        kind = type(value)
+        if kind is float:
+            text = repr(value)
+            parts.append(f"{key}={text[:-2] if text.endswith('.0') else text}")
+        elif kind is int:
+            parts.append(f"{key}={value}i")
+        else:
+            parts.append(f"{key}={format_field(value)}")
+    return f"{_cached_series_key(reading.measurement, reading.tags)} {','.join(parts)} {reading.time_ns}"
 
 
 def encode(reading: Reading) -> bytes:

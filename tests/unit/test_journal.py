@@ -257,6 +257,6 @@ def test_file_stays_small_when_sinks_keep_up(path: Path) -> None:
         journal.advance_sync("local", journal.stats().last_id)
         journal.commit()
         sizes.append(journal.stats().used_bytes)
-    assert sizes[-1] <= sizes[2]  # pages in use do not grow with traffic
+    assert max(sizes[10:]) <= 1.1 * max(sizes[:10])  # pages in use plateau (delivered rows go in batches)
     assert journal.stats().bytes_on_disk < 20 * 1024 * 1024  # database + WAL (size-limited)
     journal.close()
