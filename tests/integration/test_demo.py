@@ -1,0 +1,77 @@
+"""`village-gateway demo` as a newcomer runs it: simulated village up, admin page answering, Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.procs import free_port
+
+
+def _wait_for_line(proc: subprocess.Popen[str], pattern: str, lines: list[str], timeout: float) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"demo exited ({proc.poll()}) before printing {pattern!r}:\n{''.join(lines)}")
+        lines.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError(f"no line matching {pattern!r} after {timeout}s:\n{''.join(lines)}")
+
+
+def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "demo",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--status-every",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    lines: list[str] = []
+    try:
+        login = _wait_for_line(proc, r"login 'demo', password '([^']+)'", lines, 30)
+        assert len(login.group(1)) >= 12
+        _wait_for_line(proc, r"bus compteurs .*5 meters", lines, 30)
+        status = _wait_for_line(proc, r"status: (\d+) points/min, (\d+) devices reporting", lines, 30)
+        assert int(status.group(1)) > 0
+        assert int(status.group(2)) >= 5
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            health = json.load(response)
+        assert response.status == 200
+        assert health["journal_ok"] is True
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert "/login" in response.url  # every page but /health asks for a login
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+            raise AssertionError("demo did not stop within 20 s of Ctrl-C:\n" + "".join(lines) + rest) from None
+    output = "".join(lines) + rest
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output
+    assert "gateway.daemon: stopped" in output
+    assert (tmp_path / "state" / "journal.sqlite").exists()
