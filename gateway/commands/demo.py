@@ -62,7 +62,7 @@ def _free_port(host: str) -> int:
 def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
     """Point the state at ``state_dir``; move a simulated bus whose port is taken to a free one."""
     service = config.service.model_copy(update={"state_dir": state_dir.resolve()})
-    buses = {}
+    buses: dict[str, Any] = {}
     for bus_id, bus in config.buses.items():
         if bus.kind == "tcp" and bus.host in {"127.0.0.1", "localhost"} and not _port_free(bus.host, bus.port):
             port = _free_port(bus.host)
