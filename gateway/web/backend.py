@@ -368,14 +368,8 @@ class Backend:
         journal = {
             key: getattr(stats, key)
             for key in (
-                "rows",
-                "bytes",
-                "db_bytes",
-                "bytes_on_disk",
-                "budget_bytes",
-                "dropped",
-                "last_id",
-                "committed_id",
+                "rows", "bytes_on_disk", "budget_bytes", "buffered", "last_commit_ns", "write_errors",
+                "buffer_overflow", "over_budget", "durable",
             )
             if hasattr(stats, key)
         }

@@ -16,7 +16,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
     PasswordField,
     SelectField,
@@ -28,8 +27,6 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
-    Optional,
     Regexp,
     ValidationError,
 )
@@ -155,7 +152,7 @@ class ExceptionForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    """A booking or manual override: start, end, mode or setpoint, label."""
+    """A booking or manual override: what for, start, end and the mode (the zone's configured setpoint)."""
 
     label = StringField(_l("What for"), validators=[DataRequired(_REQUIRED), Length(max=80)])
     start = DateTimeLocalField(
@@ -169,7 +166,6 @@ class OverrideForm(FlaskForm):
         validators=[InputRequired(_l("A valid date and time."))],
     )
     mode = SelectField(_l("Mode"), validators=[InputRequired(_REQUIRED)])
-    setpoint = DecimalField(_l("Temperature (°C)"), places=1, validators=[Optional()])
 
     def validate_end(self, field: Any) -> None:
         if self.start.data and field.data and field.data <= self.start.data:
@@ -184,11 +180,3 @@ class RemoveForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     confirm = BooleanField()
-
-
-def setpoint_range(form_field: Any, low: float, high: float) -> None:
-    """Attach a bounds check to a setpoint field (bounds from the zone's configuration)."""
-    form_field.validators = [
-        Optional(),
-        NumberRange(min=low, max=high, message=_l("Between %(low)s and %(high)s °C.", low=low, high=high)),
-    ]

@@ -132,15 +132,31 @@ def village(config: Any, clock: ManualClock, tmp_path: Path) -> Iterator[dict[st
     metrics.inc("modbus_errors_total", 3, device="ecole-eau")
     service.evaluate("test")
     backend = Backend(
-        config=config, control=control, metrics=metrics, state=core.state, clock_now_ns=clock.time_ns,
-        journal=journal, archive=archive, clock_status=lambda: (True, "NTP"),
+        config=config,
+        control=control,
+        metrics=metrics,
+        state=core.state,
+        clock_now_ns=clock.time_ns,
+        journal=journal,
+        archive=archive,
+        clock_status=lambda: (True, "NTP"),
     )
     users = UserStore.in_state_dir(state_dir, hasher=FAST_HASHER)
     users.add("secretaire", "agent", PASSWORD)
     users.add("maire", "admin", PASSWORD)
-    yield {"config": config, "control": control, "service": service, "backend": backend, "users": users,
-           "core": core, "metrics": metrics, "journal": journal, "archive": archive, "clock": clock,
-           "evaluate": lambda: service.evaluate("test")}
+    yield {
+        "config": config,
+        "control": control,
+        "service": service,
+        "backend": backend,
+        "users": users,
+        "core": core,
+        "metrics": metrics,
+        "journal": journal,
+        "archive": archive,
+        "clock": clock,
+        "evaluate": lambda: service.evaluate("test"),
+    }
     archive.close()
     journal.close()
     service.store.close()

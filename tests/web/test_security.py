@@ -49,9 +49,19 @@ def test_every_form_needs_a_login_even_with_a_valid_token(app, client, village):
     for path in _post_paths(app):
         if path in PUBLIC:
             continue
-        response = client.post(path, data={"csrf_token": token, "new-csrf_token": token, "new-day": "0",
-                                           "new-start": "01:00", "new-end": "02:00", "new-mode": "confort"})
-        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+        response = client.post(
+            path,
+            data={
+                "csrf_token": token,
+                "new-csrf_token": token,
+                "new-day": "0",
+                "new-start": "01:00",
+                "new-end": "02:00",
+                "new-mode": "confort",
+            },
+        )
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login"), path
     assert village["control"].zone("mairie", "bureaux").week == before
 
 
@@ -72,23 +82,30 @@ def test_a_good_login_starts_a_fresh_session_and_goes_where_the_user_was_going(c
     response = client.post(
         "/login?next=/energie", data={"csrf_token": token, "name": "secretaire", "password": PASSWORD}
     )
-    assert response.status_code == 302 and response.headers["Location"] == "/energie"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/energie"
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
     assert client.get("/energie").status_code == 200
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
 def test_login_never_redirects_to_another_site(client, target):
     token = csrf(client, "/login")
-    response = client.post(f"/login?next={target}", data={"csrf_token": token, "name": "secretaire", "password": PASSWORD})
+    response = client.post(
+        f"/login?next={target}", data={"csrf_token": token, "name": "secretaire", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
 
 
 def test_session_cookie_is_secure_over_https(client):
     token = csrf(client, "/login")
     response = client.post(
-        "/login", data={"csrf_token": token, "name": "secretaire", "password": PASSWORD}, base_url="https://localhost",
+        "/login",
+        data={"csrf_token": token, "name": "secretaire", "password": PASSWORD},
+        base_url="https://localhost",
         headers={"Referer": "https://localhost/login"},
     )
     assert response.status_code == 302
@@ -123,7 +140,9 @@ def test_security_headers_on_pages_errors_and_static_files(agent):
     for path in ["/", "/login", "/health", "/nope"]:
         headers = agent.get(path).headers
         csp = headers["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
@@ -142,7 +161,8 @@ def test_no_inline_script_or_style_on_any_page(app, admin):
         html = admin.get(path).get_data(as_text=True)
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
-        assert " style=" not in html and "<style" not in html, path
+        assert " style=" not in html, path
+        assert "<style" not in html, path
         assert not re.search(r"<[^>]+\son[a-z]+=", html), path  # no inline event handlers
 
 
@@ -165,8 +185,10 @@ def test_a_removed_user_or_changed_password_ends_other_sessions(agent, village):
 def test_agents_cannot_manage_accounts_admins_can(agent, village):
     assert agent.get("/utilisateurs").status_code == 403
     token = csrf(agent, "/")
-    response = agent.post("/utilisateurs/ajouter", data={"add-csrf_token": token, "add-name": "pirate",
-                                                          "add-role": "admin", "add-password": "x" * 20})
+    response = agent.post(
+        "/utilisateurs/ajouter",
+        data={"add-csrf_token": token, "add-name": "pirate", "add-role": "admin", "add-password": "x" * 20},
+    )
     assert response.status_code == 403
     assert village["users"].get("pirate") is None
     assert "Utilisateurs" not in agent.get("/").get_data(as_text=True)
@@ -174,30 +196,62 @@ def test_agents_cannot_manage_accounts_admins_can(agent, village):
 
 def test_an_admin_adds_and_removes_an_account_and_it_is_logged(admin, village):
     token = csrf(admin, "/utilisateurs")
-    bad = admin.post("/utilisateurs/ajouter", data={"add-csrf_token": token, "add-name": "Paul Dupont",
-                                                     "add-role": "agent", "add-password": "court"})
+    bad = admin.post(
+        "/utilisateurs/ajouter",
+        data={
+            "add-csrf_token": token,
+            "add-name": "Paul Dupont",
+            "add-role": "agent",
+            "add-password": "court",
+        },
+    )
     page = bad.get_data(as_text=True)
     assert bad.status_code == 400
-    assert "Minuscules, chiffres" in page and "Au moins 10 caractères." in page
-    taken = admin.post("/utilisateurs/ajouter", data={"add-csrf_token": token, "add-name": "secretaire",
-                                                       "add-role": "agent", "add-password": "x" * 12})
-    assert taken.status_code == 400 and "Ce nom est déjà pris." in taken.get_data(as_text=True)
-    ok = admin.post("/utilisateurs/ajouter", data={"add-csrf_token": token, "add-name": "paul",
-                                                    "add-role": "agent", "add-password": "un-long-mot-de-passe"})
+    assert "Minuscules, chiffres" in page
+    assert "Au moins 10 caractères." in page
+    taken = admin.post(
+        "/utilisateurs/ajouter",
+        data={
+            "add-csrf_token": token,
+            "add-name": "secretaire",
+            "add-role": "agent",
+            "add-password": "x" * 12,
+        },
+    )
+    assert taken.status_code == 400
+    assert "Ce nom est déjà pris." in taken.get_data(as_text=True)
+    ok = admin.post(
+        "/utilisateurs/ajouter",
+        data={
+            "add-csrf_token": token,
+            "add-name": "paul",
+            "add-role": "agent",
+            "add-password": "un-long-mot-de-passe",
+        },
+    )
     assert ok.status_code == 302
     assert village["users"].get("paul").role == "agent"
-    assert admin.post("/utilisateurs/supprimer", data={"rm-csrf_token": token, "rm-name": "paul"}).status_code == 302
+    assert (
+        admin.post("/utilisateurs/supprimer", data={"rm-csrf_token": token, "rm-name": "paul"}).status_code
+        == 302
+    )
     assert village["users"].get("paul") is None
     own = admin.post("/utilisateurs/supprimer", data={"rm-csrf_token": token, "rm-name": "maire"})
-    assert own.status_code == 302 and village["users"].get("maire") is not None
+    assert own.status_code == 302
+    assert village["users"].get("maire") is not None
     log = admin.get("/journal").get_data(as_text=True)
-    assert "user-add" in log and "user-remove" in log and "paul" in log
+    assert "user-add" in log
+    assert "user-remove" in log
+    assert "paul" in log
 
 
 def test_a_user_changes_their_own_password(agent, village):
     token = csrf(agent, "/password")
-    wrong = agent.post("/password", data={"csrf_token": token, "current": "pas-le-bon", "new": "nouveau-mot-long"})
-    assert wrong.status_code == 400 and "Mot de passe incorrect." in wrong.get_data(as_text=True)
+    wrong = agent.post(
+        "/password", data={"csrf_token": token, "current": "pas-le-bon", "new": "nouveau-mot-long"}
+    )
+    assert wrong.status_code == 400
+    assert "Mot de passe incorrect." in wrong.get_data(as_text=True)
     ok = agent.post("/password", data={"csrf_token": token, "current": PASSWORD, "new": "nouveau-mot-long"})
     assert ok.status_code == 302
     assert agent.get("/").status_code == 200  # this session stays valid

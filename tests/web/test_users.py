@@ -44,7 +44,8 @@ def test_the_file_holds_argon2id_hashes_never_the_password_and_is_private(store,
 def test_the_default_hasher_is_memory_hard(tmp_path):
     hashed = UserStore(tmp_path / "u.json")._hasher.hash("x" * 12)
     params = dict(p.split("=") for p in hashed.split("$")[3].split(","))
-    assert hashed.startswith("$argon2id$") and int(params["m"]) >= 65536  # 64 MiB (RFC 9106 low-memory profile)
+    assert hashed.startswith("$argon2id$")
+    assert int(params["m"]) >= 65536
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,9 @@ def test_duplicates_unknown_users_and_the_last_admin_are_protected(store):
 
 
 def test_a_password_change_takes_effect_and_an_old_weak_hash_is_upgraded(tmp_path):
-    weak = UserStore(tmp_path / "users.json", hasher=PasswordHasher(time_cost=1, memory_cost=512, parallelism=1))
+    weak = UserStore(
+        tmp_path / "users.json", hasher=PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
+    )
     weak.add("marie", "agent", "first long password")
     strong = UserStore(tmp_path / "users.json", hasher=FAST_HASHER)
     assert strong.authenticate("marie", "first long password") is not None  # verified, then rehashed
@@ -88,7 +91,9 @@ def test_the_demo_account_gets_a_new_random_password_each_time(tmp_path):
     name, first = ensure_demo_user(tmp_path, hasher=FAST_HASHER)
     _, second = ensure_demo_user(tmp_path, hasher=FAST_HASHER)
     store = UserStore.in_state_dir(tmp_path, hasher=FAST_HASHER)
-    assert name == "demo" and first != second and len(second) >= 16
+    assert name == "demo"
+    assert first != second
+    assert len(second) >= 16
     assert store.authenticate("demo", first) is None
     assert store.authenticate("demo", second).role == "admin"
 
@@ -108,7 +113,9 @@ def test_throttle_locks_a_key_after_repeated_failures_then_lets_it_try_again():
 
 def test_throttle_forgets_old_failures_and_successes_and_stays_bounded():
     now = [0.0]
-    throttle = LoginThrottle(max_failures=2, window_s=60, lockout_s=300, max_keys=100, monotonic=lambda: now[0])
+    throttle = LoginThrottle(
+        max_failures=2, window_s=60, lockout_s=300, max_keys=100, monotonic=lambda: now[0]
+    )
     throttle.failure("a")
     now[0] = 61.0
     throttle.failure("a")  # the first one is outside the window
@@ -121,7 +128,10 @@ def test_throttle_forgets_old_failures_and_successes_and_stays_bounded():
 
 def test_user_command_adds_lists_changes_and_removes_without_printing_secrets(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    assert main(["user", "--state-dir", str(tmp_path), "add", "marie", "--role", "admin", "--password-stdin"]) == 0
+    assert (
+        main(["user", "--state-dir", str(tmp_path), "add", "marie", "--role", "admin", "--password-stdin"])
+        == 0
+    )
     assert main(["user", "--state-dir", str(tmp_path), "list"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["user", "--state-dir", str(tmp_path), "passwd", "marie", "--password-stdin"]) == 1
@@ -146,7 +156,8 @@ def test_user_command_refuses_without_a_terminal_or_stdin_password(tmp_path, mon
 def test_user_command_reads_the_state_dir_from_the_config(tmp_path, monkeypatch):
     config = tmp_path / "gateway.toml"
     config.write_text(
-        '[site]\nid = "v"\nname = "V"\nlatitude = 47\nlongitude = 1\n[service]\nstate_dir = "state"\n', encoding="utf-8"
+        '[site]\nid = "v"\nname = "V"\nlatitude = 47\nlongitude = 1\n[service]\nstate_dir = "state"\n',
+        encoding="utf-8",
     )
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
     assert main(["user", "--config", str(config), "add", "paul", "--role", "agent", "--password-stdin"]) == 0

@@ -23,8 +23,24 @@ WEB = HERE.parent
 def main() -> int:
     pot = HERE / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "--no-location", "--omit-header",
-         "--sort-output", "-F", str(WEB / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), str(WEB)],
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "--no-location",
+            "--omit-header",
+            "--sort-output",
+            "-F",
+            str(WEB / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            str(WEB),
+        ],
         check=True,
         capture_output=True,
     )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - translation data: one message per line reads best
 """French translations of the admin page, as data: ``python -m gateway.web.translations.build`` writes
 ``fr/LC_MESSAGES/messages.po`` and compiles the ``.mo`` catalogues (see docs/web.md)."""
 
@@ -16,9 +17,8 @@ FR = {
     "Add a period": "Ajouter une plage",
     "Add an account": "Ajouter un compte",
     "After": "Après",
-    "Agents change schedules, exceptions and bookings; administrators can also manage accounts.":
-        "Les agents modifient les horaires, les exceptions et les réservations ; "
-        "les administrateurs gèrent aussi les comptes.",
+    "Agents change schedules, exceptions and bookings; administrators can also manage accounts.": "Les agents modifient les horaires, les exceptions et les réservations ; "
+    "les administrateurs gèrent aussi les comptes.",
     "Alerts": "Alertes",
     "All counters": "Tous les compteurs internes",
     "An exception may last at most a year.": "Une exception dure au plus un an.",
@@ -70,15 +70,13 @@ FR = {
     "Force": "Forcer",
     "Form expired": "Formulaire expiré",
     "From": "Du",
-    "From the gateway's hourly archive (counter differences). Last year: the same period one year earlier.":
-        "D'après l'archive horaire de la passerelle (différences d'index). "
-        "Année précédente : la même période un an plus tôt.",
+    "From the gateway's hourly archive (counter differences). Last year: the same period one year earlier.": "D'après l'archive horaire de la passerelle (différences d'index). "
+    "Année précédente : la même période un an plus tôt.",
     "Frost protection": "Hors-gel",
     "Gateway clock": "Horloge de la passerelle",
     "Heating": "Chauffage",
     "Heating on (%%)": "Chauffage en marche (%%)",
-    "Heating, lighting and energy of the village's public buildings.":
-        "Chauffage, éclairage et énergie des bâtiments communaux.",
+    "Heating, lighting and energy of the village's public buildings.": "Chauffage, éclairage et énergie des bâtiments communaux.",
     "Hourly means from the gateway's own archive.": "Moyennes horaires tirées de l'archive de la passerelle.",
     "Invalid label.": "Libellé invalide.",
     "Journal": "Journal",
@@ -114,11 +112,9 @@ FR = {
     "No heated zone is configured.": "Aucune zone chauffée n'est configurée.",
     "No lighting circuit is configured.": "Aucun circuit d'éclairage n'est configuré.",
     "No meter is configured.": "Aucun compteur n'est configuré.",
-    "No occupied period: the zone stays unoccupied all week.":
-        "Aucune plage d'occupation : la zone reste inoccupée toute la semaine.",
+    "No occupied period: the zone stays unoccupied all week.": "Aucune plage d'occupation : la zone reste inoccupée toute la semaine.",
     "No recent temperature: safe mode.": "Pas de température récente : mode de sécurité.",
-    "No sink is configured: data stays on the gateway.":
-        "Aucune destination configurée : les données restent sur la passerelle.",
+    "No sink is configured: data stays on the gateway.": "Aucune destination configurée : les données restent sur la passerelle.",
     "Not allowed": "Non autorisé",
     "Not found": "Introuvable",
     "Nothing has been changed yet.": "Rien n'a encore été modifié.",
@@ -128,8 +124,7 @@ FR = {
     "On": "Allumé",
     "Other": "Autre",
     "Outdoor": "Extérieur",
-    "Outside these periods the zone is unoccupied (eco, then frost protection).":
-        "En dehors de ces plages la zone est inoccupée (réduit, puis hors-gel).",
+    "Outside these periods the zone is unoccupied (eco, then frost protection).": "En dehors de ces plages la zone est inoccupée (réduit, puis hors-gel).",
     "Override": "Dérogation",
     "Override cancelled.": "Dérogation annulée.",
     "Overview": "Vue d'ensemble",
@@ -137,6 +132,15 @@ FR = {
     "Password changed.": "Mot de passe changé.",
     "Period removed.": "Plage supprimée.",
     "Power now": "Puissance",
+    "Points kept": "Points conservés",
+    "Size on disk": "Taille sur disque",
+    "Last write": "Dernière écriture",
+    "Waiting to be written": "En attente d'écriture",
+    "Write errors": "Erreurs d'écriture",
+    "Disk budget": "Place disque",
+    "reached: the oldest unsent points are dropped": "atteinte : les plus anciens points non envoyés sont supprimés",
+    "Storage": "Stockage",
+    "in memory only: the journal file cannot be written": "en mémoire seulement : le fichier du journal ne peut pas être écrit",
     "Rejected": "Refusés",
     "Remove": "Supprimer",
     "Remove this account?": "Supprimer ce compte ?",
@@ -154,8 +158,7 @@ FR = {
     "Silent sensor": "Capteur muet",
     "Sink": "Destination",
     "Sinks": "Envois",
-    "Something went wrong; the change was not applied. The gateway keeps running.":
-        "Un problème est survenu ; la modification n'a pas été appliquée. La passerelle continue de fonctionner.",
+    "Something went wrong; the change was not applied. The gateway keeps running.": "Un problème est survenu ; la modification n'a pas été appliquée. La passerelle continue de fonctionner.",
     "Start": "Début",
     "State": "État",
     "Sunrise": "Lever du soleil",
@@ -169,8 +172,7 @@ FR = {
     "The end is already past.": "La fin est déjà passée.",
     "The end must be after the start.": "La fin doit être après le début.",
     "The form sent too much data.": "Le formulaire a envoyé trop de données.",
-    "The form was too old or came from elsewhere. Reload the page and try again.":
-        "Le formulaire était trop ancien ou venait d'ailleurs. Rechargez la page et recommencez.",
+    "The form was too old or came from elsewhere. Reload the page and try again.": "Le formulaire était trop ancien ou venait d'ailleurs. Rechargez la page et recommencez.",
     "The last day must not be before the first.": "Le dernier jour ne peut pas précéder le premier.",
     "The request could not be understood.": "La requête n'a pas pu être comprise.",
     "This action is not available here.": "Cette action n'est pas disponible ici.",
@@ -183,8 +185,7 @@ FR = {
     "To (included)": "Au (inclus)",
     "Today": "Aujourd'hui",
     "Too large": "Trop volumineux",
-    "Too many failed attempts. Try again in %(minutes)d min.":
-        "Trop de tentatives échouées. Réessayez dans %(minutes)d min.",
+    "Too many failed attempts. Try again in %(minutes)d min.": "Trop de tentatives échouées. Réessayez dans %(minutes)d min.",
     "Unknown mode.": "Mode inconnu.",
     "Unknown period.": "Plage inconnue.",
     "Upload late": "Envoi en retard",

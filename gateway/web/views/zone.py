@@ -22,9 +22,8 @@ from gateway.web.forms import (
     PeriodRemoveForm,
     RemoveForm,
     day_choices,
-    setpoint_range,
 )
-from gateway.web.i18n import mode_label
+from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
 from gateway.web.views._common import attach_errors, aware, backend, translate, user_name
 
@@ -75,8 +74,15 @@ def _override_form(detail: Any, *, bind: bool = False) -> OverrideForm:
     if defaults["end"] <= defaults["start"]:
         defaults["end"] = defaults["start"] + timedelta(hours=3)
     form = OverrideForm(prefix="ov", formdata=_formdata() if bind else None, data=None if bind else defaults)
-    form.mode.choices = [("", _("— or a temperature —")), *_mode_choices(detail.modes)]
-    setpoint_range(form.setpoint, detail.setpoint_min_c, detail.setpoint_max_c)
+    form.mode.choices = [
+        (
+            m,
+            f"{mode_label(m)} ({temperature(detail.mode_setpoints[m])})"
+            if m in detail.mode_setpoints
+            else mode_label(m),
+        )
+        for m in detail.modes
+    ]
     return form
 
 
@@ -252,34 +258,26 @@ def remove_exception(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/override")
 @require_role("agent")
 def add_override(building: str, zone: str) -> Any:
-    """Book the zone (or force it) from start to end at a mode or a temperature."""
+    """Book the zone (or force it) from start to end in a mode (its configured setpoint applies)."""
     from gateway.control import ValidationError
 
     detail = _detail(building, zone)
     form = _override_form(detail, bind=True)
-    valid = form.validate_on_submit()
-    if valid and not form.mode.data and form.setpoint.data is None:
-        form.mode.errors = [*form.mode.errors, _("Choose a mode or a temperature.")]
-        valid = False
-    if valid and form.mode.data and form.setpoint.data is not None:
-        form.setpoint.errors = [*form.setpoint.errors, _("Choose a mode or a temperature, not both.")]
-        valid = False
-    if not valid:
+    if not form.validate_on_submit():
         return render(building, zone, failed={"ov": form}, status=400)
     tz = backend().tz
     try:
         backend().add_override(
             building,
             zone,
-            mode=form.mode.data or None,
-            setpoint_c=None if form.setpoint.data is None else float(form.setpoint.data),
+            mode=form.mode.data,
             start=aware(form.start.data, tz),
             end=aware(form.end.data, tz),
             label=form.label.data,
             user=user_name(),
         )
     except ValidationError as exc:
-        attach_errors(form, exc.errors, {"setpoint_c": "setpoint"})
+        attach_errors(form, exc.errors)
         return render(building, zone, failed={"ov": form}, status=400)
     flash(_("Booking saved: %(label)s.", label=form.label.data), "ok")
     return _back(building, zone, "overrides")
