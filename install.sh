@@ -392,24 +392,30 @@ EOF
 create_admin() {
     say "Admin account"
     if [ -e "$STATE/users.json" ]; then
-        note "accounts exist already (village-gateway user --help to manage them)"
+        note "accounts exist already (sudo village-gateway user list)"
         return
     fi
-    if [ "$ROOT" != / ] || [ "$MAKE_VENV" -eq 0 ] || [ "$DRY_RUN" -eq 1 ]; then
-        note "skip: would run: village-gateway user add admin --role admin --password-stdin (as $SERVICE_USER)"
+    local add=(user --state-dir "$STATE" add admin --role admin --password-stdin)
+    if [ "$MAKE_VENV" -eq 0 ] || [ "$DRY_RUN" -eq 1 ]; then
+        note "skip: would run: village-gateway ${add[*]}  (as $SERVICE_USER, password generated and printed once)"
         return
     fi
-    local password
+    local password as_user=()
     password=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(12))')
-    printf '%s\n' "$password" | runuser -u "$SERVICE_USER" -- "$VENV/bin/$APP" user add admin \
-        --role admin --password-stdin --config "$CONF" >/dev/null
+    if [ "$ROOT" = / ]; then
+        as_user=(runuser -u "$SERVICE_USER" --)
+    else
+        note "(--root: the account is created as $(id -un), not as $SERVICE_USER)"
+    fi
+    printf '%s\n' "$password" | "${as_user[@]}" "$VENV/bin/$APP" "${add[@]}" >/dev/null ||
+        die "could not create the admin account (see above)"
     cat <<EOF
 
     ┌──────────────────────────────────────────────────────────────┐
       Admin page account (shown ONCE — write it down now):
         user:     admin
         password: $password
-      Change it on the admin page or: sudo village-gateway user passwd admin
+      Change it later with:  sudo village-gateway user passwd admin
     └──────────────────────────────────────────────────────────────┘
 
 EOF

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -106,7 +107,8 @@ def test_install_into_a_tree(tmp_path: Path) -> None:
         "skip (--root): chown village-gateway:village-gateway /var/lib/village-gateway",
         "skip (--root): systemctl enable village-gateway.service",
         "skip (--root): influx -host 127.0.0.1 -execute CREATE\\ DATABASE\\ village",
-        "would run: village-gateway user add admin --role admin --password-stdin",
+        "would run: village-gateway user --state-dir ",
+        "add admin --role admin --password-stdin  (as village-gateway, password generated and printed once)",
     ):
         assert expected in out, expected
 
@@ -219,8 +221,16 @@ def test_wrong_os_and_old_python_are_refused_first(tmp_path: Path) -> None:
 def test_real_venv_is_built_and_upgraded_in_place(tmp_path: Path) -> None:
     """The real thing: python3 -m venv + pip install of this tree (from pip's cache/index)."""
     root = tmp_path / "root"
-    install(root, *SITE)
+    first = install(root, *SITE).stdout
     cli = root / "opt/village-gateway/bin/village-gateway"
+    # the admin account, with a generated password printed once, usable to log in
+    password = re.search(r"password: (\S+)", first)
+    assert password, first
+    users = root / "var/lib/village-gateway/users.json"
+    assert mode(users) == 0o600
+    from gateway.users import UserStore
+
+    assert UserStore.in_state_dir(users.parent).authenticate("admin", password.group(1)).role == "admin"
     version = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     assert version
     result = subprocess.run([str(cli), "check-config", str(root / "etc/village-gateway/gateway.toml")],
@@ -231,5 +241,7 @@ def test_real_venv_is_built_and_upgraded_in_place(tmp_path: Path) -> None:
     outside_venv = digest(root, skip=("opt/village-gateway",))
     out = install(root, *SITE).stdout
     assert "upgrading in place" in out
+    assert "accounts exist already" in out
+    assert "password:" not in out
     assert digest(root, skip=("opt/village-gateway",)) == outside_venv
     assert subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True).stdout.strip() == version
