@@ -1,0 +1,166 @@
+"""Thermostat, fail-safe, pilot wire, optimum start and window detection as truth tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from rules import optimum_start, window
+from rules.heating import Inputs, relay_decision
+from rules.pilot_wire import ORDER_OF_MODE, RELAYS_OF_ORDER, order_of, relays_for
+from rules.types import InputState, RelayState, ZoneMemory
+from tests.unit.rules_village import HOUR, MIN, hall_heating
+
+NOW = 1_768_000_000 * 1_000_000_000
+CFG = hall_heating(cold_tolerance=0.3, hot_tolerance=0.3, min_on_min=3, min_off_min=3, max_on_h=8)
+
+
+def decide_relay(
+    measured: float | None, target: float | None, relay_on: bool, held_min: float | None, **kw: object
+) -> tuple[bool, str]:
+    since = None if held_min is None else NOW - int(held_min * MIN)
+    inputs = Inputs(
+        target_c=target,
+        measured_c=measured,
+        stale_min=kw.get("stale_min"),  # type: ignore[arg-type]
+        window_open=bool(kw.get("window_open", False)),
+        rise_c_per_h=kw.get("rise"),  # type: ignore[arg-type]
+        relay=RelayState(relay_on, since),
+        now_ns=int(kw.get("now", NOW)),  # type: ignore[call-overload]
+    )
+    out = relay_decision(kw.get("cfg", CFG), inputs)  # type: ignore[arg-type]
+    return out.on, out.code
+
+
+# (measured, target, relay on, held for min) -> (on, reason)
+@pytest.mark.parametrize(
+    ("measured", "target", "relay_on", "held", "expected"),
+    [
+        (18.0, 19.0, False, 60, (True, "heat_on")),  # cold: start
+        (18.7, 19.0, False, 60, (True, "heat_on")),  # exactly target - cold tolerance: start
+        (18.8, 19.0, False, 60, (False, "heat_off_enough")),  # inside the band, idle: stay idle
+        (19.2, 19.0, True, 60, (True, "heat_on")),  # inside the band, running: keep running
+        (19.31, 19.0, True, 60, (False, "heat_off_reached")),  # above target + hot tolerance: stop
+        (19.5, 19.0, True, 1, (True, "heat_min_on")),  # would stop, but minimum on time
+        (18.0, 19.0, False, 1, (False, "heat_min_off")),  # would start, but minimum off time
+        (18.0, 19.0, False, None, (True, "heat_on")),  # unknown last switch (boot): free to switch
+        (18.0, None, True, 60, (False, "heat_mode_off")),  # mode arrêt
+        (15.0, 19.0, True, 8 * 60, (False, "heat_max_on")),  # maximum continuous on time
+        (15.0, 19.0, True, 8 * 60 - 1, (True, "heat_on")),
+    ],
+)
+def test_thermostat_truth_table(measured, target, relay_on, held, expected) -> None:  # type: ignore[no-untyped-def]
+    assert decide_relay(measured, target, relay_on, held) == expected
+
+
+def test_an_open_window_cuts_heating_but_minimum_on_time_still_holds() -> None:
+    assert decide_relay(15.0, 19.0, True, 60, window_open=True) == (False, "heat_window")
+    assert decide_relay(15.0, 19.0, True, 1, window_open=True) == (True, "heat_min_on")
+
+
+def test_stale_temperature_falls_back_to_a_frost_protection_duty_cycle() -> None:
+    period = 60 * MIN
+    base = NOW - NOW % period
+    assert decide_relay(None, 19.0, False, 60, now=base + 5 * MIN) == (True, "heat_failsafe_duty_on")
+    assert decide_relay(None, 19.0, True, 60, now=base + 10 * MIN) == (False, "heat_failsafe_duty_off")
+    assert decide_relay(None, 19.0, True, 60, now=base + 59 * MIN) == (False, "heat_failsafe_duty_off")
+    off = hall_heating(failsafe={"mode": "off"})
+    assert decide_relay(None, 19.0, True, 60, cfg=off) == (False, "heat_failsafe_off")
+
+
+def test_church_slow_warm_up_pauses_a_heater_rising_too_fast() -> None:
+    church = hall_heating(max_rise_c_per_h=1.5)
+    assert decide_relay(10.0, 15.0, True, 60, cfg=church, rise=2.0) == (False, "heat_rise_limit")
+    assert decide_relay(10.0, 15.0, True, 60, cfg=church, rise=1.2) == (True, "heat_on")
+
+
+@pytest.mark.parametrize(
+    ("mode", "order", "plus", "minus"),
+    [
+        ("confort", "confort", False, False),  # no signal
+        ("reduit", "eco", True, True),  # full sine
+        ("hors_gel", "hors_gel", False, True),  # negative half-wave
+        ("arret", "arret", True, False),  # positive half-wave
+    ],
+)
+def test_pilot_wire_truth_table(mode: str, order: str, plus: bool, minus: bool) -> None:
+    assert ORDER_OF_MODE[mode] == order  # type: ignore[index]
+    assert relays_for(order) == (plus, minus)  # type: ignore[arg-type]
+    assert order_of(plus, minus) == order
+    assert len(set(RELAYS_OF_ORDER.values())) == 4
+
+
+def test_preheat_lead_time_from_the_rate_with_margin_and_cap() -> None:
+    cfg = hall_heating(optimum_start={"rate_c_per_h": 2.0, "margin": 1.0, "max_preheat_h": 3})
+    assert optimum_start.lead_ns(cfg, 19.0, 17.0, 2.0) == 1 * HOUR
+    assert optimum_start.lead_ns(cfg, 19.0, 19.5, 2.0) == 0
+    assert optimum_start.lead_ns(cfg, 19.0, 5.0, 2.0) == 3 * HOUR  # capped
+
+
+def test_rates_are_learned_from_observed_warm_ups_per_outdoor_band() -> None:
+    cfg = hall_heating(optimum_start={"rate_c_per_h": 2.0})
+    mem = ZoneMemory()
+    mem = optimum_start.learn(cfg, mem, heating=True, measured_c=12.0, target_c=19.0, outdoor_c=3.0, now_ns=NOW)
+    assert mem.warmup == (NOW, 12.0, "0")
+    mem = optimum_start.learn(cfg, mem, heating=True, measured_c=14.0, target_c=19.0, outdoor_c=3.0, now_ns=NOW + HOUR)
+    assert mem.warmup is not None  # still warming up
+    mem = optimum_start.learn(
+        cfg, mem, heating=True, measured_c=18.8, target_c=19.0, outdoor_c=3.0, now_ns=NOW + 2 * HOUR
+    )
+    # observed 3.4 °C/h, folded in with weight 0.3 over the initial 2.0: 2.42
+    assert mem.warmup is None
+    assert mem.rates == {"0": pytest.approx(2.42)}
+    assert optimum_start.rate_for(cfg, mem, 4.0) == pytest.approx(2.42)
+    assert optimum_start.rate_for(cfg, mem, -7.0) == pytest.approx(2.42)  # nearest learned band
+    assert optimum_start.band(-7.0) == "-10"
+    assert optimum_start.rate_for(hall_heating(max_rise_c_per_h=1.0), mem, 4.0) == 1.0
+
+
+def test_a_short_or_flat_warm_up_teaches_nothing() -> None:
+    cfg = hall_heating()
+    mem = optimum_start.learn(
+        cfg, ZoneMemory(), heating=True, measured_c=12.0, target_c=19.0, outdoor_c=None, now_ns=NOW
+    )
+    mem = optimum_start.learn(
+        cfg, mem, heating=False, measured_c=12.2, target_c=19.0, outdoor_c=None, now_ns=NOW + 5 * MIN
+    )
+    assert mem.warmup is None
+    assert mem.rates == {}
+
+
+def _history(values: list[float], step_min: float = 1.0) -> window.History:
+    hist: window.History = ()
+    for i, v in enumerate(values):
+        hist = window.remember(hist, NOW + int(i * step_min * MIN), v)
+    return hist
+
+
+def test_window_open_is_detected_from_a_fast_drop_and_not_from_noise() -> None:
+    cfg = hall_heating().window
+    falling = _history([19.0 - 0.1 * i for i in range(12)])  # 0.1 °C/min
+    end = falling[-1][0]
+    state = window.detect(cfg, falling, {}, None, end)
+    assert state.open
+    assert state.until_ns == end + 30 * MIN
+    assert state.slope == pytest.approx(-0.1)
+    noisy = _history([19.0 + (0.08 if i % 2 else -0.08) for i in range(12)])
+    assert not window.detect(cfg, noisy, {}, None, noisy[-1][0]).open
+    slow = _history([19.0 - 0.03 * i for i in range(12)])  # normal cooling
+    assert not window.detect(cfg, slow, {}, None, slow[-1][0]).open
+
+
+def test_window_cut_lasts_at_most_off_min_then_heating_resumes() -> None:
+    cfg = hall_heating().window
+    assert window.detect(cfg, (), {}, NOW, NOW + 29 * MIN).open
+    assert not window.detect(cfg, (), {}, NOW, NOW + 30 * MIN).open
+    contact = {"salle-fenetre": InputState(True, NOW)}
+    found = window.detect(cfg, (), contact, None, NOW + 10 * MIN)
+    assert found.open
+    assert found.contact == "salle-fenetre"
+    assert not window.detect(cfg, (), contact, None, NOW + 31 * MIN).open  # left open: heating resumes
+    assert not window.detect(cfg, (), {"salle-fenetre": InputState(False, NOW)}, None, NOW + MIN).open
+
+
+def test_history_is_bounded() -> None:
+    hist = _history([19.0] * 500, step_min=0.5)
+    assert len(hist) <= window.HISTORY_MAX_SAMPLES
+    assert hist[-1][0] - hist[1][0] <= window.HISTORY_MIN * MIN

@@ -1,0 +1,172 @@
+"""The simulator: thermal model physics, weather, and the what-if run on examples/village.toml."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers.sim.thermal import PilotWireConvector, ThermalParams, ThermalZone
+from drivers.sim.weather import Offset, Weather
+from gateway.config import load_config, parse_config
+from gateway.errors import ConfigError
+from gateway.simulate import SimulationError, Trace, simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+VILLAGE = ROOT / "examples" / "village.toml"
+NS = 1_000_000_000
+
+
+def test_thermal_step_is_the_exact_first_order_solution() -> None:
+    params = ThermalParams(heat_capacity_kwh_per_k=4.0, loss_kw_per_k=0.4, heater_kw=8.0, initial_c=10.0)
+    zone = ThermalZone(params)
+    zone.step(3600 * 10, heater_kw=8.0, outdoor_c=0.0)  # one time constant (τ = 10 h)
+    equilibrium = 0.0 + 8.0 / 0.4
+    assert zone.temperature_c == pytest.approx(equilibrium + (10.0 - equilibrium) * math.exp(-1))
+    assert zone.energy_kwh == pytest.approx(80.0)
+    # many small steps agree with one big step
+    small = ThermalZone(params)
+    for _ in range(600):
+        small.step(60, heater_kw=8.0, outdoor_c=0.0)
+    assert small.temperature_c == pytest.approx(zone.temperature_c)
+    noisy = [ThermalZone(params).sensor_reading(random.Random(i)) for i in range(200)]
+    assert abs(sum(noisy) / len(noisy) - 10.0) < 0.02
+    assert max(noisy) - min(noisy) > 0.05
+    with pytest.raises(ValueError, match="positive"):
+        ThermalParams(heat_capacity_kwh_per_k=0, loss_kw_per_k=1, heater_kw=1)
+
+
+def test_pilot_wire_convector_regulates_around_the_order_setpoint() -> None:
+    conv = PilotWireConvector(power_kw=5.0, confort_c=19.0, eco_c=16.0, hors_gel_c=7.0)
+    assert conv.power("confort", 18.0) == 5.0
+    assert conv.power("confort", 19.1) == 5.0  # inside its band: keeps heating
+    assert conv.power("confort", 19.3) == 0.0
+    assert conv.power("eco", 17.0) == 0.0
+    assert conv.power("hors_gel", 6.0) == 5.0
+    assert conv.power("arret", 0.0) == 0.0
+
+
+def test_weather_is_a_deterministic_winter_profile() -> None:
+    w = Weather(seed=3)
+    day0 = 1_768_176_000 * NS  # 2026-01-12 00:00 UTC
+    temps = [w.temperature_c(day0 + h * 3600 * NS) for h in range(7 * 24)]
+    assert temps == [Weather(seed=3).temperature_c(day0 + h * 3600 * NS) for h in range(7 * 24)]
+    assert temps != [Weather(seed=4).temperature_c(day0 + h * 3600 * NS) for h in range(7 * 24)]
+    assert -8 < min(temps) < max(temps) < 18
+    assert 1.0 < sum(temps) / len(temps) < 8.0
+    # afternoons are warmer than early mornings
+    assert temps[15] > temps[6]
+    snap = Weather(seed=3, offsets=(Offset(day0, day0 + 3600 * NS, -10.0),))
+    assert snap.temperature_c(day0) == pytest.approx(w.temperature_c(day0) - 10.0)
+
+
+@pytest.fixture(scope="module")
+def village_week() -> tuple[dict, Trace]:  # type: ignore[type-arg]
+    trace = Trace()
+    return simulate(load_config(VILLAGE), days=7, trace=trace), trace
+
+
+def test_the_village_saves_at_least_35_percent_with_occupants_warm(village_week) -> None:  # type: ignore[no-untyped-def]
+    result, _ = village_week
+    assert set(result) == {"zones", "lighting", "totals"}
+    assert set(result["zones"]) == {"mairie/bureaux", "ecole/classes", "salle/grande_salle", "eglise/nef"}
+    for zone in result["zones"].values():
+        assert set(zone) == {
+            "heating_kwh",
+            "baseline_kwh",
+            "occupied_hours",
+            "occupied_hours_below_target",
+            "min_temperature_c",
+            "max_temperature_c",
+            "relay_switches",
+        }
+        assert 0 < zone["heating_kwh"] < zone["baseline_kwh"]
+        assert zone["min_temperature_c"] > 5.0  # never frozen
+    totals = result["totals"]
+    assert set(totals) == {"heating_kwh", "baseline_kwh", "saving_pct"}
+    assert totals["saving_pct"] >= 35.0
+    occupied = sum(z["occupied_hours"] for z in result["zones"].values())
+    below = sum(z["occupied_hours_below_target"] for z in result["zones"].values())
+    assert occupied > 90  # hall 3 evenings + Loto, school, church, mairie
+    assert below / occupied < 0.05
+    for circuit in result["lighting"].values():
+        assert set(circuit) == {"on_hours", "baseline_on_hours"}
+        assert 0 < circuit["on_hours"] < circuit["baseline_on_hours"]
+
+
+def test_the_simulated_outage_trips_the_fail_safe_and_the_loto_is_preheated(village_week) -> None:  # type: ignore[no-untyped-def]
+    _, trace = village_week
+    mairie = [(d, z) for d in trace.decisions for z in d.zones if z.zone == "mairie/bureaux"]
+    failsafe = [d for d, z in mairie if z.reason.code.startswith("heat_failsafe")]
+    assert failsafe, "the mairie-t1 outage (Wed 02:00-05:00) must trip the fail-safe"
+    assert any(n.kind == "sensor_stale" for d in trace.decisions for n in d.notices)
+    hall = [(d, z) for d in trace.decisions for z in d.zones if z.zone == "salle/grande_salle"]
+    preheat = [z for _, z in hall if z.reason.param("source") == "preheat" and z.reason.param("label") == "Loto"]
+    assert preheat
+    assert all(z.target_c == 19.0 for z in preheat)
+
+
+def test_same_configuration_same_figures() -> None:
+    config = load_config(VILLAGE)
+    assert simulate(config, days=0.5) == simulate(config, days=0.5)
+
+
+def test_simulate_command_prints_the_json(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "simulate",
+            "--config",
+            str(VILLAGE),
+            "--days",
+            "1",
+            "--start",
+            "2026-01-13",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["zones"]["salle/grande_salle"]["occupied_hours"] == 4.0  # Tuesday 18:30–22:30
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        VILLAGE.read_text(encoding="utf-8").replace("heat_capacity_kwh_per_k = 1.5", "heat_capacity_kwh_per_k = -1"),
+        encoding="utf-8",
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "simulate", "--config", str(bad), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "heat_capacity_kwh_per_k" in refused.stderr
+
+
+def test_a_heated_zone_without_a_thermal_model_is_refused() -> None:
+    text = VILLAGE.read_text(encoding="utf-8")
+    start = text.index('[simulation.zones."eglise/nef"]')
+    end = text.index("[[simulation.bookings]]")
+    config = parse_config(text[:start] + text[end:], base_dir=VILLAGE.parent)
+    with pytest.raises(SimulationError, match="eglise/nef"):
+        simulate(config, days=0.1)
+
+
+def test_simulation_cross_checks_name_the_bad_entries() -> None:
+    text = VILLAGE.read_text(encoding="utf-8").replace('sensor = "mairie-t1"', 'sensor = "nobody"')
+    with pytest.raises(ConfigError, match=r"simulation\.outages\[0\]\.sensor"):
+        parse_config(text, base_dir=VILLAGE.parent)
