@@ -159,9 +159,7 @@ def as_dict(messages: list[tuple[str, str, bool]]) -> dict[str, str]:
 async def test_state_is_retained_with_availability_and_home_assistant_discovery(tmp_path, mosquitto) -> None:
     async with Running(write_config(tmp_path, mosquitto)) as gw:
         gw.meter(1520.0)
-        await wait_for(
-            lambda: gw.core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="state") >= 4
-        )
+        await wait_for(lambda: gw.core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="state") >= 4)
         # A subscriber arriving later gets the retained state at once
         got = await collect(mosquitto, [f"{BASE}/#", "homeassistant/#"], seconds=1.5)
     retained = {topic: payload for topic, payload, retain in got if retain}
@@ -170,17 +168,13 @@ async def test_state_is_retained_with_availability_and_home_assistant_discovery(
     assert float(retained[f"{BASE}/salle/grande_salle/humidity_pct"]) > 0
     assert retained[f"{BASE}/mairie/mairie-general/power_w"] == "1520.0"  # a meter without zone: device id
     assert retained[f"{BASE}/mairie/mairie-general/energy_import_kwh"] == "1234.5"
-    temp_conf = json.loads(
-        retained["homeassistant/sensor/saint_martin_salle_grande_salle_temperature_c/config"]
-    )
+    temp_conf = json.loads(retained["homeassistant/sensor/saint_martin_salle_grande_salle_temperature_c/config"])
     assert temp_conf["state_topic"] == f"{BASE}/salle/grande_salle/temperature_c"
     assert temp_conf["unit_of_measurement"] == "°C"
     assert temp_conf["device_class"] == "temperature"
     assert temp_conf["availability_topic"] == f"{BASE}/status"
     assert temp_conf["device"]["name"] == "Salle des fêtes – Grande salle"
-    power_conf = json.loads(
-        retained["homeassistant/sensor/saint_martin_mairie_mairie_general_power_w/config"]
-    )
+    power_conf = json.loads(retained["homeassistant/sensor/saint_martin_mairie_mairie_general_power_w/config"])
     assert power_conf["unit_of_measurement"] == "W"
     assert power_conf["device_class"] == "power"
     energy_conf = json.loads(
@@ -197,9 +191,7 @@ async def test_events_are_published_in_order(tmp_path, mosquitto) -> None:
         listener = asyncio.create_task(collect(mosquitto, [f"{BASE}/events"], seconds=3))
         await asyncio.sleep(0.5)  # subscribed
         now = gw.core.clock.time_ns()
-        gw.core.raise_event(
-            Event("leak_suspected", "ecole-eau", "flow all night", now, "alarm", (("litres", 312),))
-        )
+        gw.core.raise_event(Event("leak_suspected", "ecole-eau", "flow all night", now, "alarm", (("litres", 312),)))
         gw.core.raise_event(Event("sensor_stale", "salle-t1", "silent for 15 min", now + 1, "warning"))
         got = await listener
     ours = {("leak_suspected", "ecole-eau"), ("sensor_stale", "salle-t1")}  # the daemon raises its own too
@@ -222,9 +214,7 @@ async def test_override_commands_go_through_the_control_facade(tmp_path, mosquit
         retain=True,
     )
     async with Running(write_config(tmp_path, mosquitto)) as gw:
-        await wait_for(
-            lambda: gw.core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rejected") == 1
-        )
+        await wait_for(lambda: gw.core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rejected") == 1)
         await asyncio.sleep(1.1)  # rejection events are throttled to one per second
         control = gw.daemon.options.extras["control"]
         assert control.zone("salle", "grande_salle").overrides == ()
@@ -282,9 +272,7 @@ async def test_broker_restart_while_the_daemon_runs_loses_nothing(tmp_path, mosq
         base = gw.core.clock.now()
         for i in range(50):  # polling and rules go on: readings and an event pile up in the journal
             gw.meter(1000.0 + i, at=base + timedelta(milliseconds=i))
-        gw.core.raise_event(
-            Event("sink_down", "mqtt", "broker unreachable", gw.core.clock.time_ns(), "warning")
-        )
+        gw.core.raise_event(Event("sink_down", "mqtt", "broker unreachable", gw.core.clock.time_ns(), "warning"))
         await asyncio.sleep(0.5)
         assert gw.task is not None
         assert not gw.task.done()
@@ -293,18 +281,12 @@ async def test_broker_restart_while_the_daemon_runs_loses_nothing(tmp_path, mosq
         # it comes back: the sink reconnects and drains from its cursor
         mosquitto.start()
         await wait_for(lambda: gw.sink.connected, limit_s=20)
-        await wait_for(
-            lambda: gw.core.metrics.get("gateway_mqtt_rows_total", sink="mqtt") >= rows_before + 51
-        )
+        await wait_for(lambda: gw.core.metrics.get("gateway_mqtt_rows_total", sink="mqtt") >= rows_before + 51)
         # the outage's event was published after the reconnection (acknowledged before the cursor moved)
-        assert (
-            gw.core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="event") >= events_before + 1
-        )
+        assert gw.core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="event") >= events_before + 1
         latest = await collect(mosquitto, [f"{BASE}/mairie/#", f"{BASE}/status"], seconds=1.0)
         events = [
-            json.loads(p)
-            for t, p, _ in await collect(mosquitto, [f"{BASE}/#"], seconds=0.3)
-            if t == f"{BASE}/events"
+            json.loads(p) for t, p, _ in await collect(mosquitto, [f"{BASE}/#"], seconds=0.3) if t == f"{BASE}/events"
         ]
     assert events == []  # events are not retained: they were delivered live, not replayed to late subscribers
     assert any(e.kind == "sink_down" for e in gw.core.recent_events)

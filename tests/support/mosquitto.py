@@ -2,7 +2,8 @@
 
 Configuration: ``listener PORT 127.0.0.1``, ``allow_anonymous true``, ``persistence false``
 (retained messages therefore vanish with a restart, as on a Pi whose broker was reinstalled:
-the gateway must re-publish its state). Fixture: ``mosquitto`` -> :class:`Broker`.
+the gateway must re-publish its state). Fixture: ``mosquitto`` -> :class:`Broker`. For a TLS
+listener with password users, build a :class:`Broker` with ``tls=(cert, key)`` and ``users``.
 
 Also :func:`collect`, a small real subscriber that gathers the messages of some topics.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +33,29 @@ class Broker:
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    tls: tuple[Path, Path] | None = None  # (certificate, key): a TLS-only listener
+    users: dict[str, str] = field(default_factory=dict)  # when set: anonymous clients refused
 
     def start(self) -> None:
         exe = require_tool("mosquitto")
         conf = self.directory / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
-        )
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stdout",
+                 "log_type error", "log_type warning", "log_type notice"]  # fmt: skip
+        if os.geteuid() == 0:  # as root mosquitto drops to its own user, which cannot read pytest's 0700 tmp
+            lines.append("user root")
+        if self.tls:
+            lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
+        if self.users:
+            passwd = self.directory / "passwd"
+            passwd.unlink(missing_ok=True)
+            for user, password in self.users.items():
+                create = [] if passwd.exists() else ["-c"]
+                subprocess.run([require_tool("mosquitto_passwd"), "-b", *create, str(passwd), user, password],
+                               check=True, capture_output=True)  # fmt: skip
+            lines += ["allow_anonymous false", f"password_file {passwd}"]
+        else:
+            lines.append("allow_anonymous true")
+        conf.write_text("\n".join(lines) + "\n")
         self.starts += 1
         log = open(self.directory / f"mosquitto-{self.starts}.log", "wb")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
@@ -80,13 +98,14 @@ async def collect(
     *,
     seconds: float,
     until: int | None = None,
+    **client_options: Any,
 ) -> list[tuple[str, str, bool]]:
     """Subscribe to ``topics`` and return ``(topic, payload, retained)`` received within ``seconds``
-    (or as soon as ``until`` messages arrived)."""
+    (or as soon as ``until`` messages arrived); ``client_options`` go to ``aiomqtt.Client``."""
     import aiomqtt
 
     got: list[tuple[str, str, bool]] = []
-    async with aiomqtt.Client(broker.host, broker.port) as client:
+    async with aiomqtt.Client(broker.host, broker.port, **client_options) as client:
         for topic in topics:
             await client.subscribe(topic, qos=1)
         with contextlib.suppress(TimeoutError):
