@@ -155,7 +155,7 @@ class Period(_Rules):
     name: str = Field(min_length=1)
     start: date
     end: date
-    schedule: list[Slot] = Field(default_factory=list)
+    schedule: tuple[Slot, ...] = ()
 
     @model_validator(mode="after")
     def _order(self) -> Period:
@@ -211,7 +211,7 @@ class WindowDetection(_Rules):
     drop_c_per_min: Annotated[float, Field(gt=0, le=2)] = 0.05
     over_min: Annotated[float, Field(ge=3, le=30)] = 10.0  # the slope is a regression over this span
     off_min: Annotated[float, Field(gt=0, le=240)] = 30.0
-    contacts: list[Ident] = Field(default_factory=list)  # GPIO inputs: active = window open
+    contacts: tuple[Ident, ...] = ()  # GPIO inputs: active = window open
 
 
 class OptimumStart(_Rules):
@@ -229,11 +229,11 @@ class HeatingConfig(_Rules):
 
     relay: Ident | None = None  # an on/off heater (or contactor) on this [gpio] relay
     pilot_wire: PilotWire | None = None  # or electric convectors driven by fil pilote
-    sensors: list[Ident] = Field(default_factory=list)  # devices whose `temperature_c` is averaged
+    sensors: tuple[Ident, ...] = ()  # devices whose `temperature_c` is averaged
     outdoor_sensor: Ident | None = None  # a device whose `temperature_c` is outdoors (optimum start)
     setpoints: Setpoints = Field(default_factory=Setpoints)
-    schedule: list[Slot] = Field(default_factory=list)
-    exceptions: list[Period] = Field(default_factory=list)
+    schedule: tuple[Slot, ...] = ()
+    exceptions: tuple[Period, ...] = ()
     public_holidays: Literal["closed", "sunday", "normal"] = "closed"
     unoccupied: Unoccupied = Field(default_factory=Unoccupied)
     cold_tolerance: Annotated[float, Field(ge=0, le=3)] = 0.3  # heat below target - this
@@ -281,10 +281,10 @@ class CircuitConfig(_Rules):
     sunset_offset_min: Annotated[float, Field(ge=-180, le=180)] = 0.0
     sunrise_offset_min: Annotated[float, Field(ge=-180, le=180)] = 0.0
     night_cut: Window | Literal["default"] | None = "default"
-    presence: list[Ident] = Field(default_factory=list)
+    presence: tuple[Ident, ...] = ()
     presence_hold_min: Annotated[float, Field(ge=0, le=240)] = 5.0
     presence_in_night_cut: bool = True
-    occupancy: list[ZoneRef] = Field(default_factory=list)
+    occupancy: tuple[ZoneRef, ...] = ()
     after_occupancy_min: Annotated[float, Field(ge=0, le=240)] = 60.0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -93,8 +94,12 @@ def day_plan(heating: HeatingConfig, day: date) -> tuple[Sequence[Slot], int, So
     return heating.schedule, day.weekday(), "schedule", ""
 
 
-def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> list[Interval]:
-    """Every scheduled interval starting on a local day in ``[first, last]``, sorted by start."""
+@lru_cache(maxsize=4096)
+def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> tuple[Interval, ...]:
+    """Every scheduled interval starting on a local day in ``[first, last]``, sorted by start.
+
+    Memoised: a pure function of frozen, hashable arguments (the rules tick every 30 s and ask for
+    the same days again and again)."""
     out: list[Interval] = []
     day = first
     while day <= last:
@@ -110,7 +115,7 @@ def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> 
                 out.append(Interval(start_ns, end_ns, slot.mode, source, slot.label or label))
         day += timedelta(days=1)
     out.sort(key=lambda i: (i.start_ns, i.end_ns))
-    return out
+    return tuple(out)
 
 
 def booking_intervals(bookings: Iterable[Booking], zone: str) -> list[Interval]:
