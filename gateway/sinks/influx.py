@@ -5,7 +5,8 @@ Rules of this module:
   rejected): what the journal holds is delivered at least once, and because every point
   carries its measurement time a resend overwrites the same point instead of duplicating;
 - oldest first, batch by batch; while catching up, up to ``concurrency`` requests of one
-  fetched window are in flight at once; the batch size adapts (grows on fast 2xx, halves on
+  fetched window are in flight at once, in lanes split by series so every series still
+  reaches the server in time order; the batch size adapts (grows on fast 2xx, halves on
   413, timeouts and slow answers) between ``min_batch_size`` and ``max_batch_size``;
 - one bad line never blocks the rest: a 400/422 batch is split in halves until the lines
   the server refuses are isolated; those are appended with the server's error to the
@@ -85,6 +86,19 @@ def _line_time_ns(line: bytes) -> int | None:
         return int(tail)
     except ValueError:
         return None
+
+
+def _lanes(lines: list[bytes], count: int) -> list[list[bytes]]:
+    """Split ``lines`` into ``count`` lanes by series, keeping order inside each lane.
+
+    Lanes are delivered concurrently, so a series must stay in one lane for its points to
+    reach the server oldest first. The part before the first space is a function of the
+    series (measurement and tags, escaped), whatever the escaping, so it is a sound key.
+    """
+    lanes: list[list[bytes]] = [[] for _ in range(count)]
+    for line in lines:
+        lanes[hash(line.split(b" ", 1)[0]) % count].append(line)
+    return [lane for lane in lanes if lane]
 
 
 class InfluxSink:
@@ -191,17 +205,23 @@ class InfluxSink:
             lag = max(0.0, (self._core.clock.time_ns() - first_ts) / 1e9)
             self._metrics.set("gateway_sink_lag_seconds", lag, sink=self.sink)
         lines = [row.line for row in rows]
-        chunks = [lines[i : i + self._batch] for i in range(0, len(lines), self._batch)]
-        if self._health.failures or len(chunks) == 1:
-            for chunk in chunks:  # while the server is struggling, one request at a time
-                await self._deliver(chunk)
+        if self._health.failures or len(lines) <= self._batch:
+            await self._deliver_in_order(lines)  # while the server struggles: one request at a time
         else:
             async with asyncio.TaskGroup() as group:
-                for chunk in chunks:
-                    group.create_task(self._deliver(chunk))
+                for lane in _lanes(lines, self.config.concurrency):
+                    group.create_task(self._deliver_in_order(lane))
         await self._journal.advance(self.sink, rows[-1].id)
         self._update_backlog()
         return len(rows) < window
+
+    async def _deliver_in_order(self, lines: list[bytes]) -> None:
+        """Deliver ``lines`` batch by batch, each after the previous one (per-series order kept)."""
+        start = 0
+        while start < len(lines):
+            size = self._batch  # re-read: the batch size adapts between requests
+            await self._deliver(lines[start : start + size])
+            start += size
 
     async def _deliver(self, lines: list[bytes]) -> None:
         """Deliver ``lines`` (oldest first) or set aside the ones the server refuses; never gives up."""

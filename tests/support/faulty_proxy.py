@@ -12,6 +12,7 @@ action              what the client sees
 ``reset``           the connection is reset (RST) before anything is forwarded
 ``reset-after``     forwarded to the server, then the connection is reset (a lost answer)
 ``hang``            never answers (the client times out)
+(server down)       502 Bad Gateway, as a reverse proxy in front of a stopped server says
 ==================  =====================================================================
 
 ``proxy.script(...)`` queues one-shot actions; ``proxy.default`` applies when the queue is
@@ -36,7 +37,7 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -51,6 +52,7 @@ class FaultyProxy:
         self.port = free_port()
         self.default = "pass"
         self.reject_marker: bytes | None = None
+        self.on_delivered: Callable[[bytes], None] | None = None  # bodies the server accepted, in order
         self.log: list[str] = []  # the action taken for each request, in order
         self.times: list[float] = []  # when each request arrived (time.monotonic())
         self._queue: collections.deque[str] = collections.deque()
@@ -151,7 +153,14 @@ class FaultyProxy:
             return False
         if kind == "slow":
             await asyncio.sleep(float(arg))
-        answer = await self._forward(head, body)
+        try:
+            answer = await self._forward(head, body)
+        except OSError:  # the server is down: answer like a reverse proxy (nginx) would
+            await self._answer(writer, 502, b'{"error":"upstream unreachable"}', "")
+            return True
+        if self.on_delivered is not None and answer.startswith((b"HTTP/1.1 2", b"HTTP/1.0 2")):
+            gz = b"content-encoding: gzip" in head.lower()
+            self.on_delivered(gzip.decompress(body) if gz else body)
         if kind == "reset-after":
             _reset(writer)
             return False

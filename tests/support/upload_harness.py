@@ -174,6 +174,47 @@ def meter_readings(
             )
 
 
+#: The demo village's load (examples/village.toml): meters at their poll intervals, thermometers.
+DEMO_DEVICES: tuple[tuple[str, str, str, int], ...] = (
+    ("meter", "mairie", "mairie-general", 10),
+    ("meter", "ecole", "ecole-general", 10),
+    ("meter", "salle", "salle-general", 10),
+    ("meter", "eglise", "eglise-general", 30),
+    ("meter", "mairie", "mairie-eau", 60),
+    ("climate", "mairie", "mairie-t1", 60),
+    ("climate", "ecole", "ecole-t1", 60),
+    ("climate", "salle", "salle-t1", 60),
+    ("climate", "eglise", "eglise-t1", 60),
+)
+
+
+def demo_readings(
+    *, site: str, seconds: int, start_ns: int = T0_NS, devices: tuple[tuple[str, str, str, int], ...] = DEMO_DEVICES
+) -> Iterator[Reading]:
+    """``seconds`` of the demo village's readings, in time order, with their own timestamps."""
+    for t in range(0, seconds, 10):
+        time_ns = start_ns + t * 1_000_000_000
+        for family, building, device, interval in devices:
+            if t % interval:
+                continue
+            tags = {"site": site, "building": building, "device": device}
+            if family == "meter":
+                fields: dict[str, float | int] = {
+                    "power_w": round(500 + (t % 3600) / 7.0, 2),
+                    "energy_import_kwh": round(t / 3600 * 0.5, 3),
+                    "seq": t,
+                }
+            else:
+                fields = {"temperature_c": round(18 + (t % 86400) / 86400 * 3, 2), "humidity_pct": 50.0 + t % 7}
+            yield Reading.make(family, tags, fields, time_ns=time_ns)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 1e6
+
+
 def expected_points(readings: Iterable[Reading], *, ms: bool = False) -> set[Point]:
     """What a server should hold for ``readings`` (``ms``: VictoriaMetrics' millisecond times)."""
     out: set[Point] = set()
