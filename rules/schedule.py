@@ -94,12 +94,19 @@ def day_plan(heating: HeatingConfig, day: date) -> tuple[Sequence[Slot], int, So
     return heating.schedule, day.weekday(), "schedule", ""
 
 
-@lru_cache(maxsize=4096)
 def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> tuple[Interval, ...]:
     """Every scheduled interval starting on a local day in ``[first, last]``, sorted by start.
 
-    Memoised: a pure function of frozen, hashable arguments (the rules tick every 30 s and ask for
-    the same days again and again)."""
+    Memoised when the configuration is hashable (a pure function of frozen arguments: the rules tick
+    every 30 s and ask for the same days again and again); a configuration built with
+    ``model_copy(update=...)`` holding lists is computed without the cache."""
+    try:
+        return _cached_intervals(heating, tz, first, last)
+    except TypeError:  # unhashable (lists put in by model_copy): same result, no cache
+        return _intervals(heating, tz, first, last)
+
+
+def _intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> tuple[Interval, ...]:
     out: list[Interval] = []
     day = first
     while day <= last:
@@ -116,6 +123,9 @@ def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> 
         day += timedelta(days=1)
     out.sort(key=lambda i: (i.start_ns, i.end_ns))
     return tuple(out)
+
+
+_cached_intervals = lru_cache(maxsize=4096)(_intervals)
 
 
 def booking_intervals(bookings: Iterable[Booking], zone: str) -> list[Interval]:

@@ -192,3 +192,12 @@ def test_occupancy_on_dst_days_follows_the_local_wall_clock(
 
 def _hhmm(minute: int) -> str:
     return "24:00" if minute == 1440 else f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def test_a_schedule_edited_with_model_copy_and_lists_still_works() -> None:
+    """The shell layers edits with ``model_copy(update=...)``, which may put lists in: no cache, same result."""
+    from rules.config import Slot
+
+    edited = hall_heating().model_copy(update={"schedule": [Slot(days="mon", start="08:00", end="09:00")]})
+    assert evaluate(edited, PARIS, HALL, (), ns(at(2026, 1, 12, 8, 30))).occupied is True
+    assert evaluate(edited, PARIS, HALL, (), ns(at(2026, 1, 13, 19, 0))).occupied is False
