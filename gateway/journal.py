@@ -102,6 +102,7 @@ class JournalStats:
     last_commit_ns: int | None
     last_commit_s: float  # duration of the last group commit
     write_errors: int
+    written_bytes: int  # bytes the journal thread caused to be written to disk (/proc/thread-self/io)
     over_budget: bool
     sinks: dict[str, SinkStats] = field(default_factory=dict)
     recovered_from: str | None = None  # where a corrupt journal was moved at start
@@ -165,11 +166,12 @@ class Journal:
         self._last_commit_ns: int | None = None
         self._last_commit_s = 0.0
         self._write_errors = 0
+        self._written_base: int | None = None
         self._write_failing = False
         self._over_budget = False
         self._episode_dropped = 0
         self._stats = JournalStats(str(self.path), True, 0, 0, 0, self.budget_bytes, 0, 0, 0, 0, 0, None,
-                                   0.0, 0, False)
+                                   0.0, 0, 0, False)
         self._describe_metrics()
         self._call(self._db_open)
 
@@ -319,6 +321,8 @@ class Journal:
         m.describe("gateway_journal_committed_total", "counter", "points committed to the journal")
         m.describe("gateway_journal_commit_seconds", "gauge", "duration of the last group commit")
         m.describe("gateway_journal_write_errors_total", "counter", "group commits that failed")
+        m.describe("gateway_journal_written_bytes_total", "counter",
+                   "bytes the journal wrote to disk (WAL, checkpoints): the SD card's wear")
         m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: memory buffer full")
 
     # ------------------------------------------------------------------ journal thread
@@ -665,11 +669,13 @@ class Journal:
                     on_disk += os.stat(f"{self.path}{extra}").st_size
         used = self._used_bytes(db)
         rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
+        written = self._written_bytes()
         stats = JournalStats(
             path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
             budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,
             commits=self._commits, committed=self._committed, last_commit_ns=self._last_commit_ns,
-            last_commit_s=self._last_commit_s, write_errors=self._write_errors, over_budget=self._over_budget,
+            last_commit_s=self._last_commit_s, write_errors=self._write_errors, written_bytes=written,
+            over_budget=self._over_budget,
             sinks=sinks, recovered_from=self._recovered_from,
         )
         with self._lock:
@@ -679,6 +685,18 @@ class Journal:
         self.metrics.set("gateway_journal_used_bytes", used)
         self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
+        self.metrics.set("gateway_journal_written_bytes_total", written)
+
+    def _written_bytes(self) -> int:
+        """Bytes this (journal) thread caused to be written since the journal opened (Linux)."""
+        try:
+            with open("/proc/thread-self/io", encoding="ascii") as handle:
+                total = next(int(line.split()[1]) for line in handle if line.startswith("write_bytes:"))
+        except (OSError, StopIteration, ValueError):
+            return 0
+        if self._written_base is None:
+            self._written_base = total
+        return total - self._written_base
 
     def _db_close(self) -> None:
         if self._db is not None:
