@@ -322,13 +322,12 @@ class Backend:
         for bus_id, bus in self.config.buses.items():
             for device in getattr(bus, "devices", ()):
                 yield device.id, getattr(device, "building", None), f"modbus {bus_id}"
-        ble = self.config.ble
-        for sensor_id, sensor in (getattr(ble, "sensors", None) or {}).items():
-            yield sensor_id, getattr(sensor, "building", None), "ble"
-        gpio = self.config.gpio
-        for group in ("relays", "inputs"):
-            for gid, item in (getattr(gpio, group, None) or {}).items():
-                yield gid, getattr(item, "building", None), f"gpio {group[:-1]}"
+        for sensor in self.config.ble.sensors:
+            yield sensor.id, sensor.building, "ble"
+        for gid, relay in self.config.gpio.relays.items():
+            yield gid, relay.building, "gpio relay"
+        for gid, item in self.config.gpio.inputs.items():
+            yield gid, item.building, "gpio input"
 
     def _devices(self, snapshot: Any) -> list[DeviceRow]:
         last_seen: dict[str, int] = {}

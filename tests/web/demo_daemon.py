@@ -1,0 +1,133 @@
+"""Run the real daemon on the demo village for the browser tests and the page-load benchmark.
+
+``python -m tests.web.demo_daemon --state-dir DIR --http 127.0.0.1:PORT [--history-days 7]``
+
+What it does, in order: loads ``examples/village.toml`` with the state directory and the simulated
+meters' port moved to the given/free ones; seeds the hourly archive with ``--history-days`` of
+plausible hourly readings for the demo's sensors, relays and meters (so the charts and energy
+tables have the "Pi's own history" to read); creates the ``demo`` account and prints
+``{"user": ..., "password": ...}`` as the first line of standard output; then runs the real
+:class:`gateway.daemon.Daemon` in demo mode (simulated plant on MockFactory pins, simulated BLE)
+with the real simulated Modbus meters until SIGTERM.
+
+This stands in for ``village-gateway demo --state-dir DIR --http HOST:PORT`` until that exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from gateway.model import Reading
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo_config(state_dir: Path, meters_port: int) -> object:
+    from gateway.config import load_config
+
+    config = load_config(ROOT / "examples" / "village.toml")
+    buses = {name: bus.model_copy(update={"port": meters_port}) if getattr(bus, "kind", "") == "tcp" else bus
+             for name, bus in config.buses.items()}
+    return config.model_copy(
+        update={"service": config.service.model_copy(update={"state_dir": state_dir}), "buses": buses}
+    )
+
+
+def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
+    """Hourly readings for ``days``: rooms warm when scheduled, a winter outdoor curve, meters counting."""
+    site = config.site.id  # type: ignore[attr-defined]
+    start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    counters: dict[str, float] = {}
+    for hour in range(days * 24 + 1):
+        t = start + timedelta(hours=hour)
+        ns = int(t.timestamp()) * 1_000_000_000
+        local = t.astimezone(__import__("zoneinfo").ZoneInfo(config.site.timezone))  # type: ignore[attr-defined]
+        outdoor = 4.5 + 3.5 * math.sin((local.hour - 9) / 24 * 2 * math.pi)
+        outdoor_sensors = {
+            zone.heating.outdoor_sensor
+            for building in config.buildings.values()  # type: ignore[attr-defined]
+            for zone in building.zones.values()
+            if zone.heating is not None and zone.heating.outdoor_sensor
+        }
+        for sensor in sorted(outdoor_sensors):
+            yield Reading.make("climate", {"site": site, "device": sensor}, {"temperature_c": round(outdoor, 2)},
+                               time_ns=ns)
+        for building_id, building in config.buildings.items():  # type: ignore[attr-defined]
+            for zone_id, zone in building.zones.items():
+                heating = zone.heating
+                if heating is None:
+                    continue
+                occupied = any(
+                    local.weekday() in slot.days and slot.start <= f"{local.hour:02d}:00" < slot.end.replace("24:00", "24:01")
+                    for slot in heating.schedule
+                )
+                setpoint = heating.setpoints.confort if occupied else heating.setpoints.reduit
+                tags = {"site": site, "building": building_id, "zone": zone_id}
+                for sensor in heating.sensors:
+                    yield Reading.make("climate", {**tags, "device": sensor},
+                                       {"temperature_c": round(setpoint - 0.4 + 0.3 * math.sin(hour), 2)}, time_ns=ns)
+                for relay in heating.outputs[:1]:
+                    yield Reading.make("relay", {**tags, "device": relay}, {"on": occupied or hour % 3 == 0},
+                                       time_ns=ns)
+        for bus in config.buses.values():  # type: ignore[attr-defined]
+            for device in bus.devices:
+                field = "water_m3" if device.quantity == "water_m3" else "energy_import_kwh"
+                step = 0.012 if field == "water_m3" else (3.5 if 8 <= local.hour < 18 else 0.8)
+                counters[device.id] = counters.get(device.id, 1000.0) + step
+                yield Reading.make("meter", {"site": site, "device": device.id, "building": device.building},
+                                   {field: round(counters[device.id], 3)}, time_ns=ns)
+
+
+def seed_archive(config: object, state_dir: Path, days: int) -> None:
+    from gateway.archive import Archive
+    from gateway.clock import SystemClock
+
+    if days <= 0:
+        return
+    archive = Archive(state_dir / "archive.sqlite", clock=SystemClock())
+    try:
+        archive.add(list(history(config, datetime.now(UTC) - timedelta(hours=1), days)))
+        archive.flush()
+    finally:
+        archive.close()
+
+
+async def run(config: object, http: str) -> None:
+    from drivers.sim.meters import SimulatedMeters
+    from gateway.daemon import Daemon, RunOptions
+
+    bus = next(iter(config.buses.values()))  # type: ignore[attr-defined]
+    async with SimulatedMeters.from_config(bus):
+        daemon = Daemon(config, RunOptions(demo=True, http=http))  # type: ignore[arg-type]
+        await daemon.run()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--http", required=True)
+    parser.add_argument("--meters-port", type=int, required=True)
+    parser.add_argument("--history-days", type=int, default=7)
+    args = parser.parse_args()
+    from gateway.logs import setup_logging
+    from gateway.users import ensure_demo_user
+
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    config = demo_config(args.state_dir, args.meters_port)
+    seed_archive(config, args.state_dir, args.history_days)
+    user, password = ensure_demo_user(args.state_dir)
+    print(json.dumps({"user": user, "password": password}), flush=True)
+    setup_logging("info")
+    asyncio.run(run(config, args.http))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
