@@ -8,8 +8,10 @@ Rules of this module:
   (WAL, ``synchronous=FULL``): a committed row survives a power cut; at most the last
   window (the rows still in memory) is lost, and nothing is reported committed before it is;
 - **per-sink cursors** (ids are dense and increasing): a sink reads rows after its cursor
-  and advances it; cursors are persisted with the next group commit, so after a crash a
-  sink may resend at most one window, which InfluxDB overwrites (same series, same time);
+  and advances it; moved cursors are persisted by a group commit at most every 5 s (and at
+  every explicit :meth:`Journal.commit`, at close and when the budget drops rows), so after
+  a crash a sink may resend at most those seconds of points, which InfluxDB overwrites
+  (same series, same time): never a loss, never a duplicate;
 - rows delivered by every sink are deleted in bounded batches; freed pages are reused in
   place, so the file stays at its high-water mark (bounded by the budget) instead of growing;
 - **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
@@ -60,6 +62,7 @@ log = logging.getLogger("gateway.journal")
 _INTEGRITY_FULL_BELOW = 16 * 1024 * 1024  # full integrity_check on small files, quick_check above
 _DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
 _DELETE_MIN = 4096  # delivered rows are deleted in batches: fewer pages rewritten per commit
+_CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
 _BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
 
@@ -167,6 +170,7 @@ class Journal:
         self._last_commit_s = 0.0
         self._write_errors = 0
         self._written_base: int | None = None
+        self._cursors_saved_at = 0.0
         self._write_failing = False
         self._over_budget = False
         self._episode_dropped = 0
@@ -195,9 +199,13 @@ class Journal:
                           "oldest buffered readings (counted in gateway_journal_buffer_overflow_total)",
                           self.buffer_points)
 
-    def commit(self) -> int:
-        """Commit what is buffered now (blocking); return the number of rows committed."""
-        count, last_id = self._call(self._db_commit)
+    def commit(self, *, save_cursors: bool = True) -> int:
+        """Commit what is buffered now (blocking); return the number of rows committed.
+
+        ``save_cursors=False`` behaves like the group-commit loop: moved cursors wait for their
+        next periodic save.
+        """
+        count, last_id = self._call(self._db_commit, save_cursors)
         self._after_commit(count, last_id)
         return count
 
@@ -209,7 +217,7 @@ class Journal:
             while True:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 next_at = max(next_at + self.commit_interval_s, loop.time())
-                count, last_id = await loop.run_in_executor(self._executor, self._db_commit)
+                count, last_id = await loop.run_in_executor(self._executor, self._db_commit, False)
                 self._after_commit(count, last_id)
         except asyncio.CancelledError:
             if not self._closed:
@@ -452,9 +460,16 @@ class Journal:
         return self._db
 
     def _persist_cursors(self) -> None:
-        db = self._require_db()
+        """Write moved cursors now (autocommit: at open and close)."""
+        for cursor in self._write_cursors(self._require_db()):
+            cursor.dirty = False
+
+    def _write_cursors(self, db: sqlite3.Connection) -> list[_Cursor]:
+        """Write every moved cursor; the caller marks them clean once committed."""
+        written = []
         for sink, cursor in self._cursors.items():
             if cursor.dirty:
+                written.append(cursor)
                 db.execute(
                     "INSERT INTO cursors (sink, last_id, dropped, delivered, last_success_ns)"
                     " VALUES (?, ?, ?, ?, ?)"
@@ -462,7 +477,7 @@ class Journal:
                     " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
                     (sink, cursor.last_id, cursor.dropped, cursor.delivered, cursor.last_success_ns),
                 )
-                cursor.dirty = False
+        return written
 
     def _db_register(self, sink: str) -> None:
         if sink not in self._cursors:
@@ -470,17 +485,20 @@ class Journal:
             self._sink_names = (*self._sink_names, sink)
             self._refresh_stats()
 
-    def _db_commit(self) -> tuple[int, int]:
+    def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
+        """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``."""
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
         dirty = any(c.dirty for c in self._cursors.values())
+        save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
         deletable = min(self._min_cursor(), self._last_id - 1) - self._deleted_upto >= _DELETE_MIN
-        if not batch and not dirty and not deletable:
+        if not batch and not save_cursors and not deletable:
             return 0, self._last_id
         db = self._require_db()
         started = time.monotonic()
         first_id = self._last_id + 1
+        before = {sink: replace(cursor) for sink, cursor in self._cursors.items()}  # restored on failure
         try:
             db.execute("BEGIN IMMEDIATE")
             if batch:
@@ -491,14 +509,20 @@ class Journal:
             last_id = first_id + len(batch) - 1
             deleted_upto = self._delete_delivered(db, last_id)
             dropped_upto, drops = self._enforce_budget(db, last_id, len(batch), deleted_upto)
-            self._persist_cursors()
+            saved = self._write_cursors(db) if save_cursors or drops else []
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
+            for sink, cursor in before.items():  # the budget may have moved them: undo
+                self._cursors[sink].__dict__.update(cursor.__dict__)
             self._commit_failed(batch, exc)
             return 0, self._last_id
         # durable from here on
+        for cursor in saved:
+            cursor.dirty = False
+        if saved:
+            self._cursors_saved_at = time.monotonic()
         self._last_id = last_id
         self._deleted_upto = max(deleted_upto, dropped_upto)
         self._commits += 1
