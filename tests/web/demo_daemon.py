@@ -74,8 +74,9 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
                     yield Reading.make("climate", {**tags, "device": sensor},
                                        {"temperature_c": round(setpoint - 0.4 + 0.3 * math.sin(hour), 2)}, time_ns=ns)
                 for relay in heating.outputs[:1]:
-                    yield Reading.make("relay", {**tags, "device": relay}, {"on": occupied or hour % 3 == 0},
-                                       time_ns=ns)
+                    yield Reading.make("relay", {**tags, "device": relay}, {"on": occupied}, time_ns=ns)
+                yield Reading.make("climate", {**tags, "device": f"{building_id}-{zone_id}"},
+                                   {"target_c": setpoint}, time_ns=ns)
         for bus in config.buses.values():  # type: ignore[attr-defined]
             for device in bus.devices:
                 field = "water_m3" if device.quantity == "water_m3" else "energy_import_kwh"

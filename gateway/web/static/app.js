@@ -45,7 +45,7 @@
     var heater = (h.heater || []).map(function (v) { return v == null ? null : Math.round(v * 100); });
     var data = [h.t, h.temperature || [], h.target || [], h.outdoor || [], heater];
     var series = [
-      {},
+      { label: node.dataset.labelTime },
       { label: node.dataset.labelTemperature, stroke: "#d9653b", width: 2, value: function (u, v) { return fmt(v, "°C"); } },
       { label: node.dataset.labelTarget, stroke: "#1f6f5c", width: 1.5, dash: [6, 4], value: function (u, v) { return fmt(v, "°C"); } },
       { label: node.dataset.labelOutdoor, stroke: "#5b8fc9", width: 1.5, value: function (u, v) { return fmt(v, "°C"); } },

@@ -183,6 +183,7 @@ FR = {
     "This week": "Cette semaine",
     "This year": "Cette année",
     "To (included)": "Au (inclus)",
+    "Time": "Heure",
     "Today": "Aujourd'hui",
     "Too large": "Trop volumineux",
     "Too many failed attempts. Try again in %(minutes)d min.": "Trop de tentatives échouées. Réessayez dans %(minutes)d min.",

@@ -1,0 +1,85 @@
+"""Admin page load time on the demo, from the gateway's own history (not a test: prints figures).
+
+Starts the real daemon on the demo village (``tests/web/demo_daemon.py``: simulated meters, plant
+and BLE, the hourly archive seeded with ``--days`` of history), logs in as the demo account, then
+fetches each page ``--rounds`` times over loopback and prints the median, p95 and max time to the
+last byte, plus the page weight. Target: every page under 300 ms.
+
+    .venv/bin/python bench/web_pages.py [--days 7] [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.procs import free_port, running  # noqa: E402
+
+PAGES = [
+    ("Vue d'ensemble", "/"),
+    ("Zone (salle des fêtes)", "/zone/salle/grande_salle"),
+    ("Zone (mairie)", "/zone/mairie/bureaux"),
+    ("Éclairage", "/eclairage"),
+    ("Énergie", "/energie"),
+    ("Système", "/systeme"),
+    ("Journal des actions", "/journal"),
+    ("/health", "/health"),
+    ("/metrics", "/metrics"),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=7, help="days of archived history to seed")
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        port, meters = free_port(), free_port()
+        log = state / "daemon.log"
+        argv = [sys.executable, "-m", "tests.web.demo_daemon", "--state-dir", str(state), "--http",
+                f"127.0.0.1:{port}", "--meters-port", str(meters), "--history-days", str(args.days)]
+        with running(argv, port=port, log=log, timeout=120):
+            credentials = json.loads(log.read_text(encoding="utf-8").splitlines()[0])
+            base = f"http://127.0.0.1:{port}"
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            html = opener.open(base + "/login").read().decode()
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+            body = urllib.parse.urlencode({"csrf_token": token, "name": credentials["user"],
+                                           "password": credentials["password"]}).encode()
+            opener.open(base + "/login", data=body).read()
+            time.sleep(3)  # a few rules ticks and readings
+            archive = state / "archive.sqlite"
+            print(f"demo daemon, {args.days} days of hourly history in the archive "
+                  f"({archive.stat().st_size / 1e6:.1f} MB), {args.rounds} loads per page, loopback")
+            print(f"{'page':28} {'median':>8} {'p95':>8} {'max':>8} {'size':>8}")
+            worst = 0.0
+            for name, path in PAGES:
+                times, size = [], 0
+                for _ in range(args.rounds):
+                    started = time.perf_counter()
+                    size = len(opener.open(base + path).read())
+                    times.append((time.perf_counter() - started) * 1000)
+                times.sort()
+                p95 = times[max(0, int(len(times) * 0.95) - 1)]
+                worst = max(worst, p95)
+                print(f"{name:28} {statistics.median(times):6.1f}ms {p95:6.1f}ms {times[-1]:6.1f}ms "
+                      f"{size / 1024:6.1f}kB")
+            print(f"worst p95: {worst:.1f} ms (target < 300 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
