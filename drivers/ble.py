@@ -204,9 +204,7 @@ def bleak_radio_factory(*, adapter: str, passive: bool) -> RadioFactory:
         from bleak.assigned_numbers import AdvertisementDataType as Ad
 
         if not passive:
-            return BleakScanner(
-                detection_callback=callback, scanning_mode="active", bluez={"adapter": adapter}
-            )
+            return BleakScanner(detection_callback=callback, scanning_mode="active", bluez={"adapter": adapter})
         patterns = [
             (0, Ad.SERVICE_DATA_UUID16, b"\xd2\xfc"),  # BTHome v2
             (0, Ad.SERVICE_DATA_UUID16, b"\x1a\x18"),  # atc1441 / pvvx custom
@@ -273,8 +271,7 @@ class BleScanner:
                     continue
                 if not silent_logged:
                     log.warning(
-                        "no BLE advertisement for %.0f s although sensors are configured: "
-                        "restarting the scanner",
+                        "no BLE advertisement for %.0f s although sensors are configured: restarting the scanner",
                         since,
                     )
                     silent_logged = True

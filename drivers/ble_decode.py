@@ -163,9 +163,7 @@ class AdvertDecoder:
             return AdvertRejectedError("truncated", f"{expected}: {len(payload)} bytes")
         if encrypted:
             if mac_bytes(address) not in self._keys:
-                return AdvertRejectedError(
-                    "no_bindkey", f"{expected}: encrypted and no bind key for {address}"
-                )
+                return AdvertRejectedError("no_bindkey", f"{expected}: encrypted and no bind key for {address}")
             return AdvertRejectedError("undecryptable", f"{expected}: bind key does not decrypt (wrong key?)")
         if isinstance(result, dict) and result.get("data") is False:
             return AdvertRejectedError("undecryptable", f"{expected}: payload could not be decrypted")

@@ -168,8 +168,7 @@ def parse_hci_report(report: bytes) -> AdvertFields:
         kind, payload = struct[0], struct[1:]
         if kind in (AD_UUID16_INCOMPLETE, AD_UUID16_COMPLETE):
             fields.service_uuids.extend(
-                uuid128_of(int.from_bytes(payload[i : i + 2], "little"))
-                for i in range(0, len(payload) - 1, 2)
+                uuid128_of(int.from_bytes(payload[i : i + 2], "little")) for i in range(0, len(payload) - 1, 2)
             )
         elif kind in (AD_SHORT_NAME, AD_COMPLETE_NAME):
             names[kind] = payload.decode("utf-8", "replace")

@@ -85,9 +85,7 @@ def parse_line(text: str, number: int = 1) -> RecordedAdvert:
             raise RecordError(number, "rssi must be an integer")
         name = raw.get("name")
         service = {str(k): bytes.fromhex(str(v)) for k, v in dict(raw.get("service_data") or {}).items()}
-        manufacturer = {
-            int(k): bytes.fromhex(str(v)) for k, v in dict(raw.get("manufacturer_data") or {}).items()
-        }
+        manufacturer = {int(k): bytes.fromhex(str(v)) for k, v in dict(raw.get("manufacturer_data") or {}).items()}
     except KeyError as exc:
         raise RecordError(number, f"missing {exc.args[0]!r}") from exc
     except (TypeError, ValueError) as exc:

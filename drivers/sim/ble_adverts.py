@@ -8,7 +8,8 @@ Rules of this module:
   READMEs, Ruuvi data format 5, MiBeacon v3/v5), encrypted with AES-CCM where the format
   says so; the encoders are plain functions, usable by tests and benchmarks;
 - temperatures come from ``temperature_of(sensor)`` (the demo's thermal model of the zone)
-  or, when that has nothing, from a plausible day/night model.
+  or, when that has nothing, from a plausible day/night model;
+- a sensor id put in ``silenced`` stops advertising (a dead battery: the rules' fail-safe).
 """
 
 from __future__ import annotations
@@ -204,12 +205,14 @@ class SimulatedRadio:
         temperature_of: Callable[[SimSensor], float | None] | None = None,
         interval_s: float = 5.0,
         repeats: int = 2,
+        silenced: set[str] | None = None,
     ) -> None:
         self._callback = callback
         self._sensors = list(sensors)
         self._temperature_of = temperature_of
         self._interval_s = interval_s
         self._repeats = repeats
+        self.silenced = silenced if silenced is not None else set()  # sensor ids with a "dead battery"
         self._task: asyncio.Task[None] | None = None
         self._packets = {s.id: random.randrange(256) for s in sensors}  # noqa: S311
 
@@ -230,13 +233,16 @@ class SimulatedRadio:
         model = plausible_climate(sensor, time.time())
         if self._temperature_of is not None:
             temp = self._temperature_of(sensor)
-            if temp is not None:
-                return Climate(round(temp, 2), model.humidity_pct, model.battery_pct, model.battery_mv)
+            if temp is not None:  # the zone's true temperature, with a thermometer's jitter
+                measured = temp + random.gauss(0.0, 0.02)
+                return Climate(round(measured, 2), model.humidity_pct, model.battery_pct, model.battery_mv)
         return model
 
     def advertise_once(self) -> None:
         """Every sensor sends its current measurement (each frame ``repeats`` times)."""
         for sensor in self._sensors:
+            if sensor.id in self.silenced:
+                continue
             self._packets[sensor.id] = (self._packets[sensor.id] + 1) % 256
             advert = encode(
                 sensor.format,

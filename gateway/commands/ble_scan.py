@@ -28,9 +28,7 @@ HELP = "list the BLE devices heard and their decoded readings (or decode a recor
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to scan (default 10)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument(
-        "--record", type=Path, metavar="FILE", help="append every advertisement to FILE (JSON lines)"
-    )
+    parser.add_argument("--record", type=Path, metavar="FILE", help="append every advertisement to FILE (JSON lines)")
     parser.add_argument("--replay", type=Path, metavar="FILE", help="decode a recording instead of scanning")
     parser.add_argument(
         "--bindkey",

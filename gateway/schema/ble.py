@@ -50,9 +50,7 @@ def read_bindkey_file(path: Path) -> bytes:
     except (OSError, UnicodeDecodeError) as exc:
         raise BindKeyError(f"cannot read bind key file {path}: {exc}") from exc
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise BindKeyError(
-            f"bind key file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); chmod 600 it"
-        )
+        raise BindKeyError(f"bind key file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")
     if not _KEY.match(text):
         raise BindKeyError(f"bind key file {path} does not hold 32 hex digits")
     return bytes.fromhex(text)
@@ -63,9 +61,7 @@ class BleSensorConfig(Section):
 
     id: Ident = Field(description="the `device` tag")
     address: str = Field(description="MAC address, e.g. A4:C1:38:02:83:F4")
-    format: BleFormat | None = Field(
-        default=None, description="accept only this format (default: any supported)"
-    )
+    format: BleFormat | None = Field(default=None, description="accept only this format (default: any supported)")
     bindkey: str | None = Field(default=None, description="32 hex digits (prefer bindkey_file)")
     bindkey_file: ConfigPath | None = None
     building: Ident
@@ -144,9 +140,7 @@ def cross_check(config: object) -> list[tuple[str, str]]:
             )
         addresses.setdefault(sensor.address, i)
         if sensor.stale_after_s <= section.heartbeat_s:
-            problems.append(
-                (f"{path}.stale_after_s", f"must exceed ble.heartbeat_s ({section.heartbeat_s} s)")
-            )
+            problems.append((f"{path}.stale_after_s", f"must exceed ble.heartbeat_s ({section.heartbeat_s} s)"))
         if sensor.bindkey_file is not None:
             try:
                 read_bindkey_file(sensor.bindkey_file)

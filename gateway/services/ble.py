@@ -11,7 +11,8 @@ Rules of this module:
 - the radio: ``options.extras["ble_radio_factory"]`` (tests), the simulated sensors of
   :mod:`drivers.sim.ble_adverts` when ``options.demo``, otherwise bleak on ``[ble].adapter``.
   The demo's thermal model may provide ``options.extras["sim_zone_temperature"]``, a
-  ``(building, zone) -> float | None`` callable, for the simulated sensors to report.
+  ``(building, zone) -> float | None`` callable, for the simulated sensors to report; a sensor id
+  added to ``options.extras["sim_ble_silenced"]`` (a set) stops advertising (dead battery).
 """
 
 from __future__ import annotations
@@ -104,9 +105,7 @@ class BleService:
                 )
             )
         else:
-            self._core.raise_event(
-                Event("sensor_recovered", cfg.id, f"{cfg.id} ({where}) reports again", now)
-            )
+            self._core.raise_event(Event("sensor_recovered", cfg.id, f"{cfg.id} ({where}) reports again", now))
 
 
 def _sensor(cfg: BleSensorConfig) -> BleSensor:
@@ -144,9 +143,7 @@ def _sim_factory(config: GatewayConfig, options: Any) -> RadioFactory:
             key = None
         fmt = s.format or "bthome"
         sensors.append(
-            SimSensor(
-                s.id, s.address, fmt, s.building, s.zone, key if fmt in ("bthome", "mibeacon") else None
-            )
+            SimSensor(s.id, s.address, fmt, s.building, s.zone, key if fmt in ("bthome", "mibeacon") else None)
         )
 
     def temperature_of(sensor: SimSensor) -> float | None:
@@ -156,8 +153,9 @@ def _sim_factory(config: GatewayConfig, options: Any) -> RadioFactory:
         return float(value) if value is not None else None
 
     interval = float(options.extras.get("sim_ble_interval_s", 5.0))
+    silenced: set[str] = options.extras.setdefault("sim_ble_silenced", set())
     return lambda callback: SimulatedRadio(
-        callback, sensors=sensors, temperature_of=temperature_of, interval_s=interval
+        callback, sensors=sensors, temperature_of=temperature_of, interval_s=interval, silenced=silenced
     )
 
 

@@ -123,9 +123,7 @@ class Recorder:
         self.updates.append(update)
 
 
-def listener_for(
-    address: str, key: bytes | None = None, **kw: object
-) -> tuple[AdvertListener, Recorder, Metrics]:
+def listener_for(address: str, key: bytes | None = None, **kw: object) -> tuple[AdvertListener, Recorder, Metrics]:
     from datetime import UTC, datetime
 
     rec, metrics = Recorder(), Metrics()
@@ -176,9 +174,7 @@ def test_adapter_gives_bleparser_the_same_result_as_the_original_report(report) 
 def test_ruuvi_specification_vector() -> None:
     """docs.ruuvi.com, data format 5, "valid data" test case."""
     payload = bytes.fromhex("0512FC5394C37C0004FFFC040CAC364200CDCBB8334C884F")
-    decoded = AdvertDecoder().decode(
-        "CB:B8:33:4C:88:4F", -70, service_data={}, manufacturer_data={0x0499: payload}
-    )
+    decoded = AdvertDecoder().decode("CB:B8:33:4C:88:4F", -70, service_data={}, manufacturer_data={0x0499: payload})
     assert decoded is not None
     assert decoded.format == "ruuvi"
     assert decoded.climate["temperature_c"] == pytest.approx(24.3)

@@ -103,9 +103,7 @@ class FakeRadio:
         packet = 0
         while self.dies_after is None or packet < self.dies_after:
             packet += 1
-            self.callback(
-                *to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(19.0 + packet / 10, 50.0), packet), -60)
-            )
+            self.callback(*to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(19.0 + packet / 10, 50.0), packet), -60))
             await asyncio.sleep(0.02)
         # then nothing, forever, without an error: the failure mode we guard against
 
