@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +30,40 @@ HealthCheck = Callable[[], "str | None"]
 
 #: STATUS= refresh period when systemd asks for no watchdog.
 STATUS_INTERVAL_S = 30.0
+#: The journal may go this long (at least) without a commit while readings wait.
+STALL_MIN_S = 120.0
 
 
 def add_health_check(options: Any, name: str, check: HealthCheck) -> None:
     """Register a liveness check the watchdog consults before each ping."""
     options.extras.setdefault("health_checks", {})[name] = check
+
+
+class JournalLiveness:
+    """Unhealthy when readings wait but the journal's group commit has not advanced for ``stall_s``.
+
+    (A hung SQLite thread on a failing SD card: a restart is the one remedy the daemon has, and
+    systemd's start limit makes a hopeless case visible rather than silent.)
+    """
+
+    def __init__(self, journal: Any, *, stall_s: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.journal = journal
+        self.stall_s = stall_s
+        self._monotonic = monotonic
+        self._commits: int | None = None
+        self._ok_since = monotonic()
+
+    def __call__(self) -> str | None:
+        stats = self.journal.stats()
+        now = self._monotonic()
+        if stats.buffered == 0 or stats.commits != self._commits:
+            self._commits = stats.commits
+            self._ok_since = now
+            return None
+        stalled = now - self._ok_since
+        if stalled < self.stall_s:
+            return None
+        return f"no group commit for {stalled:.0f} s with {stats.buffered} readings waiting"
 
 
 class SystemdService:
@@ -133,7 +163,10 @@ class ClockService:
 
 
 def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """The clock monitor and the systemd notifier."""
+    """The clock monitor and the systemd notifier (with the journal's liveness check)."""
     guard = guard_for(config, core, options)
+    if callable(getattr(core.journal, "stats", None)):
+        stall_s = max(STALL_MIN_S, 30 * config.journal.commit_interval_s)
+        add_health_check(options, "journal", JournalLiveness(core.journal, stall_s=stall_s))
     notifier = options.extras.get("notifier") or Notifier.from_environment()
     return [ClockService(guard), SystemdService(notifier=notifier, guard=guard, options=options)]
