@@ -167,6 +167,7 @@ class GpioBank:
             self._listeners.append(listener)
         for name, device in self._inputs.items():
             invert = self._invert[name]
+            self._last_state[name] = bool(device.is_active) != invert  # the level now, not at prepare()
             device.when_activated = self._callback(name, not invert)
             device.when_deactivated = self._callback(name, invert)
 

@@ -86,15 +86,23 @@ class Plant:
         relay_level: Any,
         period_s: float = 10.0,
         capacity_divisor: float = 1.0,
-        seed: int = 1,
         weather: Weather | None = None,
         initial_c: dict[str, float] | None = None,
+        pins: Any = None,
     ) -> None:
         self.core = core
+        self._pins = pins  # the MockFactory whose input pins the simulated world drives
+        self._inputs = config.gpio.inputs
         self.period_s = period_s
         self._relay_level = relay_level  # name -> bool, the pins' actual levels
-        self._rng = random.Random(seed)  # noqa: S311 - simulated sensor noise, not cryptography
-        self.weather = weather or Weather(seed=seed)
+        sim = config.simulation
+        self._rng = random.Random(sim.seed)  # noqa: S311 - simulated sensor noise, not cryptography
+        self.weather = weather or Weather(
+            seed=sim.seed,
+            mean_c=sim.outdoor.mean_c,
+            daily_swing_c=sim.outdoor.daily_swing_c,
+            day_to_day_c=sim.outdoor.day_to_day_c,
+        )
         ble_ids = {s.id for s in getattr(config.ble, "sensors", ())}
         self.zones: dict[str, SimZone] = {}
         self.outdoor_sensors: set[str] = set()
@@ -104,18 +112,10 @@ class Plant:
                 if heating is None:
                     continue
                 key = f"{bid}/{zid}"
-                capacity, loss, power, initial = DEFAULT_ZONES.get(building.kind, DEFAULT_ZONES["other"])
-                if initial_c and key in initial_c:
-                    initial = initial_c[key]
-                params = ThermalParams(
-                    capacity / capacity_divisor, loss, power, initial_c=initial, sensor_noise_c=SENSOR_NOISE_C
-                )
                 heater: RelayHeater | PilotWireConvector
-                if heating.pilot_wire is not None:
-                    sp = heating.setpoints
-                    heater = PilotWireConvector(power, sp.confort, sp.reduit, sp.hors_gel)
-                else:
-                    heater = RelayHeater(power)
+                params, heater = _zone_model(
+                    config, key, building.kind, heating, divisor=capacity_divisor, initial=initial_c
+                )
                 self.zones[key] = SimZone(
                     key=key,
                     building=bid,
@@ -127,6 +127,8 @@ class Plant:
                 )
                 if heating.outdoor_sensor and heating.outdoor_sensor not in ble_ids:
                     self.outdoor_sensors.add(heating.outdoor_sensor)
+        if sim.outdoor.sensor and sim.outdoor.sensor not in ble_ids:
+            self.outdoor_sensors.add(sim.outdoor.sensor)
         self._last_ns: int | None = None
 
     # ---- what the simulated world looks like ----------------------------------------------------
@@ -170,9 +172,7 @@ class Plant:
         for sensor in self.outdoor_sensors:
             self._publish(sensor, None, None, round(outdoor, 2), now_ns)
 
-    def _publish(
-        self, device: str, building: str | None, zone: str | None, value: float, now_ns: int
-    ) -> None:
+    def _publish(self, device: str, building: str | None, zone: str | None, value: float, now_ns: int) -> None:
         try:
             reading = Reading.make(
                 "climate",
@@ -186,13 +186,46 @@ class Plant:
         self.core.publish(reading)
 
     def prepare(self) -> None:
-        """Nothing to claim."""
+        """Put the simulated world at rest: windows closed, nobody in front of the detectors."""
+        if self._pins is None:
+            return
+        for spec in self._inputs.values():
+            if spec.kind == "pulse":
+                continue
+            pin = self._pins.pin(spec.pin)
+            if not hasattr(pin, "drive_low"):
+                return  # real pins: the world is real
+            pin.drive_low() if spec.active_high else pin.drive_high()
 
     async def run(self) -> None:
         """Step every ``period_s`` seconds until cancelled."""
         while True:
             self.step()
             await asyncio.sleep(self.period_s)
+
+
+def _zone_model(
+    config: Any, key: str, kind: str, heating: Any, *, divisor: float, initial: dict[str, float] | None
+) -> tuple[ThermalParams, RelayHeater | PilotWireConvector]:
+    """The zone's model from ``[simulation.zones."b/z"]``, or typical values for its kind of building."""
+    configured = config.simulation.zones.get(key)
+    if configured is not None:
+        capacity, loss, power = configured.heat_capacity_kwh_per_k, configured.loss_kw_per_k, configured.heater_kw
+        start = configured.initial_c
+        explicit_noise = "sensor_noise_c" in configured.model_fields_set
+        noise = configured.sensor_noise_c if explicit_noise else SENSOR_NOISE_C
+    else:
+        capacity, loss, power, start = DEFAULT_ZONES.get(kind, DEFAULT_ZONES["other"])
+        noise = SENSOR_NOISE_C
+    if initial and key in initial:
+        start = initial[key]
+    params = ThermalParams(capacity / divisor, loss, power, initial_c=start, sensor_noise_c=noise)
+    if heating.pilot_wire is None:
+        return params, RelayHeater(power)
+    sp = heating.setpoints
+    eco = configured.convector_eco_c if configured and configured.convector_eco_c else sp.reduit
+    frost = configured.convector_hors_gel_c if configured else sp.hors_gel
+    return params, PilotWireConvector(power, sp.confort, eco, frost)
 
 
 def build_plant(config: Any, core: Any, options: Any, control: Any) -> list[Service]:
@@ -205,6 +238,7 @@ def build_plant(config: Any, core: Any, options: Any, control: Any) -> list[Serv
         period_s=float(extras.get("plant_period_s", 10.0)),
         capacity_divisor=float(extras.get("plant_capacity_divisor", 10.0 if options.demo else 1.0)),
         initial_c=extras.get("plant_initial_c"),
+        pins=options.pin_factory,
     )
     extras["plant"] = plant
     extras.setdefault("sim_zone_temperature", plant.temperature)

@@ -84,7 +84,7 @@ def effective_site(config: Any, store: SettingsStore) -> Site:
     weeks = store.weeks()
     extra: dict[str, list[Period]] = {}
     for subject, exc in store.all_exceptions():
-        slots = [Slot.model_validate(s) for s in slots_from_periods(exc.periods)]
+        slots = tuple(Slot.model_validate(s) for s in slots_from_periods(exc.periods))
         extra.setdefault(subject, []).append(
             Period(name=exc.label or f"exception {exc.id}", start=exc.start, end=exc.end, schedule=slots)
         )
@@ -94,12 +94,10 @@ def effective_site(config: Any, store: SettingsStore) -> Site:
     for zone in site.zones:
         update: dict[str, Any] = {}
         if zone.key in weeks:
-            update["schedule"] = [Slot.model_validate(s) for s in slots_from_periods(weeks[zone.key])]
+            update["schedule"] = tuple(Slot.model_validate(s) for s in slots_from_periods(weeks[zone.key]))
         if zone.key in extra:
-            update["exceptions"] = [*zone.heating.exceptions, *extra[zone.key]]
-        zones.append(
-            zone.model_copy(update={"heating": zone.heating.model_copy(update=update)}) if update else zone
-        )
+            update["exceptions"] = (*zone.heating.exceptions, *extra[zone.key])
+        zones.append(zone.model_copy(update={"heating": zone.heating.model_copy(update=update)}) if update else zone)
     return site.model_copy(update={"zones": tuple(zones)})
 
 
@@ -143,12 +141,10 @@ class ControlService:
         self._pending = False
         self._relevant = self._relevant_devices()
         self._relay_tags = {
-            name: core.tags(device=name, building=r.building, zone=r.zone)
-            for name, r in config.gpio.relays.items()
+            name: core.tags(device=name, building=r.building, zone=r.zone) for name, r in config.gpio.relays.items()
         }
         self._input_tags = {
-            name: core.tags(device=name, building=i.building, zone=i.zone)
-            for name, i in config.gpio.inputs.items()
+            name: core.tags(device=name, building=i.building, zone=i.zone) for name, i in config.gpio.inputs.items()
         }
         self._names = {
             f"{b}/{z}": (building.name, zone.name)
@@ -160,20 +156,14 @@ class ControlService:
     def prepare(self) -> None:
         """Relays to their boot state, first of all; then restore the memory."""
         self.bank.prepare()
-        now_ns = self.clock.time_ns()
         saved = self.store.load_memory("shell") or {}
         self._relay_since.update(
-            {k: int(v) for k, v in saved.get("relay_since", {}).items() if k in self._relay_since}
+            {k: int(v) for k, v in saved.get("relay_since", {}).items() if k in self.bank.relay_specs}
         )
         self._pulse_base = {k: float(v) for k, v in saved.get("pulses", {}).items()}
         engine = self.store.load_memory("engine")
         self._memory = memory_from_json(None if engine is None else json.dumps(engine))
         self._memory_text = memory_to_json(self._memory)
-        for name in self.bank.input_specs:
-            # at boot nobody knows when an input last changed: an active one (window open, someone
-            # there) counts from now, an inactive one from long ago (no presence hold after a reboot)
-            active = self.bank.input_active(name)
-            self._inputs[name] = InputState(active, now_ns if active else 0)
 
     def _relevant_devices(self) -> frozenset[str]:
         devices: set[str] = set()
@@ -194,6 +184,12 @@ class ControlService:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.bank.attach(loop, self._on_edge)
+        now_ns = self.clock.time_ns()
+        for name in self.bank.input_specs:
+            # at start nobody knows when an input last changed: an active one (window open, someone
+            # there) counts from now, an inactive one from long ago (no presence hold after a reboot)
+            active = self.bank.input_active(name)
+            self._inputs[name] = InputState(active, now_ns if active else 0)
         self.control.attach(loop, self.evaluate)
         self.core.on_reading(self._on_reading)
         scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
@@ -295,9 +291,7 @@ class ControlService:
             value = sample.value
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 readings[key] = SensorValue(float(value), sample.time_ns)
-        relays = {
-            name: RelayState(on, self._relay_since.get(name)) for name, on in self.bank.relay_states().items()
-        }
+        relays = {name: RelayState(on, self._relay_since.get(name)) for name, on in self.bank.relay_states().items()}
         overrides = self.store.active_overrides(now)
         bookings = tuple(
             Booking(o.subject, _ns(o.start), _ns(o.end), o.mode, o.label)  # type: ignore[arg-type]
@@ -336,9 +330,7 @@ class ControlService:
             if commanded is not None and commanded != actual:
                 self.core.metrics.inc("gateway_relay_putback_total", relay=name)
                 reason = f"{reason} (remis en place : changé hors du contrôle)"
-                log.warning(
-                    "relay %s was %s behind the daemon's back; put back", name, "on" if actual else "off"
-                )
+                log.warning("relay %s was %s behind the daemon's back; put back", name, "on" if actual else "off")
             try:
                 self.bank.set(name, action.on)
             except Exception as exc:
@@ -351,9 +343,7 @@ class ControlService:
             log.info("relay %s %s: %s", name, "on" if action.on else "off", reason)
             self._publish("relay", self._relay_tags[name], {"on": action.on, "reason": reason}, now_ns)
 
-    def _publish(
-        self, measurement: str, tags: Mapping[str, str], fields: dict[str, Any], now_ns: int
-    ) -> None:
+    def _publish(self, measurement: str, tags: Mapping[str, str], fields: dict[str, Any], now_ns: int) -> None:
         try:
             reading = Reading.make(measurement, tags, fields, time_ns=now_ns)
         except ValueError as exc:  # clock not set on a Pi without RTC: the relay still switches
@@ -368,8 +358,7 @@ class ControlService:
             return
         self.store.save_memory(json.loads(text), "engine")
         pulses = {
-            name: self._pulse_base.get(name, 0.0)
-            + self.bank.pulse_count(name) * self.config.gpio.inputs[name].scale
+            name: self._pulse_base.get(name, 0.0) + self.bank.pulse_count(name) * self.config.gpio.inputs[name].scale
             for name in self.bank.input_names("pulse")
         }
         self.store.save_memory({"relay_since": self._relay_since, "pulses": pulses}, "shell")
@@ -439,9 +428,7 @@ class ControlService:
         for (kind, subject), event in latest.items():
             if event.severity == "info":  # the last word on this subject was "resolved"
                 continue
-            out.append(
-                Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity)
-            )
+            out.append(Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity))
         return tuple(sorted(out, key=lambda a: a.time, reverse=True))
 
 

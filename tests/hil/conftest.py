@@ -196,7 +196,6 @@ async def running_village(config: Any, start: datetime, **extras: Any) -> AsyncI
     task = asyncio.create_task(daemon.run(), name="daemon")
     try:
         await asyncio.wait_for(daemon.started.wait(), 10)
-        factory.pin(WINDOW_PIN).drive_low()  # the window is closed (reed switch closed to ground)
         await village.settle()
         yield village
     finally:

@@ -174,8 +174,8 @@ def test_exceptions_and_lighting_overrides(control, config, store):
         control.add_exception("salle", "grande_salle", date(2027, 1, 4), date(2026, 12, 19), "x", user="m")
     assert "end" in info.value.errors
     periods = effective_site(config, store).zone("salle/grande_salle").heating.exceptions
-    assert [(p.name, p.start, p.end, p.schedule) for p in periods] == [
-        ("Vacances", date(2026, 12, 19), date(2027, 1, 4), [])
+    assert [(p.name, p.start, p.end, tuple(p.schedule)) for p in periods] == [
+        ("Vacances", date(2026, 12, 19), date(2027, 1, 4), ())
     ]
     light = control.add_lighting_override("parvis", on=True, end=NOW + timedelta(hours=1), user="m")
     assert control.circuit("parvis").overrides == (light,)
