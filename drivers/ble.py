@@ -214,7 +214,7 @@ def bleak_radio_factory(*, adapter: str, passive: bool) -> RadioFactory:
         return BleakScanner(
             detection_callback=callback,
             scanning_mode="passive",
-            bluez={"adapter": adapter, "or_patterns": patterns},  # type: ignore[typeddict-item]
+            bluez={"adapter": adapter, "or_patterns": patterns},
         )
 
     return make
@@ -326,12 +326,14 @@ class BleScanner:
                 else:
                     log.warning("passive BLE scanning unavailable (%s); scanning actively instead", error)
                     self._factory, self._fallback = self._fallback, None
-                    return self._started(radio)
+                    self._started(radio)
+                    return None
             self.adapter_up = False
             self.last_error = error
             self._metrics.set("gateway_ble_adapter_up", 0.0)
             return error
-        return self._started(radio)
+        self._started(radio)
+        return None
 
     def _started(self, radio: Radio) -> None:
         self._radio = radio

@@ -20,7 +20,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from drivers.ble import RadioFactory
 
 HELP = "list the BLE devices heard and their decoded readings (or decode a recording with --replay)"
 
@@ -46,16 +49,16 @@ class UsageError(ValueError):
 
 
 @dataclass
-class _Known:
+class Known:
     keys: dict[str, bytes] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # address -> configured sensor id
     adapter: str = "hci0"
 
 
-def _known(args: argparse.Namespace) -> _Known:
+def _known(args: argparse.Namespace) -> Known:
     from drivers.ble_decode import normalise_mac
 
-    known = _Known()
+    known = Known()
     if args.config:
         from gateway.config import load_config
         from gateway.errors import ConfigError
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.replay:
         return replay(args.replay, known.keys, as_json=args.json, out=sys.stdout, err=sys.stderr)
-    return asyncio.run(_live(args, known))
+    return asyncio.run(live_scan(args, known))
 
 
 def replay(path: Path, keys: Mapping[str, bytes], *, as_json: bool, out: TextIO, err: TextIO) -> int:
@@ -144,7 +147,8 @@ def _line(row: Mapping[str, Any]) -> str:
     return f"{row['address']}  {row['format']:<9} {readings}"
 
 
-async def _live(args: argparse.Namespace, known: _Known) -> int:
+async def live_scan(args: argparse.Namespace, known: Known, radio_factory: RadioFactory | None = None) -> int:
+    """Scan for ``args.seconds`` (bleak, active, unless a radio factory is given: tests)."""
     from drivers.ble import bleak_radio_factory
     from drivers.ble_decode import AdvertDecoder, AdvertRejectedError
     from drivers.ble_record import from_bleak
@@ -175,7 +179,8 @@ async def _live(args: argparse.Namespace, known: _Known) -> int:
         if decoded is not None:
             entry.update(format=decoded.format, readings=decoded.readings())
 
-    radio = bleak_radio_factory(adapter=known.adapter, passive=False)(callback)
+    factory = radio_factory or bleak_radio_factory(adapter=known.adapter, passive=False)
+    radio = factory(callback)
     try:
         try:
             await radio.start()

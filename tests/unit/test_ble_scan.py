@@ -153,3 +153,48 @@ def test_record_lines_have_the_documented_shape_and_replay_identically() -> None
     device, adv = bleak_objects(VECTORS[0][1])
     raw = json.loads(from_bleak(device, adv).to_json())
     assert raw["service_data"] == {"0000fcd2-0000-1000-8000-00805f9b34fb": "4002ca0903bf13"}
+
+
+class PlaybackRadio:
+    """A radio that hears the published vectors once when started (the radio is what we may fake)."""
+
+    def __init__(self, callback) -> None:
+        self.callback = callback
+
+    async def start(self) -> None:
+        for _name, report, *_ in VECTORS:
+            self.callback(*bleak_objects(report))
+        device, adv = bleak_objects(VECTORS[5][1])
+        self.callback(device, adv)  # a repeat
+
+    async def stop(self) -> None:
+        return None
+
+
+async def test_live_scan_lists_devices_and_records_what_it_hears(tmp_path: Path, capsys) -> None:
+    import argparse
+
+    from gateway.commands.ble_scan import Known, live_scan, replay
+
+    record = tmp_path / "walk.jsonl"
+    args = argparse.Namespace(seconds=0.01, json=True, record=record)
+    known = Known(
+        keys={"54:48:E6:8F:80:A5": bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")},
+        names={"A4:C1:38:02:83:F4": "salle-t1"},
+    )
+    assert await live_scan(args, known, radio_factory=PlaybackRadio) == 0
+    out, err = capsys.readouterr()
+    devices = {d["address"]: d for d in map(json.loads, out.splitlines())}
+    assert devices["A4:C1:38:02:83:F4"]["sensor"] == "salle-t1"
+    assert devices["A4:C1:38:02:83:F4"]["adverts"] == 4  # atc1441, pvvx twice, encrypted MiBeacon
+    assert devices["54:48:E6:8F:80:A5"]["format"] == "bthome"
+    assert devices["CD:D4:FA:52:7A:F2"]["readings"]["temperature_c"] == 25.01
+    assert "devices heard" in err
+    lines = record.read_text().splitlines()
+    assert len(lines) == len(VECTORS) + 1
+    # the recording replays to the same decoded adverts
+    import io
+
+    buffer = io.StringIO()
+    assert replay(record, known.keys, as_json=True, out=buffer, err=io.StringIO()) == 0
+    assert len(buffer.getvalue().splitlines()) == len(VECTORS)  # all but the keyless MiBeacon, plus the repeat
