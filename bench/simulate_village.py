@@ -26,8 +26,7 @@ def main() -> None:
     base = load_config(args.config)
     first = base.simulation.start or date(2026, 1, 12)
     print(
-        f"{'seed':>5} {'start':>11} {'kWh':>8} {'baseline':>9} {'saving %':>9} {'below %':>8} {'s':>6} "
-        f"{'ms/tick':>8}"
+        f"{'seed':>5} {'start':>11} {'kWh':>8} {'baseline':>9} {'saving %':>9} {'below %':>8} {'s':>6} {'ms/tick':>8}"
     )
     for seed in args.seeds:
         config = base.model_copy(update={"simulation": base.simulation.model_copy(update={"seed": seed})})

@@ -83,9 +83,7 @@ def simulate(
     start_ns = schedule.local_ns(first, 0, tz)
     end_ns = start_ns + int(days * 24 * HOUR_NS)
     tick_ns = int(sim.tick_s * NS)
-    offset_h = (
-        datetime.combine(first, datetime.min.time(), tz).utcoffset() or timedelta()
-    ).total_seconds() / 3600
+    offset_h = (datetime.combine(first, datetime.min.time(), tz).utcoffset() or timedelta()).total_seconds() / 3600
     weather = Weather(
         seed=sim.seed,
         mean_c=sim.outdoor.mean_c,
@@ -97,10 +95,7 @@ def simulate(
             for o in sim.outdoor_offsets
         ),
     )
-    outages = [
-        (o.sensor, _local_ns(o.start, tz), _local_ns(o.start, tz) + int(o.hours * HOUR_NS))
-        for o in sim.outages
-    ]
+    outages = [(o.sensor, _local_ns(o.start, tz), _local_ns(o.start, tz) + int(o.hours * HOUR_NS)) for o in sim.outages]
     bookings = tuple(
         Booking(b.zone, _local_ns(b.start, tz), _local_ns(b.end, tz), b.mode, b.label) for b in sim.bookings
     )
@@ -137,11 +132,9 @@ def simulate(
         for run, status in zip(zones, decision.zones, strict=True):
             _step_zone(run, relays, status.occupied, dt_s=dt_s, outdoor=outdoor)
             if trace is not None:
-                trace.rows.append(
-                    (now_ns, run.spec.key, run.model.temperature_c, status.heating, status.mode)
-                )
-        for status in decision.circuits:
-            circuits[status.circuit].on_h += dt_s / 3600 if status.on else 0.0
+                trace.rows.append((now_ns, run.spec.key, run.model.temperature_c, status.heating, status.mode))
+        for lit in decision.circuits:
+            circuits[lit.circuit].on_h += dt_s / 3600 if lit.on else 0.0
         if circuits:
             dark, _ = lighting.is_dark(
                 site.latitude,
@@ -171,9 +164,7 @@ def _zone_run(spec: ZoneSpec, params: Mapping[str, Any]) -> _ZoneRun:
     if heating.pilot_wire is not None:
         eco = cfg.convector_eco_c if cfg.convector_eco_c is not None else heating.setpoints.reduit
         heater = PilotWireConvector(cfg.heater_kw, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
-        baseline_heater = PilotWireConvector(
-            cfg.heater_kw, heating.setpoints.confort, eco, cfg.convector_hors_gel_c
-        )
+        baseline_heater = PilotWireConvector(cfg.heater_kw, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
     else:
         heater, baseline_heater = RelayHeater(cfg.heater_kw), RelayHeater(cfg.heater_kw)
     return _ZoneRun(spec, ThermalZone(thermal), ThermalZone(thermal), heater, baseline_heater)

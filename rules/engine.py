@@ -115,9 +115,7 @@ def _leak(
             if check.min_lph is not None:
                 evidence["flow_lph"] = round(check.min_lph, 1)
         code = f"leak_{check.kind}" if check.kind else "leak_latched"
-        notices[f"leak:{mid}"] = Notice(
-            "leak", mid, "alarm", rz(code, **evidence), tuple(sorted(evidence.items()))
-        )
+        notices[f"leak:{mid}"] = Notice("leak", mid, "alarm", rz(code, **evidence), tuple(sorted(evidence.items())))
     if meter.valve_relay:
         close = check.alarm and meter.close_valve
         actions.append(
@@ -312,9 +310,7 @@ def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reaso
         )
         if outcome.code == "heat_max_on":
             notice_reason = rz("heat_max_on", zone=zone.title, **dict(outcome.params))
-            conditions[f"heater_max_on:{zone.key}"] = Notice(
-                "heater_max_on", zone.key, "warning", notice_reason
-            )
+            conditions[f"heater_max_on:{zone.key}"] = Notice("heater_max_on", zone.key, "warning", notice_reason)
         reason = rz(outcome.code, **common, **dict(outcome.params))
         actions = (Action(cfg.outputs[0], outcome.on, reason, subject),)
         heating_now, on = relay.on, outcome.on
@@ -386,9 +382,7 @@ def _circuit(site: Site, cid: str, state: State, *, tz: ZoneInfo, now_ns: int, r
 # ---- events ----------------------------------------------------------------------------------------------
 
 
-def _edges(
-    previous: tuple[str, ...], active: dict[str, Notice]
-) -> tuple[tuple[Notice, ...], tuple[str, ...]]:
+def _edges(previous: tuple[str, ...], active: dict[str, Notice]) -> tuple[tuple[Notice, ...], tuple[str, ...]]:
     """Notices for conditions that started, and "…_end" notices for those that ended."""
     before = set(previous)
     events = [active[key] for key in sorted(active) if key not in before]

@@ -83,9 +83,7 @@ def _record_hour(
         if mem.night_date is not None and mem.night_date != night_date:
             mem = _finish_night(mem, cfg)
         low = litres if mem.night_min_l is None else min(mem.night_min_l, litres)
-        return mem.model_copy(
-            update={"night_date": night_date, "night_min_l": low, "night_hours": mem.night_hours + 1}
-        )
+        return mem.model_copy(update={"night_date": night_date, "night_min_l": low, "night_hours": mem.night_hours + 1})
     if mem.night_date is not None:
         return _finish_night(mem, cfg)
     return mem

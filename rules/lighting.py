@@ -87,9 +87,7 @@ class CircuitOutcome:
     params: tuple[tuple[str, ParamValue], ...] = ()
 
 
-def presence_until(
-    cfg: CircuitConfig, inputs: Mapping[str, InputState], now_ns: int
-) -> tuple[str, int] | None:
+def presence_until(cfg: CircuitConfig, inputs: Mapping[str, InputState], now_ns: int) -> tuple[str, int] | None:
     """The presence input keeping the circuit on and until when (``None``: nobody)."""
     hold = int(cfg.presence_hold_min * MINUTE_NS)
     best: tuple[str, int] | None = None

@@ -90,8 +90,7 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
     },
     "window_open_end": {"fr": "Fenêtre refermée : {subject}", "en": "Window closed: {subject}"},
     "sensor_stale": {
-        "fr": "Température indisponible : {zone}, aucune mesure récente{minutes_ago} ; "
-        "mode sécurité ({safe})",
+        "fr": "Température indisponible : {zone}, aucune mesure récente{minutes_ago} ; mode sécurité ({safe})",
         "en": "Temperature unavailable: {zone}, no recent reading{minutes_ago}; fail-safe ({safe})",
     },
     "sensor_stale_end": {
@@ -109,8 +108,7 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "nights ({hours} h observed)",
     },
     "leak_continuous": {
-        "fr": "Fuite d’eau probable : {meter}, aucune heure sans consommation sur {hours} h "
-        "(minimum {flow_lph} l/h)",
+        "fr": "Fuite d’eau probable : {meter}, aucune heure sans consommation sur {hours} h (minimum {flow_lph} l/h)",
         "en": "Probable water leak: {meter}, no zero-flow hour in {hours} h (minimum {flow_lph} l/h)",
     },
     "leak_latched": {
@@ -138,8 +136,7 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
     "light_off_unoccupied": {
         "fr": "Éclairage éteint : {circuit}, bâtiment inoccupé depuis plus de {minutes} min "
         "(arrêté du 27 décembre 2018)",
-        "en": "Lighting off: {circuit}, building unoccupied for more than {minutes} min "
-        "(arrêté of 27 December 2018)",
+        "en": "Lighting off: {circuit}, building unoccupied for more than {minutes} min (arrêté of 27 December 2018)",
     },
     "light_off_daylight": {
         "fr": "Éclairage éteint : {circuit}, jour (lever {sunrise}, coucher {sunset})",
@@ -259,9 +256,7 @@ def render(reason: Reason, lang: Lang = "fr") -> str:
             words[name] = clock(p[name], p.get(f"{name}_day"), lang)
     words["contact"] = f" (contact {p['contact']})" if "contact" in p else ""
     words["minutes_ago"] = (
-        (f" depuis {p['minutes']} min" if lang == "fr" else f" for {p['minutes']} min")
-        if "minutes" in p
-        else ""
+        (f" depuis {p['minutes']} min" if lang == "fr" else f" for {p['minutes']} min") if "minutes" in p else ""
     )
     return template.format_map(_Default(words))
 

@@ -151,9 +151,7 @@ def evaluate(
     today = from_ns(now_ns, tz).date()
     spans = intervals(heating, tz, today - timedelta(days=HORIZON_DAYS), today + timedelta(days=HORIZON_DAYS))
     booked = booking_intervals(bookings, zone)
-    occupied = sorted(
-        (i for i in [*spans, *booked] if i.mode == "confort"), key=lambda i: (i.start_ns, i.end_ns)
-    )
+    occupied = sorted((i for i in [*spans, *booked] if i.mode == "confort"), key=lambda i: (i.start_ns, i.end_ns))
     upcoming = next((i for i in occupied if i.start_ns > now_ns), None)
     current_booking = next((b for b in reversed(booked) if b.contains(now_ns)), None)
     if current_booking is not None:
@@ -170,16 +168,10 @@ def evaluate(
         # overlapping slots: the warmest mode wins (confort before réduit before hors-gel before arrêt)
         chosen = min(current, key=lambda i: (_RANK[i.mode], -i.end_ns))
         until = _end_of_run(chosen, [*spans, *booked])
-        return ScheduleState(
-            chosen.mode, chosen.mode == "confort", chosen.source, chosen.label, until, upcoming
-        )
+        return ScheduleState(chosen.mode, chosen.mode == "confort", chosen.source, chosen.label, until, upcoming)
     before = [i.end_ns for i in occupied if i.end_ns <= now_ns]
     previous_end = max(before) if before else None
-    gap_h = (
-        (upcoming.start_ns - previous_end) / HOUR_NS
-        if upcoming is not None and previous_end is not None
-        else None
-    )
+    gap_h = (upcoming.start_ns - previous_end) / HOUR_NS if upcoming is not None and previous_end is not None else None
     next_start = min((i.start_ns for i in [*spans, *booked] if i.start_ns > now_ns), default=None)
     return ScheduleState(_gap_mode(heating, gap_h), False, "unoccupied", "", next_start, upcoming, gap_h)
 

@@ -19,9 +19,7 @@ HELP = "simulate the rules against thermal models and print the energy saved (wh
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="configuration file (TOML) with a [simulation] table")
     parser.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
-    parser.add_argument(
-        "--start", type=date.fromisoformat, help="first day YYYY-MM-DD (default [simulation].start)"
-    )
+    parser.add_argument("--start", type=date.fromisoformat, help="first day YYYY-MM-DD (default [simulation].start)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

@@ -112,9 +112,7 @@ def cross_check(config: Any) -> list[tuple[str, str]]:
         sensors.add(config.simulation.outdoor.sensor)
     for key in config.simulation.zones:
         if key not in heated:
-            problems.append(
-                (f"simulation.zones.{key}", f"no heated zone {key!r} (building/zone with [heating])")
-            )
+            problems.append((f"simulation.zones.{key}", f"no heated zone {key!r} (building/zone with [heating])"))
     for i, outage in enumerate(config.simulation.outages):
         if outage.sensor not in sensors:
             problems.append((f"simulation.outages[{i}].sensor", f"{outage.sensor!r} is not a zone's sensor"))
