@@ -58,10 +58,8 @@ class MqttSink:
 
     stop_phase = StopPhase.CONSUMER
 
-    def __init__(
-        self, sink: str, config: MqttSinkConfig, *, core: Core, journal: Any, control: Any = None
-    ) -> None:
-        self.name = f"sink-{sink}"
+    def __init__(self, sink: str, config: MqttSinkConfig, *, core: Core, journal: Any, control: Any = None) -> None:
+        self.name = f"sink:{sink}"
         self.sink = sink
         self.config = config
         self._core = core
@@ -198,9 +196,7 @@ class MqttSink:
         qos = self.config.qos
         for msg in latest.values():
             if self.config.homeassistant_discovery and msg.topic not in self._announced:
-                topic, payload = self.topics.discovery(
-                    self.config.homeassistant_prefix, msg, names=self._names
-                )
+                topic, payload = self.topics.discovery(self.config.homeassistant_prefix, msg, names=self._names)
                 await client.publish(topic, payload, qos=1, retain=True)
                 self._announced.add(msg.topic)
             await client.publish(msg.topic, msg.payload, qos=qos, retain=True)
@@ -225,9 +221,7 @@ class MqttSink:
                     "temperature_c",
                     False,
                 )
-                topic, payload = self.topics.discovery(
-                    self.config.homeassistant_prefix, msg, names=self._names
-                )
+                topic, payload = self.topics.discovery(self.config.homeassistant_prefix, msg, names=self._names)
                 await client.publish(topic, payload, qos=1, retain=True)
                 self._announced.add(msg.topic)
 

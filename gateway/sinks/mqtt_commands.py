@@ -111,9 +111,7 @@ def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: 
     label = data.get("label", "MQTT")
     if not isinstance(label, str) or len(label) > 60 or "\n" in label:
         raise CommandError("label must be a single line of at most 60 characters")
-    return OverrideRequest(
-        building, zone, mode, float(setpoint) if setpoint is not None else None, until, start, label
-    )
+    return OverrideRequest(building, zone, mode, float(setpoint) if setpoint is not None else None, until, start, label)
 
 
 def apply_override(control: ControlFacade, request: OverrideRequest) -> Any:
@@ -146,6 +144,4 @@ def _mode_for(control: ControlFacade, building: str, zone: str, setpoint: float)
         if abs(value - setpoint) <= SETPOINT_TOLERANCE_C:
             return mode
     offered = ", ".join(f"{m} {v:g} °C" for m, v in sorted(setpoints.items(), key=lambda kv: -kv[1]))
-    raise CommandError(
-        f"setpoint {setpoint:g} °C is not one of this zone's mode setpoints ({offered or 'none'})"
-    )
+    raise CommandError(f"setpoint {setpoint:g} °C is not one of this zone's mode setpoints ({offered or 'none'})")

@@ -189,9 +189,7 @@ class Topics:
         if msg.binary:
             component = "binary_sensor"
             config.update(payload_on="true", payload_off="false")
-            device_class = _BINARY_CLASSES.get(
-                msg.quantity, "power" if msg.quantity.startswith("relay_") else None
-            )
+            device_class = _BINARY_CLASSES.get(msg.quantity, "power" if msg.quantity.startswith("relay_") else None)
             if device_class:
                 config["device_class"] = device_class
         else:

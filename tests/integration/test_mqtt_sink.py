@@ -130,7 +130,7 @@ class Running:
 
     @property
     def sink(self):
-        return next(s for s in self.daemon.services if s.name == "sink-mqtt")
+        return next(s for s in self.daemon.services if s.name == "sink:mqtt")
 
     def meter(self, power_w: float, *, at: datetime | None = None) -> None:
         core = self.core

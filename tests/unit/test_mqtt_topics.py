@@ -41,9 +41,7 @@ def test_zone_reading_topics_and_payloads() -> None:
 
 def test_meter_without_zone_uses_its_device_id_and_relays_their_name() -> None:
     meter = reading("meter", {"power_w": 1520.5}, building="mairie", device="mairie-general")
-    assert [m.topic for m in T.state_messages(meter)] == [
-        "village/saint-martin/mairie/mairie-general/power_w"
-    ]
+    assert [m.topic for m in T.state_messages(meter)] == ["village/saint-martin/mairie/mairie-general/power_w"]
     relay = reading(
         "relay",
         {"on": True, "reason": "confort 19 °C"},
@@ -57,9 +55,7 @@ def test_meter_without_zone_uses_its_device_id_and_relays_their_name() -> None:
         "true",
         True,
     )
-    window = reading(
-        "input", {"window_open": False}, building="salle", zone="grande_salle", device="salle-t1"
-    )
+    window = reading("input", {"window_open": False}, building="salle", zone="grande_salle", device="salle-t1")
     assert [m.payload for m in T.state_messages(window)] == ["false"]
 
 
