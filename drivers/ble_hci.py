@@ -99,7 +99,7 @@ def hci_report(
     """A legacy HCI LE Advertising Report carrying these fields, as bleparser expects.
 
     >>> hci_report("A4:C1:38:02:83:F4", -33, service_data={}, manufacturer_data={0x0499: b"\\x05"}).hex()
-    '043e1302010000f4830238c1a40504ff990405df'
+    '043e1102010000f4830238c1a40504ff990405df'
     """
     mac = mac_bytes(address)
     data = ad_structures(

@@ -282,3 +282,11 @@ def test_oversized_advert_is_rejected_not_raised() -> None:
     listener(BLEDevice("54:48:E6:8F:80:A5", None, details=None), adv)
     assert metrics.get("gateway_ble_rejected_total", reason="too_large") == 1
     assert rec.updates == []
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    import drivers.ble_hci
+
+    assert doctest.testmod(drivers.ble_hci).failed == 0

@@ -156,3 +156,11 @@ def test_invalid_bodies(body: bytes, complaint: str) -> None:
 def test_sink_configuration_is_checked(extra: dict, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         MqttSinkConfig.model_validate({"kind": "mqtt", "host": "127.0.0.1", **extra})
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    import gateway.sinks.mqtt_topics
+
+    assert doctest.testmod(gateway.sinks.mqtt_topics).failed == 0
