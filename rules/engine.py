@@ -295,7 +295,7 @@ def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reaso
         on = order != "arret"
     else:
         relay = state.relays.get(cfg.outputs[0], RelayState(False, None))
-        rise = window.slope_c_per_min(mem.history, 15.0)
+        rise = window.slope_c_per_min(mem.history, 15.0) if cfg.max_rise_c_per_h is not None else None
         outcome = thermostat.relay_decision(
             cfg,
             thermostat.Inputs(
