@@ -30,6 +30,7 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
                                                             # a booking: mode in force; start defaults to now
     control.add_lighting_override(circuit, *, on, start=None, end, label="", user) -> Override
     control.cancel_override(override_id, *, user)           # zone or lighting override
+    control.acknowledge_leak(meter, *, user)                # clear a leak alarm (it re-arms)
     control.audit_log(limit=100) -> list[AuditEntry]        # newest first
     control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
     control.timezone -> ZoneInfo                            # the site's time zone (for forms)
@@ -447,6 +448,12 @@ class Control:
                 now=now,
             )
         )
+
+    def acknowledge_leak(self, meter: str, *, user: str) -> None:
+        """A person checked a leak alarm: it is cleared (raised again if the leak goes on)."""
+        if meter not in self.config.leaks.meters:
+            raise UnknownSubjectError(f"water meter {meter}")
+        self._change(lambda: self._store.acknowledge_leak(meter, user=user, now=self._now()))
 
     def cancel_override(self, override_id: int, *, user: str) -> None:
         """End an override now (it stays in the audit log)."""

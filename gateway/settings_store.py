@@ -368,6 +368,36 @@ class SettingsStore:
             now=now,
         )
 
+    # ---- leak alarms ------------------------------------------------------------------------------
+    def leak_acks(self) -> dict[str, int]:
+        """Water meter -> when (UTC ns) its leak alarm was last acknowledged."""
+        data = self.load_memory("leak_acks") or {}
+        return {str(k): int(v) for k, v in data.items()}
+
+    def acknowledge_leak(self, meter: str, *, user: str, now: datetime) -> None:
+        """Record that a person checked ``meter``'s leak alarm (one transaction with its audit row)."""
+        acks = self.leak_acks()
+        old = acks.get(meter)
+        acks[meter] = _ns(now)
+        text = json.dumps(acks, separators=(",", ":"), sort_keys=True)
+
+        def apply() -> None:
+            self._db.execute(
+                "INSERT INTO memory (key, value) VALUES ('leak_acks', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (text,),
+            )
+
+        self._write(
+            apply,
+            user=user,
+            action="acknowledge_leak",
+            subject=meter,
+            old="" if old is None else _dt(old).isoformat(),
+            new=now.isoformat(),
+            now=now,
+        )
+
     # ---- audit --------------------------------------------------------------------------------
     def audit(self, *, limit: int = 100) -> list[AuditEntry]:
         """Newest first."""

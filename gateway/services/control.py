@@ -157,9 +157,15 @@ class ControlService:
         """Relays to their boot state, first of all; then restore the memory."""
         self.bank.prepare()
         saved = self.store.load_memory("shell") or {}
-        self._relay_since.update(
-            {k: int(v) for k, v in saved.get("relay_since", {}).items() if k in self.bank.relay_specs}
-        )
+        levels = saved.get("relay_on", {})
+        now_ns = self.clock.time_ns()
+        for name, since in saved.get("relay_since", {}).items():
+            if name not in self.bank.relay_specs:
+                continue
+            # the last switch time still holds if the boot state left the relay as it was;
+            # otherwise the boot itself was a switch (minimum on/off times count from now)
+            same = levels.get(name) == self.bank.get(name)
+            self._relay_since[name] = int(since) if same else now_ns
         self._pulse_base = {k: float(v) for k, v in saved.get("pulses", {}).items()}
         engine = self.store.load_memory("engine")
         self._memory = memory_from_json(None if engine is None else json.dumps(engine))
@@ -303,14 +309,14 @@ class ControlService:
             for o in overrides
             if o.kind == "lighting" and o.on is not None
         )
-        acks = self.store.load_memory("leak_acks") or {}
+        acks = self.store.leak_acks()
         return State(
             readings=MappingProxyType(readings),
             inputs=MappingProxyType(dict(self._inputs)),
             relays=MappingProxyType(relays),
             bookings=bookings,
             light_overrides=lights,
-            leak_acks=MappingProxyType({k: int(v) for k, v in acks.items()}),
+            leak_acks=MappingProxyType(acks),
             memory=self._memory,
         )
 
@@ -361,7 +367,8 @@ class ControlService:
             name: self._pulse_base.get(name, 0.0) + self.bank.pulse_count(name) * self.config.gpio.inputs[name].scale
             for name in self.bank.input_names("pulse")
         }
-        self.store.save_memory({"relay_since": self._relay_since, "pulses": pulses}, "shell")
+        shell = {"relay_since": self._relay_since, "relay_on": self.bank.relay_states(), "pulses": pulses}
+        self.store.save_memory(shell, "shell")
         self._memory_text = text
         self._memory_saved_at = mono
 
@@ -426,7 +433,10 @@ class ControlService:
                 latest[(event.kind, event.subject)] = event
         out = []
         for (kind, subject), event in latest.items():
-            if event.severity == "info":  # the last word on this subject was "resolved"
+            if event.severity == "info":
+                continue
+            ended = latest.get((f"{kind}_end", subject))
+            if ended is not None and ended.time_ns >= event.time_ns:  # resolved since
                 continue
             out.append(Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity))
         return tuple(sorted(out, key=lambda a: a.time, reverse=True))

@@ -1,0 +1,189 @@
+"""The control service on its own: a core, MockFactory pins, a manual clock, a journal recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.core import Core
+from gateway.daemon import RunOptions
+from gateway.model import Reading
+from gateway.services.control import build
+
+PARIS = ZoneInfo("Europe/Paris")
+
+CONFIG = """
+[site]
+id = "t"
+name = "T"
+latitude = 47.39
+longitude = 0.98
+[buildings.mairie]
+name = "Mairie"
+kind = "mairie"
+[buildings.mairie.zones.bureaux]
+name = "Bureaux"
+[buildings.mairie.zones.bureaux.heating]
+relay = "chauffage"
+sensors = ["t1"]
+schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]
+optimum_start = {{ enabled = false }}
+[gpio.relays.chauffage]
+pin = 17
+[gpio.inputs.eau]
+pin = 5
+kind = "pulse"
+quantity = "water_m3"
+scale = 0.001
+debounce_ms = 0
+building = "mairie"
+[service]
+state_dir = "{state}"
+"""
+
+
+class Journal:
+    """The recorder the core hands readings to (the real journal is tested on its own)."""
+
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+
+    def append(self, reading: Reading) -> None:
+        self.readings.append(reading)
+
+    def of(self, measurement: str) -> list[Reading]:
+        return [r for r in self.readings if r.measurement == measurement]
+
+
+@contextlib.asynccontextmanager
+async def control(tmp_path: Path, start: datetime, initial_c: float | None = None) -> AsyncIterator[Any]:
+    config = parse_config(CONFIG.format(state=tmp_path / "state"))
+    clock = ManualClock(start)
+    journal = Journal()
+    core = Core(config=config, clock=clock, journal=journal)
+    options = RunOptions(clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0})
+    (service,) = build(config, core, options)
+    service.prepare()
+    if initial_c is not None:  # the thermometer reported just before the start
+        temperature(service, initial_c)
+    task = asyncio.create_task(service.run())
+    await asyncio.sleep(0)
+    service.journal = journal
+    service.factory = options.pin_factory
+    try:
+        yield service
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        service.store.close()
+
+
+def temperature(service: Any, value: float) -> None:
+    service.core.publish(
+        Reading.make(
+            "climate", {"site": "t", "device": "t1"}, {"temperature_c": value}, time_ns=service.clock.time_ns()
+        )
+    )
+
+
+async def settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_each_relay_change_is_journaled_once_with_its_reason(tmp_path):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0) as service:
+        # Given the office cold during opening hours
+        await settle()
+        relay = service.journal.of("relay")
+        assert len(relay) == 1
+        fields = relay[0].field_map()
+        assert fields["on"] is True
+        assert "Chauffage allumé" in str(fields["reason"])
+        assert relay[0].tag("device") == "chauffage"
+        # When the rules re-assert the same state many times
+        for _ in range(5):
+            service.tick()
+        # Then nothing new is journaled (one point per change, not per tick)
+        assert len(service.journal.of("relay")) == 1
+        assert service.core.metrics.get("gateway_relay_switches_total", relay="chauffage") == 1
+
+
+async def test_pulses_are_counted_journaled_and_survive_a_restart(tmp_path):
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
+    async with control(tmp_path, start) as service:
+        pin = service.factory.pin(5)
+        for _ in range(3):
+            pin.drive_high()
+            pin.drive_low()
+        await settle()
+        values = [r.field_map()["water_m3"] for r in service.journal.of("input")]
+        assert values == pytest.approx([0.001, 0.002, 0.003])
+    # after a restart the counter goes on from where it was (the leak rules need a monotonic counter)
+    async with control(tmp_path, start + timedelta(minutes=5)) as service:
+        pin = service.factory.pin(5)
+        pin.drive_high()
+        await settle()
+        assert service.journal.of("input")[-1].field_map()["water_m3"] == pytest.approx(0.004)
+
+
+async def test_a_failing_evaluation_keeps_the_relays_and_is_counted(tmp_path, monkeypatch):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0) as service:
+        await settle()
+        assert service.bank.get("chauffage") is True
+
+        def broken(*_args: Any) -> Any:
+            raise ZeroDivisionError("a bug in the rules")
+
+        monkeypatch.setattr("rules.engine.decide", broken)
+        assert service.evaluate("tick") is None
+        assert service.bank.get("chauffage") is True
+        assert service.core.metrics.get("gateway_rules_errors_total") == 1
+
+
+async def test_engine_memory_and_switch_times_survive_a_restart(tmp_path):
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
+    async with control(tmp_path, start, initial_c=17.0) as service:
+        assert service.bank.get("chauffage") is True  # 09:00 on
+        service.clock.advance(5 * 60)
+        temperature(service, 25.0)
+        await settle()
+        assert service.bank.get("chauffage") is False  # 09:05 off
+        history = service.last_decision.memory.zones["mairie/bureaux"].history
+    # When the daemon restarts a minute later (the relay boots off, as it was)
+    async with control(tmp_path, start + timedelta(minutes=6), initial_c=17.0) as service:
+        # Then the engine memory is back and the switch at 09:05 still counts: minimum off time (3 min)
+        assert service._memory.zones["mairie/bureaux"].history[: len(history)] == history
+        assert service.bank.get("chauffage") is False
+        assert "durée minimale d’arrêt" in service.control.zone("mairie", "bureaux").status.reason
+        service.clock.advance(3 * 60)
+        temperature(service, 17.0)
+        await settle()
+        assert service.bank.get("chauffage") is True
+
+
+async def test_the_facade_shows_a_stale_sensor_as_an_alert_until_it_recovers(tmp_path):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=18.0) as service:
+        await settle()
+        assert service.control.overview().alerts == ()
+        zone = service.control.overview().zones[0]
+        assert (zone.temperature_c, zone.stale, zone.mode) == (18.0, False, "confort")
+        service.clock.advance(20 * 60)
+        service.tick()
+        alerts = service.control.overview().alerts
+        assert [(a.kind, a.subject, a.severity) for a in alerts] == [("sensor_stale", "mairie/bureaux", "warning")]
+        assert service.control.overview().zones[0].stale
+        temperature(service, 18.0)
+        await settle()
+        assert service.control.overview().alerts == ()
