@@ -76,7 +76,8 @@ def _finish_night(mem: LeakMemory, cfg: LeakMeter) -> LeakMemory:
 def _record_hour(
     mem: LeakMemory, cfg: LeakMeter, start_ns: int, litres: float, *, tz: ZoneInfo, night: Window
 ) -> LeakMemory:
-    hours = (*mem.hours, (start_ns, round(litres, 3)))[-24:]
+    litres = round(litres, 3)
+    hours = (*mem.hours, (start_ns, litres))[-24:]
     mem = mem.model_copy(update={"hours": hours})
     in_night, night_date = _in_night(start_ns, tz, night)
     if in_night:
