@@ -59,9 +59,9 @@ class Reading:
         _check_name("measurement", self.measurement)
         if not self.fields:
             raise ModelError(f"{self.measurement}: a reading needs at least one field")
-        for key, value in self.tags:
+        for key, tag_value in self.tags:
             _check_name("tag", key)
-            if not value or "\n" in value:
+            if not tag_value or "\n" in tag_value:
                 raise ModelError(f"tag {key!r} must be a non-empty single-line string")
         for key, value in self.fields:
             _check_name("field", key)
