@@ -27,6 +27,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,39 +105,81 @@ class _Timex(ctypes.Structure):
 class KernelSync:
     """The kernel's view, as ``timedatectl`` reports ``NTPSynchronized``.
 
-    Synchronised when ``adjtimex`` succeeds, ``STA_UNSYNC`` is clear and ``maxerror`` is
-    below 16 s (systemd's ``ntp_synced()``). If the call is refused (a seccomp filter without
-    ``adjtimex``), falls back to ``/run/systemd/timesync/synchronized``, which
-    systemd-timesyncd touches once it has synchronised.
+    Synchronised when ``adjtimex`` (``modes = 0``: read only) succeeds, ``STA_UNSYNC`` is clear
+    and ``maxerror`` is below 16 s — systemd's own ``ntp_synced()``. glibc implements the call
+    with the ``clock_adjtime`` system call, which seccomp filters refuse whole when a unit says
+    ``ProtectClock=yes`` (ours does: see docs/install.md). Then the same answer is read from
+    systemd instead: ``/run/systemd/timesync/synchronized`` (touched by systemd-timesyncd, the
+    default on Raspberry Pi OS), else timedated's ``NTPSynchronized`` property over D-Bus (which
+    timedated computes with adjtimex; covers chrony and ntpd), asked at most once a minute.
     """
 
-    def __init__(self, *, timesync_flag: Path = Path("/run/systemd/timesync/synchronized")) -> None:
+    TIMEDATED_EVERY_S = 60.0
+
+    def __init__(
+        self,
+        *,
+        timesync_flag: Path = Path("/run/systemd/timesync/synchronized"),
+        busctl: str | None = "busctl",
+    ) -> None:
         self._flag = timesync_flag
+        self._busctl = busctl
         self._adjtimex = None
+        self._refused: str | None = None
+        self._timedated: tuple[float, SyncStatus | None] | None = None
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             self._adjtimex = libc.adjtimex
 
     def sync_status(self) -> SyncStatus:
-        """Read the kernel's synchronisation status now (cheap: one system call)."""
-        if self._adjtimex is not None:
-            tx = _Timex()
-            tx.modes = 0  # read only
-            state = self._adjtimex(ctypes.byref(tx))
-            if state >= 0:
-                unsync = bool(tx.status & STA_UNSYNC)
-                synced = not unsync and tx.maxerror < MAXERROR_UNSYNC_US
-                detail = "kernel: synchronised" if synced else (
-                    "kernel: STA_UNSYNC set" if unsync else f"kernel: max error {tx.maxerror} µs"
-                )
-                return SyncStatus(synced, int(tx.maxerror), detail)
-            err = ctypes.get_errno()
-            fallback = f"adjtimex refused ({os.strerror(err)})"
-        else:
-            fallback = "adjtimex unavailable"
+        """Read the synchronisation status now (one system call; systemd's answer if refused)."""
+        kernel = self._kernel()
+        if kernel is not None:
+            return kernel
+        why = self._refused or "adjtimex unavailable"
         if self._flag.exists():
-            return SyncStatus(True, None, f"{fallback}; systemd-timesyncd reports synchronised")
-        return SyncStatus(False, None, f"{fallback}; no systemd-timesyncd flag")
+            return SyncStatus(True, None, f"{why}; systemd-timesyncd reports synchronised")
+        timedated = self._ask_timedated()
+        if timedated is not None:
+            return SyncStatus(timedated.synchronised, None, f"{why}; {timedated.detail}")
+        return SyncStatus(False, None, f"{why}; no systemd-timesyncd flag, timedated not reachable")
+
+    def _kernel(self) -> SyncStatus | None:
+        if self._adjtimex is None or self._refused is not None:
+            return None
+        tx = _Timex()
+        tx.modes = 0  # read only
+        if self._adjtimex(ctypes.byref(tx)) < 0:
+            self._refused = f"adjtimex refused ({os.strerror(ctypes.get_errno())})"
+            return None
+        unsync = bool(tx.status & STA_UNSYNC)
+        synced = not unsync and tx.maxerror < MAXERROR_UNSYNC_US
+        if synced:
+            detail = "kernel: synchronised"
+        elif unsync:
+            detail = "kernel: STA_UNSYNC set"
+        else:
+            detail = f"kernel: max error {tx.maxerror} µs"
+        return SyncStatus(synced, int(tx.maxerror), detail)
+
+    def _ask_timedated(self) -> SyncStatus | None:
+        now = time.monotonic()
+        if self._timedated is not None and now - self._timedated[0] < self.TIMEDATED_EVERY_S:
+            return self._timedated[1]
+        answer: SyncStatus | None = None
+        busctl = shutil.which(self._busctl) if self._busctl else None
+        if busctl:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                out = subprocess.run(
+                    [busctl, "get-property", "org.freedesktop.timedate1", "/org/freedesktop/timedate1",
+                     "org.freedesktop.timedate1", "NTPSynchronized"],
+                    capture_output=True, text=True, timeout=5, check=False,
+                )
+                words = out.stdout.split()
+                if out.returncode == 0 and len(words) == 2 and words[0] == "b":
+                    answer = SyncStatus(words[1] == "true", None, f"timedated: NTPSynchronized={words[1]}")
+        self._timedated = (now, answer)
+        return answer
 
 
 class SystemClock:

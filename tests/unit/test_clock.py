@@ -8,6 +8,7 @@ must be a well-formed status consistent with adjtimex's STA_UNSYNC flag).
 from __future__ import annotations
 
 import ctypes
+import errno
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -244,14 +245,44 @@ def test_kernel_sync_reads_adjtimex_like_timedatectl() -> None:
     assert sync_status_of(SystemClock()).synchronised == expected
 
 
-def test_kernel_sync_falls_back_to_the_timesyncd_flag(tmp_path: Path) -> None:
-    source = KernelSync(timesync_flag=tmp_path / "synchronized")
-    source._adjtimex = None  # as if seccomp or libc refused it
-    assert not source.sync_status().synchronised
+def refused(*_args: object) -> int:
+    """adjtimex as seccomp answers it under ProtectClock=yes."""
+    ctypes.set_errno(errno.EPERM)
+    return -1
+
+
+def test_refused_adjtimex_falls_back_to_the_timesyncd_flag(tmp_path: Path) -> None:
+    source = KernelSync(timesync_flag=tmp_path / "synchronized", busctl=None)
+    source._adjtimex = refused  # type: ignore[assignment]
+    status = source.sync_status()
+    assert not status.synchronised
+    assert status.detail == "adjtimex refused (Operation not permitted); no systemd-timesyncd flag, timedated not reachable"
     (tmp_path / "synchronized").touch()
     status = source.sync_status()
     assert status.synchronised
-    assert "timesyncd" in status.detail
+    assert status.detail == "adjtimex refused (Operation not permitted); systemd-timesyncd reports synchronised"
+
+
+def test_refused_adjtimex_asks_timedated_over_dbus(tmp_path: Path) -> None:
+    # busctl is systemd's own D-Bus client; no systemd runs here, so stand in for timedated's answer
+    busctl = tmp_path / "busctl"
+    answer = tmp_path / "answer"
+    answer.write_text("b false\n")
+    calls = tmp_path / "calls"
+    busctl.write_text(f'#!/bin/sh\necho "$@" >> {calls}\ncat {answer}\n')
+    busctl.chmod(0o755)
+    source = KernelSync(timesync_flag=tmp_path / "absent", busctl=str(busctl))
+    source._adjtimex = refused  # type: ignore[assignment]
+    assert not source.sync_status().synchronised
+    answer.write_text("b true\n")
+    assert not source.sync_status().synchronised  # asked at most once a minute
+    source._timedated = (source._timedated[0] - 61, None) if source._timedated else None
+    status = source.sync_status()
+    assert status.synchronised
+    assert status.detail.endswith("timedated: NTPSynchronized=true")
+    assert calls.read_text().splitlines() == [
+        "get-property org.freedesktop.timedate1 /org/freedesktop/timedate1 org.freedesktop.timedate1 NTPSynchronized"
+    ] * 2
 
 
 def test_clock_without_sync_status_counts_as_synchronised() -> None:
