@@ -103,7 +103,7 @@ class GpioBank:
         pin_factory: Any,
         ticks: Callable[[], float] = time.monotonic,
     ) -> None:
-        names = [spec.name for spec in (*relays, *inputs)]
+        names = [r.name for r in relays] + [i.name for i in inputs]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
             raise ValueError(f"duplicate GPIO names: {sorted(duplicates)}")
@@ -140,24 +140,28 @@ class GpioBank:
                 raise GpioError(spec.name, f"cannot claim relay pin {spec.pin!r}: {exc}") from exc
             boot = "on" if spec.boot_on else "off"
             log.info("relay %s on pin %s set to boot state %s", spec.name, spec.pin, boot)
-        for spec in self.input_specs.values():
-            if spec.name in self._inputs:
-                continue
-            # gpiozero's own notion of "active": low with a pull-up, high otherwise; ours is
-            # "the pin reads high" when active_high, so invert where the two differ.
-            pull_up = {"up": True, "down": False, "none": None}[spec.pull]
-            try:
-                device = DigitalInputDevice(
-                    spec.pin,
-                    pull_up=pull_up,
-                    active_state=True if pull_up is None else None,
-                    pin_factory=self._factory,
-                )
-            except Exception as exc:
-                raise GpioError(spec.name, f"cannot claim input pin {spec.pin!r}: {exc}") from exc
-            self._invert[spec.name] = spec.active_high == (pull_up is True)
-            self._inputs[spec.name] = device
-            self._last_state[spec.name] = bool(device.is_active) != self._invert[spec.name]
+        for ispec in self.input_specs.values():
+            self._claim_input(ispec, DigitalInputDevice)
+
+    def _claim_input(self, spec: InputSpec, device_class: Any) -> None:
+        """Claim one input pin with its pull resistor; remember its polarity and level."""
+        if spec.name in self._inputs:
+            return
+        # gpiozero's own notion of "active": low with a pull-up, high otherwise; ours is
+        # "the pin reads high" when active_high, so invert where the two differ.
+        pull_up = {"up": True, "down": False, "none": None}[spec.pull]
+        try:
+            device = device_class(
+                spec.pin,
+                pull_up=pull_up,
+                active_state=True if pull_up is None else None,
+                pin_factory=self._factory,
+            )
+        except Exception as exc:
+            raise GpioError(spec.name, f"cannot claim input pin {spec.pin!r}: {exc}") from exc
+        self._invert[spec.name] = spec.active_high == (pull_up is True)
+        self._inputs[spec.name] = device
+        self._last_state[spec.name] = bool(device.is_active) != self._invert[spec.name]
 
     # ---- the one thread bridge ----------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop, listener: Callable[[Edge], None] | None = None) -> None:

@@ -269,7 +269,7 @@ class Control:
         store: SettingsStore,
         now: Callable[[], datetime],
         state: Any = None,
-        reevaluate: Callable[[], None] | None = None,
+        reevaluate: Callable[[], object] | None = None,
     ) -> None:
         from gateway import control_views
 
@@ -284,7 +284,7 @@ class Control:
         self.latest: Evaluation | None = None  # swapped atomically by the control loop
 
     # ---- wiring (called by gateway.services.control) ---------------------------------------
-    def attach(self, loop: asyncio.AbstractEventLoop, reevaluate: Callable[[], None]) -> None:
+    def attach(self, loop: asyncio.AbstractEventLoop, reevaluate: Callable[[], object]) -> None:
         """Marshal changes into ``loop`` and call ``reevaluate()`` there after each change."""
         self._loop = loop
         self._reevaluate = reevaluate
@@ -329,9 +329,7 @@ class Control:
         return self._store.audit(limit=max(1, min(limit, 10_000)))
 
     # ---- changes ---------------------------------------------------------------------------
-    def set_week_schedule(
-        self, building: str, zone: str, periods: Sequence[SchedulePeriod], *, user: str
-    ) -> None:
+    def set_week_schedule(self, building: str, zone: str, periods: Sequence[SchedulePeriod], *, user: str) -> None:
         """Replace a zone's weekly schedule (layered over the configured default)."""
         self._views.check_zone(building, zone)
         clean = self._views.validate_periods(periods)
@@ -504,9 +502,7 @@ def _label(label: str, errors: dict[str, str]) -> str:
 MAX_OVERRIDE = timedelta(days=180)
 
 
-def _span(
-    start: datetime | None, end: datetime, now: datetime, errors: dict[str, str]
-) -> tuple[datetime, datetime]:
+def _span(start: datetime | None, end: datetime, now: datetime, errors: dict[str, str]) -> tuple[datetime, datetime]:
     begin = now if start is None else start
     if not isinstance(begin, datetime) or begin.tzinfo is None:
         errors["start"] = "the start must be a date and time with its time zone"

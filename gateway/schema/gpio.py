@@ -136,7 +136,7 @@ def cross_check(config: GatewayConfig) -> list[tuple[str, str]]:
                     problems.append((f"{base}.zone", "a zone needs its building"))
                 elif item.zone not in buildings[item.building].zones:
                     problems.append((f"{base}.zone", f"unknown zone {item.zone!r} in {item.building!r}"))
-    wanted_kind = {"relay": gpio.relays, "input": gpio.inputs}
+    wanted_kind: dict[str, set[str]] = {"relay": set(gpio.relays), "input": set(gpio.inputs)}
     for path, name, wanted in _references(config):
         if name not in wanted_kind[wanted]:
             other = "input" if wanted == "relay" else "relay"

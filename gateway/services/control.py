@@ -55,7 +55,7 @@ log = logging.getLogger("gateway.control")
 #: Default rules tick (the product brief: about 30 s).
 TICK_S = 30.0
 #: Engine memory is written to the SD card at most this often (and on stop).
-MEMORY_SAVE_S = 60.0
+MEMORY_SAVE_S = 300.0
 
 
 def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
