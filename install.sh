@@ -445,7 +445,7 @@ start_service() {
 
 uninstall() {
     say "Removing the service and the software"
-    host systemctl disable --now "$APP.service"
+    host systemctl disable --now "$APP.service" || warn "the service was not running or not installed"
     if [ -e "$UNIT" ]; then
         note "removing $UNIT"
         tree rm -f "$UNIT"
@@ -461,7 +461,7 @@ uninstall() {
     if [ "$PURGE" -eq 1 ]; then
         say "Purging configuration, data and the service user"
         tree rm -rf "$CONF_DIR" "$STATE"
-        host userdel "$SERVICE_USER"
+        host userdel "$SERVICE_USER" || warn "user $SERVICE_USER was already gone"
     else
         note "kept: $CONF_DIR (configuration and secrets) and $STATE (journal, accounts); --purge removes them"
     fi
