@@ -68,8 +68,7 @@ def create_app(
     app.extensions["gateway.users"] = users
     app.extensions["gateway.throttles"] = (
         user_throttle or LoginThrottle(max_failures=web.login_max_failures, lockout_s=web.login_lockout_s),
-        address_throttle
-        or LoginThrottle(max_failures=4 * web.login_max_failures, lockout_s=web.login_lockout_s),
+        address_throttle or LoginThrottle(max_failures=4 * web.login_max_failures, lockout_s=web.login_lockout_s),
     )
     CSRFProtect(app)
     Babel(app, locale_selector=i18n.select_locale)
@@ -147,6 +146,4 @@ def _error_pages(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(exc: Exception) -> tuple[str, int]:
-        return page(
-            500, _("Error"), _("Something went wrong; the change was not applied. The gateway keeps running.")
-        )
+        return page(500, _("Error"), _("Something went wrong; the change was not applied. The gateway keeps running."))

@@ -213,9 +213,7 @@ class Backend:
     def reset_week(self, building: str, zone: str, *, user: str) -> None:
         self.control.reset_week_schedule(building, zone, user=user)
 
-    def add_exception(
-        self, building: str, zone: str, first: date, last: date, label: str, *, user: str
-    ) -> Any:
+    def add_exception(self, building: str, zone: str, first: date, last: date, label: str, *, user: str) -> Any:
         return self.control.add_exception(building, zone, first, last, label, (), user=user)
 
     def remove_exception(self, exception_id: int, *, user: str) -> None:
@@ -233,10 +231,7 @@ class Backend:
     # ---- action log -------------------------------------------------------------------------
     def actions(self, limit: int = 200) -> list[ActionRow]:
         """Control changes and account changes, newest first."""
-        rows = [
-            ActionRow(e.time, e.user, e.action, e.subject, e.old, e.new)
-            for e in self.control.audit_log(limit)
-        ]
+        rows = [ActionRow(e.time, e.user, e.action, e.subject, e.old, e.new) for e in self.control.audit_log(limit)]
         rows.extend(self._web_actions(limit))
         rows.sort(key=lambda r: r.time, reverse=True)
         return rows[:limit]
@@ -367,8 +362,15 @@ class Backend:
         journal = {
             key: getattr(stats, key)
             for key in (
-                "rows", "bytes_on_disk", "budget_bytes", "buffered", "last_commit_ns", "write_errors",
-                "buffer_overflow", "over_budget", "durable",
+                "rows",
+                "bytes_on_disk",
+                "budget_bytes",
+                "buffered",
+                "last_commit_ns",
+                "write_errors",
+                "buffer_overflow",
+                "over_budget",
+                "durable",
             )
             if hasattr(stats, key)
         }
@@ -477,9 +479,7 @@ class Backend:
         if self.archive is None:
             return []
         try:
-            return hourly_means(
-                self.archive, device=device, field=field, start=start, end=end, by_zone=by_zone
-            )
+            return hourly_means(self.archive, device=device, field=field, start=start, end=end, by_zone=by_zone)
         except Exception as exc:
             log.warning("archive read failed for %s.%s: %s", device, field, exc)
             return []
@@ -551,8 +551,7 @@ class Backend:
                             for d in (today - timedelta(days=i) for i in range(13, -1, -1))
                         ),
                         months=tuple(
-                            (m, monthly.get(m), monthly_ly.get(_year_ago_date(m)))
-                            for m in _month_starts(today, 12)
+                            (m, monthly.get(m), monthly_ly.get(_year_ago_date(m))) for m in _month_starts(today, 12)
                         ),
                     )
                 )

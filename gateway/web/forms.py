@@ -66,9 +66,7 @@ class UserAddForm(FlaskForm):
         _l("Name"),
         validators=[
             DataRequired(_REQUIRED),
-            Regexp(
-                r"^[a-z0-9][a-z0-9._-]{0,31}$", message=_l("Lower-case letters, digits, '.', '_' or '-'.")
-            ),
+            Regexp(r"^[a-z0-9][a-z0-9._-]{0,31}$", message=_l("Lower-case letters, digits, '.', '_' or '-'.")),
         ],
     )
     role = SelectField(_l("Role"), choices=[("agent", _l("agent")), ("admin", _l("administrator"))])
@@ -122,9 +120,7 @@ class PeriodForm(FlaskForm):
 
 
 class PeriodRemoveForm(FlaskForm):
-    index = HiddenField(
-        validators=[InputRequired(_REQUIRED), Regexp(r"^\d{1,3}$", message=_l("Unknown period."))]
-    )
+    index = HiddenField(validators=[InputRequired(_REQUIRED), Regexp(r"^\d{1,3}$", message=_l("Unknown period."))])
 
 
 class CopyDayForm(FlaskForm):

@@ -37,7 +37,5 @@ def load_or_create_secret(path: Path) -> bytes:
     except OSError as exc:
         raise StorageError(f"cannot read the web secret key file {path}: {exc}") from exc
     if len(key) < KEY_BYTES:
-        raise StorageError(
-            f"{path}: the web secret key is shorter than {KEY_BYTES} bytes; delete it to regenerate"
-        )
+        raise StorageError(f"{path}: the web secret key is shorter than {KEY_BYTES} bytes; delete it to regenerate")
     return key

@@ -49,9 +49,7 @@ SECURITY_HEADERS = {
 }
 
 #: Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"}
-)
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -33,8 +33,10 @@ def demo_config(state_dir: Path, meters_port: int) -> object:
     from gateway.config import load_config
 
     config = load_config(ROOT / "examples" / "village.toml")
-    buses = {name: bus.model_copy(update={"port": meters_port}) if getattr(bus, "kind", "") == "tcp" else bus
-             for name, bus in config.buses.items()}
+    buses = {
+        name: bus.model_copy(update={"port": meters_port}) if getattr(bus, "kind", "") == "tcp" else bus
+        for name, bus in config.buses.items()
+    }
     return config.model_copy(
         update={"service": config.service.model_copy(update={"state_dir": state_dir}), "buses": buses}
     )
@@ -57,33 +59,44 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
             if zone.heating is not None and zone.heating.outdoor_sensor
         }
         for sensor in sorted(outdoor_sensors):
-            yield Reading.make("climate", {"site": site, "device": sensor}, {"temperature_c": round(outdoor, 2)},
-                               time_ns=ns)
+            yield Reading.make(
+                "climate", {"site": site, "device": sensor}, {"temperature_c": round(outdoor, 2)}, time_ns=ns
+            )
         for building_id, building in config.buildings.items():  # type: ignore[attr-defined]
             for zone_id, zone in building.zones.items():
                 heating = zone.heating
                 if heating is None:
                     continue
                 occupied = any(
-                    local.weekday() in slot.days and slot.start <= f"{local.hour:02d}:00" < slot.end.replace("24:00", "24:01")
+                    local.weekday() in slot.days
+                    and slot.start <= f"{local.hour:02d}:00" < slot.end.replace("24:00", "24:01")
                     for slot in heating.schedule
                 )
                 setpoint = heating.setpoints.confort if occupied else heating.setpoints.reduit
                 tags = {"site": site, "building": building_id, "zone": zone_id}
                 for sensor in heating.sensors:
-                    yield Reading.make("climate", {**tags, "device": sensor},
-                                       {"temperature_c": round(setpoint - 0.4 + 0.3 * math.sin(hour), 2)}, time_ns=ns)
+                    yield Reading.make(
+                        "climate",
+                        {**tags, "device": sensor},
+                        {"temperature_c": round(setpoint - 0.4 + 0.3 * math.sin(hour), 2)},
+                        time_ns=ns,
+                    )
                 for relay in heating.outputs[:1]:
                     yield Reading.make("relay", {**tags, "device": relay}, {"on": occupied}, time_ns=ns)
-                yield Reading.make("climate", {**tags, "device": f"{building_id}-{zone_id}"},
-                                   {"target_c": setpoint}, time_ns=ns)
+                yield Reading.make(
+                    "climate", {**tags, "device": f"{building_id}-{zone_id}"}, {"target_c": setpoint}, time_ns=ns
+                )
         for bus in config.buses.values():  # type: ignore[attr-defined]
             for device in bus.devices:
                 field = "water_m3" if device.quantity == "water_m3" else "energy_import_kwh"
                 step = 0.012 if field == "water_m3" else (3.5 if 8 <= local.hour < 18 else 0.8)
                 counters[device.id] = counters.get(device.id, 1000.0) + step
-                yield Reading.make("meter", {"site": site, "device": device.id, "building": device.building},
-                                   {field: round(counters[device.id], 3)}, time_ns=ns)
+                yield Reading.make(
+                    "meter",
+                    {"site": site, "device": device.id, "building": device.building},
+                    {field: round(counters[device.id], 3)},
+                    time_ns=ns,
+                )
 
 
 def seed_archive(config: object, state_dir: Path, days: int) -> None:

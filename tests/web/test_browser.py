@@ -28,8 +28,15 @@ pytestmark = pytest.mark.web
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--lang=fr-FR",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--lang=fr-FR",
 ]
 
 
@@ -39,8 +46,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     state = tmp_path_factory.mktemp("demo-state")
     port, meters = free_port(), free_port()
     log = state / "daemon.log"
-    argv = [sys.executable, "-m", "tests.web.demo_daemon", "--state-dir", str(state),
-            "--http", f"127.0.0.1:{port}", "--meters-port", str(meters)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.web.demo_daemon",
+        "--state-dir",
+        str(state),
+        "--http",
+        f"127.0.0.1:{port}",
+        "--meters-port",
+        str(meters),
+    ]
     with running(argv, port=port, log=log, timeout=60) as proc:
         credentials = json.loads(log.read_text(encoding="utf-8").splitlines()[0])
         yield {"url": f"http://127.0.0.1:{port}", "proc": proc, "log": log, **credentials}
@@ -110,7 +126,8 @@ def test_the_agent_books_the_hall_and_sees_it_everywhere(demo, browser):
     page.wait_for_selector("text=Horaires enregistrés.")
     saved = page.locator("form.period").all()
     assert any(
-        f.locator("select[name$=-day]").input_value() == str(free_day) and f.locator("input[name$=-end]").input_value() == "23:30"
+        f.locator("select[name$=-day]").input_value() == str(free_day)
+        and f.locator("input[name$=-end]").input_value() == "23:30"
         for f in saved
     )
     if today in days:  # the hall had a period today: it is now unoccupied, the target drops or stays low
@@ -154,12 +171,15 @@ def test_the_agent_books_the_hall_and_sees_it_everywhere(demo, browser):
     page.click("nav >> text=Journal des actions")
     log_text = page.locator("#actions").inner_text()
     assert log_text.count(demo["user"]) >= 2
-    assert "salle/grande_salle" in log_text
+    assert "Salle des fêtes – Grande salle" in log_text
+    assert "Horaires modifiés" in log_text
     assert "Loto du comité des fêtes" in log_text
     shot(page, "08-action-log")
 
     # Phone-sized screen: the overview still fits (no horizontal scroll)
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, storage_state=context.storage_state())
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, storage_state=context.storage_state()
+    )
     small = phone.new_page()
     small.goto(demo["url"] + "/zone/salle/grande_salle")
     small.wait_for_selector(".chart canvas")

@@ -23,9 +23,7 @@ def error_next_to(html: str, field_id: str) -> str:
     """The error text rendered right after the field ``field_id`` (the field points to it: aria-describedby)."""
     assert re.search(
         rf'id="{re.escape(field_id)}"[^>]*aria-describedby="{re.escape(field_id)}-error"', html
-    ) or re.search(rf'aria-describedby="{re.escape(field_id)}-error"[^>]*id="{re.escape(field_id)}"', html), (
-        field_id
-    )
+    ) or re.search(rf'aria-describedby="{re.escape(field_id)}-error"[^>]*id="{re.escape(field_id)}"', html), field_id
     match = re.search(
         rf'</(?:select|input)?>?\s*<span class="error" id="{re.escape(field_id)}-error">([^<]+)<', html
     ) or re.search(rf'<span class="error" id="{re.escape(field_id)}-error">([^<]+)<', html)
@@ -54,21 +52,19 @@ def test_moving_a_period_changes_the_week_and_is_logged(agent, village):
     assert "Horaires enregistrés." in page
     log = agent.get("/journal").get_data(as_text=True)
     assert "secretaire" in log
-    assert "salle/grande_salle" in log
+    assert "Horaires modifiés" in log
+    assert "Salle des fêtes – Grande salle" in log
+    # before: the configured schedule; after: Tuesday moved to 19 h – 23 h 30
+    assert "les horaires de la configuration" in log
+    assert "mar. 19\u00a0h – 23\u00a0h\u00a030 confort" in log
 
 
 def test_adding_and_removing_a_period(agent, village):
     token = csrf(agent, HALL)
-    assert (
-        agent.post(f"{HALL}/period/new", data=period(token, "new", 6, "10:00", "12:00", "reduit")).status_code
-        == 302
-    )
+    assert agent.post(f"{HALL}/period/new", data=period(token, "new", 6, "10:00", "12:00", "reduit")).status_code == 302
     assert SchedulePeriod(6, time(10), time(12), "reduit") in week(village)
     index = list(week(village)).index(SchedulePeriod(6, time(10), time(12), "reduit"))
-    assert (
-        agent.post(f"{HALL}/period-remove", data={"rm-csrf_token": token, "rm-index": str(index)}).status_code
-        == 302
-    )
+    assert agent.post(f"{HALL}/period-remove", data={"rm-csrf_token": token, "rm-index": str(index)}).status_code == 302
     assert len(week(village)) == 3
 
 
@@ -121,9 +117,7 @@ def test_copying_a_day_replaces_the_target_days(agent, village):
 def test_copying_a_day_badly_is_refused(agent, village, targets, message):
     before = week(village)
     token = csrf(agent, HALL)
-    response = agent.post(
-        f"{HALL}/copy", data={"copy-csrf_token": token, "copy-source": "1", "copy-targets": targets}
-    )
+    response = agent.post(f"{HALL}/copy", data={"copy-csrf_token": token, "copy-source": "1", "copy-targets": targets})
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert week(village) == before
@@ -133,10 +127,7 @@ def test_the_configured_schedule_can_be_restored(agent, village):
     token = csrf(agent, HALL)
     agent.post(f"{HALL}/period/new", data=period(token, "new", 6, "10:00", "12:00"))
     assert not village["control"].zone("salle", "grande_salle").week_is_default
-    assert (
-        agent.post(f"{HALL}/reset", data={"reset-csrf_token": token, "reset-ident": "reset"}).status_code
-        == 302
-    )
+    assert agent.post(f"{HALL}/reset", data={"reset-csrf_token": token, "reset-ident": "reset"}).status_code == 302
     assert village["control"].zone("salle", "grande_salle").week_is_default
 
 
@@ -147,9 +138,7 @@ def booking(token, label, start, end, mode="confort"):
 def test_booking_the_hall_for_tonight_raises_its_target(agent, village):
     # Friday 27 November, 12 h; the hall is not scheduled on Fridays
     token = csrf(agent, HALL)
-    response = agent.post(
-        f"{HALL}/override", data=booking(token, "Loto", "2026-11-27T12:00", "2026-11-27T23:00")
-    )
+    response = agent.post(f"{HALL}/override", data=booking(token, "Loto", "2026-11-27T12:00", "2026-11-27T23:00"))
     assert response.status_code == 302
     village["evaluate"]()  # the daemon re-evaluates on every change (tested end to end in Chromium)
     detail = village["control"].zone("salle", "grande_salle")
@@ -223,9 +212,7 @@ def test_exceptions_are_added_checked_and_removed(agent, village):
         data={"ex-csrf_token": token, "ex-label": "Noël", "ex-first": "2026-12-31", "ex-last": "2026-12-19"},
     )
     assert bad.status_code == 400
-    assert "Le dernier jour ne peut pas précéder le premier." in error_next_to(
-        bad.get_data(as_text=True), "ex-last"
-    )
+    assert "Le dernier jour ne peut pas précéder le premier." in error_next_to(bad.get_data(as_text=True), "ex-last")
     ok = agent.post(
         f"{HALL}/exception",
         data={
@@ -240,9 +227,7 @@ def test_exceptions_are_added_checked_and_removed(agent, village):
     assert exception.label == "Vacances de Noël"
     assert exception.periods == ()
     assert "Vacances de Noël" in agent.get(HALL).get_data(as_text=True)
-    removed = agent.post(
-        f"{HALL}/exception-remove", data={"exrm-csrf_token": token, "exrm-ident": str(exception.id)}
-    )
+    removed = agent.post(f"{HALL}/exception-remove", data={"exrm-csrf_token": token, "exrm-ident": str(exception.id)})
     assert removed.status_code == 302
     assert village["control"].zone("salle", "grande_salle").exceptions == ()
 
@@ -294,7 +279,9 @@ def test_every_change_appears_in_the_action_log_newest_first(agent, village):
         r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>",
         agent.get("/journal").get_data(as_text=True),
     )
-    assert len(rows) == 2
-    assert rows[0][0] == rows[1][0] == "secretaire"
-    assert rows[0][2] == rows[1][2] == "salle/grande_salle"
-    assert rows[0][1] != rows[1][1]
+    assert rows == [
+        ("secretaire", "Réservation ou dérogation ajoutée", "Salle des fêtes – Grande salle"),
+        ("secretaire", "Horaires modifiés", "Salle des fêtes – Grande salle"),
+    ]
+    log = agent.get("/journal").get_data(as_text=True)
+    assert "« Loto », Confort, 27/11/2026 18\u00a0h → 27/11/2026 23\u00a0h" in log

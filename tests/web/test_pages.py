@@ -41,7 +41,7 @@ def test_overview_shows_energy_today_and_this_week_from_the_archive(agent):
 def test_overview_puts_alerts_at_the_top(agent):
     page = text(agent.get("/"))
     # the hall's thermometer never reported: the rules' fail-safe alert comes before the zones
-    assert page.index("Capteur muet · salle/grande_salle") < page.index("Bureaux et accueil")
+    assert page.index("Capteur muet · Salle des fêtes – Grande salle") < page.index("Bureaux et accueil")
 
 
 def test_zone_page_has_reason_chart_data_schedule_and_booking_form(agent, village):
@@ -89,10 +89,7 @@ def test_energy_page_compares_with_last_year_and_lists_water(agent):
     assert "ecole-eau (eau)" in page
     assert "m³" in page
     assert "mairie-general (électricité)" in page
-    assert (
-        "Aujourd'hui 24,0\u00a0kWh Hier 54,0\u00a0kWh Cette semaine 240,0\u00a0kWh Ce mois-ci 368,0\u00a0kWh"
-        in page
-    )
+    assert "Aujourd'hui 24,0\u00a0kWh Hier 54,0\u00a0kWh Cette semaine 240,0\u00a0kWh Ce mois-ci 368,0\u00a0kWh" in page
     assert "jeu. 26 nov. 54,0\u00a0kWh —" in page  # day by day; no data a year ago
     assert "Hier 0,240\u00a0m³" in page
 
@@ -116,9 +113,7 @@ def test_action_log_starts_empty(agent):
 
 def test_english_on_request_with_english_formats(agent):
     token = csrf(agent, "/")
-    response = agent.post(
-        "/language", data={"csrf_token": token, "lang": "en", "next": "/zone/mairie/bureaux"}
-    )
+    response = agent.post("/language", data={"csrf_token": token, "lang": "en", "next": "/zone/mairie/bureaux"})
     assert response.headers["Location"] == "/zone/mairie/bureaux"
     page = text(agent.get("/"))
     assert "Overview" in page

@@ -75,9 +75,7 @@ def test_duplicates_unknown_users_and_the_last_admin_are_protected(store):
 
 
 def test_a_password_change_takes_effect_and_an_old_weak_hash_is_upgraded(tmp_path):
-    weak = UserStore(
-        tmp_path / "users.json", hasher=PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
-    )
+    weak = UserStore(tmp_path / "users.json", hasher=PasswordHasher(time_cost=1, memory_cost=512, parallelism=1))
     weak.add("marie", "agent", "first long password")
     strong = UserStore(tmp_path / "users.json", hasher=FAST_HASHER)
     assert strong.authenticate("marie", "first long password") is not None  # verified, then rehashed
@@ -113,9 +111,7 @@ def test_throttle_locks_a_key_after_repeated_failures_then_lets_it_try_again():
 
 def test_throttle_forgets_old_failures_and_successes_and_stays_bounded():
     now = [0.0]
-    throttle = LoginThrottle(
-        max_failures=2, window_s=60, lockout_s=300, max_keys=100, monotonic=lambda: now[0]
-    )
+    throttle = LoginThrottle(max_failures=2, window_s=60, lockout_s=300, max_keys=100, monotonic=lambda: now[0])
     throttle.failure("a")
     now[0] = 61.0
     throttle.failure("a")  # the first one is outside the window
@@ -128,10 +124,7 @@ def test_throttle_forgets_old_failures_and_successes_and_stays_bounded():
 
 def test_user_command_adds_lists_changes_and_removes_without_printing_secrets(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    assert (
-        main(["user", "--state-dir", str(tmp_path), "add", "marie", "--role", "admin", "--password-stdin"])
-        == 0
-    )
+    assert main(["user", "--state-dir", str(tmp_path), "add", "marie", "--role", "admin", "--password-stdin"]) == 0
     assert main(["user", "--state-dir", str(tmp_path), "list"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["user", "--state-dir", str(tmp_path), "passwd", "marie", "--password-stdin"]) == 1

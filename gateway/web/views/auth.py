@@ -35,9 +35,7 @@ def login() -> Any:
         wait = max(by_name.retry_after(f"user:{name}"), by_address.retry_after(f"addr:{address}"))
         if wait > 0:
             minutes = max(1, math.ceil(wait / 60))
-            form.password.errors.append(
-                _("Too many failed attempts. Try again in %(minutes)d min.", minutes=minutes)
-            )
+            form.password.errors.append(_("Too many failed attempts. Try again in %(minutes)d min.", minutes=minutes))
             log.warning("login refused (throttled) for %r from %s", name, address)
             return render_template("login.html", form=form), 429
         store: UserStore = current_app.extensions["gateway.users"]

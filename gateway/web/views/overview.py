@@ -8,6 +8,8 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 
+from gateway.web.audit_text import subject_names
+
 bp = Blueprint("overview", __name__)
 
 
@@ -36,13 +38,14 @@ def index() -> Any:
     backend = current_app.extensions["gateway.backend"]
     view = backend.overview()
     alerts = []
+    names = subject_names(backend.config)
     for a in backend.alerts(view):
         message = a.message
         if a.kind == "sink_dropped":
             message = _("%(count)s points dropped unsent", count=a.message)
         elif a.kind == "sink_backlog":
             message = _("%(count)s points waiting for more than an hour", count=a.message)
-        alerts.append(replace(a, message=message, kind=kind_label(a.kind)))
+        alerts.append(replace(a, message=message, kind=kind_label(a.kind), subject=names.get(a.subject, a.subject)))
     by_building: dict[str, list[Any]] = {}
     for zone in view.zones:
         by_building.setdefault(zone.building, []).append(zone)

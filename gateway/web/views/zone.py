@@ -153,9 +153,7 @@ def save_period(building: str, zone: str, key: str) -> Any:
     prefix = "new" if index is None else f"p{index}"
     if not form.validate_on_submit():
         return render(building, zone, failed={prefix: form}, status=400)
-    period = SchedulePeriod(
-        int(form.day.data), _minute(form.start.data), _minute(form.end.data), form.mode.data
-    )
+    period = SchedulePeriod(int(form.day.data), _minute(form.start.data), _minute(form.end.data), form.mode.data)
     try:
         backend().save_period(building, zone, index, period, user=user_name())
     except ValidationError as exc:
@@ -194,13 +192,9 @@ def copy_day(building: str, zone: str) -> Any:
     if not form.validate_on_submit():
         return render(building, zone, failed={"copy": form}, status=400)
     try:
-        backend().copy_day(
-            building, zone, int(form.source.data), [int(t) for t in form.targets.data], user=user_name()
-        )
+        backend().copy_day(building, zone, int(form.source.data), [int(t) for t in form.targets.data], user=user_name())
     except ValidationError as exc:
-        attach_errors(
-            form, exc.errors, {"start": "targets", "end": "targets", "mode": "targets", "periods": "targets"}
-        )
+        attach_errors(form, exc.errors, {"start": "targets", "end": "targets", "mode": "targets", "periods": "targets"})
         return render(building, zone, failed={"copy": form}, status=400)
     flash(_("Day copied."), "ok")
     return _back(building, zone, "schedule")
@@ -228,9 +222,7 @@ def add_exception(building: str, zone: str) -> Any:
     if not form.validate_on_submit():
         return render(building, zone, failed={"ex": form}, status=400)
     try:
-        backend().add_exception(
-            building, zone, form.first.data, form.last.data, form.label.data, user=user_name()
-        )
+        backend().add_exception(building, zone, form.first.data, form.last.data, form.label.data, user=user_name())
     except ValidationError as exc:
         attach_errors(form, exc.errors, {"start": "first", "end": "last", "periods": "label"})
         return render(building, zone, failed={"ex": form}, status=400)
