@@ -45,6 +45,8 @@ log = logging.getLogger("gateway.sinks.mqtt")
 #: The last chance to deliver and say "offline" at shutdown.
 _FINAL_FLUSH_S = 3.0
 _MAX_FETCH_BYTES = 2_000_000
+#: Publishes awaited together while draining (aiomqtt warns above 10 pending calls).
+_PUBLISH_WINDOW = 10
 
 
 class MqttSink:
@@ -194,14 +196,19 @@ class MqttSink:
                 latest.pop(msg.topic, None)  # keep the newest, in the order of the newest
                 latest[msg.topic] = msg
         qos = self.config.qos
+        outgoing: list[tuple[str, str, int, bool]] = []
         for msg in latest.values():
             if self.config.homeassistant_discovery and msg.topic not in self._announced:
                 topic, payload = self.topics.discovery(self.config.homeassistant_prefix, msg, names=self._names)
-                await client.publish(topic, payload, qos=1, retain=True)
-                self._announced.add(msg.topic)
-            await client.publish(msg.topic, msg.payload, qos=qos, retain=True)
-        for event in events:
-            await client.publish(self.topics.events, event, qos=qos, retain=False)
+                outgoing.append((topic, payload, 1, True))
+            outgoing.append((msg.topic, msg.payload, qos, True))
+        outgoing.extend((self.topics.events, event, qos, False) for event in events)
+        # Pipelined: paho sends in call order (events stay in order); we await the acknowledgements
+        # together, a window at a time, instead of one round trip per message.
+        for start in range(0, len(outgoing), _PUBLISH_WINDOW):
+            window = outgoing[start : start + _PUBLISH_WINDOW]
+            await asyncio.gather(*(client.publish(t, p, qos=q, retain=r) for t, p, q, r in window))
+        self._announced.update(msg.topic for msg in latest.values())
         await self._journal.advance(self.sink, rows[-1].id)
         metrics = self._core.metrics
         metrics.inc("gateway_mqtt_messages_total", len(latest), sink=self.sink, kind="state")
