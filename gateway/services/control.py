@@ -54,6 +54,8 @@ log = logging.getLogger("gateway.control")
 
 #: Default rules tick (the product brief: about 30 s).
 TICK_S = 30.0
+#: At start, readings do not trigger evaluations for this long (the first tick or edit still does).
+STARTUP_GRACE_S = 30.0
 #: Engine memory is written to the SD card at most this often (and on stop).
 MEMORY_SAVE_S = 300.0
 
@@ -116,6 +118,7 @@ class ControlService:
         store: SettingsStore,
         control: Control,
         tick_s: float = TICK_S,
+        startup_grace_s: float = 0.0,
         lang: str = "fr",
     ) -> None:
         self.config = config
@@ -124,6 +127,8 @@ class ControlService:
         self.store = store
         self.control = control
         self.tick_s = tick_s
+        self.startup_grace_s = startup_grace_s
+        self._grace_until = 0.0
         self.lang = lang
         self.clock = core.clock
         self.evaluations = 0
@@ -208,7 +213,14 @@ class ControlService:
             max_instances=1,
             misfire_grace_time=max(1, int(self.tick_s)),
         )
-        self.evaluate("start")
+        # start-up grace: the relays stay at their (safe) boot state while the sensors report for the
+        # first time, so the first evaluation does not see every zone "stale" (a fail-safe cycle and
+        # a warning per zone at every restart); edges and edits still evaluate at once
+        self._grace_until = loop.time() + self.startup_grace_s
+        if self.startup_grace_s > 0:
+            loop.call_later(self.startup_grace_s, self.evaluate, "start")
+        else:
+            self.evaluate("start")
         scheduler.start()
         try:
             await asyncio.Future()  # until cancelled
@@ -228,6 +240,8 @@ class ControlService:
         """Core listener (loop thread): a reading the rules use triggers one coalesced evaluation."""
         if reading.measurement in {"relay", "event", "input"}:
             return
+        if self._loop is not None and self._loop.time() < self._grace_until:
+            return  # still gathering the first readings (see run())
         if (reading.tag("device") or "") in self._relevant:
             self.request_evaluation()
 
@@ -499,7 +513,10 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     factory = _pin_factory(options) if has_gpio else None
     bank = bank_from_config(config, factory)
     tick_s = float(extras.get("control_tick_s", TICK_S))
-    service = ControlService(config=config, core=core, bank=bank, store=store, control=control, tick_s=tick_s)
+    grace = float(extras.get("control_startup_grace_s", min(STARTUP_GRACE_S, tick_s)))
+    service = ControlService(
+        config=config, core=core, bank=bank, store=store, control=control, tick_s=tick_s, startup_grace_s=grace
+    )
     extras["control"] = control
     extras["control_service"] = service
     services: list[Service] = [service]

@@ -122,9 +122,7 @@ class Village:
         if reading.measurement == "relay":
             fields = reading.field_map()
             at = datetime.fromtimestamp(reading.time_ns / 1e9, UTC).astimezone(PARIS)
-            self.switches.append(
-                Switch(at, reading.tag("device") or "", bool(fields["on"]), str(fields["reason"]))
-            )
+            self.switches.append(Switch(at, reading.tag("device") or "", bool(fields["on"]), str(fields["reason"])))
 
     # ---- the world --------------------------------------------------------------------------
     @property
@@ -188,7 +186,13 @@ async def running_village(config: Any, start: datetime, **extras: Any) -> AsyncI
         clock=clock,
         pin_factory=factory,
         http=f"127.0.0.1:{free_port()}",
-        extras={"plant": True, "control_tick_s": 3600.0, "plant_period_s": 3600.0, **extras},
+        extras={
+            "plant": True,
+            "control_tick_s": 3600.0,
+            "control_startup_grace_s": 0.0,
+            "plant_period_s": 3600.0,
+            **extras,
+        },
     )
     daemon = Daemon(config, options)
     daemon.build()

@@ -66,12 +66,16 @@ class Journal:
 
 
 @contextlib.asynccontextmanager
-async def control(tmp_path: Path, start: datetime, initial_c: float | None = None) -> AsyncIterator[Any]:
+async def control(
+    tmp_path: Path, start: datetime, initial_c: float | None = None, grace_s: float = 0.0
+) -> AsyncIterator[Any]:
     config = parse_config(CONFIG.format(state=tmp_path / "state"))
     clock = ManualClock(start)
     journal = Journal()
     core = Core(config=config, clock=clock, journal=journal)
-    options = RunOptions(clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0})
+    options = RunOptions(
+        clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0, "control_startup_grace_s": grace_s}
+    )
     (service,) = build(config, core, options)
     service.prepare()
     if initial_c is not None:  # the thermometer reported just before the start
@@ -187,3 +191,21 @@ async def test_the_facade_shows_a_stale_sensor_as_an_alert_until_it_recovers(tmp
         temperature(service, 18.0)
         await settle()
         assert service.control.overview().alerts == ()
+
+
+async def test_at_start_relays_wait_at_their_boot_state_for_the_first_readings(tmp_path):
+    # Given a restart with a 0.3 s start-up grace and no reading yet
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), grace_s=0.3) as service:
+        await settle()
+        # Then nothing is decided yet: no stale-sensor warning, the heater at its boot state
+        assert service.evaluations == 0
+        assert service.bank.get("chauffage") is False
+        # When the thermometer reports within the grace, then the grace ends
+        temperature(service, 17.0)
+        await settle()
+        assert service.evaluations == 0
+        await asyncio.sleep(0.4)
+        # Then the first evaluation sees the reading: heating, and no warning was raised
+        assert service.evaluations == 1
+        assert service.bank.get("chauffage") is True
+        assert [e.kind for e in service.core.recent_events] == []
