@@ -32,7 +32,7 @@ def action_label(action: str) -> str:
         "user-remove": _("Account removed"),
         "password": _("Password changed"),
     }
-    return labels.get(action, action)
+    return str(labels.get(action, action))
 
 
 def subject_names(config: Any) -> dict[str, str]:
@@ -54,7 +54,7 @@ def value_text(text: str) -> str:
     if not text:
         return ""
     if text == "default":
-        return _("the configured schedule")
+        return str(_("the configured schedule"))
     try:
         data = json.loads(text)
     except ValueError:

@@ -6,6 +6,8 @@ to the field it concerns so the template shows it next to that field; cross-fiel
 render time).
 """
 
+# mypy: disable-error-code="misc"
+# (flask_wtf and wtforms ship no type information: their classes are Any, and subclassing them is the API)
 from __future__ import annotations
 
 from typing import Any

@@ -116,7 +116,7 @@ def weekday_name(index: int, width: str = "wide") -> str:
     """Monday = 0 -> ``lundi`` / ``Monday``."""
     from babel.dates import get_day_names
 
-    return str(get_day_names(width, locale=current_language())[index])
+    return str(get_day_names(width, locale=current_language())[index])  # type: ignore[arg-type]
 
 
 def mode_label(mode: str | None) -> str:
@@ -129,7 +129,7 @@ def mode_label(mode: str | None) -> str:
         "hors_gel": _("Frost protection"),
         "arret": _("Off"),
     }
-    return labels.get(mode or "", mode or "—")
+    return str(labels.get(mode or "", mode or "—"))
 
 
 def size(value: int | None) -> str:

@@ -57,7 +57,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class GatewaySessionInterface(SecureCookieSessionInterface):
     """Signed cookie sessions whose Secure flag follows ``[web].secure_cookies``."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+    def get_cookie_secure(self, app: Flask) -> bool:
         policy = app.config["GATEWAY_SECURE_COOKIES"]
         if policy == "always":
             return True

@@ -56,7 +56,7 @@ def main() -> int:
         catalog.project = "village-gateway"
         for message in catalog:
             if message.id and lang == "fr":
-                message.string = FR[message.id]
+                message.string = FR[str(message.id)]
         out = HERE / lang / "LC_MESSAGES"
         out.mkdir(parents=True, exist_ok=True)
         with (out / "messages.po").open("wb") as f:

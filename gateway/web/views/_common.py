@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from flask import current_app, g
 from flask_babel import gettext as _
 
 #: Messages of the control façade (English, plain words) -> catalogue strings.
-_KNOWN = [
+_KNOWN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"overlaps another"), lambda m: _("This period overlaps another one on the same day.")),
     (re.compile(r"end is already past"), lambda m: _("The end is already past.")),
     (re.compile(r"end must be after the start"), lambda m: _("The end must be after the start.")),

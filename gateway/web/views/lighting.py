@@ -1,5 +1,7 @@
 """Éclairage: circuits, today's astronomical times, the night-cut window, overrides."""
 
+# mypy: disable-error-code="misc"
+# (flask_wtf ships no type information: FlaskForm is Any, and subclassing it is the API)
 from __future__ import annotations
 
 from datetime import timedelta

@@ -20,15 +20,16 @@ def kind_label(kind: str) -> str:
         "sink_backlog": _("Upload late"),
     }
     if kind in labels:
-        return labels[kind]
-    if "leak" in kind:
-        return _("Water leak")
-    if "stale" in kind or "failsafe" in kind:
-        return _("Silent sensor")
-    if "window" in kind:
-        return _("Window open")
-    if "clock" in kind:
-        return _("Clock")
+        return str(labels[kind])
+    for part, label in (
+        ("leak", _("Water leak")),
+        ("stale", _("Silent sensor")),
+        ("failsafe", _("Silent sensor")),
+        ("window", _("Window open")),
+        ("clock", _("Clock")),
+    ):
+        if part in kind:
+            return str(label)
     return kind.replace("_", " ")
 
 

@@ -16,7 +16,8 @@ bp = Blueprint("users_admin", __name__)
 
 
 def _store() -> UserStore:
-    return current_app.extensions["gateway.users"]
+    store: UserStore = current_app.extensions["gateway.users"]
+    return store
 
 
 def render(form: UserAddForm | None = None, status: int = 200) -> Any:
