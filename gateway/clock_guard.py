@@ -93,6 +93,7 @@ class ClockGuard:
         self._behind_since_mono: float | None = None
         self._last_step_s: float | None = None
         self._status: ClockStatus | None = None
+        self._step_listeners: list[Callable[[float], None]] = []
 
     @property
     def trusted(self) -> bool:
@@ -104,6 +105,15 @@ class ClockGuard:
     def status(self) -> ClockStatus:
         """The latest decision (checks once if never checked)."""
         return self._status or self.check()
+
+    def add_step_listener(self, listener: Callable[[float], None]) -> None:
+        """Call ``listener(step_s)`` when the wall clock steps (signed seconds, loop thread).
+
+        For state stamped with wall times (a relay's "on since", an input's last change): the
+        listener shifts them by the step, so a minimum on/off time or a maximum run time is
+        neither stretched by a backward step nor cut short by a forward one.
+        """
+        self._step_listeners.append(listener)
 
     def check(self) -> ClockStatus:
         """Read the clock and its sync status, decide, log and raise events on change."""
@@ -187,6 +197,11 @@ class ClockGuard:
         if self._metrics is not None:
             self._metrics.inc("gateway_clock_steps_total", direction=direction)
         self._emit("clock_step", message, wall, "warning", step_s=step_s)
+        for listener in self._step_listeners:
+            try:
+                listener(step_s)
+            except Exception:  # one bad listener must not stop the clock monitor
+                log.exception("clock step listener %r failed", listener)
 
     def _behind_reason(self, wall: int, mono: float) -> str:
         assert self._last_seen_ns is not None

@@ -135,6 +135,24 @@ def test_backward_jump_while_running(tmp_path: Path) -> None:
     assert v.metrics.get("gateway_clock_steps_total", direction="backward") == 1.0
 
 
+def test_step_listeners_get_the_signed_step(tmp_path: Path) -> None:
+    # Given a relay switched on at a wall time, as control stamps it
+    v = Village(tmp_path, ManualClock(NOV))
+    relay_on_since = [v.clock.time_ns()]
+    v.guard.add_step_listener(lambda step_s: relay_on_since.__setitem__(0, relay_on_since[0] + int(step_s * NS)))
+    v.guard.add_step_listener(lambda step_s: 1 / 0)  # a broken listener is logged, not fatal
+    v.guard.check()
+    v.clock.advance(300)
+    # When the clock steps back an hour
+    v.clock.jump(-3600)
+    v.guard.check()
+    # Then the relay has still been on for 300 s by the new clock, not -3300 s
+    assert (v.clock.time_ns() - relay_on_since[0]) / NS == pytest.approx(300)
+    v.clock.jump(+7200)
+    v.guard.check()
+    assert (v.clock.time_ns() - relay_on_since[0]) / NS == pytest.approx(300)
+
+
 def test_forward_jump_while_trusted_stays_trusted_and_is_reported(tmp_path: Path) -> None:
     v = Village(tmp_path, ManualClock(NOV))
     v.guard.check()
