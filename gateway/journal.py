@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.journal")
 
-_INTEGRITY_FULL_BELOW = 16 * 1024 * 1024  # full integrity_check on small files, quick_check above
+_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
 _DELETE_MIN = 4096  # delivered rows are deleted in batches: fewer pages rewritten per commit
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
@@ -138,8 +138,10 @@ class Journal:
         budget_bytes: int = 256 * 1024 * 1024,
         commit_interval_s: float = 1.0,
         buffer_points: int = 50_000,
+        check_at_open_below: int = 16 * 1024 * 1024,
     ) -> None:
         self.path = Path(path)
+        self.check_at_open_below = check_at_open_below
         self.metrics = metrics
         self.clock = clock
         self.budget_bytes = int(budget_bytes)
@@ -177,7 +179,10 @@ class Journal:
         self._stats = JournalStats(str(self.path), True, 0, 0, 0, self.budget_bytes, 0, 0, 0, 0, 0, None,
                                    0.0, 0, 0, False)
         self._describe_metrics()
+        self._check_pending = False
         self._call(self._db_open)
+        if self._check_pending:  # a large file: check it on the journal thread, without delaying start-up
+            self._executor.submit(self._db_deferred_check)
 
     # ------------------------------------------------------------------ public API
 
@@ -339,23 +344,35 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect_checked(self.path)
+            self._load_state()
         except _UnusableFileError as exc:
-            moved = self._move_aside(exc.suffix)
-            self._recovered_from = str(moved)
-            log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one",
-                      self.path, exc.reason, moved)
-            self._queue_event("journal_recovered",
-                              f"the journal was unusable ({exc.reason}); kept as {moved.name}, "
-                              "a fresh one started",
-                              "alarm", moved_to=str(moved))
-            try:
-                self._db = self._connect_checked(self.path)
-            except (_UnusableFileError, sqlite3.Error, OSError) as again:
-                self._fall_back_to_memory(str(again))
+            self._start_fresh(exc.suffix, exc.reason)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._start_fresh("corrupt", str(exc))
         except (sqlite3.Error, OSError) as exc:
             self._fall_back_to_memory(str(exc))
-        self._load_state()
+            self._load_state()
         self._refresh_stats()
+
+    def _start_fresh(self, suffix: str, reason: str) -> None:
+        """The file found at open is unusable: keep it aside, start an empty journal."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        moved = self._move_aside(suffix)
+        self._recovered_from = str(moved)
+        log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one", self.path, reason, moved)
+        self._queue_event("journal_recovered",
+                          f"the journal was unusable ({reason}); kept as {moved.name}, a fresh one started",
+                          "alarm", moved_to=str(moved))
+        try:
+            self._db = self._connect_checked(self.path)
+        except (_UnusableFileError, sqlite3.Error, OSError) as again:
+            self._fall_back_to_memory(str(again))
+        self._load_state()
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
         """Open, check integrity and migrate; raise :class:`_UnusableFileError` for a file to move aside."""
@@ -377,8 +394,11 @@ class Journal:
             db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
             db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
             db.execute("PRAGMA journal_size_limit = 16777216")  # the WAL file shrinks back after checkpoints
-            if not fresh:
-                self._check_integrity(db, path)
+            if not fresh and str(path) != ":memory:":
+                if Path(str(path)).stat().st_size < self.check_at_open_below:
+                    self._check_integrity(db, path, "integrity_check")
+                else:
+                    self._check_pending = True
             journal_schema.migrate(db)
         except journal_schema.NewerSchemaError as exc:
             db.close()
@@ -392,14 +412,60 @@ class Journal:
         self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         return db
 
-    def _check_integrity(self, db: sqlite3.Connection, path: Path | str) -> None:
+    def _check_integrity(self, db: sqlite3.Connection, path: Path | str, pragma: str) -> None:
         size = Path(str(path)).stat().st_size
-        pragma = "integrity_check" if size < _INTEGRITY_FULL_BELOW else "quick_check"
         started = time.monotonic()
         result = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}(20)")]
         if result != ["ok"]:
             raise _UnusableFileError(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
         log.info("journal %s: %s ok (%.1f MB, %.2f s)", path, pragma, size / 1e6, time.monotonic() - started)
+
+    def _db_deferred_check(self) -> None:
+        """``quick_check`` of a large journal, run as the journal thread's first job after opening.
+
+        Start-up (relay boot states first of all) does not wait for reading a few hundred MB
+        from the SD card; appends wait in the memory buffer meanwhile.
+        """
+        try:
+            self._check_integrity(self._require_db(), self.path, "quick_check")
+        except (_UnusableFileError, sqlite3.DatabaseError) as exc:
+            self._recover(str(exc))
+
+    def _recover(self, reason: str) -> None:
+        """Corruption found while running: keep the file aside, continue in a fresh one.
+
+        Ids continue from the last one committed, so sinks holding rows of the old file can
+        still ``advance``; rows a sink had not delivered are counted as dropped for it.
+        """
+        old_last = self._last_id
+        lost = {s: max(0, old_last - max(c.last_id, self._deleted_upto)) for s, c in self._cursors.items()}
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        moved = self._move_aside("corrupt")
+        self._recovered_from = str(moved)
+        log.error("journal %s is corrupt (%s); moved aside to %s, continuing in a fresh one "
+                  "(%s points not yet delivered are in the old file)", self.path, reason, moved,
+                  max(lost.values(), default=0))
+        self._queue_event("journal_recovered",
+                          f"the journal was corrupt ({reason}); kept as {moved.name}, a fresh one started",
+                          "alarm", moved_to=str(moved))
+        try:
+            self._db = self._connect_checked(self.path)
+        except (_UnusableFileError, sqlite3.Error, OSError) as exc:
+            self._fall_back_to_memory(str(exc))
+        db = self._require_db()
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
+        self._last_id = self._deleted_upto = old_last
+        for sink, cursor in self._cursors.items():
+            cursor.dropped += lost[sink]
+            cursor.last_id = old_last
+            cursor.dirty = True
+            if lost[sink]:
+                self.metrics.inc("gateway_journal_dropped_total", lost[sink], sink=sink)
+        self._persist_cursors()
+        self._refresh_stats()
 
     def _move_aside(self, suffix: str) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -427,7 +493,9 @@ class Journal:
     def _load_state(self) -> None:
         db = self._require_db()
         mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
-        low, high = db.execute("SELECT min(id), max(id) FROM points").fetchone()
+        # two queries: each uses the b-tree's edge (one query with both would scan the whole table)
+        (low,) = db.execute("SELECT min(id) FROM points").fetchone()
+        (high,) = db.execute("SELECT max(id) FROM points").fetchone()
         self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
@@ -516,24 +584,17 @@ class Journal:
                 db.execute("ROLLBACK")
             for sink, cursor in before.items():  # the budget may have moved them: undo
                 self._cursors[sink].__dict__.update(cursor.__dict__)
-            self._commit_failed(batch, exc)
+            self._requeue(batch)  # the window waits in memory for the next commit
+            if _is_corruption(exc):
+                self._recover(str(exc))
+            else:
+                self._commit_failed(exc)
             return 0, self._last_id
         # durable from here on
-        for cursor in saved:
-            cursor.dirty = False
-        if saved:
-            self._cursors_saved_at = time.monotonic()
-        self._last_id = last_id
-        self._deleted_upto = max(deleted_upto, dropped_upto)
-        self._commits += 1
-        self._committed += len(batch)
-        self._last_commit_ns = self.clock.time_ns()
-        self._last_commit_s = time.monotonic() - started
-        if self._write_failing:
-            self._write_failing = False
-            log.warning("journal writes work again")
+        self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)
         if drops:
             self._log_drops(drops)
+        self._committed += len(batch)
         if batch:
             self.metrics.inc("gateway_journal_committed_total", len(batch))
             for listener in self._batch_listeners:
@@ -544,10 +605,22 @@ class Journal:
         self._refresh_stats()
         return len(batch), last_id
 
-    def _commit_failed(self, batch: list[Reading], exc: sqlite3.Error) -> None:
-        """Keep the batch in memory (bounded) for the next attempt; report once per episode."""
-        self._write_errors += 1
-        self.metrics.inc("gateway_journal_write_errors_total")
+    def _committed_ok(self, saved: list[_Cursor], last_id: int, deleted_upto: int, started: float) -> None:
+        for cursor in saved:
+            cursor.dirty = False
+        if saved:
+            self._cursors_saved_at = time.monotonic()
+        self._last_id = last_id
+        self._deleted_upto = deleted_upto
+        self._commits += 1
+        self._last_commit_ns = self.clock.time_ns()
+        self._last_commit_s = time.monotonic() - started
+        if self._write_failing:
+            self._write_failing = False
+            log.warning("journal writes work again")
+
+    def _requeue(self, batch: list[Reading]) -> None:
+        """Put a window that could not be committed back in front of the buffer (bounded)."""
         with self._lock:
             room = self.buffer_points - len(self._buffer)
             keep = batch[-room:] if room > 0 else []
@@ -556,6 +629,11 @@ class Journal:
             self._overflow += lost
         if lost:
             self.metrics.inc("gateway_journal_buffer_overflow_total", lost)
+
+    def _commit_failed(self, exc: sqlite3.Error) -> None:
+        """A failing disk (full, I/O error): retry at the next commit; report once per episode."""
+        self._write_errors += 1
+        self.metrics.inc("gateway_journal_write_errors_total")
         if not self._write_failing:
             self._write_failing = True
             log.error("journal commit failed (%s); keeping up to %d readings in memory and retrying",
@@ -634,15 +712,21 @@ class Journal:
         cursor = self._cursor(sink)
         rows: list[JournalRow] = []
         size = 0
-        query = self._require_db().execute(
-            "SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?", (cursor.last_id, max(1, limit))
-        )
-        for row_id, line in query:
-            if rows and size + len(line) > max_bytes:
-                break
-            rows.append(JournalRow(int(row_id), bytes(line)))
-            size += len(line) + 1
-        query.close()
+        try:
+            query = self._require_db().execute(
+                "SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?", (cursor.last_id, max(1, limit))
+            )
+            for row_id, line in query:
+                if rows and size + len(line) > max_bytes:
+                    break
+                rows.append(JournalRow(int(row_id), bytes(line)))
+                size += len(line) + 1
+            query.close()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._recover(str(exc))
+            return []
         return rows
 
     def _db_advance(self, sink: str, last_id: int) -> None:
@@ -729,6 +813,12 @@ class Journal:
                 self._db.execute("PRAGMA optimize")
             self._db.close()
             self._db = None
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    """A damaged file (as opposed to a full or failing disk, which may recover by itself)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF in _CORRUPTION_CODES) or "malformed" in str(exc)
 
 
 class _UnusableFileError(Exception):

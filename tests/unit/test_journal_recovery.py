@@ -141,3 +141,36 @@ def test_a_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatc
     assert journal_schema.user_version(db) == 1
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     db.close()
+
+
+def test_a_large_journal_is_checked_after_start_up_and_replaced_without_losing_the_id_sequence(
+    tmp_path: Path,
+) -> None:
+    """Large files are checked on the journal thread after opening (start-up does not wait)."""
+    path = tmp_path / "journal.sqlite"
+    filled(path, 3000)
+    journal = open_journal(path)
+    journal.advance_sync("local", 1000)
+    journal.close()
+    db = sqlite3.connect(path)
+    leaves = [n for (n,) in db.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'points' AND pagetype = 'leaf' ORDER BY path")]
+    db.close()
+    with path.open("r+b") as handle:  # one leaf in the middle: opening works, the check finds it
+        handle.seek((leaves[len(leaves) // 2] - 1) * 4096 + 8)
+        handle.write(b"\xde\xad\xbe\xef" * 1000)
+    metrics = Metrics()
+    journal = Journal(path, sinks=("local",), metrics=metrics, clock=SystemClock(), check_at_open_below=0)
+    events: list[Event] = []
+    journal.set_event_handler(events.append)
+    journal.append(reading(3000))
+    journal.commit()  # queued behind the check on the journal thread
+    assert [e.kind for e in events] == ["journal_recovered"]
+    assert len(corrupt_copies(path)) == 1
+    stats = journal.stats()
+    assert stats.sinks["local"].dropped == 2000  # what local had not delivered is counted, not hidden
+    assert metrics.get("gateway_journal_dropped_total", sink="local") == 2000
+    (row,) = journal.fetch_sync("local")
+    assert row.id == 3001  # ids continue: a sink holding old ids can still advance
+    assert row.line == lineproto.encode(reading(3000))
+    journal.close()
