@@ -18,7 +18,8 @@ Rules of this module:
   just committed), counted per sink, persisted, logged once per episode, exported as metrics;
 - memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
   in-memory hand-off buffer is bounded (overflow drops its oldest and is counted);
-- the journal never stops the daemon: a corrupt file is moved aside
+- the journal never stops the daemon: a corrupt file (integrity check at open — deferred to
+  the journal thread for large files — or damage met later) is moved aside
   (``journal.sqlite.corrupt-<UTC time>``) and a fresh one started; a journal that cannot be
   opened at all falls back to memory. Either way an :class:`~gateway.model.Event` is queued
   and raised once the core exists (:meth:`Journal.set_event_handler`).
