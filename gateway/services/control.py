@@ -140,6 +140,7 @@ class ControlService:
         self._memory_saved_at = -math.inf
         self._relay_since: dict[str, int] = {}
         self._commanded: dict[str, bool] = {}
+        self._failing: set[str] = set()
         self._inputs: dict[str, InputState] = {}
         self._pulse_base: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -355,8 +356,13 @@ class ControlService:
                 self.bank.set(name, action.on)
             except Exception as exc:
                 self.core.metrics.inc("gateway_relay_errors_total", relay=name)
-                log.error("relay %s cannot be driven: %s", name, exc)
+                if name not in self._failing:  # once per episode, not once per evaluation
+                    self._failing.add(name)
+                    log.error("relay %s cannot be driven: %s", name, exc)
                 continue
+            if name in self._failing:
+                self._failing.discard(name)
+                log.info("relay %s can be driven again", name)
             self._commanded[name] = action.on
             self._relay_since[name] = now_ns
             self.core.metrics.inc("gateway_relay_switches_total", relay=name)
@@ -502,8 +508,19 @@ def _pin_factory(options: Any) -> Any:
     return factory
 
 
+METRICS = {
+    "gateway_rules_evaluations_total": "rules evaluations (ticks, changes, edits)",
+    "gateway_rules_errors_total": "rules evaluations that failed (relays kept their state)",
+    "gateway_relay_switches_total": "relay changes driven by the rules",
+    "gateway_relay_putback_total": "relays found changed behind the daemon's back and put back",
+    "gateway_relay_errors_total": "relay writes that failed",
+}
+
+
 def build(config: Any, core: Any, options: Any) -> list[Service]:
     """The control service (and, in the demo, the simulated plant); the façade in ``options.extras``."""
+    for name, help_text in METRICS.items():
+        core.metrics.describe(name, "counter", help_text)
     store = SettingsStore(config.service.state_dir / "settings.sqlite")
     control = Control(config=config, store=store, now=core.clock.now, state=core.state)
     extras = getattr(options, "extras", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -17,6 +18,7 @@ from babel.messages.pofile import read_po, write_po
 from gateway.web.translations.fr import FR
 
 HERE = Path(__file__).parent
+_FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 WEB = HERE.parent
 
 
@@ -54,6 +56,8 @@ def main() -> int:
         with pot.open("rb") as f:
             catalog = read_po(f, locale=lang)
         catalog.project = "village-gateway"
+        catalog.creation_date = template.creation_date = _FIXED_DATE  # reproducible files: no build time inside
+        catalog.revision_date = _FIXED_DATE
         for message in catalog:
             if message.id and lang == "fr":
                 message.string = FR[str(message.id)]

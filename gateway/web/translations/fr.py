@@ -133,6 +133,7 @@ FR = {
     "Not found": "Introuvable",
     "Nothing has been changed yet.": "Rien n'a encore été modifié.",
     "Now": "Maintenant",
+    "Not evaluated yet: the gateway is starting.": "Pas encore évalué : la passerelle démarre.",
     "OK": "OK",
     "Off": "Arrêt",
     "On": "Allumé",
