@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from drivers.modbus_profile import FieldSpec, decode_field
+from drivers.modbus_profile import FieldSpec, decode_run
 
 #: Most registers one read request (function 03 or 04) may ask for.
 MAX_REGISTERS = 125
@@ -37,23 +37,48 @@ BusKind = Literal["tcp", "rtu"]
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One read request: a function code, a start address, a count, and the fields it carries."""
+    """One read request: a function code, a start address, a count, and the fields it carries.
+
+    ``runs`` groups adjacent fields of one type (big word order) so that each run is converted
+    by one pymodbus call: 20 contiguous float32 cost one conversion, not twenty.
+    """
 
     function_code: int
     start: int
     count: int
     fields: tuple[FieldSpec, ...]
+    runs: tuple[tuple[FieldSpec, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            object.__setattr__(self, "runs", _runs(self.fields))
 
     def decode(self, registers: Sequence[int]) -> list[tuple[str, float | None, str | None]]:
         """``(name, value, missing reason)`` for every field of this block."""
         if len(registers) != self.count:
             raise ValueError(f"block {self.start}+{self.count}: got {len(registers)} registers")
         out = []
-        for field in self.fields:
-            offset = field.address - self.start
-            value, reason = decode_field(field, registers[offset : offset + field.width])
-            out.append((field.name, value, reason))
+        for run in self.runs:
+            offset = run[0].address - self.start
+            values = decode_run(run, registers[offset : offset + run[0].width * len(run)])
+            out.extend((field.name, value, reason) for field, (value, reason) in zip(run, values, strict=True))
         return out
+
+
+def _runs(fields: Sequence[FieldSpec]) -> tuple[tuple[FieldSpec, ...], ...]:
+    runs: list[list[FieldSpec]] = []
+    for field in fields:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and field.address == last.end
+            and field.type == last.type
+            and field.word_order == last.word_order == "big"
+        ):
+            runs[-1].append(field)
+        else:
+            runs.append([field])
+    return tuple(tuple(run) for run in runs)
 
 
 def plan_blocks(

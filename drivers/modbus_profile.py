@@ -286,37 +286,60 @@ def _is_marker(raw: int, width: int, markers: frozenset[Marker]) -> bool:
     )
 
 
+_F32 = struct.Struct(">f")
+
+
 def _shortest_float32(value: float) -> float:
-    """The shortest decimal that is the same float32 (230.1, not 230.10000610351562)."""
-    exact = struct.pack(">f", value)
-    for digits in range(6, 10):
-        candidate = float(f"{value:.{digits}g}")
-        if struct.pack(">f", candidate) == exact:
+    """The shortest decimal that is the same float32 (230.1, not 230.10000610351562).
+
+    7 significant digits give the shortest form whenever 7 or fewer suffice; 9 always do.
+    """
+    exact = _F32.pack(value)
+    for text in (f"{value:.7g}", f"{value:.8g}"):
+        candidate = float(text)
+        if _F32.pack(candidate) == exact:
             return candidate
-    return value
+    return float(f"{value:.9g}")
 
 
 def decode_field(field: FieldSpec, registers: Sequence[int]) -> tuple[float | None, str | None]:
     """One field's value from its registers: ``(value, None)`` or ``(None, reason)``."""
+    return decode_run((field,), registers)[0]
+
+
+def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tuple[float | None, str | None]]:
+    """Values of adjacent fields of one type and word order, converted by pymodbus in one call."""
     from pymodbus.client.mixin import ModbusClientMixin
 
-    if len(registers) != field.width:
-        raise ValueError(f"{field.name}: needs {field.width} registers, got {len(registers)}")
-    if field.not_available and _is_marker(
-        _raw_int(registers, field.word_order), field.width, field.not_available
-    ):
-        return None, "not_available"
-    data_type = ModbusClientMixin.DATATYPE[field.type.upper()]
-    raw = ModbusClientMixin.convert_from_registers(list(registers), data_type, word_order=field.word_order)
-    assert isinstance(raw, int | float)
+    first = fields[0]
+    width = first.width
+    if len(registers) != width * len(fields):
+        raise ValueError(f"{first.name}: needs {width * len(fields)} registers, got {len(registers)}")
+    if len(fields) > 1 and (first.word_order != "big" or any(f.type != first.type for f in fields)):
+        raise ValueError("a run is made of big-word-order fields of one type")
+    data_type = ModbusClientMixin.DATATYPE[first.type.upper()]
+    raws = ModbusClientMixin.convert_from_registers(list(registers), data_type, word_order=first.word_order)
+    out: list[tuple[float | None, str | None]] = []
+    for i, (field, raw) in enumerate(zip(fields, raws if isinstance(raws, list) else [raws], strict=True)):
+        if field.not_available and _is_marker(
+            _raw_int(registers[i * width : (i + 1) * width], field.word_order), width, field.not_available
+        ):
+            out.append((None, "not_available"))
+        else:
+            out.append(_scaled(field, raw))  # type: ignore[arg-type]
+    return out
+
+
+def _scaled(field: FieldSpec, raw: float) -> tuple[float | None, str | None]:
     if isinstance(raw, float):
         if not math.isfinite(raw):
             return None, "nonfinite"
         raw = _shortest_float32(raw)
-    if field.factor == 1:
+    num, den = field.factor.numerator, field.factor.denominator
+    if num == den == 1:
         return float(raw), None
     # raw * num / den: exact for integers (12345678 Wh -> 12345.678 kWh, no 12345.678000000001)
-    value = raw * field.factor.numerator / field.factor.denominator
+    value = raw * num / den
     if not math.isfinite(value):
         return None, "nonfinite"
     return float(value), None

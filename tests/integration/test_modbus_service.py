@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,9 @@ class ListJournal:
 
 
 def _demo_config(port: int, *, interval: float = 0.3):
+    """The demo village with its meters on ``port`` and fast poll intervals."""
     text = EXAMPLE.read_text(encoding="utf-8").replace("port = 15502", f"port = {port}")
-    text = text.replace("interval_s = 10", f"interval_s = {interval}").replace(
-        "interval_s = 30", "interval_s = 0.5"
-    )
-    text = text.replace("interval_s = 60", "interval_s = 0.5")
+    text = re.sub(r"(?m)^interval_s = \d+", f"interval_s = {interval}", text)
     return parse_config(text, file="village.toml", base_dir=EXAMPLE.parent)
 
 
