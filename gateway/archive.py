@@ -41,11 +41,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from gateway.clock import Clock
 from gateway.model import Event, Reading
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("gateway.archive")
 
@@ -218,7 +220,7 @@ class Archive:
         weighted by sample count, min of mins, max of maxes.
         """
         result = self._call(self._db_series, measurement, dict(tags_filter or {}), field, start_ns, end_ns)
-        return list(result)  # type: ignore[call-overload]
+        return list(result)
 
     def counter_sum(
         self,
@@ -237,11 +239,11 @@ class Archive:
         the 1st of the month in ``timezone`` (DST-safe).
         """
         hourly = self._call(self._db_deltas, measurement, dict(tags_filter or {}), field, start_ns, end_ns)
-        return bucket_totals(hourly, period, ZoneInfo(timezone))  # type: ignore[arg-type]
+        return bucket_totals(hourly, period, ZoneInfo(timezone))
 
     def list_series(self, measurement: str | None = None) -> list[tuple[str, dict[str, str], str]]:
         """Every archived ``(measurement, tags, field)``."""
-        return list(self._call(self._db_list_series, measurement))  # type: ignore[call-overload]
+        return list(self._call(self._db_list_series, measurement))
 
     def close(self) -> None:
         """Flush and close (idempotent)."""
@@ -256,7 +258,7 @@ class Archive:
 
     # ------------------------------------------------------------ archive thread
 
-    def _call(self, fn: Callable[..., object], *args: object) -> object:
+    def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         if self._closed:
             raise RuntimeError("archive is closed")
         return self._executor.submit(fn, *args).result()

@@ -45,71 +45,38 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from gateway import journal_schema, lineproto
+from gateway import lineproto
 from gateway.clock import Clock
+from gateway.journal_file import (
+    UnusableFileError,
+    check_integrity,
+    connect,
+    is_corruption,
+    move_aside,
+    thread_written_bytes,
+)
+from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
-from gateway.model import Event, Reading
+from gateway.model import Event, Reading, Severity
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
 
+__all__ = ["Journal", "JournalRow", "JournalStats", "SinkStats", "open_journal"]
+
+_T = TypeVar("_T")
+
 log = logging.getLogger("gateway.journal")
 
-_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
 _DELETE_MIN = 4096  # delivered rows are deleted in batches: fewer pages rewritten per commit
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
 _BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRow:
-    """One committed point: its dense, increasing id and its line protocol."""
-
-    id: int
-    line: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SinkStats:
-    """Where one sink stands."""
-
-    cursor: int
-    backlog: int  # committed rows not yet delivered
-    lag_s: float | None  # age of the oldest undelivered point (measurement time), None when caught up
-    dropped: int  # rows dropped by the disk budget before this sink got them (persisted)
-    delivered: int
-    last_success_ns: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class JournalStats:
-    """A snapshot for the admin page, /metrics and health (cheap: no SQLite access)."""
-
-    path: str
-    durable: bool  # False when running in memory because the file could not be opened
-    rows: int
-    bytes_on_disk: int  # database + WAL files
-    used_bytes: int  # pages in use (free pages excluded): what the budget limits
-    budget_bytes: int
-    last_id: int
-    buffered: int  # readings waiting for the next group commit
-    buffer_overflow: int  # readings dropped because the in-memory buffer was full (disk stuck)
-    commits: int
-    committed: int  # rows committed since start
-    last_commit_ns: int | None
-    last_commit_s: float  # duration of the last group commit
-    write_errors: int
-    written_bytes: int  # bytes the journal thread caused to be written to disk (/proc/thread-self/io)
-    over_budget: bool
-    sinks: dict[str, SinkStats] = field(default_factory=dict)
-    recovered_from: str | None = None  # where a corrupt journal was moved at start
 
 
 @dataclass
@@ -179,7 +146,7 @@ class Journal:
         self._episode_dropped = 0
         self._stats = JournalStats(str(self.path), True, 0, 0, 0, self.budget_bytes, 0, 0, 0, 0, 0, None,
                                    0.0, 0, 0, False)
-        self._describe_metrics()
+        describe_metrics(self.metrics)
         self._check_pending = False
         self._call(self._db_open)
         if self._check_pending:  # a large file: check it on the journal thread, without delaying start-up
@@ -294,7 +261,7 @@ class Journal:
 
     # ------------------------------------------------------------------ loop-side helpers
 
-    def _call(self, fn: Callable[..., object], *args: object) -> object:
+    def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         if self._closed:
             raise RuntimeError("journal is closed")
         return self._executor.submit(fn, *args).result()
@@ -316,28 +283,11 @@ class Journal:
         for event in events:
             self._event_handler(event)
 
-    def _queue_event(self, kind: str, message: str, severity: str = "warning", **data: str | int) -> None:
+    def _queue_event(self, kind: str, message: str, severity: Severity = "warning", **data: str | int) -> None:
         event = Event(kind=kind, subject="journal", message=message, time_ns=self.clock.time_ns(),
-                      severity=severity, data=tuple(sorted(data.items())))  # type: ignore[arg-type]
+                      severity=severity, data=tuple(sorted(data.items())))
         with self._lock:
             self._pending_events.append(event)
-
-    def _describe_metrics(self) -> None:
-        m = self.metrics
-        m.describe("gateway_journal_rows", "gauge", "rows in the journal (not yet delivered by all sinks)")
-        m.describe("gateway_journal_bytes", "gauge", "journal size on disk (database + WAL), bytes")
-        m.describe("gateway_journal_used_bytes", "gauge", "journal pages in use, bytes (budget applies)")
-        m.describe("gateway_journal_budget_bytes", "gauge", "journal disk budget, bytes")
-        m.describe("gateway_journal_backlog", "gauge", "rows a sink has not delivered yet")
-        m.describe("gateway_journal_lag_seconds", "gauge", "age of the oldest point a sink has not delivered")
-        m.describe("gateway_journal_dropped_total", "counter", "points dropped by the disk budget, per sink")
-        m.describe("gateway_journal_delivered_total", "counter", "points a sink delivered")
-        m.describe("gateway_journal_committed_total", "counter", "points committed to the journal")
-        m.describe("gateway_journal_commit_seconds", "gauge", "duration of the last group commit")
-        m.describe("gateway_journal_write_errors_total", "counter", "group commits that failed")
-        m.describe("gateway_journal_written_bytes_total", "counter",
-                   "bytes the journal wrote to disk (WAL, checkpoints): the SD card's wear")
-        m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: memory buffer full")
 
     # ------------------------------------------------------------------ journal thread
 
@@ -346,10 +296,10 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect_checked(self.path)
             self._load_state()
-        except _UnusableFileError as exc:
+        except UnusableFileError as exc:
             self._start_fresh(exc.suffix, exc.reason)
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._start_fresh("corrupt", str(exc))
         except (sqlite3.Error, OSError) as exc:
@@ -363,7 +313,7 @@ class Journal:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
-        moved = self._move_aside(suffix)
+        moved = move_aside(self.path, suffix)
         self._recovered_from = str(moved)
         log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one", self.path, reason, moved)
         self._queue_event("journal_recovered",
@@ -371,55 +321,15 @@ class Journal:
                           "alarm", moved_to=str(moved))
         try:
             self._db = self._connect_checked(self.path)
-        except (_UnusableFileError, sqlite3.Error, OSError) as again:
+        except (UnusableFileError, sqlite3.Error, OSError) as again:
             self._fall_back_to_memory(str(again))
         self._load_state()
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
-        """Open, check integrity and migrate; raise :class:`_UnusableFileError` for a file to move aside."""
-        try:
-            db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-        except sqlite3.Error:
-            raise  # cannot open at all (permissions, missing directory): not corruption
-        try:
-            fresh = Path(str(path)).stat().st_size == 0 if str(path) != ":memory:" else True
-            db.execute("PRAGMA cache_size = -2048")  # 2 MiB page cache: memory stays flat
-            # Debian's and pyenv's SQLite zero every freed page (SECURE_DELETE): that doubles the writes
-            # of deleting delivered rows; FAST only zeroes what is written anyway (measurements, not secrets)
-            db.execute("PRAGMA secure_delete = FAST")
-            # auto_vacuum stays NONE: freed pages are reused in place (no pointer-map page written
-            # per commit); the file stays at its high-water mark, which the budget bounds
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(path) != ":memory:" and str(mode).lower() != "wal":
-                raise _UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
-            db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
-            db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
-            db.execute("PRAGMA journal_size_limit = 16777216")  # the WAL file shrinks back after checkpoints
-            if not fresh and str(path) != ":memory:":
-                if Path(str(path)).stat().st_size < self.check_at_open_below:
-                    self._check_integrity(db, path, "integrity_check")
-                else:
-                    self._check_pending = True
-            journal_schema.migrate(db)
-        except journal_schema.NewerSchemaError as exc:
-            db.close()
-            raise _UnusableFileError(str(exc), "newer") from exc
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", I/O on read
-            db.close()
-            raise _UnusableFileError(str(exc), "corrupt") from exc
-        except _UnusableFileError:
-            db.close()
-            raise
+        db, check_due = connect(path, check_below=self.check_at_open_below)
+        self._check_pending = self._check_pending or check_due
         self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         return db
-
-    def _check_integrity(self, db: sqlite3.Connection, path: Path | str, pragma: str) -> None:
-        size = Path(str(path)).stat().st_size
-        started = time.monotonic()
-        result = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}(20)")]
-        if result != ["ok"]:
-            raise _UnusableFileError(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
-        log.info("journal %s: %s ok (%.1f MB, %.2f s)", path, pragma, size / 1e6, time.monotonic() - started)
 
     def _db_deferred_check(self) -> None:
         """``quick_check`` of a large journal, run as the journal thread's first job after opening.
@@ -428,8 +338,8 @@ class Journal:
         from the SD card; appends wait in the memory buffer meanwhile.
         """
         try:
-            self._check_integrity(self._require_db(), self.path, "quick_check")
-        except (_UnusableFileError, sqlite3.DatabaseError) as exc:
+            check_integrity(self._require_db(), self.path, "quick_check")
+        except (UnusableFileError, sqlite3.DatabaseError) as exc:
             self._recover(str(exc))
 
     def _recover(self, reason: str) -> None:
@@ -444,7 +354,7 @@ class Journal:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
-        moved = self._move_aside("corrupt")
+        moved = move_aside(self.path, "corrupt")
         self._recovered_from = str(moved)
         log.error("journal %s is corrupt (%s); moved aside to %s, continuing in a fresh one "
                   "(%s points not yet delivered are in the old file)", self.path, reason, moved,
@@ -454,7 +364,7 @@ class Journal:
                           "alarm", moved_to=str(moved))
         try:
             self._db = self._connect_checked(self.path)
-        except (_UnusableFileError, sqlite3.Error, OSError) as exc:
+        except (UnusableFileError, sqlite3.Error, OSError) as exc:
             self._fall_back_to_memory(str(exc))
         db = self._require_db()
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
@@ -467,20 +377,6 @@ class Journal:
                 self.metrics.inc("gateway_journal_dropped_total", lost[sink], sink=sink)
         self._persist_cursors()
         self._refresh_stats()
-
-    def _move_aside(self, suffix: str) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = self.path.with_name(f"{self.path.name}.{suffix}-{stamp}")
-        n = 1
-        while target.exists():
-            target = self.path.with_name(f"{self.path.name}.{suffix}-{stamp}.{n}")
-            n += 1
-        for extra in ("", "-wal", "-shm"):
-            source = Path(f"{self.path}{extra}")
-            if source.exists():
-                with contextlib.suppress(OSError):
-                    os.replace(source, f"{target}{extra}")
-        return target
 
     def _fall_back_to_memory(self, reason: str) -> None:
         log.error("journal %s cannot be opened (%s): running with an in-memory journal, "
@@ -586,7 +482,7 @@ class Journal:
             for sink, cursor in before.items():  # the budget may have moved them: undo
                 self._cursors[sink].__dict__.update(cursor.__dict__)
             self._requeue(batch)  # the window waits in memory for the next commit
-            if _is_corruption(exc):
+            if is_corruption(exc):
                 self._recover(str(exc))
             else:
                 self._commit_failed(exc)
@@ -724,7 +620,7 @@ class Journal:
                 size += len(line) + 1
             query.close()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._recover(str(exc))
             return []
@@ -778,7 +674,10 @@ class Journal:
                     on_disk += os.stat(f"{self.path}{extra}").st_size
         used = self._used_bytes(db)
         rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
-        written = self._written_bytes()
+        total = thread_written_bytes()
+        if self._written_base is None:
+            self._written_base = total
+        written = total - self._written_base
         stats = JournalStats(
             path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
             budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,
@@ -796,17 +695,6 @@ class Journal:
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
         self.metrics.set("gateway_journal_written_bytes_total", written)
 
-    def _written_bytes(self) -> int:
-        """Bytes this (journal) thread caused to be written since the journal opened (Linux)."""
-        try:
-            with open("/proc/thread-self/io", encoding="ascii") as handle:
-                total = next(int(line.split()[1]) for line in handle if line.startswith("write_bytes:"))
-        except (OSError, StopIteration, ValueError):
-            return 0
-        if self._written_base is None:
-            self._written_base = total
-        return total - self._written_base
-
     def _db_close(self) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -814,21 +702,6 @@ class Journal:
                 self._db.execute("PRAGMA optimize")
             self._db.close()
             self._db = None
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    """A damaged file (as opposed to a full or failing disk, which may recover by itself)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF in _CORRUPTION_CODES) or "malformed" in str(exc)
-
-
-class _UnusableFileError(Exception):
-    """The file exists but cannot be used: move it aside (``suffix``: ``corrupt`` or ``newer``)."""
-
-    def __init__(self, reason: str, suffix: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.suffix = suffix
 
 
 def open_journal(
