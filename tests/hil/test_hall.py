@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -191,3 +192,28 @@ async def test_a_change_through_the_facade_applies_at_once_and_persists(hall_con
         await village.advance(3)
         assert village.heater_energised()
         assert [e.user for e in village.control.audit_log()] == ["agent"]
+
+
+async def test_a_booking_from_the_web_thread_is_applied_in_the_loop_before_the_call_returns(village: Village):
+    # Given the daemon running, and the admin page calling from one of waitress's threads
+    await village.advance(2)
+    assert not village.heater_energised()
+
+    def web_thread() -> tuple[bool, float | None]:
+        village.control.add_override(
+            "salle",
+            "grande_salle",
+            mode="confort",
+            end=village.now + timedelta(hours=3),
+            label="Réunion",
+            user="secretaire",
+        )
+        # what the page shows right after the redirect
+        return village.heater_energised(), village.control.zone("salle", "grande_salle").status.target_c
+
+    # When the agent books the hall now
+    energised, target = await asyncio.to_thread(web_thread)
+    # Then the change was marshalled into the loop, the rules re-evaluated and the relay switched
+    # before the call returned: the page never shows a stale target
+    assert (energised, target) == (True, 19.0)
+    assert village.switches_of("salle-chauffage")[-1].on
