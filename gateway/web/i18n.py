@@ -152,7 +152,17 @@ def duration(seconds: float | None) -> str:
     return format_timedelta(timedelta(seconds=seconds), threshold=1.0, locale=current_language())
 
 
+def reason(text: str | None) -> str:
+    """A rules reason (already in French from the control loop); the start-up placeholder in words."""
+    from flask_babel import gettext as _
+
+    if not text or text == "not evaluated yet":
+        return str(_("Not evaluated yet: the gateway is starting."))
+    return text
+
+
 FILTERS = {
+    "reason": reason,
     "mode_label": mode_label,
     "size": size,
     "duration": duration,
