@@ -32,6 +32,9 @@ log = logging.getLogger("drivers.ble")
 
 DetectionCallback = Callable[[Any, Any], None]
 
+#: Longest wait for the radio to start or stop (BlueZ D-Bus calls can hang).
+_RADIO_TIMEOUT_S = 20.0
+
 
 class Counters(Protocol):
     """The part of ``gateway.metrics.Metrics`` this driver uses."""
@@ -117,14 +120,17 @@ class AdvertListener:
         self._tracks: dict[str, _Track] = {}
         self._started = clock.monotonic()
         self.last_advert_at: float | None = None  # monotonic time of the last advertisement of anyone
+        self._bug_logged = False
 
     def __call__(self, device: Any, adv: Any) -> None:
         """bleak's ``detection_callback(device, advertisement_data)``; never raises."""
         try:
             self._handle(device, adv)
-        except Exception:  # a bug must not stop the scanner; counted and logged once per kind
+        except Exception:  # a bug must not stop the scanner: counted, the traceback logged once
             self._metrics.inc("gateway_ble_rejected_total", reason="internal")
-            log.exception("BLE advertisement handling failed")
+            if not self._bug_logged:
+                self._bug_logged = True
+                log.exception("BLE advertisement handling failed (further failures are only counted)")
 
     def _handle(self, device: Any, adv: Any) -> None:
         now = self._clock.monotonic()
@@ -235,6 +241,7 @@ class BleScanner:
         check_interval_s: float | None = None,
         max_backoff_s: float = 300.0,
         on_stale: Callable[[BleSensor, bool, float], None] | None = None,
+        radio_timeout_s: float = _RADIO_TIMEOUT_S,
     ) -> None:
         self.listener = listener
         self._factory = radio_factory
@@ -245,6 +252,7 @@ class BleScanner:
         self._check_s = check_interval_s or min(max(watchdog_s / 4, 0.05), 30.0)
         self._max_backoff_s = max_backoff_s
         self._on_stale = on_stale
+        self._radio_timeout_s = radio_timeout_s
         self._radio: Radio | None = None
         self.restarts = 0
         self.adapter_up = False
@@ -314,13 +322,15 @@ class BleScanner:
     async def _try_start(self) -> str | None:
         try:
             radio = self._factory(self.listener)
-            await radio.start()
-        except Exception as exc:  # BleakError, D-Bus errors, OSError: the adapter's fault
+            async with asyncio.timeout(self._radio_timeout_s):  # a D-Bus call can hang on a sick BlueZ
+                await radio.start()
+        except Exception as exc:  # BleakError, D-Bus errors, OSError, TimeoutError: the adapter's fault
             error = f"{type(exc).__name__}: {exc}"
             if self._fallback is not None:
                 try:
                     radio = self._fallback(self.listener)
-                    await radio.start()
+                    async with asyncio.timeout(self._radio_timeout_s):
+                        await radio.start()
                 except Exception as exc2:
                     error = f"{error}; active scanning: {type(exc2).__name__}: {exc2}"
                 else:
@@ -346,5 +356,6 @@ class BleScanner:
         radio, self._radio = self._radio, None
         if radio is not None:
             with contextlib.suppress(Exception):
-                await radio.stop()
+                async with asyncio.timeout(self._radio_timeout_s):
+                    await radio.stop()
         self.adapter_up = False

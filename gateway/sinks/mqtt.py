@@ -107,6 +107,12 @@ class MqttSink:
                     await self._session()
                 except aiomqtt.MqttError as exc:
                     self._went_down(str(exc))
+                except OSError as exc:  # password or CA file unreadable, bad certificate file
+                    self._went_down(f"{type(exc).__name__}: {exc}")
+                except Exception as exc:  # a bug or a journal failure: never end the daemon for MQTT
+                    if not self._down_logged:
+                        log.exception("MQTT sink %s failed; retrying", self.sink)
+                    self._went_down(f"{type(exc).__name__}: {exc}")
                 else:  # the session ended without an error: treat like a disconnect
                     self._went_down("connection closed")
                 if self.connected_once:

@@ -91,3 +91,13 @@ async def test_refused_connections_never_deliver_and_never_block(
     assert sum("MQTT broker" in r.message and "unavailable" in r.message for r in caplog.records) == 1
     got = await collect(secure_broker, [f"{BASE}/#"], seconds=0.5, **client_tls(certificate[0]))
     assert got == []
+
+
+async def test_an_unreadable_password_file_is_an_outage_not_a_crash(tmp_path, secure_broker, certificate) -> None:
+    config = secure_config(tmp_path, secure_broker, ca=certificate[0], password="s3cret-pass")
+    (tmp_path / "mqtt.password").unlink()  # removed by mistake
+    async with Running(config) as gw:
+        await wait_for(lambda: gw.core.metrics.get("gateway_mqtt_disconnects_total", sink="mqtt") >= 1)
+        assert gw.task is not None
+        assert not gw.task.done()
+        assert not gw.sink.connected

@@ -214,3 +214,35 @@ async def test_adapter_down_is_reported_and_retried_and_passive_falls_back_to_ac
     assert rec2.updates
     task2.cancel()
     await asyncio.gather(task2, return_exceptions=True)
+
+
+class HangingRadio:
+    """BlueZ that never answers the D-Bus call."""
+
+    def __init__(self, callback) -> None:
+        self.callback = callback
+
+    async def start(self) -> None:
+        await asyncio.sleep(3600)
+
+    async def stop(self) -> None:
+        await asyncio.sleep(3600)
+
+
+async def test_a_hanging_adapter_is_timed_out_and_reported() -> None:
+    listener, _, metrics = make(SystemClock())
+    scanner = BleScanner(
+        listener=listener,
+        radio_factory=HangingRadio,
+        metrics=metrics,
+        clock=SystemClock(),
+        watchdog_s=60,
+        radio_timeout_s=0.05,
+    )
+    task = asyncio.create_task(scanner.run())
+    await asyncio.sleep(0.2)
+    assert not scanner.adapter_up
+    assert "TimeoutError" in (scanner.last_error or "")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
