@@ -76,6 +76,17 @@ building = "mairie"
 quantity = "water_m3"
 scale = 0.001
 
+[[ble.sensors]]
+id = "mairie-thermo"
+address = "A4:C1:38:02:83:F4"
+building = "mairie"
+zone = "bureaux"
+[[ble.sensors]]
+id = "salle-thermo"
+address = "A4:C1:38:02:83:F5"
+building = "salle"
+zone = "grande_salle"
+
 [gpio.relays.mairie-chauffage]
 pin = 17
 [gpio.relays.salle-chauffage]

@@ -1,0 +1,88 @@
+"""The page when parts of the gateway are missing or failing: still served, the trouble said in words."""
+
+from __future__ import annotations
+
+import re
+
+from gateway.errors import StorageError
+from gateway.web.app import create_app
+from gateway.web.backend import Backend
+from tests.web.conftest import login
+
+
+class BrokenJournal:
+    """A journal whose statistics cannot be read (disk failure)."""
+
+    def stats(self):
+        raise StorageError("disk I/O error")
+
+
+class BrokenArchive:
+    """An archive whose file cannot be read."""
+
+    def series(self, *args, **kwargs):
+        raise StorageError("database disk image is malformed")
+
+    def counter_sum(self, *args, **kwargs):
+        raise StorageError("database disk image is malformed")
+
+
+def degraded_client(village, *, journal, archive):
+    backend = Backend(
+        config=village["config"],
+        control=village["control"],
+        metrics=village["metrics"],
+        state=village["core"].state,
+        clock_now_ns=village["clock"].time_ns,
+        journal=journal,
+        archive=archive,
+    )
+    app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
+    client = app.test_client()
+    assert login(client, "secretaire").status_code == 302
+    return client
+
+
+def test_every_page_renders_without_archive_or_journal(village):
+    client = degraded_client(village, journal=None, archive=None)
+    for path in ["/", "/zone/mairie/bureaux", "/eclairage", "/energie", "/systeme", "/journal"]:
+        assert client.get(path).status_code == 200, path
+    assert "Statistiques du journal indisponibles." in client.get("/systeme").get_data(as_text=True)
+
+
+def test_a_failing_archive_or_journal_is_said_not_crashed(village, caplog):
+    client = degraded_client(village, journal=BrokenJournal(), archive=BrokenArchive())
+    for path in ["/", "/zone/mairie/bureaux", "/energie", "/systeme"]:
+        assert client.get(path).status_code == 200, path
+    assert "archive read failed" in caplog.text
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "failing"
+    assert client.get("/metrics").status_code == 200
+
+
+def test_system_page_lists_ble_sensors_and_relays(agent):
+    page = re.sub(r"<[^>]+>", " ", agent.get("/systeme").get_data(as_text=True))
+    page = re.sub(r"[ \t\r\n]+", " ", page)
+    assert "mairie-thermo ble Mairie 27/11/2026 12\u00a0h 0 OK" in page
+    assert "salle-thermo ble Salle des fêtes jamais 0 pas encore de données" in page
+    assert "parvis gpio relay" in page
+
+
+def test_before_the_first_evaluation_the_reason_says_the_gateway_is_starting(village):
+    from gateway.control import Control
+
+    fresh = Control(config=village["config"], store=village["service"].store, now=village["clock"].now)
+    backend = Backend(
+        config=village["config"],
+        control=fresh,
+        metrics=village["metrics"],
+        state=village["core"].state,
+        clock_now_ns=village["clock"].time_ns,
+    )
+    app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
+    client = app.test_client()
+    login(client, "secretaire")
+    html = client.get("/").get_data(as_text=True)
+    assert html.count("Pas encore évalué : la passerelle démarre.") == 3  # two zones, one circuit
+    assert "règles pas encore évaluées" in html
