@@ -154,7 +154,7 @@ class MqttSink:
             self._announced.clear()
             await client.publish(self.topics.status, "online", qos=1, retain=True)
             if self.config.homeassistant_discovery:
-                await self._announce_zones(client)
+                await self._announce_configured(client)
             tasks = [asyncio.create_task(self._drain_loop(client), name=f"{self.name}-drain")]
             if self.config.commands:
                 await client.subscribe(self.topics.override_filter, qos=1)
@@ -222,21 +222,26 @@ class MqttSink:
         metrics.inc("gateway_mqtt_rows_total", len(rows), sink=self.sink)
         return len(rows) < self.config.batch_size
 
-    async def _announce_zones(self, client: aiomqtt.Client) -> None:
-        """Every configured zone's temperature, before any reading: Home Assistant sees the village."""
-        for building_id, building in self._core.config.buildings.items():
-            for zone_id in building.zones:
-                msg = StateMessage(
-                    self.topics.state(building_id, zone_id, "temperature_c"),
-                    "",
-                    building_id,
-                    zone_id,
-                    "temperature_c",
-                    False,
-                )
-                topic, payload = self.topics.discovery(self.config.homeassistant_prefix, msg, names=self._names)
-                await client.publish(topic, payload, qos=1, retain=True)
-                self._announced.add(msg.topic)
+    async def _announce_configured(self, client: aiomqtt.Client) -> None:
+        """Every zone's temperature and every meter's quantities, before any reading arrives:
+        Home Assistant sees the whole village as soon as the gateway connects."""
+        config = self._core.config
+        subjects: list[tuple[str, str, str]] = [
+            (building_id, zone_id, "temperature_c")
+            for building_id, building in config.buildings.items()
+            for zone_id in building.zones
+        ]
+        for bus in config.buses.values():
+            for device in bus.devices:
+                if device.enabled:
+                    subjects.extend((device.building, device.zone or device.id, name) for name in _meter_fields(device))
+        for building_id, segment, quantity in subjects:
+            msg = StateMessage(
+                self.topics.state(building_id, segment, quantity), "", building_id, segment, quantity, False
+            )
+            topic, payload = self.topics.discovery(self.config.homeassistant_prefix, msg, names=self._names)
+            await client.publish(topic, payload, qos=1, retain=True)
+            self._announced.add(msg.topic)
 
     # ---- commands ------------------------------------------------------------------------------
     async def _command_loop(self, client: aiomqtt.Client) -> None:
@@ -325,6 +330,17 @@ async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
         exc = task.exception()
         if exc is not None:
             raise exc
+
+
+def _meter_fields(device: Any) -> tuple[str, ...]:
+    """The quantities a configured meter publishes (from its register map); none if unknown."""
+    from drivers.modbus_profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(device.profile).bind(quantity=device.quantity, scale=device.scale)
+    except (ProfileError, OSError, ValueError):
+        return ()
+    return tuple(field.name for field in profile.fields)
 
 
 def _display_names(config: Any) -> dict[str, str]:

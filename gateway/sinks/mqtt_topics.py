@@ -38,6 +38,7 @@ _UNITS: dict[str, tuple[str | None, str | None, str | None]] = {
     "battery_v": ("V", "voltage", "measurement"),
     "rssi_dbm": ("dBm", "signal_strength", "measurement"),
     "pressure_hpa": ("hPa", "atmospheric_pressure", "measurement"),
+    "power_factor": (None, "power_factor", "measurement"),
 }
 _SUFFIXES: list[tuple[str, tuple[str | None, str | None, str | None]]] = [
     ("_kwh", ("kWh", "energy", "total_increasing")),

@@ -55,9 +55,14 @@ async def test_demo_ble_sensors_feed_the_zones_and_mqtt(tmp_path, mosquitto) -> 
         assert core.metrics.get("gateway_ble_rejected_total", reason="undecryptable") == 0
         assert core.metrics.get("gateway_ble_rejected_total", reason="no_bindkey") == 0
         await wait_for(lambda: core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="state") >= 8, 20)
-        got = await collect(mosquitto, ["village/saint-martin/+/+/temperature_c"], seconds=1.0)
+        got = await collect(mosquitto, ["village/saint-martin/+/+/temperature_c", "homeassistant/#"], seconds=1.0)
         topics = {t for t, _, retained in got if retained}
         assert topics >= {f"village/saint-martin/{zone}/temperature_c" for zone in SENSORS.values()}
+        # every configured meter is announced to Home Assistant from its register map, before any reading
+        discovery = {t for t in topics if t.startswith("homeassistant/")}
+        assert "homeassistant/sensor/saint_martin_mairie_mairie_general_energy_import_kwh/config" in discovery
+        assert "homeassistant/sensor/saint_martin_ecole_ecole_eau_water_m3/config" in discovery
+        assert "homeassistant/sensor/saint_martin_salle_grande_salle_power_w/config" in discovery
     finally:
         daemon.stop()
         await asyncio.wait_for(task, 30)
