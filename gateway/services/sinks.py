@@ -5,6 +5,8 @@ Rules of this module:
   :class:`JournalService` (stop phase ``JOURNAL``: producers have stopped, the final group
   commit runs, then sinks flush) and raises the journal's queued events (corrupt file moved
   aside, disk budget) through ``core.raise_event``;
+- :class:`JournalCloser` closes the journal in the last stop phase, after the sinks have
+  flushed and moved their cursors;
 - :class:`ArchiveService` is fed by the journal's committed batches (no re-reading), flushes
   every ``flush_interval_s`` and prunes daily; it stops after the journal's final commit;
 - sink services come from their own modules (``gateway.sinks.influx``), imported here only.
@@ -46,6 +48,25 @@ class JournalService:
 
     async def run(self) -> None:
         await self.journal.run()
+
+
+class JournalCloser:
+    """Closes the journal last, after the sinks' final flush: their cursor moves are saved too."""
+
+    name = "journal-close"
+    stop_phase = StopPhase.SYSTEM
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def prepare(self) -> None:
+        """Nothing to prepare."""
+
+    async def run(self) -> None:
+        try:
+            await asyncio.Event().wait()  # idle until the daemon stops
+        finally:
+            self.journal.close()  # final commit, cursors, checkpoint: a clean file for the next start
 
 
 class ArchiveService:
@@ -100,7 +121,7 @@ def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
     """Journal commit loop, hourly archive, InfluxDB sinks."""
     # the core's journal may be wrapped (the clock guard stamps readings); wrappers delegate the rest
     journal = cast(Journal, core.journal)
-    services: list[Service] = [JournalService(journal, core)]
+    services: list[Service] = [JournalService(journal, core), JournalCloser(journal)]
     if config.journal.archive.enabled:
         try:
             archive = open_archive(config, core)

@@ -32,7 +32,7 @@ async def test_daemon_commits_feeds_the_archive_and_raises_journal_events(tmp_pa
     (tmp_path / "journal.sqlite").write_bytes(b"not a database " * 100)
     daemon = Daemon(config(tmp_path), RunOptions())
     core = daemon.build()
-    assert {"journal", "archive"} <= {s.name for s in daemon.services}
+    assert {"journal", "journal-close", "archive"} <= {s.name for s in daemon.services}
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.started.wait(), 10)
     assert "journal_recovered" in [e.kind for e in core.recent_events]  # raised once the core exists
@@ -55,6 +55,7 @@ async def test_daemon_commits_feeds_the_archive_and_raises_journal_events(tmp_pa
     assert series["power_w"][0] == 51  # every published point, including the one just before stop
     assert series["energy_import_kwh"][1] == 4.9  # counter delta over the hour
     assert archive.path == tmp_path / "archive.sqlite"
+    assert not (tmp_path / "journal.sqlite-wal").exists()  # closed cleanly, last of all (checkpointed)
 
 
 def archive_series(state_dir: Path, hour: int) -> dict[str, tuple[int, float | None]]:
