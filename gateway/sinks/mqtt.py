@@ -75,7 +75,7 @@ class MqttSink:
         self.connected = False
         self.connected_once = False  # since the last disconnect: resets the backoff
         self._down_logged = False
-        self._last_reject_event = 0.0
+        self._last_reject_event = float("-inf")
         _describe(core)
 
     def prepare(self) -> None:
@@ -246,13 +246,9 @@ class MqttSink:
     # ---- commands ------------------------------------------------------------------------------
     async def _command_loop(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            self.handle_command(
-                str(message.topic),
-                bytes(message.payload or b"")
-                if isinstance(message.payload, bytes | bytearray)
-                else str(message.payload or "").encode(),
-                retained=bool(message.retain),
-            )
+            payload = message.payload
+            body = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+            self.handle_command(str(message.topic), body, retained=bool(message.retain))
 
     def handle_command(self, topic: str, body: bytes, *, retained: bool = False) -> bool:
         """Apply one command; an invalid one raises a ``mqtt_command_rejected`` event. Never raises."""

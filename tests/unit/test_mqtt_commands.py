@@ -1,0 +1,95 @@
+"""Override commands through the real control façade (settings store in a temp dir), no broker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.control import Control
+from gateway.core import Core
+from gateway.settings_store import SettingsStore
+from gateway.sinks.mqtt import MqttSink
+
+CONFIG = """
+[site]
+id = "saint-martin"
+name = "Saint-Martin"
+latitude = 47.39
+longitude = 0.98
+[buildings.salle]
+name = "Salle des fêtes"
+[buildings.salle.zones.grande_salle]
+name = "Grande salle"
+[buildings.salle.zones.grande_salle.heating]
+relay = "salle-chauffage"
+sensors = ["salle-t1"]
+[gpio.relays.salle-chauffage]
+pin = 17
+[sinks.mqtt]
+kind = "mqtt"
+host = "127.0.0.1"
+"""
+TOPIC = "village/saint-martin/salle/grande_salle/override/set"
+
+
+class Journal:
+    def append(self, reading) -> None:
+        pass
+
+    def add_commit_listener(self, listener) -> None:
+        pass
+
+
+@pytest.fixture
+def sink(tmp_path: Path):
+    config = parse_config(CONFIG)
+    clock = ManualClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    core = Core(config=config, clock=clock, journal=Journal())
+    store = SettingsStore(tmp_path / "settings.sqlite")
+    control = Control(config=config, store=store, now=clock.now, state=core.state)
+    yield MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=core.journal, control=control), control, core
+    store.close()
+
+
+def body(**data) -> bytes:
+    return json.dumps(data).encode()
+
+
+def test_a_valid_command_books_the_zone_and_is_audited(sink) -> None:
+    mqtt, control, core = sink
+    until = (core.clock.now() + timedelta(hours=2)).isoformat()
+    assert mqtt.handle_command(TOPIC, body(mode="confort", until=until, label="Loto"))
+    (override,) = control.zone("salle", "grande_salle").overrides
+    assert (override.mode, override.label, override.user) == ("confort", "Loto", "mqtt")
+    assert control.audit_log(1)[0].user == "mqtt"
+    assert core.recent_events[-1].kind == "mqtt_override"
+
+
+def test_a_setpoint_picks_the_mode_with_that_setpoint_or_is_refused(sink) -> None:
+    mqtt, control, core = sink
+    until = (core.clock.now() + timedelta(hours=2)).isoformat()
+    setpoints = control.zone("salle", "grande_salle").mode_setpoints
+    assert mqtt.handle_command(TOPIC, body(setpoint=setpoints["hors_gel"], until=until))
+    assert [o.mode for o in control.zone("salle", "grande_salle").overrides] == ["hors_gel"]
+    assert not mqtt.handle_command(TOPIC, body(setpoint=23.5, until=until))
+    event = core.recent_events[-1]
+    assert event.kind == "mqtt_command_rejected"
+    assert "not one of this zone's mode setpoints" in event.message
+
+
+def test_rejections_raise_an_event_then_are_throttled_but_all_counted(sink) -> None:
+    mqtt, _control, core = sink
+    for _ in range(5):
+        assert not mqtt.handle_command(TOPIC, b"{")
+    rejected = [e for e in core.recent_events if e.kind == "mqtt_command_rejected"]
+    assert len(rejected) == 1
+    assert rejected[0].severity == "warning"
+    assert core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rejected") == 5
+    core.clock.advance(1.5)
+    assert not mqtt.handle_command("village/saint-martin/salle/override/set", b"{}")
+    assert "not an override topic" in core.recent_events[-1].message
