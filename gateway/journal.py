@@ -148,6 +148,7 @@ class Journal:
                                    0.0, 0, 0, False)
         describe_metrics(self.metrics)
         self._check_pending = False
+        self._loop_failed = False
         self._call(self._db_open)
         if self._check_pending:  # a large file: check it on the journal thread, without delaying start-up
             self._executor.submit(self._db_deferred_check)
@@ -190,7 +191,15 @@ class Journal:
             while True:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 next_at = max(next_at + self.commit_interval_s, loop.time())
-                count, last_id = await loop.run_in_executor(self._executor, self._db_commit, False)
+                try:
+                    count, last_id = await loop.run_in_executor(self._executor, self._db_commit, False)
+                except Exception:  # a bug must not stop the daemon: say it once, keep committing
+                    if not self._loop_failed:
+                        log.exception("journal group commit failed unexpectedly; retrying every %.1f s",
+                                      self.commit_interval_s)
+                    self._loop_failed = True
+                    continue
+                self._loop_failed = False
                 self._after_commit(count, last_id)
         except asyncio.CancelledError:
             if not self._closed:
@@ -486,6 +495,8 @@ class Journal:
                 self._recover(str(exc))
             else:
                 self._commit_failed(exc)
+                with contextlib.suppress(sqlite3.Error):
+                    self._refresh_stats()
             return 0, self._last_id
         # durable from here on
         self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)

@@ -264,3 +264,34 @@ def test_file_stays_small_when_sinks_keep_up(path: Path) -> None:
     assert max(sizes[10:]) <= 1.1 * max(sizes[:10])  # pages in use plateau (delivered rows go in batches)
     assert journal.stats().bytes_on_disk < 20 * 1024 * 1024  # database + WAL (size-limited)
     journal.close()
+
+
+def on_journal_thread(journal: Journal, sql: str) -> object:
+    """Test seam: run one statement on the journal's private connection, on its own thread."""
+    return journal._call(lambda: journal._db.execute(sql).fetchone()[0])  # type: ignore[union-attr]
+
+
+def test_a_full_disk_keeps_the_window_in_memory_and_recovers(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite's own SQLITE_FULL (the file may not grow) stands in for a full SD card."""
+    metrics = Metrics()
+    journal = open_journal(path, metrics=metrics)
+    events: list[object] = []
+    journal.set_event_handler(events.append)
+    journal.append(reading(0))
+    journal.commit()
+    pages = on_journal_thread(journal, "PRAGMA page_count")
+    on_journal_thread(journal, f"PRAGMA max_page_count = {pages}")  # the file may not grow any more
+    with caplog.at_level(logging.ERROR, "gateway.journal"):
+        for attempt in range(3):
+            for i in range(1 + attempt * 1000, 1 + (attempt + 1) * 1000):
+                journal.append(reading(i))
+            assert journal.commit() == 0
+    assert journal.stats().buffered == 3000  # nothing lost, nothing acknowledged
+    assert journal.stats().write_errors == 3
+    assert caplog.text.count("journal commit failed") == 1  # once per episode, not per attempt
+    assert [e.kind for e in events] == ["journal_write_failed"]  # type: ignore[attr-defined]
+    on_journal_thread(journal, "PRAGMA max_page_count = 1000000")  # space again
+    assert journal.commit() == 3000
+    rows = journal.fetch_sync("local", limit=10_000, max_bytes=10**8)
+    assert [r.line for r in rows] == [lineproto.encode(reading(i)) for i in range(3001)]  # in order
+    journal.close()
