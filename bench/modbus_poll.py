@@ -30,13 +30,14 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drivers.modbus_profile import Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec  # noqa: E402
-from drivers.modbus_link import TcpLink  # noqa: E402
-from drivers.modbus_profile import FieldSpec, Profile  # noqa: E402
 
 DEVICES = range(1, 11)
 FIELDS = 20
@@ -44,6 +45,8 @@ FIELDS = 20
 
 def bench_profile() -> Profile:
     """20 float32 at input registers 0, 2, ..., 38 (not canonical quantities: a benchmark profile)."""
+    from drivers.modbus_profile import FieldSpec, Profile
+
     fields = tuple(
         FieldSpec(f"value_{i:02d}", "input", 2 * i, "float32", "big", Fraction(1), "W", frozenset())
         for i in range(FIELDS)
@@ -100,11 +103,11 @@ async def measure(warmup: float, duration: float, count: callable) -> dict[str, 
         await asyncio.sleep(1.0)
         peak = max(peak, rss_mb())
     cpu1, t1, n1 = cpu_s(), time.monotonic(), count()
-    if os.environ.get("BENCH_THREADS"):
-        names = {str(t.native_id): t.name for t in threading.enumerate()}
-        for tid, ticks in sorted(_thread_ticks().items()):
-            used = 100 * (ticks - threads0.get(tid, 0)) / os.sysconf("SC_CLK_TCK") / (t1 - t0)
-            print(f"thread {names.get(tid, tid)}: {used:.2f} %", file=sys.stderr)
+    # CPU per thread, to see where the time goes (printed by the orchestrator)
+    names = {str(t.native_id): t.name for t in threading.enumerate()}
+    for tid, ticks in sorted(_thread_ticks().items()):
+        used = 100 * (ticks - threads0.get(tid, 0)) / os.sysconf("SC_CLK_TCK") / (t1 - t0)
+        print(f"thread {names.get(tid, tid)}: {used:.2f} %", file=sys.stderr)
     return {
         "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
         "rss_mb": rss_mb(),
@@ -139,6 +142,8 @@ state_dir = "{state_dir}"
 
 
 async def run_gateway(port: int, state_dir: Path, influx_port: int, args: argparse.Namespace) -> dict[str, float]:
+    from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
+    from drivers.modbus_link import TcpLink
     from gateway.config import parse_config
     from gateway.daemon import Daemon, RunOptions
     from gateway.services.modbus import CoreReporter, ModbusBusService
@@ -259,6 +264,7 @@ def orchestrate(args: argparse.Namespace) -> int:
             print(out.stdout, out.stderr, file=sys.stderr)
             return 1
         figures = json.loads(line.removeprefix("FIGURES "))
+        threads = [x for x in out.stderr.splitlines() if x.startswith("thread ")]
         if not args.baseline:
             time.sleep(2.0)  # the sink's last flush
             figures["influx_points"] = _influx_count(influx_port)
@@ -274,6 +280,8 @@ def orchestrate(args: argparse.Namespace) -> int:
     for key in ("services", "journal_rows", "influx_points"):
         if key in figures:
             print(f"  {key:<14} {figures[key]}")
+    for line in threads:
+        print(f"  {line}")
     print(f"  python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}")
     return 0
 
