@@ -35,7 +35,8 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
     control.timezone -> ZoneInfo                            # the site's time zone (for forms)
 
-Errors: :class:`ValidationError` (``errors``: field name -> message, in French-neutral plain
+Errors: :class:`ControlBusyError` (the loop did not take the change within 5 s; nothing applied),
+:class:`ValidationError` (``errors``: field name -> message, in French-neutral plain
 words; the web page shows each next to its field), :class:`UnknownSubjectError` (no such
 building/zone/circuit/override; also a ``KeyError``).
 
@@ -52,6 +53,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +91,10 @@ class UnknownSubjectError(GatewayError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown {self.what}"
+
+
+class ControlBusyError(GatewayError, TimeoutError):
+    """The control loop did not take a change within :data:`CHANGE_TIMEOUT_S` (nothing applied)."""
 
 
 # ---- views (immutable) --------------------------------------------------------------------------
@@ -472,11 +478,27 @@ class Control:
             with self._lock:
                 return job()
 
-        async def in_loop() -> T:
+        gate = threading.Lock()
+        started = abandoned = False
+
+        async def in_loop() -> T | None:
+            nonlocal started
+            with gate:
+                if abandoned:  # the caller gave up: apply nothing
+                    return None
+                started = True
             return job()
 
         future = asyncio.run_coroutine_threadsafe(in_loop(), loop)
-        return future.result(timeout=CHANGE_TIMEOUT_S)
+        try:
+            return future.result(timeout=CHANGE_TIMEOUT_S)  # type: ignore[return-value]
+        except concurrent.futures.TimeoutError as exc:
+            with gate:
+                if not started:
+                    abandoned = True
+                    future.cancel()
+                    raise ControlBusyError("the control loop is busy; nothing was changed, try again") from exc
+            return future.result()  # type: ignore[return-value]  # started: one transaction, one evaluation
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

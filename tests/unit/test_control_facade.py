@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time as walltime
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from gateway.config import parse_config
-from gateway.control import Control, SchedulePeriod, UnknownSubjectError, ValidationError
+from gateway.control import Control, ControlBusyError, SchedulePeriod, UnknownSubjectError, ValidationError
 from gateway.services.control import effective_site
 from gateway.settings_store import SettingsStore
 
@@ -121,8 +122,10 @@ def test_bad_periods_are_refused_with_the_field_named_and_nothing_applied(contro
 def test_overlapping_periods_are_refused(control):
     with pytest.raises(ValidationError) as info:
         control.set_week_schedule(
-            "salle", "grande_salle",
-            [SchedulePeriod(1, time(8), time(12)), SchedulePeriod(1, time(11), time(13))], user="m",
+            "salle",
+            "grande_salle",
+            [SchedulePeriod(1, time(8), time(12)), SchedulePeriod(1, time(11), time(13))],
+            user="m",
         )
     assert "overlaps" in next(iter(info.value.errors.values()))
 
@@ -130,8 +133,9 @@ def test_overlapping_periods_are_refused(control):
 def test_a_booking_is_validated_stored_and_cancelled(control, store):
     clock = control._now
     start, end = NOW + timedelta(hours=2), NOW + timedelta(hours=11)
-    booking = control.add_override("salle", "grande_salle", mode="confort", start=start, end=end,
-                                   label="Loto", user="marie")
+    booking = control.add_override(
+        "salle", "grande_salle", mode="confort", start=start, end=end, label="Loto", user="marie"
+    )
     assert (booking.mode, booking.start, booking.end, booking.label) == ("confort", start, end, "Loto")
     assert control.zone("salle", "grande_salle").overrides == (booking,)
     control.cancel_override(booking.id, user="paul")
@@ -192,8 +196,9 @@ async def test_changes_from_another_thread_run_in_the_loop_and_re_evaluate(contr
     result: list[object] = []
 
     def web() -> None:
-        result.append(control.add_override("salle", "grande_salle", mode="confort",
-                                           end=NOW + timedelta(hours=2), user="web"))
+        result.append(
+            control.add_override("salle", "grande_salle", mode="confort", end=NOW + timedelta(hours=2), user="web")
+        )
 
     thread = threading.Thread(target=web, name="waitress-0")
     thread.start()
@@ -210,3 +215,26 @@ def test_engine_memory_round_trips(store):
     assert store.load_memory() is None
     store.save_memory({"zones": {"a/b": {"rates": {"all": 2.5}}}})
     assert store.load_memory() == {"zones": {"a/b": {"rates": {"all": 2.5}}}}
+
+
+async def test_a_change_the_busy_loop_cannot_take_is_refused_and_not_applied(control, monkeypatch):
+    # Given a loop that is stuck (a long evaluation) and a short patience
+    monkeypatch.setattr("gateway.control.CHANGE_TIMEOUT_S", 0.1)
+    control.attach(asyncio.get_running_loop(), lambda: None)
+    outcome: list[BaseException] = []
+
+    def web() -> None:
+        try:
+            control.add_override("salle", "grande_salle", mode="confort", end=NOW + timedelta(hours=2), user="w")
+        except BaseException as exc:  # the test inspects it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=web)
+    thread.start()
+    walltime.sleep(0.3)  # noqa: ASYNC251 - the loop thread is blocked on purpose: the change cannot run
+    await asyncio.to_thread(thread.join)
+    await asyncio.sleep(0)
+    # Then the web thread got a clear error and nothing was applied, even after the loop resumed
+    assert isinstance(outcome[0], ControlBusyError)
+    assert control.zone("salle", "grande_salle").overrides == ()
+    assert control.audit_log() == []
