@@ -7,6 +7,8 @@ import threading
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.gpio import Edge, GpioBank, GpioError, InputSpec, RelaySpec
 
@@ -68,9 +70,7 @@ def test_unknown_or_unprepared_relays_are_refused(factory):
 
 
 def test_a_pin_claimed_twice_is_a_clear_error(factory):
-    bank = GpioBank(
-        relays=[RelaySpec("a", 17)], inputs=[InputSpec("b", 17, kind="motion")], pin_factory=factory
-    )
+    bank = GpioBank(relays=[RelaySpec("a", 17)], inputs=[InputSpec("b", 17, kind="motion")], pin_factory=factory)
     with pytest.raises(GpioError, match="b: cannot claim input pin 17"):
         bank.prepare()
 
@@ -109,8 +109,9 @@ async def test_edges_from_another_thread_arrive_in_the_loop_thread(factory):
     [("down", True, True), ("up", True, True), ("up", False, False), ("none", True, True), ("down", False, False)],
 )
 async def test_input_polarity(factory, pull, active_high, drive_high_means_active):
-    bank = GpioBank(inputs=[InputSpec("win", 5, kind="contact", pull=pull, active_high=active_high)],
-                    pin_factory=factory)
+    bank = GpioBank(
+        inputs=[InputSpec("win", 5, kind="contact", pull=pull, active_high=active_high)], pin_factory=factory
+    )
     bank.prepare()
     bank.attach(asyncio.get_running_loop())
     pin = factory.pin(5)
@@ -162,3 +163,43 @@ async def test_edges_after_close_are_dropped_quietly(factory):
     assert edges == []
     with pytest.raises(KeyError):
         bank.get("pir")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pulses=st.lists(
+        st.tuples(
+            st.floats(min_value=0.031, max_value=0.5),  # pulse width (s), longer than the debounce
+            st.floats(min_value=0.031, max_value=5.0),  # gap to the next pulse (s)
+            st.integers(min_value=0, max_value=4),  # contact bounces on the rising edge
+        ),
+        max_size=40,
+    )
+)
+def test_property_every_real_pulse_is_counted_once_whatever_its_bounces(pulses):
+    # Given a pulse input with a 30 ms debounce
+    ticks = Ticks()
+    factory = MockFactory()
+    bank = GpioBank(inputs=[InputSpec("water", 6, kind="pulse", debounce_s=0.03)], pin_factory=factory, ticks=ticks)
+    bank.prepare()
+    loop = asyncio.new_event_loop()
+    try:
+        bank.attach(loop)
+        pin = factory.pin(6)
+        # When each pulse rises (with bounces shorter than the debounce), stays up, falls, and rests
+        for width, gap, bounces in pulses:
+            pin.drive_high()
+            for _ in range(bounces):
+                ticks.t += 0.002
+                pin.drive_low()
+                ticks.t += 0.002
+                pin.drive_high()
+            ticks.t += width
+            pin.drive_low()
+            ticks.t += gap
+        loop.run_until_complete(asyncio.sleep(0))
+        # Then the count is exactly the number of pulses
+        assert bank.pulse_count("water") == len(pulses)
+    finally:
+        bank.close()
+        loop.close()
