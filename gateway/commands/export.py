@@ -3,7 +3,8 @@
 Rules of this command:
 - reads the files read-only (safe while the daemon runs: SQLite WAL readers never block it);
 - ``--source archive`` (default): the hourly aggregates kept for years; ``--source journal``:
-  the raw points still in the journal (those not yet delivered by every sink);
+  the raw points still in the journal (those not yet delivered by every sink, plus the last
+  few thousand delivered ones awaiting batch deletion);
 - ``--from``/``--to`` are dates (``2026-01-31``, in the site's time zone, ``--to`` inclusive:
   up to the end of that day) or ISO date-times (``2026-01-31T12:00``, local unless an offset
   is given; ``--to`` exclusive);

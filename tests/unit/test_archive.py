@@ -164,3 +164,29 @@ def test_a_corrupt_archive_is_moved_aside(tmp_path: Path, clock: ManualClock) ->
 def test_increase_treats_a_decrease_as_a_reset() -> None:
     assert increase(10.0, 12.5) == 2.5
     assert increase(10.0, 3.0) == 3.0
+
+
+async def test_the_archive_service_prunes_at_start_and_flushes_on_stop(tmp_path: Path) -> None:
+    import asyncio
+
+    from gateway.services.sinks import ArchiveService
+
+    clock = ManualClock(datetime(2032, 3, 10, tzinfo=UTC))
+    archive = Archive(tmp_path / "archive.sqlite", clock=clock, retention_years=5)
+    archive.add([meter("m1", H0, power_w=1.0)])  # 2026: six years before the clock
+    archive.flush()
+
+    class Core:
+        def raise_event(self, event: object) -> None:
+            raise AssertionError(f"unexpected event {event}")
+
+    service = ArchiveService(archive, Core(), flush_interval_s=3600)  # type: ignore[arg-type]
+    service.prepare()
+    task = asyncio.create_task(service.run())
+    await asyncio.sleep(0.2)
+    archive.add([meter("m1", clock.time_ns(), power_w=5.0)])  # fed by the journal meanwhile
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = list(read_hours(tmp_path / "archive.sqlite", 0, clock.time_ns() + HOUR_NS))
+    assert [(r.mean, r.hour_ns >= H0 + HOUR_NS) for r in rows] == [(5.0, True)]  # old hour pruned, new flushed
