@@ -327,6 +327,3 @@ def test_last_will_says_offline_when_the_gateway_dies(tmp_path, mosquitto) -> No
         if proc.stderr:
             proc.stderr.close()
 
-
-def test_now_is_timezone_aware() -> None:
-    assert datetime.now(UTC).tzinfo is UTC
