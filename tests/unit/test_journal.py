@@ -295,3 +295,20 @@ def test_a_full_disk_keeps_the_window_in_memory_and_recovers(path: Path, caplog:
     rows = journal.fetch_sync("local", limit=10_000, max_bytes=10**8)
     assert [r.line for r in rows] == [lineproto.encode(reading(i)) for i in range(3001)]  # in order
     journal.close()
+
+
+def test_a_stuck_disk_never_blocks_append_or_stats(path: Path) -> None:
+    """While the journal thread hangs (an SD card that stalls), producers and the web page go on."""
+    import threading
+
+    journal = open_journal(path)
+    gate = threading.Event()
+    journal._executor.submit(gate.wait)  # test seam: the journal's one thread is stuck
+    producer = threading.Thread(target=lambda: [journal.append(reading(i)) for i in range(1000)])
+    producer.start()
+    producer.join(10)
+    assert not producer.is_alive()  # append returned although the disk is stuck
+    assert journal.stats().buffered == 1000  # stats() does not touch SQLite either
+    gate.set()
+    assert journal.commit() == 1000
+    journal.close()
