@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -138,6 +139,9 @@ class ControlService:
         self._memory: Memory = Memory()
         self._memory_text = ""
         self._memory_saved_at = -math.inf
+        self._save_lock = threading.Lock()
+        self._save_seq = 0
+        self._saved_seq = 0
         self._relay_since: dict[str, int] = {}
         self._commanded: dict[str, bool] = {}
         self._failing: set[str] = set()
@@ -382,15 +386,30 @@ class ControlService:
         mono = time.monotonic()
         if not force and (text == self._memory_text or mono - self._memory_saved_at < MEMORY_SAVE_S):
             return
-        self.store.save_memory(json.loads(text), "engine")
         pulses = {
             name: self._pulse_base.get(name, 0.0) + self.bank.pulse_count(name) * self.config.gpio.inputs[name].scale
             for name in self.bank.input_names("pulse")
         }
-        shell = {"relay_since": self._relay_since, "relay_on": self.bank.relay_states(), "pulses": pulses}
-        self.store.save_memory(shell, "shell")
+        shell = {"relay_since": dict(self._relay_since), "relay_on": self.bank.relay_states(), "pulses": pulses}
+        engine = json.loads(text)
         self._memory_text = text
         self._memory_saved_at = mono
+
+        self._save_seq += 1
+        seq = self._save_seq
+
+        def write() -> None:
+            with self._save_lock:  # an older save that ran late must not overwrite a newer one
+                if seq < self._saved_seq:
+                    return
+                self._saved_seq = seq
+                self.store.save_memory(engine, "engine")
+                self.store.save_memory(shell, "shell")
+
+        if force or self._loop is None:
+            write()
+        else:  # the fsync of a synchronous=FULL commit must not hold the loop (edge latency)
+            self._loop.run_in_executor(None, write).add_done_callback(_log_failure)
 
     # ---- the façade's view --------------------------------------------------------------------
     def _view(self, decision: Decision, now: datetime) -> Evaluation:
@@ -460,6 +479,12 @@ class ControlService:
                 continue
             out.append(Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity))
         return tuple(sorted(out, key=lambda a: a.time, reverse=True))
+
+
+def _log_failure(future: Any) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("engine memory could not be saved: %s", exc)
 
 
 _SUN_CACHE: dict[tuple[float, float, str], tuple[datetime | None, datetime | None]] = {}
