@@ -526,6 +526,10 @@ class Journal:
         if self._write_failing:
             self._write_failing = False
             log.warning("journal writes work again")
+        with self._lock:
+            if self._overflow_logged and len(self._buffer) < self.buffer_points // 2:
+                self._overflow_logged = False  # the next overflow episode is logged again
+                log.warning("journal buffer drained (%d readings dropped so far)", self._overflow)
 
     def _requeue(self, batch: list[Reading]) -> None:
         """Put a window that could not be committed back in front of the buffer (bounded)."""
