@@ -103,6 +103,10 @@ class AlertRow:
     severity: str
 
 
+#: Archived counter hours older than this are settled: flushed and never changed again (cacheable).
+SETTLED_S = 2 * 3600.0
+SETTLED_CACHE_SIZE = 512
+
 #: A sink whose oldest undelivered point is older than this is shown as an alert.
 SINK_LAG_ALERT_S = 3600.0
 
@@ -159,6 +163,8 @@ class Backend:
         self._clock_status = clock_status
         self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self._audit_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._settled: dict[tuple[str, str, str, str, str], dict[date, float]] = {}
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
         self.tz = ZoneInfo(config.site.timezone)
 
@@ -484,14 +490,46 @@ class Backend:
             log.warning("archive read failed for %s.%s: %s", device, field, exc)
             return []
 
+    def _deltas(self, device: str, fld: str, start: datetime, end: datetime, period: str) -> dict[date, float]:
+        """Counter deltas per local day/month in ``[start, end)``.
+
+        Hours more than :data:`SETTLED_S` old are settled (the archive has flushed them and a counter's
+        past does not change), so the part of the range before the last settled local midnight (or
+        1st of the month) is read once and cached; only the rest is read on each request. With five
+        years of archive this keeps the Énergie page fast on a Pi.
+        """
+        from gateway.web.archive_adapter import counter_deltas
+
+        settled = self.now() - timedelta(seconds=SETTLED_S)
+        cut = settled.replace(hour=0, minute=0, second=0, microsecond=0)
+        if period == "month":
+            cut = cut.replace(day=1)
+        cut = min(max(cut, start), end)
+        out: dict[date, float] = {}
+        if cut > start:
+            key = (device, fld, period, start.isoformat(), cut.isoformat())
+            with self._cache_lock:
+                cached = self._settled.get(key)
+            if cached is None:
+                cached = counter_deltas(self.archive, device, fld, start, cut, period, self.tz)
+                with self._cache_lock:
+                    if len(self._settled) > SETTLED_CACHE_SIZE:
+                        self._settled.clear()
+                    self._settled[key] = cached
+            out.update(cached)
+        if end > cut:
+            for key_date, value in counter_deltas(self.archive, device, fld, cut, end, period, self.tz).items():
+                out[key_date] = out.get(key_date, 0.0) + value
+        return out
+
     def energy(self, *, brief: bool = False) -> list[EnergyRow]:
         """Per meter: today, yesterday, this week, this month and the same month last year.
 
         ``brief``: only today, yesterday and this week (one archive query per meter; the overview).
         """
-        from gateway.web.archive_adapter import counter_deltas
-
         now = self.now()
+        day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)  # local midnight (aware, DST-safe)
+        month0 = day0.replace(day=1)
         rows: list[EnergyRow] = []
         for bus in self.config.buses.values():
             for device in getattr(bus, "devices", ()):
@@ -504,33 +542,19 @@ class Backend:
                 monthly_ly: dict[date, float] = {}
                 if self.archive is not None:
                     try:
-                        since = now - timedelta(days=8 if brief else 31)
-                        daily = counter_deltas(self.archive, device.id, fld, since, now, "day", self.tz)
-                        if brief:
-                            raise _Brief
-                        daily_ly = counter_deltas(
-                            self.archive,
-                            device.id,
-                            fld,
-                            _year_ago(now - timedelta(days=31)),
-                            _year_ago(now),
-                            "day",
-                            self.tz,
-                        )
-                        monthly = counter_deltas(
-                            self.archive, device.id, fld, _months_ago(now, 12), now, "month", self.tz
-                        )
-                        monthly_ly = counter_deltas(
-                            self.archive,
-                            device.id,
-                            fld,
-                            _months_ago(now, 24),
-                            _months_ago(now, 12),
-                            "month",
-                            self.tz,
-                        )
-                    except _Brief:
-                        pass
+                        daily = self._deltas(device.id, fld, day0 - timedelta(days=7 if brief else 30), now, "day")
+                        if not brief:
+                            daily_ly = self._deltas(
+                                device.id,
+                                fld,
+                                _year_ago(day0 - timedelta(days=30)),
+                                _year_ago(day0 + timedelta(days=1)),
+                                "day",
+                            )
+                            monthly = self._deltas(device.id, fld, _months_ago(month0, 11), now, "month")
+                            monthly_ly = self._deltas(
+                                device.id, fld, _months_ago(month0, 23), _months_ago(month0, 11), "month"
+                            )
                     except Exception as exc:
                         log.warning("archive read failed for %s: %s", device.id, exc)
                 today = now.date()
@@ -559,10 +583,6 @@ class Backend:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-class _Brief(Exception):  # noqa: N818 - control flow: the brief energy view stops after the daily query
-    """Stop after the daily query."""
-
-
 def _attr(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)

@@ -86,3 +86,55 @@ def test_before_the_first_evaluation_the_reason_says_the_gateway_is_starting(vil
     html = client.get("/").get_data(as_text=True)
     assert html.count("Pas encore évalué : la passerelle démarre.") == 3  # two zones, one circuit
     assert "règles pas encore évaluées" in html
+
+
+def test_energy_compares_with_the_same_period_last_year(village, tmp_path):
+    """A year of archive: the same month and the same days a year before appear next to this year's."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from gateway.archive import Archive
+    from gateway.model import Reading
+
+    paris = ZoneInfo("Europe/Paris")
+    archive = Archive(tmp_path / "archive.sqlite", clock=village["clock"])
+    readings, energy = [], 500.0
+    start = datetime(2025, 11, 1, tzinfo=paris)
+    for hour in range(27 * 24 + 1):  # 1 November 2025 00 h .. 28 November 2025 00 h: +2 kWh an hour
+        t = start + timedelta(hours=hour)
+        energy += 2.0 if hour else 0.0
+        readings.append(
+            Reading.make(
+                "meter",
+                {"site": "saint-martin", "device": "mairie-general"},
+                {"energy_import_kwh": energy},
+                time_ns=int(t.timestamp()) * 10**9,
+            )
+        )
+    archive.add(readings)
+    archive.flush()
+    backend = Backend(
+        config=village["config"],
+        control=village["control"],
+        metrics=village["metrics"],
+        state=village["core"].state,
+        clock_now_ns=village["clock"].time_ns,
+        archive=archive,
+    )
+    (row,) = [r for r in backend.energy() if r.device == "mairie-general"]
+    assert row.month_last_year == 27 * 24 * 2.0
+    assert dict((d.isoformat(), ly) for d, _v, ly in row.days)["2026-11-26"] == 48.0
+    app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
+    client = app.test_client()
+    login(client, "secretaire")
+    page = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", client.get("/energie").get_data(as_text=True)))
+    assert "Même mois l'an dernier 1\u202f296,0\u00a0kWh" in page
+    assert "jeu. 26 nov. — 48,0\u00a0kWh" in page  # no data this year in this archive; 48 kWh a year before
+    assert "novembre 2026 — 1\u202f296,0\u00a0kWh" in page
+    # settled periods are cached: a second rendering reads only today's and this month's hours
+    calls = []
+    original = archive.counter_sum
+    archive.counter_sum = lambda *a, **k: calls.append(a) or original(*a, **k)
+    backend.energy()
+    assert len(calls) == 2 * 2  # two meters: only the daily and monthly "live" parts are read again
+    archive.close()
