@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.model import Event
+from gateway.model import Event, Severity
 from gateway.schema.sinks import InfluxV1SinkConfig, InfluxV2SinkConfig
 from gateway.service import StopPhase
 from gateway.sinks.influx_http import Answer, Transport, V1Transport, V2Transport, read_secret
@@ -59,9 +59,7 @@ class JournalRowLike(Protocol):
 class SinkJournal(Protocol):
     """The part of :class:`gateway.journal.Journal` a sink uses."""
 
-    async def fetch(
-        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000
-    ) -> Sequence[JournalRowLike]: ...
+    async def fetch(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> Sequence[JournalRowLike]: ...
 
     async def advance(self, sink: str, last_id: int) -> None: ...
 
@@ -133,7 +131,7 @@ class InfluxSink:
         self._transport = transport
         self._batch = config.batch_size
         self._health = _Health()
-        self._executor = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"sink-{name}")
+        self._executor: ThreadPoolExecutor | None = None  # created by run(), one per life
         self._rejected_logged_at = -1e9
         self._resume_at = 0.0  # time.monotonic() before which no request is sent
         self._random = random.Random()  # noqa: S311 - backoff jitter, not cryptography
@@ -151,9 +149,7 @@ class InfluxSink:
                 self.sink,
             )
         if self.config.url.scheme == "http" and self.config.url.host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning(
-                "sink %s sends data unencrypted over plain http to %s", self.sink, self.config.url.host
-            )
+            log.warning("sink %s sends data unencrypted over plain http to %s", self.sink, self.config.url.host)
         try:
             self._transport = self._make_transport()
         except OSError as exc:
@@ -170,9 +166,15 @@ class InfluxSink:
 
     async def run(self) -> None:
         """Drain until cancelled; then one last flush with a deadline."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.config.concurrency, thread_name_prefix=f"sink-{self.sink}"
+            )
+        if self._transport is None:
+            self.prepare()
         try:
             while True:
-                if self._transport is None:
+                if self._transport is None:  # a secret file could not be read: try again slowly
                     await asyncio.sleep(self.config.max_backoff_s)
                     self.prepare()
                     continue
@@ -187,8 +189,10 @@ class InfluxSink:
             raise
         finally:
             self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
             if self._transport is not None:
                 self._transport.close()
+                self._transport = None
 
     # ---- draining ---------------------------------------------------------------------------
 
@@ -261,15 +265,18 @@ class InfluxSink:
         if not self.config.gzip:
             return body, False
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, lambda: gzip.compress(body, compresslevel=5, mtime=0)
-        ), True
+        return await loop.run_in_executor(self._executor, lambda: gzip.compress(body, compresslevel=5, mtime=0)), True
 
     async def _post(self, body: bytes, *, gzipped: bool) -> Answer:
         assert self._transport is not None
         transport = self._transport
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: transport.post(body, gzipped=gzipped))
+        return await loop.run_in_executor(self._pool(), lambda: transport.post(body, gzipped=gzipped))
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            raise RuntimeError(f"sink {self.sink} is not running")
+        return self._executor
 
     # ---- answers ----------------------------------------------------------------------------
 
@@ -330,9 +337,7 @@ class InfluxSink:
                 answer.kind,
                 answer.message,
             )
-            self._event(
-                "sink_down", "warning", f"sink {self.sink} is down: {answer.kind} {answer.message}"[:300]
-            )
+            self._event("sink_down", "warning", f"sink {self.sink} is down: {answer.kind} {answer.message}"[:300])
         cfg = self.config
         if answer.kind in ("auth", "not_found", "tls", "client"):
             return cfg.max_backoff_s  # a person must fix something: retry slowly
@@ -354,9 +359,7 @@ class InfluxSink:
             "tls": "the server's TLS certificate is not trusted",
             "secret": "the token/password file cannot be read",
         }.get(kind, "the server refuses our requests")
-        log.error(
-            "sink %s: %s (%s); retrying every %g s", self.sink, what, message, self.config.max_backoff_s
-        )
+        log.error("sink %s: %s (%s); retrying every %g s", self.sink, what, message, self.config.max_backoff_s)
         self._event(f"sink_{kind}", "alarm", f"sink {self.sink}: {what}: {message}"[:300])
 
     def _reject(self, line: bytes, answer: Answer) -> None:
@@ -382,7 +385,7 @@ class InfluxSink:
                 self._rejected_path,
             )
 
-    def _event(self, kind: str, severity: str, message: str) -> None:
+    def _event(self, kind: str, severity: Severity, message: str) -> None:
         with contextlib.suppress(Exception):  # an event must never take the sink down
             self._core.raise_event(
                 Event(
@@ -391,7 +394,7 @@ class InfluxSink:
                     message=message,
                     time_ns=self._core.clock.time_ns(),
                     severity=severity,
-                )  # type: ignore[arg-type]
+                )
             )
 
     # ---- metrics ----------------------------------------------------------------------------
@@ -427,7 +430,5 @@ def build_influx_sinks(config: Any, core: Any, journal: Any) -> list[InfluxSink]
     for name, sink in config.sinks.items():
         if isinstance(sink, InfluxV1SinkConfig | InfluxV2SinkConfig) and sink.enabled:
             rejected = sink.rejected_file or config.service.state_dir / f"rejected-{name}.lp"
-            sinks.append(
-                InfluxSink(name=name, config=sink, core=core, journal=journal, rejected_path=rejected)
-            )
+            sinks.append(InfluxSink(name=name, config=sink, core=core, journal=journal, rejected_path=rejected))
     return sinks

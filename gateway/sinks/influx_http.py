@@ -24,7 +24,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
 
 import urllib3
@@ -132,11 +132,11 @@ def _network_answer(exc: BaseException, elapsed_s: float) -> Answer:
     return Answer("network", 0, one_line(f"{type(exc).__name__}: {exc}"), None, elapsed_s)
 
 
-def _tls_kwargs(config: InfluxV1SinkConfig | InfluxV2SinkConfig) -> dict[str, object]:
+def _tls_kwargs(config: InfluxV1SinkConfig | InfluxV2SinkConfig) -> dict[str, Any]:
     if not config.verify_tls:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         return {"cert_reqs": "CERT_NONE"}
-    kwargs: dict[str, object] = {"cert_reqs": "CERT_REQUIRED"}
+    kwargs: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED"}
     if config.ca_file is not None:
         kwargs["ca_certs"] = os.fspath(config.ca_file)
     return kwargs
@@ -177,10 +177,10 @@ class V2Transport:
     """InfluxDB 2.x/3.x ``POST /api/v2/write`` through influxdb-client (token auth)."""
 
     def __init__(self, config: InfluxV2SinkConfig, *, token: str | None, pool_size: int) -> None:
-        from influxdb_client import InfluxDBClient  # heavy import: only when a v2 sink exists
+        from influxdb_client.client.influxdb_client import InfluxDBClient  # heavy: only for a v2 sink
         from influxdb_client.service.write_service import WriteService
 
-        tls: dict[str, object] = {"verify_ssl": config.verify_tls}
+        tls: dict[str, Any] = {"verify_ssl": config.verify_tls}
         if config.ca_file is not None:
             tls["ssl_ca_cert"] = os.fspath(config.ca_file)
         if not config.verify_tls:
@@ -195,7 +195,7 @@ class V2Transport:
             connection_pool_maxsize=pool_size,
             **tls,
         )
-        self._service = WriteService(self._client.api_client)
+        self._service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
         self._org = config.org
         self._bucket = config.bucket
 
@@ -204,7 +204,7 @@ class V2Transport:
 
         started = time.monotonic()
         try:
-            self._service.post_write(
+            self._service.post_write(  # type: ignore[no-untyped-call]
                 org=self._org,
                 bucket=self._bucket,
                 body=body,
@@ -216,7 +216,7 @@ class V2Transport:
             elapsed = time.monotonic() - started
             if not exc.status:  # influxdb-client wraps TLS failures as status 0
                 return Answer("tls", 0, one_line(exc.reason), None, elapsed)
-            headers = exc.headers or {}
+            headers: Any = exc.headers or {}
             message = exc.body if isinstance(exc.body, str) else str(exc.reason)
             return classify(int(exc.status), message.strip(), headers.get("Retry-After"), elapsed)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -224,4 +224,4 @@ class V2Transport:
         return Answer("ok", 204, "", None, time.monotonic() - started)
 
     def close(self) -> None:
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]
