@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import socket
+import subprocess
 import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,9 +63,28 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def _mosquitto() -> str | None:
+    return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+
+
 def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
-    """Point the state at ``state_dir``; move a simulated bus whose port is taken to a free one."""
+    """Point the state at ``state_dir``; move a simulated bus or local broker whose port is taken to a free one.
+
+    A local MQTT sink is served by a mosquitto the demo starts; without mosquitto installed the sink is
+    disabled with a note rather than left retrying.
+    """
     service = config.service.model_copy(update={"state_dir": state_dir.resolve()})
+    sinks: dict[str, Any] = {}
+    for sink_id, sink in config.sinks.items():
+        if sink.kind == "mqtt" and sink.enabled and sink.host in {"127.0.0.1", "localhost"}:
+            if _mosquitto() is None:
+                print(f"demo: mosquitto is not installed, MQTT sink {sink_id!r} disabled (apt install mosquitto)")
+                sink = sink.model_copy(update={"enabled": False})  # noqa: PLW2901 - the replacement is the point
+            elif not _port_free(sink.host, sink.port):
+                port = _free_port(sink.host)
+                print(f"demo: port {sink.port} is taken, the demo's MQTT broker for {sink_id!r} on port {port}")
+                sink = sink.model_copy(update={"port": port})  # noqa: PLW2901
+        sinks[sink_id] = sink
     buses: dict[str, Any] = {}
     for bus_id, bus in config.buses.items():
         if bus.kind == "tcp" and bus.host in {"127.0.0.1", "localhost"} and not _port_free(bus.host, bus.port):
@@ -70,7 +93,35 @@ def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
             buses[bus_id] = bus.model_copy(update={"port": port})
         else:
             buses[bus_id] = bus
-    return config.model_copy(update={"service": service, "buses": buses})
+    return config.model_copy(update={"service": service, "buses": buses, "sinks": sinks})
+
+
+@contextlib.contextmanager
+def local_brokers(config: GatewayConfig) -> Iterator[None]:
+    """Run a loopback-only mosquitto for every enabled local MQTT sink, for the demo's duration."""
+    procs = []
+    try:
+        for sink_id, sink in config.sinks.items():
+            if sink.kind != "mqtt" or not sink.enabled or sink.host not in {"127.0.0.1", "localhost"}:
+                continue
+            conf = config.service.state_dir / f"mosquitto-{sink_id}.conf"
+            lines = [f"listener {sink.port} 127.0.0.1", "allow_anonymous true", "persistence false", "log_dest none"]
+            if os.geteuid() == 0:
+                lines.append("user root")  # as root mosquitto would switch to its own user
+            conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            mosquitto = _mosquitto()
+            assert mosquitto is not None  # prepare_config disabled the sink otherwise
+            procs.append(subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL))
+            print(f"demo: MQTT broker for sink {sink_id!r} on 127.0.0.1:{sink.port} (topics {sink.topic_prefix}/...)")
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     config = prepare_config(config, args.state_dir)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), local_brokers(config):
         asyncio.run(_demo(config, args, path))
     return 0
 

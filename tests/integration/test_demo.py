@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -28,6 +30,20 @@ def _wait_for_line(proc: subprocess.Popen[str], pattern: str, lines: list[str], 
     raise AssertionError(f"no line matching {pattern!r} after {timeout}s:\n{''.join(lines)}")
 
 
+async def _retained(port: int, pattern: str) -> dict[str, str]:
+    """The retained messages under ``pattern`` on the demo's broker."""
+    import aiomqtt
+
+    found: dict[str, str] = {}
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.subscribe(pattern)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                async for message in client.messages:
+                    found[str(message.topic)] = bytes(message.payload).decode()  # type: ignore[arg-type]
+    return found
+
+
 def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -50,6 +66,7 @@ def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> 
     )
     lines: list[str] = []
     try:
+        broker = _wait_for_line(proc, r"MQTT broker for sink 'mqtt' on 127\.0\.0\.1:(\d+)", lines, 30)
         login = _wait_for_line(proc, r"login 'demo', password '([^']+)'", lines, 30)
         assert len(login.group(1)) >= 12
         _wait_for_line(proc, r"bus compteurs .*5 meters", lines, 30)
@@ -62,6 +79,10 @@ def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> 
         assert health["journal_ok"] is True
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert "/login" in response.url  # every page but /health asks for a login
+        retained = asyncio.run(_retained(int(broker.group(1)), "village/saint-martin/#"))
+        assert retained["village/saint-martin/status"] == "online"
+        assert any(topic.endswith("/temperature_c") for topic in retained)
+        assert any(topic.endswith("/power_w") for topic in retained)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
