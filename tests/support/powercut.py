@@ -123,7 +123,8 @@ def _wait_ready(ready: Path, run: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the daemon (life {run}) exited with {proc.returncode} before it was up")
+            tail = (ready.parent / "daemon.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the daemon (life {run}) exited with {proc.returncode} before it was up:\n{tail}")
         try:
             if ready.read_text() == str(run):
                 return

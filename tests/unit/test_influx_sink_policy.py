@@ -1,0 +1,116 @@
+"""The InfluxDB sink's pure decisions: how an answer is classified, Retry-After, lanes, config checks."""
+
+from __future__ import annotations
+
+import email.utils
+from pathlib import Path
+
+import pytest
+
+from gateway.config import parse_config
+from gateway.errors import ConfigError
+from gateway.sinks.influx import _lanes, _line_time_ns
+from gateway.sinks.influx_http import classify, parse_retry_after, read_secret
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (204, "ok"), (200, "ok"), (400, "rejected"), (422, "rejected"), (413, "too_large"), (401, "auth"),
+        (403, "auth"), (404, "not_found"), (429, "throttled"), (503, "throttled"), (500, "server"),
+        (502, "server"), (504, "server"), (405, "client"),
+    ],
+)  # fmt: skip
+def test_each_status_maps_to_what_the_sink_must_do(status: int, kind: str) -> None:
+    assert classify(status, "msg", None, 0.1).kind == kind
+
+
+def test_error_messages_fit_one_log_line() -> None:
+    answer = classify(400, '{"error":"unable to parse\n line"}' + "x" * 1000, None, 0.0)
+    assert "\n" not in answer.message
+    assert len(answer.message) == 500
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(email.utils.formatdate(1_000_030, usegmt=True), now=1_000_000) == pytest.approx(30)
+    assert parse_retry_after(email.utils.formatdate(999_000, usegmt=True), now=1_000_000) == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert classify(429, "", "3", 0.0).retry_after_s == 3.0
+
+
+def test_lanes_keep_each_series_in_one_lane_in_order() -> None:
+    lines = [f"meter,device=d{i % 7},site=s power_w={i} {1000 + i}".encode() for i in range(200)]
+    lines.append(b"meter,device=with\\ space,site=s power_w=1 5000")
+    lines.append(b"meter,device=with\\ space,site=s power_w=2 5001")
+    lanes = _lanes(lines, 3)
+    assert sorted(line for lane in lanes for line in lane) == sorted(lines)
+    seen: dict[bytes, int] = {}
+    for n, lane in enumerate(lanes):
+        last: dict[bytes, int] = {}
+        for line in lane:
+            key = line.split(b" ", 1)[0]
+            assert seen.setdefault(key, n) == n  # one lane per series
+            ts = int(line.rsplit(b" ", 1)[1])
+            assert ts > last.get(key, 0)  # in time order
+            last[key] = ts
+
+
+def test_the_timestamp_is_read_from_the_end_of_a_line() -> None:
+    assert _line_time_ns(b'event,site=s message="a b c" 1767571200000000000') == 1_767_571_200_000_000_000
+    assert _line_time_ns(b"garbage") is None
+
+
+def test_a_loose_secret_file_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("abc\n")
+    secret.chmod(0o600)
+    assert read_secret(secret, "token") == "abc"
+    assert not caplog.records
+    secret.chmod(0o640)
+    assert read_secret(secret, "token") == "abc"
+    assert "chmod 600" in caplog.records[0].message
+
+
+SITE = '[site]\nid = "s"\nname = "S"\nlatitude = 47\nlongitude = 1\n'
+
+
+def _problems(sink: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(SITE + sink, file="t.toml")
+    return [f"{p.path}: {p.reason}" for p in info.value.problems]
+
+
+def test_inconsistent_sink_settings_are_refused_with_their_path() -> None:
+    problems = _problems(
+        '[sinks.remote]\nkind = "influx-v1"\nurl = "http://h:8086"\ndatabase = "v"\nca_file = "/ca.pem"\n'
+        'verify_tls = false\npassword_file = "/p"\nmin_batch_size = 600\nbatch_size = 500\nmax_batch_size = 400\n'
+    )
+    assert sorted(problems) == sorted(
+        [
+            "sinks.remote.ca_file: a CA file only makes sense with an https:// url",
+            "sinks.remote.verify_tls: verify_tls only applies to an https:// url",
+            "sinks.remote.min_batch_size: must not be larger than max_batch_size",
+            "sinks.remote.batch_size: must lie between min_batch_size and max_batch_size",
+            "sinks.remote.password_file: a password needs a username",
+        ]
+    )
+
+
+def test_a_v2_sink_needs_org_and_bucket() -> None:
+    problems = _problems('[sinks.remote]\nkind = "influx-v2"\nurl = "https://h"\n')
+    assert sorted(problems) == ["sinks.remote.bucket: required but missing", "sinks.remote.org: required but missing"]
+
+
+def test_a_valid_remote_sink_resolves_relative_secret_paths(tmp_path: Path) -> None:
+    config = parse_config(
+        SITE + '[sinks.remote]\nkind = "influx-v2"\nurl = "https://h"\norg = "o"\nbucket = "b"\n'
+        'token_file = "tok"\nca_file = "ca.pem"\n',
+        file="t.toml",
+        base_dir=tmp_path,
+    )
+    sink = config.sinks["remote"]
+    assert sink.token_file == tmp_path / "tok"  # type: ignore[union-attr]
+    assert sink.ca_file == tmp_path / "ca.pem"  # type: ignore[union-attr]
+    assert sink.verify_tls  # type: ignore[union-attr]
