@@ -1,7 +1,8 @@
 """Admin page load time on the demo, from the gateway's own history (not a test: prints figures).
 
-Starts the real daemon on the demo village (``tests/web/demo_daemon.py``: simulated meters, plant
-and BLE, the hourly archive seeded with ``--days`` of history), logs in as the demo account, then
+Runs ``village-gateway demo`` (simulated meters, plant and BLE) on a state directory whose hourly
+archive was seeded with ``--days`` of history (``tests/web/demo_history.py``), logs in as the demo
+account it prints, then
 fetches each page ``--rounds`` times over loopback and prints the median, p95 and max time to the
 last byte, plus the page weight. Target: every page under 300 ms.
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import json
 import re
 import statistics
 import sys
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.procs import free_port, running  # noqa: E402
+from tests.web.demo_history import demo_argv, demo_credentials, prepare_demo_history  # noqa: E402
 
 PAGES = [
     ("Vue d'ensemble", "/"),
@@ -63,10 +64,12 @@ def browser_loads(base: str, credentials: dict[str, str], *, rounds: int) -> Non
                 if "/zone/" in path:
                     page.wait_for_selector(".chart canvas")
                     charts.append((time.perf_counter() - started) * 1000)
-                loads.append(page.evaluate(
-                    "() => { const n = performance.getEntriesByType('navigation')[0];"
-                    " return n.loadEventEnd - n.startTime; }"
-                ))
+                loads.append(
+                    page.evaluate(
+                        "() => { const n = performance.getEntriesByType('navigation')[0];"
+                        " return n.loadEventEnd - n.startTime; }"
+                    )
+                )
             chart = f"   chart drawn {statistics.median(charts):6.1f}ms" if charts else ""
             print(f"{name:28} load {statistics.median(loads):6.1f}ms (max {max(loads):6.1f}ms){chart}")
         browser.close()
@@ -79,24 +82,26 @@ def main() -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the headless Chromium measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp)
-        port, meters = free_port(), free_port()
-        log = state / "daemon.log"
-        argv = [sys.executable, "-m", "tests.web.demo_daemon", "--state-dir", str(state), "--http",
-                f"127.0.0.1:{port}", "--meters-port", str(meters), "--history-days", str(args.days)]
-        with running(argv, port=port, log=log, timeout=120):
-            credentials = json.loads(log.read_text(encoding="utf-8").splitlines()[0])
+        port = free_port()
+        log = Path(tmp) / "demo.log"
+        state = Path(tmp) / "state"
+        prepare_demo_history(state, args.days)
+        with running(demo_argv(state, f"127.0.0.1:{port}"), port=port, log=log, timeout=120):
+            credentials = demo_credentials(log.read_text(encoding="utf-8"))
             base = f"http://127.0.0.1:{port}"
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
             html = opener.open(base + "/login").read().decode()
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-            body = urllib.parse.urlencode({"csrf_token": token, "name": credentials["user"],
-                                           "password": credentials["password"]}).encode()
+            body = urllib.parse.urlencode(
+                {"csrf_token": token, "name": credentials["user"], "password": credentials["password"]}
+            ).encode()
             opener.open(base + "/login", data=body).read()
             time.sleep(3)  # a few rules ticks and readings
             archive = state / "archive.sqlite"
-            print(f"demo daemon, {args.days} days of hourly history in the archive "
-                  f"({archive.stat().st_size / 1e6:.1f} MB), {args.rounds} loads per page, loopback")
+            print(
+                f"demo daemon, {args.days} days of hourly history in the archive "
+                f"({archive.stat().st_size / 1e6:.1f} MB), {args.rounds} loads per page, loopback"
+            )
             print(f"{'page':28} {'median':>8} {'p95':>8} {'max':>8} {'size':>8}")
             worst = 0.0
             for name, path in PAGES:
@@ -108,8 +113,9 @@ def main() -> int:
                 times.sort()
                 p95 = times[max(0, int(len(times) * 0.95) - 1)]
                 worst = max(worst, p95)
-                print(f"{name:28} {statistics.median(times):6.1f}ms {p95:6.1f}ms {times[-1]:6.1f}ms "
-                      f"{size / 1024:6.1f}kB")
+                print(
+                    f"{name:28} {statistics.median(times):6.1f}ms {p95:6.1f}ms {times[-1]:6.1f}ms {size / 1024:6.1f}kB"
+                )
             print(f"worst p95: {worst:.1f} ms (target < 300 ms)")
             if not args.no_browser:
                 browser_loads(base, credentials, rounds=max(5, args.rounds // 2))

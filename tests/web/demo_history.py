@@ -1,24 +1,16 @@
-"""Run the real daemon on the demo village for the browser tests and the page-load benchmark.
+"""The demo with a history, for the browser tests and the page-load benchmark.
 
-``python -m tests.web.demo_daemon --state-dir DIR --http 127.0.0.1:PORT [--history-days 7]``
-
-What it does, in order: loads ``examples/village.toml`` with the state directory and the simulated
-meters' port moved to the given/free ones; seeds the hourly archive with ``--history-days`` of
-plausible hourly readings for the demo's sensors, relays and meters (so the charts and energy
-tables have the "Pi's own history" to read); creates the ``demo`` account and prints
-``{"user": ..., "password": ...}`` as the first line of standard output; then runs the real
-:class:`gateway.daemon.Daemon` in demo mode (simulated plant on MockFactory pins, simulated BLE)
-with the real simulated Modbus meters until SIGTERM.
-
-This stands in for ``village-gateway demo --state-dir DIR --http HOST:PORT`` until that exists.
+:func:`prepare_demo_history` seeds the state directory's hourly archive with days of plausible hourly
+readings for the demo village's sensors, relays, zone targets and meters (a Pi that has run for a
+week has this "own history"; a fresh demo has none), then the tests run the real
+``village-gateway demo --http HOST:PORT --state-dir DIR`` (:func:`demo_argv`) on it and read the demo
+account it prints (:func:`demo_credentials`).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import math
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -113,35 +105,35 @@ def seed_archive(config: object, state_dir: Path, days: int) -> None:
         archive.close()
 
 
-async def run(config: object, http: str) -> None:
-    from drivers.sim.meters import SimulatedMeters
-    from gateway.daemon import Daemon, RunOptions
-
-    bus = next(iter(config.buses.values()))  # type: ignore[attr-defined]
-    async with SimulatedMeters.from_config(bus):
-        daemon = Daemon(config, RunOptions(demo=True, http=http))  # type: ignore[arg-type]
-        await daemon.run()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--http", required=True)
-    parser.add_argument("--meters-port", type=int, required=True)
-    parser.add_argument("--history-days", type=int, default=7)
-    args = parser.parse_args()
-    from gateway.logs import setup_logging
-    from gateway.users import ensure_demo_user
-
-    args.state_dir.mkdir(parents=True, exist_ok=True)
-    config = demo_config(args.state_dir, args.meters_port)
-    seed_archive(config, args.state_dir, args.history_days)
-    user, password = ensure_demo_user(args.state_dir)
-    print(json.dumps({"user": user, "password": password}), flush=True)
-    setup_logging("info")
-    asyncio.run(run(config, args.http))
-    return 0
+def demo_argv(state_dir: Path, http: str) -> list[str]:
+    """``village-gateway demo`` on ``http`` with its state in ``state_dir``, as a new user runs it."""
+    return [
+        sys.executable,
+        "-u",
+        "-m",
+        "gateway.cli",
+        "demo",
+        "--http",
+        http,
+        "--state-dir",
+        str(state_dir),
+        "--status-every",
+        "3600",
+    ]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def prepare_demo_history(state_dir: Path, days: int) -> None:
+    """Seed ``state_dir``'s hourly archive with ``days`` of the demo village's history."""
+    from gateway.commands.demo import default_config_path
+    from gateway.config import load_config
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    seed_archive(load_config(default_config_path()), state_dir, days)
+
+
+def demo_credentials(log_text: str) -> dict[str, str]:
+    """The demo account the demo printed: ``login 'demo', password '...'``."""
+    match = re.search(r"login '([^']+)', password '([^']+)'", log_text)
+    if match is None:
+        raise RuntimeError(f"the demo printed no credentials:\n{log_text[-2000:]}")
+    return {"user": match.group(1), "password": match.group(2)}

@@ -1,5 +1,5 @@
 """End to end in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright) against the
-real daemon running the demo village: log in, read a zone's reason, change a schedule period, book the
+real ``village-gateway demo`` (the simulated village): log in, read a zone's reason, change a schedule period, book the
 village hall for tonight and see the zone's target change, see it in the action log, log out.
 
 Screenshots of every page go to ``test-artifacts/web/``; the overview is also copied to
@@ -8,10 +8,8 @@ Screenshots of every page go to ``test-artifacts/web/``; the overview is also co
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.procs import free_port, require_tool, running
+from tests.web.demo_history import demo_argv, demo_credentials, prepare_demo_history
 
 pytestmark = pytest.mark.web
 
@@ -42,23 +41,13 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The demo daemon on free ports, with a week of archived history; yields its URL and demo account."""
+    """``village-gateway demo --http 127.0.0.1:PORT --state-dir DIR`` with a week of archived history."""
     state = tmp_path_factory.mktemp("demo-state")
-    port, meters = free_port(), free_port()
-    log = state / "daemon.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "tests.web.demo_daemon",
-        "--state-dir",
-        str(state),
-        "--http",
-        f"127.0.0.1:{port}",
-        "--meters-port",
-        str(meters),
-    ]
-    with running(argv, port=port, log=log, timeout=60) as proc:
-        credentials = json.loads(log.read_text(encoding="utf-8").splitlines()[0])
+    prepare_demo_history(state, days=7)
+    port = free_port()
+    log = state.parent / "demo.log"
+    with running(demo_argv(state, f"127.0.0.1:{port}"), port=port, log=log, timeout=60) as proc:
+        credentials = demo_credentials(log.read_text(encoding="utf-8"))
         yield {"url": f"http://127.0.0.1:{port}", "proc": proc, "log": log, **credentials}
 
 

@@ -123,7 +123,7 @@ def test_energy_compares_with_the_same_period_last_year(village, tmp_path):
     )
     (row,) = [r for r in backend.energy() if r.device == "mairie-general"]
     assert row.month_last_year == 27 * 24 * 2.0
-    assert dict((d.isoformat(), ly) for d, _v, ly in row.days)["2026-11-26"] == 48.0
+    assert {d.isoformat(): ly for d, _v, ly in row.days}["2026-11-26"] == 48.0
     app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
     client = app.test_client()
     login(client, "secretaire")
