@@ -4,7 +4,8 @@ Rules of this module:
 - there is no default password: an account exists only once ``village-gateway user add``
   (or :func:`ensure_demo_user` for the demo) gave it one;
 - passwords are hashed with argon2id (argon2-cffi, RFC 9106 low-memory profile: 64 MiB,
-  3 passes); a plain password is never stored, logged or returned;
+  3 passes); a plain password is never stored, logged or returned; at most
+  :data:`HASH_SLOTS` verifications run at once, so a burst of logins cannot exhaust the Pi's RAM;
 - the store is one JSON file in the state directory, mode 0600, replaced atomically and
   re-read on every operation, so the CLI and the running daemon can both change it
   (an ``fcntl`` lock serialises writers);
@@ -48,6 +49,8 @@ USERS_FILE = "users.json"
 MIN_PASSWORD_LENGTH = 10
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 _FORMAT_VERSION = 1
+#: At most this many argon2 computations at once (64 MiB each): the Pi has 1 GB and 4 web threads.
+HASH_SLOTS = threading.BoundedSemaphore(2)
 
 
 class UserError(GatewayError, ValueError):
@@ -122,14 +125,15 @@ class UserStore:
     def authenticate(self, name: str, password: str) -> User | None:
         """The account if ``password`` is right, else ``None`` (same cost whether the name exists or not)."""
         user = self._read().get(name)
-        if user is None:
-            with contextlib.suppress(VerificationError, InvalidHashError):
-                self._hasher.verify(self._dummy_hash, password)
-            return None
-        try:
-            self._hasher.verify(user.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
+        with HASH_SLOTS:
+            if user is None:
+                with contextlib.suppress(VerificationError, InvalidHashError):
+                    self._hasher.verify(self._dummy_hash, password)
+                return None
+            try:
+                self._hasher.verify(user.password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return None
         if self._hasher.check_needs_rehash(user.password_hash):
             with contextlib.suppress(UserError):
                 self.set_password(name, password)
