@@ -29,9 +29,7 @@ from tests.support.upload_harness import (
 pytestmark = pytest.mark.integration
 
 
-async def test_v1_write_api_to_influxd_round_trips_exactly(
-    tmp_path: Path, influxd_v1: InfluxV1Server
-) -> None:
+async def test_v1_write_api_to_influxd_round_trips_exactly(tmp_path: Path, influxd_v1: InfluxV1Server) -> None:
     readings = list(meter_readings(site="saint-martin", devices=5, count=400))  # 2,000 points
     config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, batch_size=300))
     async with MiniGateway(config) as gw:
@@ -45,9 +43,7 @@ async def test_v1_write_api_to_influxd_round_trips_exactly(
     assert all(dict(p.tags)["site"] == "saint-martin" for p in stored)
 
 
-async def test_v2_api_through_influxdb_client_to_victoria_metrics(
-    tmp_path: Path, victoria: VictoriaServer
-) -> None:
+async def test_v2_api_through_influxdb_client_to_victoria_metrics(tmp_path: Path, victoria: VictoriaServer) -> None:
     token = tmp_path / "token"
     token.write_text("s3cret-token\n")
     token.chmod(0o600)
@@ -78,9 +74,7 @@ async def test_a_group_readable_token_file_is_reported_loudly(
     assert oct(os.stat(token).st_mode & 0o777) == "0o644"  # warned, not silently "fixed"
 
 
-async def test_field_type_conflict_is_set_aside_and_does_not_block(
-    tmp_path: Path, influxd_v1: InfluxV1Server
-) -> None:
+async def test_field_type_conflict_is_set_aside_and_does_not_block(tmp_path: Path, influxd_v1: InfluxV1Server) -> None:
     good = list(meter_readings(site="saint-martin", devices=3, count=300))
     # Three points whose power_w is a string: influxd refuses them (field type conflict, HTTP 400).
     bad = [
@@ -139,9 +133,7 @@ async def test_sink_down_for_a_while_then_back_loses_and_duplicates_nothing(tmp_
     assert {p for p in stored if p.name.startswith("meter_")} == expected_points(first + during)
 
 
-async def test_the_sink_resumes_from_its_cursor_after_a_restart(
-    tmp_path: Path, influxd_v1: InfluxV1Server
-) -> None:
+async def test_the_sink_resumes_from_its_cursor_after_a_restart(tmp_path: Path, influxd_v1: InfluxV1Server) -> None:
     readings = list(meter_readings(site="saint-martin", devices=5, count=2000))
     config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, batch_size=500))
     async with MiniGateway(config) as gw:
@@ -152,3 +144,33 @@ async def test_the_sink_resumes_from_its_cursor_after_a_restart(
         gw.publish_all(readings[6000:])
         await gw.wait_delivered("local")
     assert as_set(influxd_v1.points()) == expected_points(readings)
+
+
+async def test_v1_basic_auth_with_a_password_file_against_influxd_with_auth(tmp_path: Path) -> None:
+    readings = list(meter_readings(site="saint-martin", devices=2, count=100))
+    good, bad = tmp_path / "good.password", tmp_path / "bad.password"
+    good.write_text("s3cret\n")
+    bad.write_text("wrong\n")
+    for f in (good, bad):
+        f.chmod(0o600)
+    with start_influxd(tmp_path / "influxd", admin=("gateway", "s3cret")) as server:
+        wrong = gateway_config(
+            tmp_path / "gw-wrong",
+            influx_v1_sink("local", server.url, username="gateway", password_file=str(bad), max_backoff_s=0.2),
+        )
+        async with MiniGateway(wrong) as gw:
+            gw.publish_all(readings)
+            gw.journal.commit()
+            for _ in range(100):
+                if gw.metrics.get("gateway_sink_errors_total", sink="local", kind="auth") >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert gw.metrics.get("gateway_sink_points_total", sink="local") == 0
+            assert [e.kind for e in gw.core.recent_events].count("sink_auth") == 1
+        right = gateway_config(
+            tmp_path / "gw-right", influx_v1_sink("local", server.url, username="gateway", password_file=str(good))
+        )
+        async with MiniGateway(right) as gw:
+            gw.publish_all(readings)
+            await gw.wait_delivered("local")
+        assert as_set(server.points()) == expected_points(readings)

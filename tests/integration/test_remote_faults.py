@@ -73,9 +73,7 @@ async def test_retry_after_is_honoured(tmp_path: Path, influxd_v1: InfluxV1Serve
     assert meters(influxd_v1.points()) == expected_points(READINGS)
 
 
-async def test_slow_answers_shrink_the_batch_and_still_deliver(
-    tmp_path: Path, influxd_v1: InfluxV1Server
-) -> None:
+async def test_slow_answers_shrink_the_batch_and_still_deliver(tmp_path: Path, influxd_v1: InfluxV1Server) -> None:
     with faulty_proxy(influxd_v1.port) as proxy:
         proxy.script("slow:1.5", "hang")
         gw = await _deliver_through(tmp_path, proxy, timeout_s=1.0, min_batch_size=50)
@@ -171,3 +169,16 @@ async def test_tls_with_the_ca_file_delivers(
         assert meters(victoria.wait_points(len(expected))) == expected
     else:
         assert meters(influxd_v1.points()) == expected_points(READINGS)
+
+
+async def test_verify_tls_false_accepts_the_self_signed_server_but_says_so(
+    tmp_path: Path, victoria: VictoriaServer, self_signed: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    with faulty_proxy(victoria.port, tls=self_signed) as proxy, caplog.at_level(logging.WARNING):
+        config = gateway_config(tmp_path / "gw", influx_v2_sink("remote", proxy.url, verify_tls=False))
+        async with MiniGateway(config) as gw:
+            gw.publish_all(READINGS)
+            await gw.wait_delivered("remote")
+    assert any("SECURITY" in r.message and "verify_tls = false" in r.message for r in caplog.records)
+    expected = expected_points(READINGS, ms=True)
+    assert meters(victoria.wait_points(len(expected))) == expected

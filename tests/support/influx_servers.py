@@ -49,6 +49,7 @@ class InfluxV1Server:
     port: int
     data_dir: Path
     database: str = "village"
+    auth: tuple[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -57,6 +58,8 @@ class InfluxV1Server:
     def query(self, q: str, *, db: str | None = None) -> dict[str, Any]:
         """Run InfluxQL; return the decoded JSON answer (epoch=ns)."""
         params = {"q": q, "epoch": "ns"}
+        if self.auth:
+            params.update(u=self.auth[0], p=self.auth[1])
         if db:
             params["db"] = db
         out = _http("POST", f"{self.url}/query?{urllib.parse.urlencode(params)}")
@@ -140,9 +143,7 @@ class VictoriaServer:
     def series_count(self) -> int:
         return sum(1 for _ in self.export())
 
-    def wait_points(
-        self, expected: int, *, timeout: float = 30.0, match: str = '{__name__=~".+"}'
-    ) -> list[Point]:
+    def wait_points(self, expected: int, *, timeout: float = 30.0, match: str = '{__name__=~".+"}') -> list[Point]:
         """Read back until ``expected`` values are searchable (VM makes inserts visible ~1 s later)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -152,7 +153,7 @@ class VictoriaServer:
             time.sleep(0.3)
 
 
-def _influxd_config(root: Path, http_port: int, rpc_port: int) -> Path:
+def _influxd_config(root: Path, http_port: int, rpc_port: int, *, auth: bool = False) -> Path:
     conf = root / "influxd.conf"
     conf.write_text(
         f"""reporting-disabled = true
@@ -169,6 +170,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   bind-address = "127.0.0.1:{http_port}"
   log-enabled = false
   max-body-size = 0
+  auth-enabled = {"true" if auth else "false"}
 [monitor]
   store-enabled = false
 [continuous_queries]
@@ -183,17 +185,26 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 
 @contextlib.contextmanager
-def start_influxd(root: Path, *, database: str = "village", port: int | None = None) -> Iterator[InfluxV1Server]:
-    """Run ``influxd`` 1.6 in ``root`` until the block ends (``port`` to restart on the same one)."""
+def start_influxd(
+    root: Path, *, database: str = "village", port: int | None = None, admin: tuple[str, str] | None = None
+) -> Iterator[InfluxV1Server]:
+    """Run ``influxd`` 1.6 in ``root`` until the block ends (``port`` to restart on the same one).
+
+    With ``admin=(user, password)`` authentication is on and that admin user exists; the
+    helpers then authenticate as it.
+    """
     binary = require_tool("influxd")
     root.mkdir(parents=True, exist_ok=True)
     port, rpc = port or free_port(), free_port()
-    conf = _influxd_config(root, port, rpc)
+    conf = _influxd_config(root, port, rpc, auth=admin is not None)
     with running([binary, "-config", str(conf)], port=port, log=root / "influxd.log", timeout=30):
         server = InfluxV1Server(port, root)
         deadline = time.monotonic() + 30
         while True:  # the port opens slightly before /query answers
             try:
+                if admin is not None:  # allowed while no user exists; then every call authenticates
+                    server.query(f"CREATE USER \"{admin[0]}\" WITH PASSWORD '{admin[1]}' WITH ALL PRIVILEGES")
+                    server.auth = admin
                 server.create_database(database)
                 break
             except OSError:
