@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +94,7 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def measure(warmup: float, duration: float, count: callable) -> dict[str, float]:  # type: ignore[valid-type]
+async def measure(warmup: float, duration: float, count: Callable[[], float]) -> dict[str, float]:
     await asyncio.sleep(warmup)
     threads0 = _thread_ticks()
     cpu0, t0, n0 = cpu_s(), time.monotonic(), count()
@@ -159,7 +160,8 @@ async def run_gateway(port: int, state_dir: Path, influx_port: int, args: argpar
         for u in DEVICES
     )
     spec = BusSpec("bench", TcpLink("127.0.0.1", port), devices, timeout_s=1.0)
-    daemon.services.append(ModbusBusService(BusPoller(spec, CoreReporter(core), wall_ns=core.clock.time_ns)))
+    if not args.idle:
+        daemon.services.append(ModbusBusService(BusPoller(spec, CoreReporter(core), wall_ns=core.clock.time_ns)))
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
     figures = await measure(
@@ -217,6 +219,7 @@ def main() -> int:
     parser.add_argument("--baseline", action="store_true", help="measure the minimal pymodbus loop instead")
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--measure", type=float, default=60.0)
+    parser.add_argument("--idle", action="store_true", help="the same daemon without the Modbus bus (reference)")
     args = parser.parse_args()
     import logging
 
@@ -254,8 +257,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         state.mkdir()
         argv = [sys.executable, __file__, "--child", str(port), str(influx_port), str(state),
                 "--warmup", str(args.warmup), "--measure", str(args.measure)]  # fmt: skip
-        if args.baseline:
-            argv.append("--baseline")
+        argv += ["--baseline"] * args.baseline + ["--idle"] * args.idle
         out = subprocess.run(
             argv, capture_output=True, text=True, check=False, timeout=args.warmup + args.measure + 120
         )
@@ -268,11 +270,11 @@ def orchestrate(args: argparse.Namespace) -> int:
         if not args.baseline:
             time.sleep(2.0)  # the sink's last flush
             figures["influx_points"] = _influx_count(influx_port)
-    label = (
-        "minimal pymodbus loop -> line-protocol file"
-        if args.baseline
-        else ("village-gateway daemon (journal + influx-v1 sink)")
-    )
+    label = "village-gateway daemon (journal + influx-v1 sink)"
+    if args.baseline:
+        label = "minimal pymodbus loop -> line-protocol file"
+    elif args.idle:
+        label = "village-gateway daemon WITHOUT the Modbus bus (idle reference)"
     print(f"{label}: 10 devices x 20 float32, polled every 1 s; {args.measure:.0f} s after {args.warmup:.0f} s warm-up")
     print(f"  CPU            {figures['cpu_pct']:.2f} % of one core")
     print(f"  RSS            {figures['rss_mb']:.1f} MB (peak {figures['rss_peak_mb']:.1f} MB)")
@@ -294,7 +296,8 @@ def _influx_count(port: int) -> int:
     query = urllib.parse.urlencode({"db": "village", "q": 'SELECT count("value_00") FROM "meter"'})
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/query?{query}", timeout=10) as resp:
         body = json.load(resp)
-    return int(body["results"][0]["series"][0]["values"][0][1])
+    series = body["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ class Block:
         """``(name, value, missing reason)`` for every field of this block."""
         if len(registers) != self.count:
             raise ValueError(f"block {self.start}+{self.count}: got {len(registers)} registers")
-        out = []
+        out: list[tuple[str, float | None, str | None]] = []
         for run in self.runs:
             offset = run[0].address - self.start
             values = decode_run(run, registers[offset : offset + run[0].width * len(run)])

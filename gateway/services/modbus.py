@@ -43,7 +43,7 @@ class CoreReporter:
         self.core.unavailable(status)
 
     def count(self, name: str, **labels: str) -> None:
-        self.core.metrics.inc(name, **labels)
+        self.core.metrics.inc(name, 1.0, **labels)
 
 
 class ModbusBusService:
