@@ -134,6 +134,7 @@ class InfluxSink:
         self._executor: ThreadPoolExecutor | None = None  # created by run(), one per life
         self._rejected_logged_at = -1e9
         self._resume_at = 0.0  # time.monotonic() before which no request is sent
+        self._internal_error = False
         self._random = random.Random()  # noqa: S311 - backoff jitter, not cryptography
         self._describe()
 
@@ -178,7 +179,15 @@ class InfluxSink:
                     await asyncio.sleep(self.config.max_backoff_s)
                     self.prepare()
                     continue
-                delivered_all = await self.drain_once()
+                try:
+                    delivered_all = await self.drain_once()
+                except Exception as exc:  # journal or library trouble: never take the daemon down
+                    self._on_internal_error(exc)
+                    await asyncio.sleep(min(self.config.max_backoff_s, 30.0))
+                    continue
+                if self._internal_error:
+                    log.info("sink %s: draining works again", self.sink)
+                    self._internal_error = False
                 if delivered_all:
                     await asyncio.sleep(self.config.flush_interval_s)
         except asyncio.CancelledError:
@@ -193,6 +202,12 @@ class InfluxSink:
             if self._transport is not None:
                 self._transport.close()
                 self._transport = None
+
+    def _on_internal_error(self, exc: Exception) -> None:
+        self._metrics.inc("gateway_sink_errors_total", sink=self.sink, kind="internal")
+        if not self._internal_error:  # one line with the traceback, not one per retry
+            self._internal_error = True
+            log.error("sink %s: cannot drain (%s: %s); retrying", self.sink, type(exc).__name__, exc, exc_info=exc)
 
     # ---- draining ---------------------------------------------------------------------------
 

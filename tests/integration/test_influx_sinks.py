@@ -174,3 +174,25 @@ async def test_v1_basic_auth_with_a_password_file_against_influxd_with_auth(tmp_
             gw.publish_all(readings)
             await gw.wait_delivered("local")
         assert as_set(server.points()) == expected_points(readings)
+
+
+async def test_a_failing_journal_never_takes_the_sink_task_down(
+    tmp_path: Path, influxd_v1: InfluxV1Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = gateway_config(tmp_path / "gw", influx_v1_sink("local", influxd_v1.url, max_backoff_s=0.1))
+    gw = MiniGateway(config)
+    sink = gw.sinks["local"]
+    sink.prepare()
+    task = asyncio.create_task(sink.run())
+    gw.journal.close()  # every fetch now fails
+    with caplog.at_level(logging.ERROR, logger="gateway.sinks.influx"):
+        for _ in range(100):
+            if gw.metrics.get("gateway_sink_errors_total", sink="local", kind="internal") >= 3:
+                break
+            await asyncio.sleep(0.05)
+    assert gw.metrics.get("gateway_sink_errors_total", sink="local", kind="internal") >= 3
+    assert not task.done()
+    assert sum("cannot drain" in r.message for r in caplog.records) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
