@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=2)
     parser.add_argument("--demo-load", action="store_true", help="the demo village's full load per gateway")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # one warning per sink outage would drown the figures
     devices = DEMO_DEVICES if args.demo_load else LIGHT
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_fleet(Path(tmp), gateways=args.gateways, days=args.days, steps=12, devices=devices))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=7)
     parser.add_argument("--budget-mb", type=float, default=256)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # one warning per sink outage would drown the figures
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_outage(Path(tmp), days=args.days, budget_mb=args.budget_mb))
     print(report.summary())
