@@ -12,8 +12,9 @@ Rules of this module:
   every explicit :meth:`Journal.commit`, at close and when the budget drops rows), so after
   a crash a sink may resend at most those seconds of points, which InfluxDB overwrites
   (same series, same time): never a loss, never a duplicate;
-- rows delivered by every sink are deleted in bounded batches; freed pages are reused in
-  place, so the file stays at its high-water mark (bounded by the budget) instead of growing;
+- rows live in segment tables of 16,384 ids; a segment every sink has delivered is dropped
+  whole (its pages join the free list without being rewritten, unlike row deletes); freed
+  pages are reused in place, so the file stays at its high-water mark (bounded by the budget);
 - **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
   just committed), counted per sink, persisted, logged once per episode, exported as metrics;
 - memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
@@ -49,7 +50,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from gateway import lineproto
+from gateway import journal_schema, lineproto
 from gateway.clock import Clock
 from gateway.journal_file import (
     UnusableFileError,
@@ -59,6 +60,7 @@ from gateway.journal_file import (
     move_aside,
     thread_written_bytes,
 )
+from gateway.journal_schema import SEGMENT_ROWS, segment_table
 from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
@@ -72,8 +74,7 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.journal")
 
-_DELETE_CHUNK = 200_000  # delivered rows deleted per commit at most
-_DELETE_MIN = 4096  # delivered rows are deleted in batches: fewer pages rewritten per commit
+_DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M rows): bounded commits
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
 _BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
@@ -133,6 +134,7 @@ class Journal:
         self._cursors: dict[str, _Cursor] = {}
         self._last_id = 0
         self._deleted_upto = 0
+        self._segments: list[int] = []  # segment tables present, oldest first
         self._page_size = 4096
         self._commits = 0
         self._committed = 0
@@ -378,6 +380,7 @@ class Journal:
         db = self._require_db()
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
         self._last_id = self._deleted_upto = old_last
+        self._segments = journal_schema.segments(db)
         for sink, cursor in self._cursors.items():
             cursor.dropped += lost[sink]
             cursor.last_id = old_last
@@ -399,9 +402,11 @@ class Journal:
     def _load_state(self) -> None:
         db = self._require_db()
         mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
-        # two queries: each uses the b-tree's edge (one query with both would scan the whole table)
-        (low,) = db.execute("SELECT min(id) FROM points").fetchone()
-        (high,) = db.execute("SELECT max(id) FROM points").fetchone()
+        self._segments = journal_schema.segments(db)
+        low = high = None
+        if self._segments:  # min and max from the b-trees' edges (no scan)
+            (low,) = db.execute(f"SELECT min(id) FROM {segment_table(self._segments[0])}").fetchone()  # noqa: S608
+            (high,) = db.execute(f"SELECT max(id) FROM {segment_table(self._segments[-1])}").fetchone()  # noqa: S608
         self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
@@ -466,23 +471,20 @@ class Journal:
             self._buffer.clear()
         dirty = any(c.dirty for c in self._cursors.values())
         save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
-        deletable = min(self._min_cursor(), self._last_id - 1) - self._deleted_upto >= _DELETE_MIN
+        deletable = bool(self._droppable_segments(min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
             return 0, self._last_id
         db = self._require_db()
         started = time.monotonic()
         first_id = self._last_id + 1
         before = {sink: replace(cursor) for sink, cursor in self._cursors.items()}  # restored on failure
+        segments = list(self._segments)  # this transaction's view; adopted after COMMIT
         try:
             db.execute("BEGIN IMMEDIATE")
-            if batch:
-                db.executemany(
-                    "INSERT INTO points (id, time_ns, line) VALUES (?, ?, ?)",
-                    ((first_id + i, r.time_ns, lineproto.encode(r)) for i, r in enumerate(batch)),
-                )
             last_id = first_id + len(batch) - 1
-            deleted_upto = self._delete_delivered(db, last_id)
-            dropped_upto, drops = self._enforce_budget(db, last_id, len(batch), deleted_upto)
+            self._insert(db, segments, batch, first_id)
+            deleted_upto = self._delete_delivered(db, segments, last_id)
+            dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
             db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -499,6 +501,7 @@ class Journal:
                     self._refresh_stats()
             return 0, self._last_id
         # durable from here on
+        self._segments = segments
         self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)
         if drops:
             self._log_drops(drops)
@@ -555,15 +558,43 @@ class Journal:
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)
 
-    def _delete_delivered(self, db: sqlite3.Connection, last_id: int) -> int:
-        """Delete rows every sink has delivered (bounded); return the new ``deleted_upto``."""
-        # the newest row always stays (a delivered sentinel): ``max(id)`` then tells where ids stand
-        # after a restart without writing a high-water mark at every commit
-        target = min(self._min_cursor(), self._deleted_upto + _DELETE_CHUNK, last_id - 1)
-        if target - self._deleted_upto >= _DELETE_MIN:
-            db.execute("DELETE FROM points WHERE id > ? AND id <= ?", (self._deleted_upto, target))
-            return target
-        return self._deleted_upto
+    def _insert(self, db: sqlite3.Connection, segments: list[int], batch: list[Reading], first_id: int) -> None:
+        """Insert the window, segment by segment (creating segments as ids reach them)."""
+        start = 0
+        while start < len(batch):
+            seq = (first_id + start) // SEGMENT_ROWS
+            stop = min(len(batch), (seq + 1) * SEGMENT_ROWS - first_id)
+            if seq not in segments:
+                db.execute(journal_schema.segment_create(seq))
+                segments.append(seq)
+            db.executemany(
+                f"INSERT INTO {segment_table(seq)} (id, time_ns, line) VALUES (?, ?, ?)",  # noqa: S608
+                ((first_id + i, batch[i].time_ns, lineproto.encode(batch[i])) for i in range(start, stop)),
+            )
+            start = stop
+
+    def _droppable_segments(self, upto: int, segments: list[int] | None = None, *, cap: bool = True) -> list[int]:
+        """Segments whose every id is ``<= upto``, except the newest (it holds the id sequence)."""
+        present = self._segments if segments is None else segments
+        found = [seq for seq in present[:-1] if (seq + 1) * SEGMENT_ROWS - 1 <= upto]
+        return found[:_DROP_SEGMENTS_MAX] if cap else found
+
+    def _drop_segments(self, db: sqlite3.Connection, segments: list[int], upto: int, *, cap: bool = True) -> int | None:
+        """``DROP`` the segments entirely at or below ``upto``; return the last id dropped, if any."""
+        dropped = self._droppable_segments(upto, segments, cap=cap)
+        for seq in dropped:
+            db.execute(f"DROP TABLE {segment_table(seq)}")
+            segments.remove(seq)
+        return (dropped[-1] + 1) * SEGMENT_ROWS - 1 if dropped else None
+
+    def _delete_delivered(self, db: sqlite3.Connection, segments: list[int], last_id: int) -> int:
+        """Drop the segments every sink has delivered; return the new ``deleted_upto``.
+
+        Whole tables go (their pages join the free list without being rewritten); the newest
+        segment stays, delivered or not, so ``max(id)`` tells where ids stand after a restart.
+        """
+        gone = self._drop_segments(db, segments, min(self._min_cursor(), last_id))
+        return max(self._deleted_upto, gone) if gone is not None else self._deleted_upto
 
     def _used_bytes(self, db: sqlite3.Connection) -> int:
         pages = int(db.execute("PRAGMA page_count").fetchone()[0])
@@ -571,7 +602,7 @@ class Journal:
         return (pages - free) * self._page_size
 
     def _enforce_budget(
-        self, db: sqlite3.Connection, last_id: int, newest: int, deleted_upto: int
+        self, db: sqlite3.Connection, segments: list[int], last_id: int, newest: int, deleted_upto: int
     ) -> tuple[int, dict[str, int]]:
         """Drop the oldest rows past the budget (never the ``newest`` just written).
 
@@ -579,7 +610,8 @@ class Journal:
         """
         used = self._used_bytes(db)
         if used <= self.budget_bytes:
-            if self._over_budget and used < self.budget_bytes * _BUDGET_CLEAR:
+            caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
+            if self._over_budget and (used < self.budget_bytes * _BUDGET_CLEAR or caught_up):
                 self._over_budget = False
                 log.warning("journal back under its budget (%d points dropped in this episode)",
                             self._episode_dropped)
@@ -591,8 +623,12 @@ class Journal:
             return deleted_upto, {}
         per_row = used / rows
         wanted = int((used - self.budget_bytes * _BUDGET_LOW_WATER) / per_row) + 1
-        cut = deleted_upto + min(droppable, wanted)
-        db.execute("DELETE FROM points WHERE id > ? AND id <= ?", (deleted_upto, cut))
+        delivered = max(0, min(self._min_cursor(), last_id) - deleted_upto)  # free to go, lost to no one
+        cut = deleted_upto + min(droppable, max(wanted, delivered))
+        self._drop_segments(db, segments, cut, cap=False)
+        oldest = cut // SEGMENT_ROWS
+        if oldest in segments and (oldest + 1) * SEGMENT_ROWS - 1 > cut:  # part of the oldest segment
+            db.execute(f"DELETE FROM {segment_table(oldest)} WHERE id <= ?", (cut,))  # noqa: S608
         drops: dict[str, int] = {}
         for sink, cursor in self._cursors.items():
             if cursor.last_id < cut:
@@ -624,16 +660,24 @@ class Journal:
         cursor = self._cursor(sink)
         rows: list[JournalRow] = []
         size = 0
+        limit = max(1, limit)
         try:
-            query = self._require_db().execute(
-                "SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?", (cursor.last_id, max(1, limit))
-            )
-            for row_id, line in query:
-                if rows and size + len(line) > max_bytes:
+            for seq in self._segments:
+                if (seq + 1) * SEGMENT_ROWS - 1 <= cursor.last_id:
+                    continue  # entirely delivered by this sink
+                query = self._require_db().execute(
+                    f"SELECT id, line FROM {segment_table(seq)} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+                    (cursor.last_id, limit - len(rows)),
+                )
+                for row_id, line in query:
+                    if rows and size + len(line) > max_bytes:
+                        query.close()
+                        return rows
+                    rows.append(JournalRow(int(row_id), bytes(line)))
+                    size += len(line) + 1
+                query.close()
+                if len(rows) >= limit:
                     break
-                rows.append(JournalRow(int(row_id), bytes(line)))
-                size += len(line) + 1
-            query.close()
         except sqlite3.DatabaseError as exc:
             if not is_corruption(exc):
                 raise
@@ -672,9 +716,8 @@ class Journal:
             backlog = max(0, self._last_id - max(cursor.last_id, self._deleted_upto))
             lag_s: float | None = None
             if backlog and lag:
-                row = db.execute("SELECT time_ns FROM points WHERE id > ? ORDER BY id LIMIT 1",
-                                 (cursor.last_id,)).fetchone()
-                lag_s = max(0.0, (now - int(row[0])) / 1e9) if row else None
+                first = self._first_time_after(db, cursor.last_id)
+                lag_s = max(0.0, (now - first) / 1e9) if first is not None else None
             elif backlog and sink in previous:
                 lag_s = previous[sink].lag_s
             sinks[sink] = SinkStats(cursor.last_id, backlog, lag_s, cursor.dropped, cursor.delivered,
@@ -709,6 +752,16 @@ class Journal:
         self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
         self.metrics.set("gateway_journal_written_bytes_total", written)
+
+    def _first_time_after(self, db: sqlite3.Connection, after: int) -> int | None:
+        """The measurement time of the first row after id ``after``."""
+        for seq in self._segments:
+            if (seq + 1) * SEGMENT_ROWS - 1 > after:
+                row = db.execute(f"SELECT time_ns FROM {segment_table(seq)} WHERE id > ? ORDER BY id LIMIT 1",  # noqa: S608
+                                 (after,)).fetchone()
+                if row:
+                    return int(row[0])
+        return None
 
     def _db_close(self) -> None:
         if self._db is not None:

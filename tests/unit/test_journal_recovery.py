@@ -120,8 +120,8 @@ def test_a_v1_file_is_migrated_with_its_rows_and_cursors(tmp_path: Path) -> None
     assert [r.line for r in rows] == [lineproto.encode(reading(i)) for i in range(20, 50)]
     journal.close()
     db = sqlite3.connect(path)
-    assert journal_schema.user_version(db) == 2
-    times = [t for (t,) in db.execute("SELECT time_ns FROM points ORDER BY id")]
+    assert journal_schema.user_version(db) == journal_schema.VERSION
+    times = [t for (t,) in db.execute("SELECT time_ns FROM points_0 ORDER BY id")]
     assert times == [reading(i).time_ns for i in range(50)]  # filled from each line's timestamp
     db.close()
 
@@ -154,7 +154,7 @@ def test_a_large_journal_is_checked_after_start_up_and_replaced_without_losing_t
     journal.close()
     db = sqlite3.connect(path)
     leaves = [n for (n,) in db.execute(
-        "SELECT pageno FROM dbstat WHERE name = 'points' AND pagetype = 'leaf' ORDER BY path")]
+        "SELECT pageno FROM dbstat WHERE name = 'points_0' AND pagetype = 'leaf' ORDER BY path")]
     db.close()
     with path.open("r+b") as handle:  # one leaf in the middle: opening works, the check finds it
         handle.seek((leaves[len(leaves) // 2] - 1) * 4096 + 8)
