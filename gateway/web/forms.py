@@ -10,6 +10,7 @@ render time).
 # (flask_wtf and wtforms ship no type information: their classes are Any, and subclassing them is the API)
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,7 @@ from wtforms import (
     StringField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -39,13 +41,18 @@ from gateway.users import MIN_PASSWORD_LENGTH
 _REQUIRED = _l("Required.")
 
 
+def options(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms choices (tuples are deprecated since WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class LoginForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_REQUIRED), Length(max=1024)])
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("fr", "Français"), ("en", "English")])
+    lang = SelectField(_l("Language"), choices=options([("fr", "Français"), ("en", "English")]))
 
 
 class PasswordForm(FlaskForm):
@@ -71,7 +78,7 @@ class UserAddForm(FlaskForm):
             Regexp(r"^[a-z0-9][a-z0-9._-]{0,31}$", message=_l("Lower-case letters, digits, '.', '_' or '-'.")),
         ],
     )
-    role = SelectField(_l("Role"), choices=[("agent", _l("agent")), ("admin", _l("administrator"))])
+    role = SelectField(_l("Role"), choices=options([("agent", _l("agent")), ("admin", _l("administrator"))]))
     password = PasswordField(
         _l("Password"),
         validators=[

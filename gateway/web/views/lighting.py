@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from gateway.web.forms import RemoveForm
+from gateway.web.forms import RemoveForm, options
 from gateway.web.security import require_role
 from gateway.web.views._common import attach_errors, aware, backend, user_name
 
@@ -23,7 +23,7 @@ bp = Blueprint("lighting", __name__)
 
 class LightingOverrideForm(FlaskForm):
     label = StringField(_l("What for"), validators=[DataRequired(_l("Required.")), Length(max=80)])
-    on = SelectField(_l("Lighting"), choices=[("1", _l("On")), ("0", _l("Off"))])
+    on = SelectField(_l("Lighting"), choices=options([("1", _l("On")), ("0", _l("Off"))]))
     start = DateTimeLocalField(
         _l("Start"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],

@@ -22,6 +22,7 @@ from gateway.web.forms import (
     PeriodRemoveForm,
     RemoveForm,
     day_choices,
+    options,
 )
 from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
@@ -55,8 +56,8 @@ def _period_form(detail: Any, index: int | None, period: Any = None, *, bind: bo
             "mode": period.mode,
         }
     form = PeriodForm(prefix=prefix, data=None if bind else data, formdata=None if not bind else _formdata())
-    form.day.choices = day_choices()
-    form.mode.choices = _mode_choices(detail.modes)
+    form.day.choices = options(day_choices())
+    form.mode.choices = options(_mode_choices(detail.modes))
     return form
 
 
@@ -74,7 +75,7 @@ def _override_form(detail: Any, *, bind: bool = False) -> OverrideForm:
     if defaults["end"] <= defaults["start"]:
         defaults["end"] = defaults["start"] + timedelta(hours=3)
     form = OverrideForm(prefix="ov", formdata=_formdata() if bind else None, data=None if bind else defaults)
-    form.mode.choices = [
+    form.mode.choices = options(
         (
             m,
             f"{mode_label(m)} ({temperature(detail.mode_setpoints[m])})"
@@ -82,14 +83,14 @@ def _override_form(detail: Any, *, bind: bool = False) -> OverrideForm:
             else mode_label(m),
         )
         for m in detail.modes
-    ]
+    )
     return form
 
 
 def _copy_form(*, bind: bool = False) -> CopyDayForm:
     form = CopyDayForm(prefix="copy", formdata=_formdata() if bind else None)
-    form.source.choices = day_choices()
-    form.targets.choices = day_choices()
+    form.source.choices = options(day_choices())
+    form.targets.choices = options(day_choices())
     return form
 
 
