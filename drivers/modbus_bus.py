@@ -166,7 +166,8 @@ class BusPoller:
         spec = device.spec
         device.failures += 1
         self.reporter.count("gateway_device_errors_total", device=spec.id)
-        self.reporter.count("gateway_modbus_errors_total", device=spec.id, kind=exc.kind)
+        # per bus and kind, not per device: per-device failures are counted once, above
+        self.reporter.count("gateway_modbus_errors_total", bus=self.spec.name, kind=exc.kind)
         backoff = min(spec.interval_s * 2**device.failures, self.spec.max_backoff_s)
         device.next_due = now + max(backoff, spec.interval_s)
         if device.down_since_ns is None:

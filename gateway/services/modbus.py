@@ -23,7 +23,7 @@ from gateway.service import Service, StopPhase
 
 METRICS = {
     "gateway_device_errors_total": "failed polls per device (timeouts, exceptions, refused connections)",
-    "gateway_modbus_errors_total": "failed Modbus polls per device and kind",
+    "gateway_modbus_errors_total": "failed Modbus polls per bus and kind (timeout, connect, exception, protocol)",
     "gateway_modbus_not_available_total": "values a meter marked 'not available' (0xFFFF…, 0x7FFF…, 0x8000…)",
     "gateway_modbus_nonfinite_total": "float values that were NaN or infinite (published as missing)",
     "gateway_modbus_dropped_total": "polls that produced no publishable reading",
