@@ -131,6 +131,18 @@ class Setpoints(_Rules):
         """The target of ``mode`` (``None`` for ``arret``)."""
         return None if mode == "arret" else float(getattr(self, mode))
 
+    def mode_for(self, setpoint_c: float) -> Mode:
+        """The warmest mode whose setpoint is at most ``setpoint_c`` (hors-gel below that).
+
+        A booking at a temperature counts as occupied when it reaches confort, and a pilot-wire
+        zone (whose convectors regulate themselves) gets this order: never warmer than asked.
+        """
+        if setpoint_c >= self.confort:
+            return "confort"
+        if setpoint_c >= self.reduit:
+            return "reduit"
+        return "hors_gel"
+
 
 class Slot(_Rules):
     """One line of a weekly schedule: on these days, from start to end, this mode.
@@ -241,6 +253,9 @@ class HeatingConfig(_Rules):
     min_on_min: Annotated[float, Field(ge=0, le=60)] = 3.0
     min_off_min: Annotated[float, Field(ge=0, le=60)] = 3.0
     max_on_h: Annotated[float, Field(gt=0, le=48)] = 8.0  # maximum continuous on time
+    #: highest temperature a booking or override may ask for (R241-26: 19 °C in occupied public
+    #: buildings); the lowest is the zone's hors-gel setpoint
+    max_setpoint_c: Annotated[float, Field(ge=5, le=26)] = 19.0
     max_rise_c_per_h: Annotated[float, Field(gt=0, le=20)] | None = None  # slow warm-up (churches)
     failsafe: Failsafe = Field(default_factory=Failsafe)
     window: WindowDetection = Field(default_factory=WindowDetection)
@@ -252,7 +267,13 @@ class HeatingConfig(_Rules):
             raise ValueError('heating needs exactly one output: relay = "<id>" or pilot_wire = {plus, minus}')
         if self.relay is not None and not self.sensors:
             raise ValueError("an on/off heater (relay) needs a temperature sensor (sensors = [...])")
+        if self.max_setpoint_c < self.setpoints.hors_gel:
+            raise ValueError("max_setpoint_c must not be below the hors_gel setpoint")
         return self
+
+    def setpoint_bounds(self) -> tuple[float, float]:
+        """What a booking's setpoint may be: hors-gel .. ``max_setpoint_c`` (°C)."""
+        return float(self.setpoints.hors_gel), float(self.max_setpoint_c)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -286,6 +307,9 @@ class CircuitConfig(_Rules):
     presence_in_night_cut: bool = True
     occupancy: tuple[ZoneRef, ...] = ()
     after_occupancy_min: Annotated[float, Field(ge=0, le=240)] = 60.0
+    #: a twilight switch (interrupteur crépusculaire) on a GPIO contact input, active when dark:
+    #: what the circuit follows while the clock is not trusted (``[service.clock] safe_lighting``)
+    dusk_input: Ident | None = None
 
 
 class LightingSection(_Rules):
@@ -357,6 +381,10 @@ class Site(_Rules):
     zones: tuple[ZoneSpec, ...] = ()
     lighting: LightingSection = Field(default_factory=LightingSection)
     leaks: LeakSection = Field(default_factory=LeakSection)
+    #: while the clock is not trusted (``[service.clock]``): every zone's mode, and lighting
+    #: from each circuit's ``dusk_input`` ("sensor") or off
+    clock_safe_heating: Mode = "reduit"
+    clock_safe_lighting: Literal["sensor", "off"] = "sensor"
 
     def zone(self, key: str) -> ZoneSpec | None:
         """The zone ``building/zone``, or ``None``."""
@@ -394,6 +422,9 @@ def site_from_config(config: Any) -> Site:
         if zone.heating is not None
     )
     site = config.site
+    clock = getattr(getattr(config, "service", None), "clock", None)
+    safe_heating = SAFE_HEATING.get(str(getattr(clock, "safe_heating", "eco")), "reduit")
+    safe_lighting: Literal["sensor", "off"] = "off" if getattr(clock, "safe_lighting", "sensor") == "off" else "sensor"
     return Site(
         id=site.id,
         name=site.name,
@@ -403,7 +434,13 @@ def site_from_config(config: Any) -> Site:
         zones=zones,
         lighting=config.lighting,
         leaks=config.leaks,
+        clock_safe_heating=safe_heating,
+        clock_safe_lighting=safe_lighting,
     )
+
+
+#: ``[service.clock] safe_heating`` words -> modes.
+SAFE_HEATING: dict[str, Mode] = {"confort": "confort", "eco": "reduit", "hors-gel": "hors_gel", "arret": "arret"}
 
 
 def cross_check(config: Any) -> list[tuple[str, str]]:
@@ -430,8 +467,14 @@ def cross_check(config: Any) -> list[tuple[str, str]]:
             if heating.pilot_wire:
                 claim(heating.pilot_wire.plus, f"{base}.pilot_wire.plus")
                 claim(heating.pilot_wire.minus, f"{base}.pilot_wire.minus")
+    inputs = getattr(getattr(config, "gpio", None), "inputs", {})
     for cid, circuit in config.lighting.circuits.items():
         claim(circuit.relay, f"lighting.circuits.{cid}.relay")
+        if circuit.dusk_input is not None:
+            spec = inputs.get(circuit.dusk_input)
+            if spec is None or spec.kind != "contact":
+                path = f"lighting.circuits.{cid}.dusk_input"
+                problems.append((path, f"{circuit.dusk_input!r} is not a [gpio.inputs] contact (a twilight switch)"))
         for i, ref in enumerate(circuit.occupancy):
             if ref not in zone_keys:
                 path = f"lighting.circuits.{cid}.occupancy[{i}]"

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from rules import heating as thermostat
 from rules import leak as leaks
 from rules import lighting, optimum_start, pilot_wire, schedule, window
-from rules.config import Mode, Site, ZoneSpec
+from rules.config import HeatingConfig, Mode, Site, ZoneSpec
 from rules.types import (
     Action,
     CircuitStatus,
@@ -61,14 +61,17 @@ def decide(site: Site, state: State, now: datetime) -> Decision:
     zone_status: list[ZoneStatus] = []
     zone_memory: dict[str, ZoneMemory] = {}
     for zone in site.zones:
-        z = _zone(zone, state, tz=tz, now_ns=now_ns, rz=rz)
+        z = _zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz)
         actions.extend(z.actions)
         zone_status.append(z.status)
         zone_memory[zone.key] = z.memory
         notices.update(z.conditions)
     circuits: list[CircuitStatus] = []
     for cid, circuit in sorted(site.lighting.circuits.items()):
-        status = _circuit(site, cid, state, tz=tz, now_ns=now_ns, rz=rz)
+        if state.clock_trusted:
+            status = _circuit(site, cid, state, tz=tz, now_ns=now_ns, rz=rz)
+        else:
+            status = _circuit_untrusted(site, cid, state, rz=rz)
         circuits.append(status)
         actions.append(Action(circuit.relay, status.on, status.reason, f"light:{cid}"))
     leak_memory: dict[str, LeakMemory] = {}
@@ -99,6 +102,18 @@ def _leak(
 ) -> LeakMemory:
     """Run one meter's leak tests; add its valve action and alarm notice; return its memory."""
     meter = site.leaks.meters[mid]
+    if not state.clock_trusted:
+        # the night window and the hourly counts are wall-clock hours: set aside, keep what was
+        # learned, and hold an alarm already raised (its valve stays as it was)
+        memory = state.memory.leaks.get(mid, LeakMemory())
+        latched = f"leak:{mid}" in state.memory.alarms and mid not in state.leak_acks
+        if latched:
+            notices[f"leak:{mid}"] = Notice("leak", mid, "alarm", rz("leak_latched", meter=mid), (("meter", mid),))
+        if meter.valve_relay:
+            close = latched and meter.close_valve
+            code = "valve_closed" if close else "valve_open"
+            actions.append(Action(meter.valve_relay, close, rz(code, meter=mid), f"valve:{mid}"))
+        return memory
     check = leaks.update(
         meter,
         state.memory.leaks.get(mid, LeakMemory()),
@@ -198,6 +213,7 @@ class _Plan:
     label: str
     until_ns: int | None
     preheat_for_ns: int | None
+    setpoint_c: float | None = None
 
 
 def _plan(
@@ -207,13 +223,18 @@ def _plan(
     measured: float | None,
     outdoor: float | None,
     *,
+    safe_mode: Mode,
     tz: ZoneInfo,
     now_ns: int,
 ) -> _Plan:
-    """The zone's mode: the schedule, then optimum start (a preheat, once begun, holds until occupancy)."""
+    """The zone's mode: the schedule, then optimum start (a preheat, once begun, holds until occupancy).
+
+    With an untrusted clock: the site's safe mode, whatever the schedule and the bookings say."""
+    if not state.clock_trusted:
+        return _Plan(safe_mode, False, "clock", "", None, None)
     cfg = zone.heating
     sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns)
-    plan = _Plan(sched.mode, sched.occupied, sched.source, sched.label, sched.until_ns, None)
+    plan = _Plan(sched.mode, sched.occupied, sched.source, sched.label, sched.until_ns, None, sched.setpoint_c)
     upcoming = sched.next_occupancy
     if sched.occupied or upcoming is None or not cfg.optimum_start.enabled:
         return plan
@@ -248,15 +269,25 @@ def _zone_notices(
     return conditions
 
 
-def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reasons) -> _ZoneResult:
+def _target(cfg: HeatingConfig, plan: _Plan) -> float | None:
+    """The mode's setpoint, or a booking's own temperature kept within the zone's bounds."""
+    if plan.setpoint_c is None or plan.mode == "arret":
+        return cfg.setpoints.of(plan.mode)
+    low, high = cfg.setpoint_bounds()
+    return min(high, max(low, plan.setpoint_c))
+
+
+def _zone(
+    zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons
+) -> _ZoneResult:
     cfg = zone.heating
     mem = state.memory.zones.get(zone.key, ZoneMemory())
     measured, measured_ns, age_min = zone_temperature(zone, state.readings, now_ns)
     outdoor = _outdoor(zone, state.readings, now_ns)
     if measured is not None and measured_ns is not None:
         mem = mem.model_copy(update={"history": window.remember(mem.history, measured_ns, measured)})
-    plan = _plan(zone, state, mem, measured, outdoor, tz=tz, now_ns=now_ns)
-    target = cfg.setpoints.of(plan.mode)
+    plan = _plan(zone, state, mem, measured, outdoor, safe_mode=safe_mode, tz=tz, now_ns=now_ns)
+    target = _target(cfg, plan)
     win = window.detect(cfg.window, mem.history, state.inputs, mem.window_open_since_ns, now_ns)
     mem = mem.model_copy(
         update={
@@ -273,14 +304,16 @@ def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reaso
         "source": plan.source,
         "label": plan.label or None,
         "until_ns": plan.until_ns,
+        "setpoint": True if plan.setpoint_c is not None and target is not None else None,
     }
     subject = f"zone:{zone.key}"
     actions: tuple[Action, ...]
     if cfg.pilot_wire is not None:
-        order_mode: Mode = "hors_gel" if win.open and plan.mode in ("confort", "reduit") else plan.mode
+        asked: Mode = cfg.setpoints.mode_for(target) if common["setpoint"] and target is not None else plan.mode
+        order_mode: Mode = "hors_gel" if win.open and asked in ("confort", "reduit") else asked
         order = pilot_wire.ORDER_OF_MODE[order_mode]
         plus, minus = pilot_wire.relays_for(order)
-        code = "pilot_window" if order_mode != plan.mode else "pilot_order"
+        code = "pilot_window" if order_mode != asked else "pilot_order"
         reason = rz(code, order=order, **common)
         actions = (
             Action(cfg.pilot_wire.plus, plus, reason, subject),
@@ -308,15 +341,21 @@ def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reaso
                 now_ns=now_ns,
             ),
         )
-        if outcome.code == "heat_max_on":
-            notice_reason = rz("heat_max_on", zone=zone.title, **dict(outcome.params))
+        max_on_since = _max_on_since(
+            cfg, mem.max_on_since_ns, code=outcome.code, relay=relay, measured_ns=measured_ns, now_ns=now_ns
+        )
+        mem = mem.model_copy(update={"max_on_since_ns": max_on_since})
+        if max_on_since is not None:
+            hours = round(cfg.max_on_h, 1)
+            notice_reason = rz("heat_max_on", zone=zone.title, hours=hours, since_ns=max_on_since)
             conditions[f"heater_max_on:{zone.key}"] = Notice("heater_max_on", zone.key, "warning", notice_reason)
         reason = rz(outcome.code, **common, **dict(outcome.params))
         actions = (Action(cfg.outputs[0], outcome.on, reason, subject),)
         heating_now, on = relay.on, outcome.on
-    mem = optimum_start.learn(
-        cfg, mem, heating=heating_now, measured_c=measured, target_c=target, outdoor_c=outdoor, now_ns=now_ns
-    )
+    if state.clock_trusted:  # a warm-up timed across a clock step would teach a wrong rate
+        mem = optimum_start.learn(
+            cfg, mem, heating=heating_now, measured_c=measured, target_c=target, outdoor_c=outdoor, now_ns=now_ns
+        )
     status = ZoneStatus(
         zone=zone.key,
         mode=plan.mode,
@@ -328,6 +367,35 @@ def _zone(zone: ZoneSpec, state: State, *, tz: ZoneInfo, now_ns: int, rz: _Reaso
         next_change_ns=plan.until_ns,
     )
     return _ZoneResult(actions, status, mem, conditions)
+
+
+def _max_on_since(
+    cfg: HeatingConfig,
+    since_ns: int | None,
+    *,
+    code: str,
+    relay: RelayState,
+    measured_ns: int | None,
+    now_ns: int,
+) -> int | None:
+    """When the ``heater_max_on`` condition started, or ``None`` once it is over.
+
+    It starts when the thermostat cuts a heater for running ``max_on_h`` and lasts until a reading
+    newer than the cut arrives (the temperature is known again) or the heater has rested its
+    minimum off time — not a single tick."""
+    if code == "heat_max_on":
+        return since_ns if since_ns is not None else now_ns
+    if since_ns is None:
+        return None
+    if measured_ns is not None and measured_ns > since_ns:
+        return None
+    rested = (
+        not relay.on
+        and relay.since_ns is not None
+        and relay.since_ns >= since_ns
+        and now_ns - relay.since_ns >= cfg.min_off_min * MINUTE_NS
+    )
+    return None if rested else since_ns
 
 
 # ---- lighting ----------------------------------------------------------------------------------------------
@@ -377,6 +445,18 @@ def _circuit(site: Site, cid: str, state: State, *, tz: ZoneInfo, now_ns: int, r
         **dict(outcome.params),
     )
     return CircuitStatus(cid, outcome.on, reason)
+
+
+def _circuit_untrusted(site: Site, cid: str, state: State, *, rz: _Reasons) -> CircuitStatus:
+    """A circuit while the clock is not trusted: its twilight switch if it has one (and the site
+    says "sensor"), otherwise off; sunset, night cut and overrides are wall-clock times, set aside."""
+    circuit = site.lighting.circuits[cid]
+    name = circuit.name or cid
+    dusk = state.inputs.get(circuit.dusk_input) if circuit.dusk_input else None
+    if site.clock_safe_lighting == "sensor" and dusk is not None:
+        code = "light_clock_dusk_on" if dusk.active else "light_clock_dusk_off"
+        return CircuitStatus(cid, dusk.active, rz(code, circuit=name, input=circuit.dusk_input))
+    return CircuitStatus(cid, False, rz("light_clock_off", circuit=name))
 
 
 # ---- events ----------------------------------------------------------------------------------------------

@@ -76,8 +76,8 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
     },
     # pilot wire
     "pilot_order": {
-        "fr": "Fil pilote : {zone}, ordre {order}{until}{source}{measured}",
-        "en": "Pilot wire: {zone}, order {order}{until}{source}{measured}",
+        "fr": "Fil pilote : {zone}, ordre {order}{asked}{until}{source}{measured}",
+        "en": "Pilot wire: {zone}, order {order}{asked}{until}{source}{measured}",
     },
     "pilot_window": {
         "fr": "Fil pilote : {zone}, ordre {order} (fenêtre ouverte){measured}",
@@ -159,6 +159,23 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "en": "Lighting on: {circuit}, night (sunset {sunset})",
     },
     "light_on_schedule": {"fr": "Éclairage allumé : {circuit}", "en": "Lighting on: {circuit}"},
+    # lighting while the clock is not trusted (no sunset, night cut nor override without a true time)
+    "light_clock_dusk_on": {
+        "fr": "Éclairage allumé : {circuit}, horloge non fiable, l’interrupteur crépusculaire ({input}) "
+        "indique la nuit",
+        "en": "Lighting on: {circuit}, clock not trusted, the twilight switch ({input}) says it is dark",
+    },
+    "light_clock_dusk_off": {
+        "fr": "Éclairage éteint : {circuit}, horloge non fiable, l’interrupteur crépusculaire ({input}) "
+        "indique le jour",
+        "en": "Lighting off: {circuit}, clock not trusted, the twilight switch ({input}) says it is daylight",
+    },
+    "light_clock_off": {
+        "fr": "Éclairage éteint : {circuit}, horloge non fiable (ni horaires ni commandes tant que l’heure "
+        "n’est pas synchronisée)",
+        "en": "Lighting off: {circuit}, clock not trusted (no schedule nor manual order until the time is "
+        "synchronised)",
+    },
 }
 
 MODE_NAMES = {
@@ -189,6 +206,7 @@ SOURCES = {
         "unoccupied": " (inoccupé)",
         "preheat": " (relance pour « {label} »)",
         "preheat-": " (relance avant l’occupation)",
+        "clock": " (horloge non fiable : mode de sécurité, horaires et réservations suspendus)",
     },
     "en": {
         "schedule": "",
@@ -199,6 +217,7 @@ SOURCES = {
         "unoccupied": " (unoccupied)",
         "preheat": " (preheating for '{label}')",
         "preheat-": " (preheating before occupancy)",
+        "clock": " (clock not trusted: safe mode, schedules and bookings set aside)",
     },
 }
 
@@ -241,6 +260,11 @@ def render(reason: Reason, lang: Lang = "fr") -> str:
     words["order"] = ORDER_NAMES[lang].get(str(p.get("order")), str(p.get("order", "?")))
     words["safe"] = SAFE_NAMES[lang].get(str(p.get("safe")), str(p.get("safe", "?")))
     words["target"] = temperature(p.get("target"), lang)
+    if p.get("setpoint") is True:  # a booking's own temperature, not the mode's setpoint
+        words["mode"] = "consigne demandée" if lang == "fr" else "requested setpoint"
+        words["asked"] = (" (consigne demandée " if lang == "fr" else " (requested setpoint ") + words["target"] + ")"
+    else:
+        words["asked"] = ""
     until_word = " jusqu’à " if lang == "fr" else " until "
     words["until"] = until_word + clock(p["until"], p.get("until_day"), lang) if "until" in p else ""
     if reason.code == "window_open":

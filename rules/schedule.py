@@ -33,7 +33,7 @@ DAY_NS = 24 * HOUR_NS
 #: how far schedules are expanded around ``now`` (enough to classify gaps over 48 h)
 HORIZON_DAYS = 3
 
-Source = Literal["schedule", "exception", "holiday", "booking", "unoccupied", "preheat"]
+Source = Literal["schedule", "exception", "holiday", "booking", "unoccupied", "preheat", "clock"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class Interval:
     mode: Mode
     source: Source
     label: str = ""
+    setpoint_c: float | None = None  # a booking's own temperature
 
     def contains(self, now_ns: int) -> bool:
         """Whether ``now_ns`` is inside ``[start, end)``."""
@@ -62,6 +63,7 @@ class ScheduleState:
     until_ns: int | None  # when this mode ends (None: nothing scheduled within the horizon)
     next_occupancy: Interval | None  # the next occupied period starting after now
     gap_h: float | None = None  # length of the unoccupied gap (None when occupied or unbounded)
+    setpoint_c: float | None = None  # a booking's own temperature, instead of the mode's
 
 
 def to_ns(moment: datetime) -> int:
@@ -131,7 +133,7 @@ _cached_intervals = lru_cache(maxsize=4096)(_intervals)
 def booking_intervals(bookings: Iterable[Booking], zone: str) -> list[Interval]:
     """The bookings of one zone as intervals."""
     return sorted(
-        (Interval(b.start_ns, b.end_ns, b.mode, "booking", b.label) for b in bookings if b.zone == zone),
+        (Interval(b.start_ns, b.end_ns, b.mode, "booking", b.label, b.setpoint_c) for b in bookings if b.zone == zone),
         key=lambda i: (i.start_ns, i.end_ns),
     )
 
@@ -162,6 +164,7 @@ def evaluate(
             current_booking.label,
             current_booking.end_ns,
             upcoming,
+            setpoint_c=current_booking.setpoint_c,
         )
     current = [i for i in spans if i.contains(now_ns)]
     if current:

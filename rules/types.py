@@ -13,6 +13,7 @@ Rules of this module:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -89,10 +90,15 @@ class Booking:
     end_ns: int
     mode: Mode = "confort"
     label: str = ""
+    #: a temperature asked for instead of the mode's setpoint (°C); the engine keeps it within the
+    #: zone's bounds (hors-gel .. ``max_setpoint_c``) and reads ``mode`` for occupancy and pilot wire
+    setpoint_c: float | None = None
 
     def __post_init__(self) -> None:
         if self.end_ns <= self.start_ns:
             raise ValueError(f"booking {self.label!r} for {self.zone}: end must be after start")
+        if self.setpoint_c is not None and not math.isfinite(self.setpoint_c):
+            raise ValueError(f"booking {self.label!r} for {self.zone}: the setpoint must be a finite number")
 
     def active(self, now_ns: int) -> bool:
         """Whether the booking covers ``now_ns``."""
@@ -137,6 +143,9 @@ class ZoneMemory(_Frozen):
     window_open_since_ns: int | None = None
     #: the occupancy start (ns) a preheat is running for
     preheat_for_ns: int | None = None
+    #: when the heater was cut for running its maximum continuous time (the ``heater_max_on``
+    #: condition lasts until a fresh reading or until the heater has rested its minimum off time)
+    max_on_since_ns: int | None = None
 
 
 class LeakMemory(_Frozen):
@@ -163,6 +172,38 @@ class Memory(_Frozen):
     leaks: dict[str, LeakMemory] = Field(default_factory=dict)
     #: alarms currently raised ("kind:subject"): an event is sent when one starts or ends
     alarms: tuple[str, ...] = ()
+
+
+def shift_memory(memory: Memory, step_ns: int) -> Memory:
+    """``memory`` with its measured wall-time stamps moved by ``step_ns`` (the wall clock stepped).
+
+    Shifted: the temperature history, a warm-up being observed, the window-open and maximum-run
+    times: they date things that happened, so a step must keep their distance to ``now``. Not
+    shifted: ``preheat_for_ns`` (a scheduled start, itself wall time) and the leak counters
+    (local hours of the wall clock).
+    """
+    if step_ns == 0:
+        return memory
+
+    def moved(value: int | None) -> int | None:
+        return None if value is None else value + step_ns
+
+    zones = {
+        key: zone.model_copy(
+            update={
+                "history": tuple((t + step_ns, v) for t, v in zone.history),
+                "warmup": None if zone.warmup is None else _moved_warmup(zone.warmup, step_ns),
+                "window_open_since_ns": moved(zone.window_open_since_ns),
+                "max_on_since_ns": moved(zone.max_on_since_ns),
+            }
+        )
+        for key, zone in memory.zones.items()
+    }
+    return memory.model_copy(update={"zones": zones})
+
+
+def _moved_warmup(warmup: tuple[int, float, str], step_ns: int) -> tuple[int, float, str]:
+    return (warmup[0] + step_ns, warmup[1], warmup[2])
 
 
 def memory_to_json(memory: Memory) -> str:
@@ -195,6 +236,9 @@ class State:
     #: leak alarms acknowledged by a person: meter -> when (an alarm raised before is cleared)
     leak_acks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     memory: Memory = field(default_factory=Memory)
+    #: whether ``now`` can be believed (gateway.clock_guard). When not, nothing hinges on the wall
+    #: time: bookings, overrides and schedules are set aside and the site's safe modes apply
+    clock_trusted: bool = True
 
 
 # ---- outputs -----------------------------------------------------------------------------------------------
