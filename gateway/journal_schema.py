@@ -92,6 +92,16 @@ def segments(db: sqlite3.Connection) -> list[int]:
     return sorted(int(name[len("points_"):]) for (name,) in names)
 
 
+def last_id(db: sqlite3.Connection) -> int:
+    """The last id committed (for tools and tests reading the file; the journal keeps it in memory)."""
+    mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
+    present = segments(db)
+    high = None
+    if present:
+        (high,) = db.execute(f"SELECT max(id) FROM {segment_table(present[-1])}").fetchone()  # noqa: S608
+    return max(int(mark[0]) if mark else 0, int(high or 0))
+
+
 def _v2_to_v3(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) SELECT 'last_id', max(coalesce("
                "(SELECT max(id) FROM points), 0), coalesce((SELECT value FROM meta WHERE key = 'last_id'), 0))")
