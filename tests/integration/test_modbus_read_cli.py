@@ -95,9 +95,7 @@ async def test_a_meter_that_does_not_answer_is_a_clear_error(sim_meters):
 
 async def test_nothing_listening_is_a_clear_error():
     port = free_port()
-    code, _, err = await _cli(
-        "--host", "127.0.0.1", "--port", str(port), "--unit", "1", "--profile", "sdm120"
-    )
+    code, _, err = await _cli("--host", "127.0.0.1", "--port", str(port), "--unit", "1", "--profile", "sdm120")
     assert code == 1
     assert err.startswith(f"modbus-read: unit 1 on 127.0.0.1:{port} did not answer: cannot connect")
 
@@ -114,3 +112,20 @@ async def test_bad_usage_exits_2_with_the_reason(args, message):
     code, _, err = await _cli("--host", "127.0.0.1", "--unit", "1", *args)
     assert code == 2
     assert message in err
+
+
+async def test_a_profile_file_can_be_tried_before_it_is_shipped(sim_meters, tmp_path):
+    draft = tmp_path / "my-meter.toml"
+    draft.write_text(
+        'name = "my-meter"\ndescription = "a draft"\nsource = "vendor table 5, to be checked"\n'
+        'numbering = "one-based"\n[defaults]\nfunction = "input"\n'
+        '[fields.power_w]\nregister = 13\nunit = "W"\n',  # manual number 13 = wire address 0x000C
+        encoding="utf-8",
+    )
+    sim = await sim_meters([SimMeter(1, load_profile("sdm120"))])
+    sim.set_values(1, {"power_w": 1265.5})
+    code, out, err = await _cli("--host", "127.0.0.1", "--port", str(sim.port), "--unit", "1", "--profile", str(draft))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == f"a draft — unit 1 on 127.0.0.1:{sim.port}"
+    assert lines[1].split() == ["power_w", "1265.5"]
