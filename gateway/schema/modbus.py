@@ -56,7 +56,8 @@ BusConfig = Annotated[TcpBusConfig | RtuBusConfig, Field(discriminator="kind")]
 def cross_check(config: object) -> list[tuple[str, str]]:
     """Devices must name known buildings/zones and profiles; ids unique across buses.
 
-    A ``pulse-counter`` needs ``quantity`` and ``scale``; other profiles refuse them.
+    A ``pulse-counter`` needs ``quantity`` and ``scale``; other profiles refuse them. Two buses
+    may not drive the same line (serial port, or TCP host and port): one task owns one bus.
     """
     from drivers.modbus_profile import ProfileError, load_profile
     from drivers.profiles import available_profiles
@@ -65,7 +66,13 @@ def cross_check(config: object) -> list[tuple[str, str]]:
     buildings = config.buildings  # type: ignore[attr-defined]
     known_profiles = available_profiles()
     seen: dict[str, str] = {}
+    lines: dict[str, str] = {}
     for bus_id, bus in config.buses.items():  # type: ignore[attr-defined]
+        line = f"{bus.host}:{bus.port}" if isinstance(bus, TcpBusConfig) else bus.port
+        if line in lines:
+            reason = f"{line} is already driven by bus {lines[line]!r}: put these meters on one bus"
+            problems.append((f"buses.{bus_id}.port", reason))
+        lines.setdefault(line, bus_id)
         units: set[int] = set()
         for i, dev in enumerate(bus.devices):
             path = f"buses.{bus_id}.devices[{i}]"
