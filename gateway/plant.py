@@ -7,7 +7,8 @@ Rules of this module:
   (:mod:`drivers.sim.thermal`) against a winter outdoor profile (:mod:`drivers.sim.weather`), and
   publishes what the zone's thermometers would read, through ``core.publish`` like any driver;
 - time comes from the core's clock (real time in the demo, a ManualClock in tests); each step
-  integrates exactly over the time elapsed since the previous one, so any step length is stable;
+  integrates exactly over the time elapsed since the previous one (monotonic time: a step of the
+  wall clock is not an hour of heating), so any step length is stable;
 - sensors configured as BLE thermometers are not published here: the simulated BLE radio sends
   real advertisements carrying the plant's temperature (``options.extras["sim_zone_temperature"]``);
 - a sensor can be silenced (:meth:`Plant.silence`) to exercise the rules' fail-safe.
@@ -129,7 +130,7 @@ class Plant:
                     self.outdoor_sensors.add(heating.outdoor_sensor)
         if sim.outdoor.sensor and sim.outdoor.sensor not in ble_ids:
             self.outdoor_sensors.add(sim.outdoor.sensor)
-        self._last_ns: int | None = None
+        self._last_mono: float | None = None
 
     # ---- what the simulated world looks like ----------------------------------------------------
     def temperature(self, building: str | None, zone: str | None) -> float | None:
@@ -151,8 +152,9 @@ class Plant:
     def step(self) -> None:
         """Integrate every zone over the time since the last step, then publish the sensors."""
         now_ns = self.core.clock.time_ns()
-        dt_s = 0.0 if self._last_ns is None else max(0.0, (now_ns - self._last_ns) / 1e9)
-        self._last_ns = now_ns
+        mono = self.core.clock.monotonic()
+        dt_s = 0.0 if self._last_mono is None else max(0.0, mono - self._last_mono)
+        self._last_mono = mono
         outdoor = self.weather.temperature_c(now_ns)
         for sim in self.zones.values():
             if dt_s > 0:

@@ -11,7 +11,12 @@ Rules of this module:
 - control reads only the in-memory state store, the GPIO pins and the local settings store, never
   the network or InfluxDB;
 - every relay change is journaled (measurement ``relay``: ``on`` and ``reason``), the decision's
-  notices become events, and the engine memory is persisted (throttled) in the settings store.
+  notices become events, and the engine memory is persisted (throttled) in the settings store;
+- time on a Pi without RTC: every evaluation passes ``clock_trusted`` from the daemon's one
+  :class:`gateway.clock_guard.ClockGuard` (safe modes while it is not); when the wall clock
+  steps, every wall-time stamp the shell holds (relay switch times, input changes, the engine
+  memory's measured times, readings measured before the step) moves by the step, so minimum
+  on/off and maximum run times keep their true length and nothing is replayed or skipped.
 
 ``build()`` puts the :class:`gateway.control.Control` façade in ``options.extras["control"]`` for
 the web and MQTT subsystems built after it.
@@ -27,11 +32,13 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from drivers.gpio import Edge, GpioBank, InputSpec, RelaySpec
+from gateway.clock_guard import ClockGuard, guard_for
 from gateway.control import Alert, CircuitStatus, Control, Evaluation, ZoneStatus
 from gateway.control_views import slots_from_periods
 from gateway.model import Reading
@@ -49,6 +56,7 @@ from rules.types import (
     State,
     memory_from_json,
     memory_to_json,
+    shift_memory,
 )
 
 log = logging.getLogger("gateway.control")
@@ -121,6 +129,7 @@ class ControlService:
         tick_s: float = TICK_S,
         startup_grace_s: float = 0.0,
         lang: str = "fr",
+        guard: ClockGuard | None = None,
     ) -> None:
         self.config = config
         self.core = core
@@ -161,6 +170,14 @@ class ControlService:
             for b, building in config.buildings.items()
             for z, zone in building.zones.items()
         }
+        self.guard = guard
+        self._offset_ns: int | None = None  # wall - monotonic at the last evaluation (step watch)
+        #: readings measured before a clock step: (device, field) -> (stamp as stored, stamp shifted)
+        self._moved_readings: dict[tuple[str, str], tuple[int, int]] = {}
+        #: the latest value of each field of the devices the rules use, by arrival
+        self._latest: dict[tuple[str, str], SensorValue] = {}
+        if guard is not None:
+            guard.add_step_listener(self.on_clock_step)
 
     # ---- boot ---------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -245,10 +262,17 @@ class ControlService:
         """Core listener (loop thread): a reading the rules use triggers one coalesced evaluation."""
         if reading.measurement in {"relay", "event", "input"}:
             return
+        device = reading.tag("device") or ""
+        if device not in self._relevant:
+            return
+        for name, value in reading.fields:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                # by arrival, not by stamp: after a backward clock step the state store keeps the
+                # older-stamped-later sample, while the newest measurement is this one
+                self._latest[(device, name)] = SensorValue(float(value), reading.time_ns)
         if self._loop is not None and self._loop.time() < self._grace_until:
             return  # still gathering the first readings (see run())
-        if (reading.tag("device") or "") in self._relevant:
-            self.request_evaluation()
+        self.request_evaluation()
 
     def request_evaluation(self) -> None:
         """Evaluate soon (once, however many changes arrive in this loop iteration)."""
@@ -263,6 +287,7 @@ class ControlService:
 
     def _on_edge(self, edge: Edge) -> None:
         """An input edge (already in the loop thread): record it, journal it, evaluate at once."""
+        self._watch_step()  # a step since the last evaluation shifts the old stamps, not this one
         now_ns = self.clock.time_ns()
         spec = self.config.gpio.inputs[edge.input]
         if edge.kind == "pulse":
@@ -281,10 +306,11 @@ class ControlService:
         """Decide at ``now`` and apply: relays re-asserted, events raised, memory kept."""
         from rules.engine import decide
 
+        trusted = self.clock_trusted()
         now = self.clock.now()
         try:
             site = self._current_site()
-            state = self.state_at(now)
+            state = replace(self.state_at(now), clock_trusted=trusted)
             decision = decide(site, state, now)
         except Exception:
             # a bug in the rules must not stop the relays being held at their last state
@@ -302,6 +328,55 @@ class ControlService:
         self.control.publish(self._view(decision, now))
         return decision
 
+    # ---- time on a Pi without RTC --------------------------------------------------------------
+    def clock_trusted(self) -> bool:
+        """Whether ``now`` may drive schedules (the clock guard's verdict; no guard: trusted).
+
+        A wall-clock step since the last evaluation is looked for first (wall minus monotonic
+        time moved): the guard is asked to check at once, so its step listeners (ours among
+        them) shift the stamps *before* this evaluation rather than at its next periodic check.
+        """
+        if self.guard is None:
+            return True
+        self._watch_step()
+        return self.guard.status.trusted
+
+    def _watch_step(self) -> None:
+        if self.guard is None:
+            return
+        offset = self.clock.time_ns() - int(self.clock.monotonic() * 1e9)
+        previous, self._offset_ns = self._offset_ns, offset
+        threshold = int(self.guard.policy.step_threshold_s * 1e9)
+        if previous is not None and abs(offset - previous) >= threshold:
+            self.guard.check()  # observes the step and calls on_clock_step
+
+    def on_clock_step(self, step_s: float) -> None:
+        """The wall clock stepped by ``step_s``: move every wall-time stamp held here by as much.
+
+        Relay switch times and input changes happened before the step; readings measured before
+        it are recognised by their stamp moving closer to the new ``now`` when shifted (one
+        measured after the step would move away). The scheduled times (bookings, schedules) are
+        wall time themselves and do not move.
+        """
+        step_ns = round(step_s * 1e9)
+        now_ns = self.clock.time_ns()
+        self._offset_ns = now_ns - int(self.clock.monotonic() * 1e9)
+        self._relay_since = {name: since + step_ns for name, since in self._relay_since.items()}
+        self._inputs = {
+            name: InputState(i.active, _closer(i.since_ns, step_ns, now_ns)) if i.since_ns else i
+            for name, i in self._inputs.items()
+        }
+        self._memory = shift_memory(self._memory, step_ns)
+        for key, sample in self.core.state.snapshot().samples.items():
+            moved = _closer(sample.time_ns, step_ns, now_ns)
+            if moved != sample.time_ns:
+                self._moved_readings[key] = (sample.time_ns, moved)
+        self._latest = {
+            key: SensorValue(v.value, _closer(v.time_ns, step_ns, now_ns)) for key, v in self._latest.items()
+        }
+        log.info("clock stepped %+.0f s: relay, input and memory times shifted by as much", step_s)
+        self.request_evaluation()
+
     def _current_site(self) -> Site:
         if self._site is None or self._site_version != self.store.version:
             self._site = effective_site(self.config, self.store)
@@ -314,15 +389,20 @@ class ControlService:
         readings: dict[tuple[str, str], SensorValue] = {}
         for key, sample in snapshot.samples.items():
             value = sample.value
+            time_ns = sample.time_ns
+            moved = self._moved_readings.get(key)
+            if moved is not None:
+                if moved[0] == time_ns:
+                    time_ns = moved[1]  # measured before a clock step
+                else:
+                    del self._moved_readings[key]  # a newer reading replaced it
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                readings[key] = SensorValue(float(value), sample.time_ns)
+                readings[key] = SensorValue(float(value), time_ns)
+        readings.update(self._latest)
         relays = {name: RelayState(on, self._relay_since.get(name)) for name, on in self.bank.relay_states().items()}
         overrides = self.store.active_overrides(now)
-        bookings = tuple(
-            Booking(o.subject, _ns(o.start), _ns(o.end), o.mode, o.label)  # type: ignore[arg-type]
-            for o in overrides
-            if o.kind == "zone" and o.mode is not None
-        )
+        site = self._current_site()
+        bookings = tuple(booking for o in overrides if o.kind == "zone" and (booking := _booking(site, o)) is not None)
         lights = tuple(
             LightOverride(o.subject, _ns(o.start), _ns(o.end), bool(o.on), o.label)
             for o in overrides
@@ -481,6 +561,30 @@ class ControlService:
         return tuple(sorted(out, key=lambda a: a.time, reverse=True))
 
 
+def _booking(site: Site, override: Any) -> Booking | None:
+    """A zone override as the rules' booking: its mode, or its setpoint (and the mode that fits it)."""
+    setpoint = getattr(override, "setpoint_c", None)
+    mode = override.mode
+    if mode is None and setpoint is not None:
+        zone = site.zone(override.subject)
+        if zone is None:
+            return None
+        mode = zone.heating.setpoints.mode_for(setpoint)
+    if mode is None:
+        return None
+    try:
+        return Booking(override.subject, _ns(override.start), _ns(override.end), mode, override.label, setpoint)
+    except ValueError as exc:  # a row the rules cannot use (edited by hand): skipped, said once per tick
+        log.warning("override %s skipped: %s", getattr(override, "id", "?"), exc)
+        return None
+
+
+def _closer(stamp_ns: int, step_ns: int, now_ns: int) -> int:
+    """``stamp_ns`` shifted by ``step_ns`` if that brings it closer to ``now`` (it predates the step)."""
+    moved = stamp_ns + step_ns
+    return moved if abs(now_ns - moved) < abs(now_ns - stamp_ns) else stamp_ns
+
+
 def _log_failure(future: Any) -> None:
     exc = future.exception()
     if exc is not None:
@@ -556,8 +660,18 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     bank = bank_from_config(config, factory)
     tick_s = float(extras.get("control_tick_s", TICK_S))
     grace = float(extras.get("control_startup_grace_s", min(STARTUP_GRACE_S, tick_s)))
+    # the daemon's one clock guard (the system service checks it periodically; whoever builds first
+    # creates it): the rules run in safe modes while the clock is not trusted
+    guard = guard_for(config, core, options) if isinstance(getattr(options, "extras", None), dict) else None
     service = ControlService(
-        config=config, core=core, bank=bank, store=store, control=control, tick_s=tick_s, startup_grace_s=grace
+        config=config,
+        core=core,
+        bank=bank,
+        store=store,
+        control=control,
+        tick_s=tick_s,
+        startup_grace_s=grace,
+        guard=guard,
     )
     extras["control"] = control
     extras["control_service"] = service

@@ -178,9 +178,14 @@ def hall_config(tmp_path: Path) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def running_village(config: Any, start: datetime, **extras: Any) -> AsyncIterator[Village]:
-    """The daemon on ``config`` from local time ``start``, stopped cleanly afterwards."""
-    clock = ManualClock(start)
+async def running_village(
+    config: Any, start: datetime, *, synchronised: bool = True, **extras: Any
+) -> AsyncIterator[Village]:
+    """The daemon on ``config`` from local time ``start``, stopped cleanly afterwards.
+
+    ``synchronised=False``: the manual clock reports no NTP synchronisation until the test says so.
+    """
+    clock = ManualClock(start, synchronised=synchronised)
     factory = MockFactory()
     options = RunOptions(
         clock=clock,
