@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.journal_schema import last_id as journal_last_id
 from tests.support.influx_servers import InfluxV1Server
 from tests.support.synthetic_source import read_acks
 
@@ -112,7 +113,7 @@ def backlog(path: Path, sink: str) -> int:
     """Rows the sink has not delivered, read from the journal file (a concurrent WAL reader)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        last = db.execute("SELECT coalesce(max(id), 0) FROM points").fetchone()[0]
+        last = journal_last_id(db)  # independent of the journal's table layout
         cursor = db.execute("SELECT last_id FROM cursors WHERE sink = ?", (sink,)).fetchone()
         return int(last) - int(cursor[0] if cursor else 0)
     finally:
