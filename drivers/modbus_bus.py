@@ -159,6 +159,12 @@ class BusPoller:
                 return
             self._failed(device, exc, loop.time())
             return
+        except Exception as exc:  # a bug or a library surprise: this device fails, the bus goes on
+            if device.down_since_ns is None:
+                log.exception("%s: unexpected error while polling", spec.id)
+            self.link.close()
+            self._failed(device, ReadError("protocol", f"unexpected {type(exc).__name__}: {exc}"), loop.time())
+            return
         device.polls += 1
         self._succeeded(device, values, time_ns, loop.time())
 
@@ -195,4 +201,7 @@ class BusPoller:
             self.reporter.count("gateway_modbus_dropped_total", device=spec.id)
             log.debug("%s: reading dropped: %s", spec.id, exc)
             return
-        self.reporter.reading(reading)
+        try:
+            self.reporter.reading(reading)
+        except Exception:  # the core's trouble is not the meter's: say it, keep polling
+            log.exception("%s: publishing a reading failed", spec.id)

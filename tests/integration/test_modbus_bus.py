@@ -186,3 +186,29 @@ async def test_missing_and_non_finite_values_are_counted_not_published(sim_meter
     assert "power_factor" not in fields
     assert fields["power_w"] == 1000.0
     assert recorder.counts[("gateway_modbus_nonfinite_total", (("device", "m1"),))] == 2
+
+
+class _BrokenCounter(Recorder):
+    """A core whose metrics fail: an unexpected error inside a poll."""
+
+    def count(self, name: str, **labels: str) -> None:
+        if name == "gateway_modbus_nonfinite_total":
+            raise RuntimeError("metrics exploded")
+        super().count(name, **labels)
+
+
+async def test_an_unexpected_error_fails_that_device_once_and_the_bus_goes_on(sim_meters, caplog):
+    caplog.set_level(logging.INFO, logger="drivers.modbus")
+    sim = await sim_meters([SimMeter(1, SDM120), SimMeter(2, SDM120)])
+    sim.set_values(1, {**VALUES_1, "voltage_v": None})  # NaN: triggers the failing counter
+    sim.set_values(2, VALUES_2)
+    recorder = _BrokenCounter()
+    poller = BusPoller(_spec(sim.port, _device("m1", 1), _device("m2", 2), max_backoff=0.4), recorder)
+    async with _running(poller):
+        await wait_until(lambda: recorder.errors("m1") >= 3 and len(recorder.of("m2")) >= 5)
+    assert recorder.of("m1") == []
+    assert all(r.field_map() == VALUES_2 for r in recorder.of("m2"))
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1
+    assert "m1: unexpected error while polling" in tracebacks[0].getMessage()
+    assert recorder.unavailable_reports[0].error == "protocol: unexpected RuntimeError: metrics exploded"
