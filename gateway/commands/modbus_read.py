@@ -47,11 +47,9 @@ def run(args: argparse.Namespace) -> int:
     except (ProfileError, OSError) as exc:
         print(f"modbus-read: {exc}", file=sys.stderr)
         return 2
-    link: TcpLink | RtuLink
-    if args.host:
-        link = TcpLink(args.host, args.port)
-    else:
-        link = RtuLink(args.serial, args.baud, args.parity, args.stopbits)
+    link: TcpLink | RtuLink = (
+        TcpLink(args.host, args.port) if args.host else RtuLink(args.serial, args.baud, args.parity, args.stopbits)
+    )
     import logging
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # our one-line error says it better
