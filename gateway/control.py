@@ -26,8 +26,9 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.reset_week_schedule(building, zone, *, user)             # back to the configured one
     control.add_exception(building, zone, start, end, label, periods=(), *, user) -> ScheduleException
     control.remove_exception(exception_id, *, user)
-    control.add_override(building, zone, *, mode, start=None, end, label="", user) -> Override
-                                                            # a booking: mode in force; start defaults to now
+    control.add_override(building, zone, *, mode=None, start=None, end, label="", user, setpoint_c=None) -> Override
+                                                            # a booking: a mode OR a setpoint (°C, within
+                                                            # ZoneDetail.setpoint_min_c..max_c); start defaults to now
     control.add_lighting_override(circuit, *, on, start=None, end, label="", user) -> Override
     control.cancel_override(override_id, *, user)           # zone or lighting override
     control.acknowledge_leak(meter, *, user)                # clear a leak alarm (it re-arms)
@@ -129,7 +130,8 @@ class ScheduleException:
 class Override:
     """A booking or manual override, expiring by itself at ``end``.
 
-    Zones: ``mode`` (the zone's setpoint of that mode applies). Lighting circuits: ``on``.
+    Zones: ``mode`` (the zone's setpoint of that mode applies) or ``setpoint_c`` (that temperature;
+    ``mode`` is then ``None``). Lighting circuits: ``on``.
     """
 
     id: int
@@ -142,6 +144,7 @@ class Override:
     created: datetime
     mode: str | None = None
     on: bool | None = None
+    setpoint_c: float | None = None
 
     def active_at(self, now: datetime) -> bool:
         """Whether this override applies at ``now``."""
@@ -389,18 +392,27 @@ class Control:
         building: str,
         zone: str,
         *,
-        mode: str,
+        mode: str | None = None,
         start: datetime | None = None,
         end: datetime,
         label: str = "",
         user: str,
+        setpoint_c: float | None = None,
     ) -> Override:
-        """Book or override a zone from ``start`` (default now) to ``end`` in ``mode`` (its setpoint)."""
+        """Book or override a zone from ``start`` (default now) to ``end``: in ``mode`` (its setpoint)
+        or at ``setpoint_c`` °C (within the zone's bounds: hors-gel .. ``max_setpoint_c``, 19 °C
+        unless configured). Exactly one of the two."""
         self._views.check_zone(building, zone)
         now = self._now()
         errors: dict[str, str] = {}
-        if mode not in self.modes:
+        if mode is None and setpoint_c is None:
+            errors["mode"] = "give a mode or a setpoint"
+        elif mode is not None and setpoint_c is not None:
+            errors["setpoint_c"] = "give a mode or a setpoint, not both"
+        elif mode is not None and mode not in self.modes:
             errors["mode"] = f"unknown mode {mode!r}; expected one of {', '.join(self.modes)}"
+        elif setpoint_c is not None:
+            setpoint_c = self._views.check_setpoint(building, zone, setpoint_c, errors)
         begin, finish = _span(start, end, now, errors)
         label = _label(label, errors)
         if errors:
@@ -416,6 +428,7 @@ class Control:
                 on=None,
                 user=user,
                 now=now,
+                setpoint_c=setpoint_c,
             )
         )
 

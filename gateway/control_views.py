@@ -8,6 +8,7 @@ returns immutable views. Used only by :mod:`gateway.control`.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -66,8 +67,21 @@ class Views:
         return self.config.buildings[building].zones[zone].heating
 
     def setpoint_bounds(self, building: str, zone: str) -> tuple[float, float]:
-        """What an override setpoint may be: frost floor .. the zone's confort setpoint."""
-        return SETPOINT_FLOOR_C, float(self.heating(building, zone).setpoints.confort)
+        """What an override setpoint may be: the zone's hors-gel setpoint .. its ``max_setpoint_c``
+        (19 °C unless configured: R241-26 for occupied public buildings)."""
+        low, high = self.heating(building, zone).setpoint_bounds()
+        return max(SETPOINT_FLOOR_C, float(low)), float(high)
+
+    def check_setpoint(self, building: str, zone: str, value: object, errors: dict[str, str]) -> float | None:
+        """``value`` as a setpoint within the zone's bounds, or ``None`` with ``errors["setpoint_c"]`` set."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            errors["setpoint_c"] = "the setpoint must be a number (°C)"
+            return None
+        low, high = self.setpoint_bounds(building, zone)
+        if not low <= value <= high:
+            errors["setpoint_c"] = f"the setpoint must be between {low:g} and {high:g} °C"
+            return None
+        return round(float(value), 1)
 
     # ---- validation --------------------------------------------------------------------------
     def validate_periods(self, periods: Sequence[SchedulePeriod]) -> tuple[SchedulePeriod, ...]:

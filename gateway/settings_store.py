@@ -29,7 +29,7 @@ from typing import Any
 from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -47,6 +47,10 @@ _MIGRATIONS: dict[int, str] = {
         id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
         subject TEXT NOT NULL, old TEXT NOT NULL, new TEXT NOT NULL);
     CREATE TABLE memory (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # a booking at a temperature (°C) instead of a mode's setpoint
+    2: """
+    ALTER TABLE overrides ADD COLUMN setpoint_c REAL;
     """,
 }
 
@@ -75,7 +79,7 @@ def _periods(text: str) -> tuple[SchedulePeriod, ...]:
 
 def _override_json(o: Override) -> str:
     data: dict[str, Any] = {"start": o.start.isoformat(), "end": o.end.isoformat(), "label": o.label}
-    for key in ("mode", "on"):
+    for key in ("mode", "on", "setpoint_c"):
         if getattr(o, key) is not None:
             data[key] = getattr(o, key)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -259,7 +263,7 @@ class SettingsStore:
     def overrides(self, *, kind: str | None = None, subject: str | None = None) -> tuple[Override, ...]:
         """Overrides (including expired ones still in the table), by start."""
         query = (
-            'SELECT id, kind, subject, start_ns, end_ns, label, user, created_ns, mode, "on" '
+            'SELECT id, kind, subject, start_ns, end_ns, label, user, created_ns, mode, "on", setpoint_c '
             "FROM overrides WHERE 1=1"
         )
         args: list[Any] = []
@@ -283,8 +287,9 @@ class SettingsStore:
                 created=_dt(c),
                 mode=m,
                 on=None if on is None else bool(on),
+                setpoint_c=None if sp is None else float(sp),
             )
-            for i, k, s, a, b, label, u, c, m, on in rows
+            for i, k, s, a, b, label, u, c, m, on, sp in rows
         )
 
     def active_overrides(self, now: datetime) -> tuple[Override, ...]:
@@ -303,13 +308,14 @@ class SettingsStore:
         on: bool | None,
         user: str,
         now: datetime,
+        setpoint_c: float | None = None,
     ) -> Override:
-        """Add a booking or override."""
+        """Add a booking or override (a zone's: ``mode`` or ``setpoint_c``)."""
 
         def apply() -> int:
             cur = self._db.execute(
                 'INSERT INTO overrides (kind, subject, start_ns, end_ns, label, mode, "on", user,'
-                " created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_ns, setpoint_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     subject,
@@ -320,6 +326,7 @@ class SettingsStore:
                     None if on is None else int(on),
                     user,
                     _ns(now),
+                    setpoint_c,
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -335,6 +342,7 @@ class SettingsStore:
             created=_dt(_ns(now)),
             mode=mode,
             on=on,
+            setpoint_c=setpoint_c,
         )
         new_id = self._write(
             apply,

@@ -8,8 +8,9 @@
 Rules of this module:
 - a body is at most 1 KiB of JSON; exactly one of ``mode`` / ``setpoint``; ``until`` is required
   and in the future (at most 14 days ahead); ``start`` optional; ``label`` at most 60 characters;
-- a ``setpoint`` selects the zone's mode whose setpoint it is (±0.25 °C): the control façade
-  books modes, never raw temperatures, so a village's setpoints stay the ones it configured;
+- a ``setpoint`` is booked as that temperature (``Control.add_override(setpoint_c=...)``), within
+  the zone's bounds (its hors-gel setpoint .. ``max_setpoint_c``, 19 °C unless configured: the
+  cap of R241-26 for occupied public buildings); outside them the façade refuses it;
 - the override is created by :meth:`gateway.control.Control.add_override` (the admin page's
   path: same validation, settings store, audit log with user ``mqtt``);
 - every refusal is a :class:`CommandError` with a one-line reason; the caller raises an event.
@@ -26,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 MAX_BODY = 1024
 MAX_AHEAD = timedelta(days=14)
-SETPOINT_TOLERANCE_C = 0.25
 USER = "mqtt"
 
 
@@ -60,11 +60,12 @@ class ControlFacade(Protocol):
         building: str,
         zone: str,
         *,
-        mode: str,
+        mode: str | None = None,
         start: datetime | None = None,
         end: datetime,
         label: str = "",
         user: str,
+        setpoint_c: float | None = None,
     ) -> Any: ...
 
 
@@ -119,29 +120,17 @@ def apply_override(control: ControlFacade, request: OverrideRequest) -> Any:
     from gateway.control import UnknownSubjectError, ValidationError
 
     try:
-        mode = request.mode
-        if mode is None:
-            assert request.setpoint is not None
-            mode = _mode_for(control, request.building, request.zone, request.setpoint)
         return control.add_override(
             request.building,
             request.zone,
-            mode=mode,
+            mode=request.mode,
             start=request.start,
             end=request.until,
             label=request.label,
             user=USER,
+            setpoint_c=request.setpoint,
         )
     except UnknownSubjectError as exc:
         raise CommandError(str(exc)) from exc
     except ValidationError as exc:
         raise CommandError(str(exc)) from exc
-
-
-def _mode_for(control: ControlFacade, building: str, zone: str, setpoint: float) -> str:
-    setpoints: dict[str, float] = dict(control.zone(building, zone).mode_setpoints)
-    for mode, value in setpoints.items():
-        if abs(value - setpoint) <= SETPOINT_TOLERANCE_C:
-            return mode
-    offered = ", ".join(f"{m} {v:g} °C" for m, v in sorted(setpoints.items(), key=lambda kv: -kv[1]))
-    raise CommandError(f"setpoint {setpoint:g} °C is not one of this zone's mode setpoints ({offered or 'none'})")

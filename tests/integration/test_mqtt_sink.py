@@ -220,7 +220,7 @@ async def test_override_commands_go_through_the_control_facade(tmp_path, mosquit
         assert control.zone("salle", "grande_salle").overrides == ()
         events = asyncio.create_task(collect(mosquitto, [f"{BASE}/events"], seconds=8))
         await asyncio.sleep(0.3)
-        # valid: a mode, and a setpoint that is the zone's réduit setpoint
+        # valid: a mode, and a setpoint (booked as that temperature)
         await publish(
             mosquitto,
             f"{BASE}/salle/grande_salle/override/set",
@@ -232,14 +232,14 @@ async def test_override_commands_go_through_the_control_facade(tmp_path, mosquit
         assert override.label == "Loto"
         assert override.user == "mqtt"
         assert control.audit_log(1)[0].user == "mqtt"
-        reduit = control.zone("salle", "grande_salle").mode_setpoints["reduit"]
         await publish(
             mosquitto,
             f"{BASE}/salle/grande_salle/override/set",
-            json.dumps({"setpoint": reduit, "until": until}),
+            json.dumps({"setpoint": 17.5, "until": until}),
         )
         await wait_for(lambda: len(control.zone("salle", "grande_salle").overrides) == 2)
-        assert {o.mode for o in control.zone("salle", "grande_salle").overrides} == {"confort", "reduit"}
+        overrides = control.zone("salle", "grande_salle").overrides
+        assert {(o.mode, o.setpoint_c) for o in overrides} == {("confort", None), (None, 17.5)}
         # invalid: never a crash, an event each (one per second at most)
         for body, topic in [
             ("not json", "salle/grande_salle"),

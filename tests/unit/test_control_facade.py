@@ -71,7 +71,7 @@ def test_the_configured_week_is_shown_until_edited(control):
     assert detail.week_is_default
     assert detail.week == tuple(SchedulePeriod(d, time(18), time(23), "confort") for d in (1, 3, 5))
     assert detail.mode_setpoints == {"confort": 19.0, "reduit": 16.0, "hors_gel": 8.0}
-    assert (detail.setpoint_min_c, detail.setpoint_max_c) == (5.0, 19.0)
+    assert (detail.setpoint_min_c, detail.setpoint_max_c) == (8.0, 19.0)  # hors-gel .. R241-26's 19 °C
 
 
 def test_an_edited_week_persists_across_restarts_and_is_audited(config, tmp_path):
@@ -154,6 +154,12 @@ def test_a_booking_is_validated_stored_and_cancelled(control, store):
         ({"mode": "confort", "end": datetime(2026, 11, 28, 2)}, "end"),  # naive
         ({"mode": "confort", "end": NOW + timedelta(days=200)}, "end"),
         ({"mode": "confort", "end": NOW + timedelta(hours=1), "label": "x" * 200}, "label"),
+        ({"end": NOW + timedelta(hours=1)}, "mode"),  # neither a mode nor a setpoint
+        ({"mode": "confort", "setpoint_c": 18.0, "end": NOW + timedelta(hours=1)}, "setpoint_c"),
+        ({"setpoint_c": 19.5, "end": NOW + timedelta(hours=1)}, "setpoint_c"),  # above the 19 °C cap
+        ({"setpoint_c": 7.5, "end": NOW + timedelta(hours=1)}, "setpoint_c"),  # below hors-gel
+        ({"setpoint_c": float("nan"), "end": NOW + timedelta(hours=1)}, "setpoint_c"),
+        ({"setpoint_c": True, "end": NOW + timedelta(hours=1)}, "setpoint_c"),
     ],
 )
 def test_bad_overrides_name_the_field(control, kwargs, field):
@@ -161,6 +167,53 @@ def test_bad_overrides_name_the_field(control, kwargs, field):
         control.add_override("salle", "grande_salle", user="m", **kwargs)
     assert field in info.value.errors
     assert control.audit_log() == []
+
+
+def test_a_setpoint_booking_is_stored_audited_and_survives_a_restart(control, config, store, tmp_path):
+    end = NOW + timedelta(hours=2)
+    booking = control.add_override("salle", "grande_salle", setpoint_c=17.46, end=end, label="Réunion", user="m")
+    assert (booking.mode, booking.setpoint_c) == (None, 17.5)
+    assert '"setpoint_c":17.5' in control.audit_log(1)[0].new
+    store.close()
+    again = SettingsStore(tmp_path / "settings.sqlite")
+    try:
+        (stored,) = again.overrides()
+        assert (stored.setpoint_c, stored.mode, stored.label) == (17.5, None, "Réunion")
+    finally:
+        again.close()
+
+
+def test_the_setpoint_cap_is_configurable_per_zone():
+    text = CONFIG.replace(
+        'sensors = ["salle-thermo"]', 'sensors = ["salle-thermo"]\nmax_setpoint_c = 20\nsetpoints = { confort = 20 }'
+    )
+    ctl = Control(config=parse_config(text), store=SettingsStore(":memory:"), now=Clock())
+    assert ctl.zone("salle", "grande_salle").setpoint_max_c == 20.0
+    booking = ctl.add_override("salle", "grande_salle", setpoint_c=20, end=NOW + timedelta(hours=1), user="m")
+    assert booking.setpoint_c == 20.0
+
+
+def test_a_version_1_settings_store_is_migrated_with_its_overrides(tmp_path):
+    import sqlite3
+
+    from gateway import settings_store
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(f"BEGIN; {settings_store._MIGRATIONS[1]} PRAGMA user_version = 1; COMMIT;")
+    db.execute(
+        "INSERT INTO overrides (kind, subject, start_ns, end_ns, label, mode, user, created_ns)"
+        " VALUES ('zone', 'salle/grande_salle', 1, 2, 'old', 'confort', 'm', 1)"
+    )
+    db.commit()
+    db.close()
+    store = SettingsStore(path)
+    try:
+        (old,) = store.overrides()
+        assert (old.mode, old.setpoint_c, old.label) == ("confort", None, "old")
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == settings_store.SCHEMA_VERSION
+    finally:
+        store.close()
 
 
 def test_unknown_subjects_are_key_errors(control):

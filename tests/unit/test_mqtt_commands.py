@@ -70,16 +70,25 @@ def test_a_valid_command_books_the_zone_and_is_audited(sink) -> None:
     assert core.recent_events[-1].kind == "mqtt_override"
 
 
-def test_a_setpoint_picks_the_mode_with_that_setpoint_or_is_refused(sink) -> None:
+def test_a_setpoint_is_booked_as_that_temperature(sink) -> None:
     mqtt, control, core = sink
     until = (core.clock.now() + timedelta(hours=2)).isoformat()
-    setpoints = control.zone("salle", "grande_salle").mode_setpoints
-    assert mqtt.handle_command(TOPIC, body(setpoint=setpoints["hors_gel"], until=until))
-    assert [o.mode for o in control.zone("salle", "grande_salle").overrides] == ["hors_gel"]
-    assert not mqtt.handle_command(TOPIC, body(setpoint=23.5, until=until))
+    assert mqtt.handle_command(TOPIC, body(setpoint=17.5, until=until, label="Réunion"))
+    (override,) = control.zone("salle", "grande_salle").overrides
+    assert (override.setpoint_c, override.mode, override.label) == (17.5, None, "Réunion")
+    assert '"setpoint_c":17.5' in control.audit_log(1)[0].new
+
+
+@pytest.mark.parametrize("setpoint", [23.5, 19.5, 7.0])
+def test_a_setpoint_outside_the_zones_bounds_is_refused(sink, setpoint: float) -> None:
+    mqtt, control, core = sink
+    until = (core.clock.now() + timedelta(hours=2)).isoformat()
+    assert control.zone("salle", "grande_salle").setpoint_max_c == 19.0  # R241-26 by default
+    assert not mqtt.handle_command(TOPIC, body(setpoint=setpoint, until=until))
     event = core.recent_events[-1]
     assert event.kind == "mqtt_command_rejected"
-    assert "not one of this zone's mode setpoints" in event.message
+    assert "between 8 and 19 °C" in event.message
+    assert control.zone("salle", "grande_salle").overrides == ()
 
 
 def test_rejections_raise_an_event_then_are_throttled_but_all_counted(sink) -> None:
