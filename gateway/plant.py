@@ -11,7 +11,12 @@ Rules of this module:
   wall clock is not an hour of heating), so any step length is stable;
 - sensors configured as BLE thermometers are not published here: the simulated BLE radio sends
   real advertisements carrying the plant's temperature (``options.extras["sim_zone_temperature"]``);
-- a sensor can be silenced (:meth:`Plant.silence`) to exercise the rules' fail-safe.
+- a sensor can be silenced (:meth:`Plant.silence`) to exercise the rules' fail-safe: a thermometer
+  published here stops, and a BLE one is put in the simulated radio's ``silenced`` set
+  (``options.extras["sim_ble_silenced"]``, shared with :mod:`gateway.services.ble`);
+- ``[[simulation.outages]]`` silence their sensor while they last. The demo runs on today's date,
+  not on the simulated week's, so each outage recurs every week at its weekday and local time
+  (``mairie-t1``, Wednesday 02:00 for 3 h in examples/village.toml); it is resumed when it ends.
 
 Demo time scale: real time, not accelerated. The heat capacity of every zone is divided by
 ``capacity_divisor`` (default 10 in the demo) so that a room visibly warms within minutes
@@ -25,7 +30,9 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from drivers.sim.thermal import PilotWireConvector, RelayHeater, ThermalParams, ThermalZone
 from drivers.sim.weather import Weather
@@ -90,8 +97,16 @@ class Plant:
         weather: Weather | None = None,
         initial_c: dict[str, float] | None = None,
         pins: Any = None,
+        ble_silenced: set[str] | None = None,
     ) -> None:
         self.core = core
+        #: BLE sensor ids the simulated radio must not advertise (shared with the BLE service)
+        self.ble_silenced: set[str] = ble_silenced if ble_silenced is not None else set()
+        self._tz = ZoneInfo(config.site.timezone)
+        self._outages: list[tuple[str, datetime, timedelta]] = [
+            (o.sensor, _local(o.start, self._tz), timedelta(hours=o.hours)) for o in config.simulation.outages
+        ]
+        self._in_outage: set[str] = set()  # sensors silenced by an outage (a manual silence is left alone)
         self._pins = pins  # the MockFactory whose input pins the simulated world drives
         self._inputs = config.gpio.inputs
         self.period_s = period_s
@@ -105,6 +120,7 @@ class Plant:
             day_to_day_c=sim.outdoor.day_to_day_c,
         )
         ble_ids = {s.id for s in getattr(config.ble, "sensors", ())}
+        self._ble_ids = ble_ids
         self.zones: dict[str, SimZone] = {}
         self.outdoor_sensors: set[str] = set()
         for bid, building in config.buildings.items():
@@ -139,10 +155,30 @@ class Plant:
         return None if sim is None else sim.model.temperature_c
 
     def silence(self, sensor: str, silent: bool = True) -> None:
-        """Stop (or resume) publishing one thermometer: a dead battery, for the fail-safe."""
+        """Stop (or resume) one thermometer: a dead battery, for the fail-safe.
+
+        Published here or advertised by the simulated BLE radio, the sensor falls silent either way."""
         for sim in self.zones.values():
             if sensor in sim.sensors:
                 (sim.silenced.add if silent else sim.silenced.discard)(sensor)
+        if sensor in self._ble_ids:
+            (self.ble_silenced.add if silent else self.ble_silenced.discard)(sensor)
+
+    def outage_sensors(self, now_ns: int) -> set[str]:
+        """The sensors an outage silences at ``now`` (each outage recurs weekly, see the module header)."""
+        local = datetime.fromtimestamp(now_ns / 1e9, self._tz).replace(tzinfo=None)
+        week = timedelta(days=7)
+        return {sensor for sensor, start, length in self._outages if (local - start) % week < length}
+
+    def _apply_outages(self, now_ns: int) -> None:
+        due = self.outage_sensors(now_ns)
+        for sensor in sorted(due - self._in_outage):
+            log.info("simulated outage: %s stops sending", sensor)
+            self.silence(sensor, True)
+        for sensor in sorted(self._in_outage - due):
+            log.info("simulated outage over: %s sends again", sensor)
+            self.silence(sensor, False)
+        self._in_outage = due
 
     def set_temperature(self, key: str, value: float) -> None:
         """Force a zone's temperature (tests: a window opened on a cold day)."""
@@ -155,6 +191,8 @@ class Plant:
         mono = self.core.clock.monotonic()
         dt_s = 0.0 if self._last_mono is None else max(0.0, mono - self._last_mono)
         self._last_mono = mono
+        if self._outages:
+            self._apply_outages(now_ns)
         outdoor = self.weather.temperature_c(now_ns)
         for sim in self.zones.values():
             if dt_s > 0:
@@ -206,6 +244,11 @@ class Plant:
             await asyncio.sleep(self.period_s)
 
 
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """A configured date-time as naive local wall time (TOML local date-times already are)."""
+    return moment if moment.tzinfo is None else moment.astimezone(tz).replace(tzinfo=None)
+
+
 def _zone_model(
     config: Any, key: str, kind: str, heating: Any, *, divisor: float, initial: dict[str, float] | None
 ) -> tuple[ThermalParams, RelayHeater | PilotWireConvector]:
@@ -241,6 +284,7 @@ def build_plant(config: Any, core: Any, options: Any, control: Any) -> list[Serv
         capacity_divisor=float(extras.get("plant_capacity_divisor", 10.0 if options.demo else 1.0)),
         initial_c=extras.get("plant_initial_c"),
         pins=options.pin_factory,
+        ble_silenced=extras.setdefault("sim_ble_silenced", set()),
     )
     extras["plant"] = plant
     extras.setdefault("sim_zone_temperature", plant.temperature)
