@@ -73,3 +73,26 @@ def test_toml_local_times_and_windows() -> None:
     assert not w.contains(12 * 60)
     assert Setpoints().of("arret") is None
     assert Setpoints().of("reduit") == 16.0
+
+
+@pytest.mark.parametrize(("dusk_input", "ok"), [("salle-fenetre", True), ("salle-presence", False), ("nowhere", False)])
+def test_a_circuits_dusk_input_must_be_a_gpio_contact(dusk_input: str, ok: bool) -> None:
+    text = VILLAGE.read_text(encoding="utf-8").replace(
+        'relay = "mairie-facade"\n', f'relay = "mairie-facade"\ndusk_input = "{dusk_input}"\n'
+    )
+    if ok:
+        config = parse_config(text, file="v.toml", base_dir=VILLAGE.parent)
+        assert config.lighting.circuits["mairie-facade"].dusk_input == dusk_input
+        return
+    with pytest.raises(ConfigError, match=r"lighting\.circuits\.mairie-facade\.dusk_input"):
+        parse_config(text, file="v.toml", base_dir=VILLAGE.parent)
+
+
+def test_the_clock_safe_modes_come_from_the_service_section() -> None:
+    site = site_from_config(load_config(VILLAGE))
+    assert (site.clock_safe_heating, site.clock_safe_lighting) == ("reduit", "sensor")  # defaults
+    text = VILLAGE.read_text(encoding="utf-8").replace(
+        "[service]\n", '[service]\nclock = { safe_heating = "hors-gel", safe_lighting = "off" }\n'
+    )
+    site = site_from_config(parse_config(text, file="v.toml", base_dir=VILLAGE.parent))
+    assert (site.clock_safe_heating, site.clock_safe_lighting) == ("hors_gel", "off")
