@@ -90,9 +90,11 @@ def test_a_circuits_dusk_input_must_be_a_gpio_contact(dusk_input: str, ok: bool)
 
 def test_the_clock_safe_modes_come_from_the_service_section() -> None:
     site = site_from_config(load_config(VILLAGE))
-    assert (site.clock_safe_heating, site.clock_safe_lighting) == ("reduit", "sensor")  # defaults
-    text = VILLAGE.read_text(encoding="utf-8").replace(
-        "[service]\n", '[service]\nclock = { safe_heating = "hors-gel", safe_lighting = "off" }\n'
+    assert (site.clock_safe_heating, site.clock_safe_lighting) == ("reduit", "sensor")  # as the example says
+    text = (
+        VILLAGE.read_text(encoding="utf-8")
+        .replace('safe_heating = "eco"', 'safe_heating = "hors-gel"')
+        .replace('safe_lighting = "sensor"', 'safe_lighting = "off"')
     )
     site = site_from_config(parse_config(text, file="v.toml", base_dir=VILLAGE.parent))
     assert (site.clock_safe_heating, site.clock_safe_lighting) == ("hors_gel", "off")
