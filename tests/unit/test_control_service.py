@@ -209,3 +209,41 @@ async def test_at_start_relays_wait_at_their_boot_state_for_the_first_readings(t
         assert service.evaluations == 1
         assert service.bank.get("chauffage") is True
         assert [e.kind for e in service.core.recent_events] == []
+
+
+async def test_a_clock_step_shifts_the_shells_stamps_at_the_next_evaluation(tmp_path):
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=PARIS)  # office hours: confort
+    async with control(tmp_path, start, initial_c=15.0) as service:
+        await settle()
+        assert service.bank.get("chauffage")  # on since 09:00
+        since = service._relay_since["chauffage"]
+        service.clock.advance(60)
+        old = service.clock.time_ns()
+        temperature(service, 15.1)  # measured before the step
+        service.clock.jump(-3600)  # NTP steps the wall clock back an hour
+        temperature(service, 15.2)  # the state store keeps the later-stamped 15.1; control takes 15.2
+        await settle()
+        assert service._relay_since["chauffage"] == since - 3600 * 10**9
+        state = service.state_at(service.clock.now())
+        assert state.readings[("t1", "temperature_c")].value == 15.2
+        assert state.readings[("t1", "temperature_c")].time_ns == service.clock.time_ns()
+        assert service.core.state.snapshot().value("t1", "temperature_c").time_ns == old
+        assert any(e.kind == "clock_step" for e in service.core.recent_events)
+        # behind the last time seen: not trusted, so the zone runs at the safe mode (eco)
+        assert service.last_decision.zones[0].mode == "reduit"
+        assert service.last_decision.zones[0].reason.param("source") == "clock"
+
+
+async def test_a_clock_losing_its_synchronisation_puts_the_zone_in_safe_mode(tmp_path):
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=PARIS)
+    async with control(tmp_path, start, initial_c=17.0) as service:
+        assert service.bank.get("chauffage")  # confort 19, 17 °C
+        service.clock.advance(4 * 60)  # past the minimum on time
+        temperature(service, 17.0)
+        service.clock.set_synchronised(False)
+        service.guard.check()
+        service.tick()
+        zone = service.last_decision.zones[0]
+        assert (zone.mode, zone.target_c) == ("reduit", 16.0)
+        assert not service.bank.get("chauffage")
+        assert "horloge non fiable" in service.control.zone("mairie", "bureaux").status.reason
