@@ -241,11 +241,13 @@ def _plan(
     latched = mem.preheat_for_ns == upcoming.start_ns
     if measured is not None and not latched:
         rate = optimum_start.rate_for(cfg, mem, outdoor)
-        lead = optimum_start.lead_ns(cfg, cfg.setpoints.confort, measured, rate)
+        goal = cfg.setpoints.confort if upcoming.setpoint_c is None else upcoming.setpoint_c
+        lead = optimum_start.lead_ns(cfg, goal, measured, rate)
         latched = lead > 0 and now_ns >= upcoming.start_ns - lead
     if not latched or _RANK[plan.mode] <= _RANK["confort"]:
         return plan
-    return _Plan("confort", False, "preheat", upcoming.label, upcoming.start_ns, upcoming.start_ns)
+    # preheat towards the coming occupancy's own target (a booking at a setpoint: that temperature)
+    return _Plan("confort", False, "preheat", upcoming.label, upcoming.start_ns, upcoming.start_ns, upcoming.setpoint_c)
 
 
 _RANK: dict[Mode, int] = {"confort": 0, "reduit": 1, "hors_gel": 2, "arret": 3}
@@ -277,9 +279,7 @@ def _target(cfg: HeatingConfig, plan: _Plan) -> float | None:
     return min(high, max(low, plan.setpoint_c))
 
 
-def _zone(
-    zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons
-) -> _ZoneResult:
+def _zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons) -> _ZoneResult:
     cfg = zone.heating
     mem = state.memory.zones.get(zone.key, ZoneMemory())
     measured, measured_ns, age_min = zone_temperature(zone, state.readings, now_ns)

@@ -119,3 +119,15 @@ def test_heater_max_on_memory_survives_a_restart() -> None:
     memory = Memory(zones={HALL: ZoneMemory(max_on_since_ns=start)}, alarms=(f"heater_max_on:{HALL}",))
     again = _tick(MIN, relay=RelayState(False, start), reading_ns=start - 5 * MIN, memory=memory)
     assert not again.notices  # neither a repeated start nor an end
+
+
+def test_optimum_start_preheats_towards_a_bookings_own_setpoint() -> None:
+    # 18.5 °C asked from 20:00 (mode confort: occupied); at 19:00 the hall is at 16 °C
+    evening = at(2026, 1, 14, 20, 0)
+    booking = Booking(HALL, ns(evening), ns(evening) + 3 * HOUR, "confort", "Loto", setpoint_c=18.5)
+    before = at(2026, 1, 14, 19, 0)
+    decision = decide(site(), state(before, hall_c=16.0, bookings=(booking,)), before)
+    hall = next(z for z in decision.zones if z.zone == HALL)
+    assert hall.reason.param("source") == "preheat"
+    assert hall.target_c == 18.5
+    assert decision.desired()["salle-chauffage"] is True
