@@ -1,5 +1,8 @@
 """Latest value of every series with its time, and device availability.
 
+"Latest" means the last to arrive: drivers publish live readings as they take them, so arrival
+order is measurement order, and it stays right when the wall clock steps backwards.
+
 Written from the event loop, read from any thread (web) through :meth:`StateStore.snapshot`,
 which returns an immutable copy: readers never see a half-applied update.
 """
@@ -51,10 +54,9 @@ class StateStore:
         device = reading.tag("device") or reading.measurement
         with self._lock:
             for name, value in reading.fields:
-                key = (device, name)
-                old = self._samples.get(key)
-                if old is None or old.time_ns <= reading.time_ns:
-                    self._samples[key] = Sample(value, reading.time_ns, reading.measurement, reading.tags)
+                # by arrival, not by time stamp: after a backward clock step the newest reading
+                # carries an earlier stamp, and it is still the one that describes the room now
+                self._samples[(device, name)] = Sample(value, reading.time_ns, reading.measurement, reading.tags)
             self._unavailable.pop(device, None)
             self._version += 1
 
