@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite starts for real on 127.0.0.1.
 set -euo pipefail
-PACKAGES=(mosquitto influxdb victoria-metrics socat chromium shellcheck python3-venv systemd)
+PACKAGES=(mosquitto influxdb victoria-metrics socat chromium shellcheck python3-venv systemd openssl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
