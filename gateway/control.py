@@ -33,6 +33,7 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.cancel_override(override_id, *, user)           # zone or lighting override
     control.acknowledge_leak(meter, *, user)                # clear a leak alarm (it re-arms)
     control.audit_log(limit=100) -> list[AuditEntry]        # newest first
+    control.record_action(user, action, subject, old, new)  # audit row for a change made elsewhere (accounts)
     control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
     control.timezone -> ZoneInfo                            # the site's time zone (for forms)
 
@@ -56,7 +57,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -67,6 +68,7 @@ from gateway.errors import GatewayError
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
     from gateway.settings_store import SettingsStore
+    from rules.types import Reason
 
 T = TypeVar("T")
 
@@ -168,6 +170,8 @@ class ZoneStatus:
     window_open: bool
     reason: str
     outputs: tuple[tuple[str, bool], ...] = ()
+    #: the structured reason (code + parameters): ``reason_detail.text("en")`` renders it in English
+    reason_detail: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,7 @@ class CircuitStatus:
     reason: str
     sunrise: datetime | None = None
     sunset: datetime | None = None
+    reason_detail: Reason | None = None  # structured reason, as on ZoneStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,8 @@ class MeterStatus:
     energy_kwh: float | None
     time: datetime | None
     available: bool = True
+    water_m3: float | None = None  # a water meter's counter
+    flow_m3_h: float | None = None  # its flow over the last ~15 min (counter increase per hour)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +272,7 @@ class Evaluation:
     zones: tuple[ZoneStatus, ...]
     circuits: tuple[CircuitStatus, ...]
     alerts: tuple[Alert, ...]
+    meter_flows: Mapping[str, float] = field(default_factory=dict)  # water meter -> m³/h
 
 
 # ---- the façade ---------------------------------------------------------------------------------
@@ -475,6 +483,23 @@ class Control:
     def cancel_override(self, override_id: int, *, user: str) -> None:
         """End an override now (it stays in the audit log)."""
         self._change(lambda: self._store.cancel_override(override_id, user=user, now=self._now()))
+
+    def record_action(self, user: str, action: str, subject: str, old: str, new: str) -> None:
+        """Write a change made outside control (an account added or removed, a password changed) to
+        the same audit log, so "Journal des actions" has one source. Nothing is re-evaluated; the
+        store's own lock makes this safe from any thread without the loop."""
+        errors: dict[str, str] = {}
+        texts = {"user": user, "action": action, "subject": subject, "old": old, "new": new}
+        for name, value in texts.items():
+            if not isinstance(value, str):
+                errors[name] = "must be text"
+            elif len(value) > 500 or any(ord(c) < 32 for c in value):
+                errors[name] = "at most 500 characters, no control characters"
+        if not action or not isinstance(action, str):
+            errors.setdefault("action", "the action is required")
+        if errors:
+            raise ValidationError(errors)
+        self._store.record(user=user, action=action, subject=subject, old=old, new=new, now=self._now())
 
     # ---- marshalling -----------------------------------------------------------------------
     def _change(self, apply: Callable[[], T]) -> T:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +133,7 @@ class Views:
             evaluated_at=latest.at if latest else None,
             zones=zones,
             circuits=circuits,
-            meters=tuple(self.meters(snapshot)),
+            meters=tuple(self.meters(snapshot, latest.meter_flows if latest else None)),
             alerts=latest.alerts if latest else (),
         )
 
@@ -172,10 +173,12 @@ class Views:
             for cid, c in self.config.lighting.circuits.items()
         ]
 
-    def meters(self, snapshot: Any) -> list[MeterStatus]:
-        """Every configured Modbus meter (and GPIO pulse counter) with its latest values."""
+    def meters(self, snapshot: Any, flows: Mapping[str, float] | None = None) -> list[MeterStatus]:
+        """Every configured Modbus meter with its latest values (power, energy, water) and, for water
+        meters, the flow (m³/h) the control loop measured from the counter (``flows``)."""
         from gateway.control import MeterStatus
 
+        flows = flows or {}
         out: list[MeterStatus] = []
         for bus in self.config.buses.values():
             for device in getattr(bus, "devices", ()):
@@ -183,7 +186,8 @@ class Views:
                 energy = snapshot.value(device.id, "energy_import_kwh") if snapshot else None
                 if energy is None and snapshot:
                     energy = snapshot.value(device.id, "energy_kwh")
-                latest = max((s.time_ns for s in (power, energy) if s is not None), default=None)
+                water = snapshot.value(device.id, "water_m3") if snapshot else None
+                latest = max((s.time_ns for s in (power, energy, water) if s is not None), default=None)
                 out.append(
                     MeterStatus(
                         device=device.id,
@@ -193,6 +197,8 @@ class Views:
                         energy_kwh=_num(energy),
                         time=_dt(latest),
                         available=not (snapshot and device.id in snapshot.unavailable),
+                        water_m3=_num(water),
+                        flow_m3_h=flows.get(device.id) if water is not None else None,
                     )
                 )
         return out
@@ -238,6 +244,50 @@ class Views:
             ),
             night_cut=None if cut is None else (_clock(cut.start), _clock(cut.end)),
         )
+
+
+#: Water flow is the counter's increase over about this long (a 1 L pulse counter polled every minute
+#: would otherwise read 0 or 0.06 m³/h by turns).
+FLOW_WINDOW_NS = 15 * 60 * 1_000_000_000
+
+
+class CounterRate:
+    """The rate of cumulative counters (m³ -> m³/h) over a sliding window, per device.
+
+    Fed with every counter sample (one thread: the control loop); :meth:`rates` gives a plain dict
+    to publish. A decrease (counter reset or replaced meter) restarts the window; a counter that
+    has not reported for two windows has no rate.
+
+    >>> r = CounterRate(); r.add("eau", 10.0, 0); r.add("eau", 10.5, 1_800_000_000_000)
+    >>> r.rates(1_800_000_000_000)
+    {'eau': 1.0}
+    """
+
+    def __init__(self, window_ns: int = FLOW_WINDOW_NS) -> None:
+        self.window_ns = window_ns
+        self._samples: dict[str, deque[tuple[int, float]]] = {}
+
+    def add(self, device: str, value: float, time_ns: int) -> None:
+        """One counter sample (older or equal stamps than the last are ignored)."""
+        samples = self._samples.setdefault(device, deque(maxlen=1024))
+        if samples and time_ns <= samples[-1][0]:
+            return
+        if samples and value < samples[-1][1]:
+            samples.clear()
+        samples.append((time_ns, value))
+        # keep one sample at or before the window's start, so the rate spans the whole window
+        while len(samples) > 2 and samples[1][0] <= time_ns - self.window_ns:
+            samples.popleft()
+
+    def rates(self, now_ns: int) -> dict[str, float]:
+        """Device -> increase per hour over the window, for counters heard from recently."""
+        out: dict[str, float] = {}
+        for device, samples in self._samples.items():
+            if len(samples) < 2 or now_ns - samples[-1][0] > 2 * self.window_ns:
+                continue
+            (t0, v0), (t1, v1) = samples[0], samples[-1]
+            out[device] = round((v1 - v0) / ((t1 - t0) / 3.6e12), 6)
+        return out
 
 
 def _num(sample: Any) -> float | None:

@@ -407,6 +407,16 @@ class SettingsStore:
         )
 
     # ---- audit --------------------------------------------------------------------------------
+    def record(self, *, user: str, action: str, subject: str, old: str, new: str, now: datetime) -> None:
+        """An audit row for a change made elsewhere (an account added on the admin page...).
+
+        Nothing the rules read changes, so :attr:`version` stays as it is."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit (time_ns, user, action, subject, old, new) VALUES (?, ?, ?, ?, ?, ?)",
+                (_ns(now), user or "?", action, subject, old, new),
+            )
+
     def audit(self, *, limit: int = 100) -> list[AuditEntry]:
         """Newest first."""
         with self._lock:

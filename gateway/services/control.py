@@ -40,7 +40,7 @@ from typing import Any
 from drivers.gpio import Edge, GpioBank, InputSpec, RelaySpec
 from gateway.clock_guard import ClockGuard, guard_for
 from gateway.control import Alert, CircuitStatus, Control, Evaluation, ZoneStatus
-from gateway.control_views import slots_from_periods
+from gateway.control_views import CounterRate, slots_from_periods
 from gateway.model import Reading
 from gateway.service import Service, StopPhase
 from gateway.settings_store import SettingsStore
@@ -159,6 +159,13 @@ class ControlService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = False
         self._relevant = self._relevant_devices()
+        #: water meters (Modbus devices counting m³): their flow for the overview
+        self._water = frozenset(
+            d.id for bus in config.buses.values() for d in getattr(bus, "devices", ()) if d.quantity == "water_m3"
+        )
+        self._flows = CounterRate()
+        if self._water:
+            core.on_reading(self._on_counter)
         self._relay_tags = {
             name: core.tags(device=name, building=r.building, zone=r.zone) for name, r in config.gpio.relays.items()
         }
@@ -274,6 +281,14 @@ class ControlService:
             return  # still gathering the first readings (see run())
         self.request_evaluation()
 
+    def _on_counter(self, reading: Reading) -> None:
+        """Core listener (loop thread): water counters, for their flow on the overview."""
+        device = reading.tag("device") or ""
+        if device in self._water:
+            value = dict(reading.fields).get("water_m3")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                self._flows.add(device, float(value), reading.time_ns)
+
     def request_evaluation(self) -> None:
         """Evaluate soon (once, however many changes arrive in this loop iteration)."""
         if self._pending or self._loop is None:
@@ -326,7 +341,21 @@ class ControlService:
         self.last_decision = decision
         self._save_memory()
         self.control.publish(self._view(decision, now))
+        if trigger == "tick":  # once per tick, not per change: a regular sample for the hourly duty
+            self._publish_zones(decision)
         return decision
+
+    def _publish_zones(self, decision: Decision) -> None:
+        """Each heated zone's target, heater state and mode (measurement ``climate``, tagged with the
+        zone; device ``building/zone``, which no configured device can be called): sampled every tick,
+        the archive's hourly mean of ``heater_on`` (0/1) is the heater's duty fraction."""
+        for z in decision.zones:
+            building, zone = z.zone.split("/", 1)
+            fields: dict[str, Any] = {"heater_on": bool(z.heating), "mode": str(z.mode)}
+            if z.target_c is not None and math.isfinite(z.target_c):
+                fields["target_c"] = float(z.target_c)
+            tags = self.core.tags(device=z.zone, building=building, zone=zone)
+            self._publish("climate", tags, fields, decision.now_ns)
 
     # ---- time on a Pi without RTC --------------------------------------------------------------
     def clock_trusted(self) -> bool:
@@ -524,6 +553,7 @@ class ControlService:
                     window_open=window or bool(memory and memory.window_open_since_ns),
                     reason=z.reason.text(self.lang),
                     outputs=outputs,
+                    reason_detail=z.reason,
                 )
             )
         circuits = []
@@ -537,11 +567,18 @@ class ControlService:
                     building=None,
                     on=relays.get(cfg.relay, c.on) if cfg else c.on,
                     reason=c.reason.text(self.lang),
+                    reason_detail=c.reason,
                     sunrise=sunrise,
                     sunset=sunset,
                 )
             )
-        return Evaluation(at=now, zones=tuple(zones), circuits=tuple(circuits), alerts=self._alerts(decision))
+        return Evaluation(
+            at=now,
+            zones=tuple(zones),
+            circuits=tuple(circuits),
+            alerts=self._alerts(decision),
+            meter_flows=MappingProxyType(self._flows.rates(decision.now_ns)),
+        )
 
     def _alerts(self, decision: Decision) -> tuple[Alert, ...]:
         """The latest warning/alarm per (kind, subject) of the last 24 h not resolved since."""
