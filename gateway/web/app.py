@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gateway import __version__
 from gateway.config import GatewayConfig
+from gateway.control import ControlBusyError
 from gateway.users import LoginThrottle, UserStore
 from gateway.web import i18n, security
 from gateway.web.backend import Backend
@@ -143,6 +144,16 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc: Exception) -> tuple[str, int]:
         return page(413, _("Too large"), _("The form sent too much data."))
+
+    @app.errorhandler(ControlBusyError)
+    def busy(exc: ControlBusyError) -> Any:
+        # the control loop did not take the change within 5 s: nothing was applied, the form can be sent again
+        body, code = page(
+            503,
+            _("Busy"),
+            _("The gateway is busy and nothing was changed. Please try again in a moment."),
+        )
+        return body, code, {"Retry-After": "5"}
 
     @app.errorhandler(500)
     def server_error(exc: Exception) -> tuple[str, int]:

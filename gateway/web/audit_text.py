@@ -67,6 +67,8 @@ def value_text(text: str) -> str:
             parts.append(f"« {data['label']} »" if i18n.current_language() == "fr" else f"“{data['label']}”")
         if "mode" in data:
             parts.append(i18n.mode_label(str(data["mode"])))
+        if isinstance(data.get("setpoint_c"), int | float):
+            parts.append(_("Booking at %(temperature)s", temperature=i18n.temperature(float(data["setpoint_c"]))))
         if "on" in data:
             parts.append(_("on") if data["on"] else _("off"))
         if "start" in data and "end" in data:

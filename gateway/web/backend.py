@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 import threading
 import time as _time
@@ -162,7 +161,6 @@ class Backend:
         self._now_ns = clock_now_ns
         self._clock_status = clock_status
         self._started = _time.monotonic() if started_monotonic is None else started_monotonic
-        self._audit_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._settled: dict[tuple[str, str, str, str, str], dict[date, float]] = {}
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
@@ -243,33 +241,11 @@ class Backend:
         return rows[:limit]
 
     def record_action(self, user: str, action: str, subject: str, old: str, new: str) -> None:
-        """Record an account change (user added/removed, password changed) in the action log."""
-        record = getattr(self.control, "record_action", None)
-        if callable(record):
-            record(user=user, action=action, subject=subject, old=old, new=new)
-            return
-        line = json.dumps(
-            {
-                "time": self.now().isoformat(),
-                "user": user,
-                "action": action,
-                "subject": subject,
-                "old": old,
-                "new": new,
-            },
-            ensure_ascii=False,
-        )
-        with self._audit_lock:
-            self._web_audit.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._web_audit, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as out:
-                out.write(line + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+        """Record an account change (user added/removed, password changed) in the control audit log."""
+        self.control.record_action(user, action, subject, old, new)
 
     def _web_actions(self, limit: int) -> list[ActionRow]:
-        if getattr(self.control, "record_action", None) is not None:
-            return []
+        """Account changes an older version wrote to ``web-audit.jsonl`` (read, never written now)."""
         try:
             lines = self._web_audit.read_text(encoding="utf-8").splitlines()[-limit:]
         except FileNotFoundError:
@@ -450,9 +426,8 @@ class Backend:
             series["temperature"] = self._mean_of(heating.sensors, "temperature_c", start, end)
             if heating.outdoor_sensor:
                 series["outdoor"] = self._mean_of([heating.outdoor_sensor], "temperature_c", start, end)
-            outputs = list(heating.outputs) if hasattr(heating, "outputs") else []
-            if outputs:
-                series["heater"] = self._mean_of(outputs[:1], "on", start, end)
+            # the control loop samples each zone's heater_on (0/1) every tick: the hourly mean is the duty
+            series["heater"] = self._zone_series(building, zone, "heater_on", start, end)
             series["target"] = self._zone_series(building, zone, "target_c", start, end)
         return _align(series, start, end)
 

@@ -10,6 +10,7 @@ render time).
 # (flask_wtf and wtforms ship no type information: their classes are Any, and subclassing them is the API)
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -171,10 +172,36 @@ class OverrideForm(FlaskForm):
         validators=[InputRequired(_l("A valid date and time."))],
     )
     mode = SelectField(_l("Mode"), validators=[InputRequired(_REQUIRED)])
+    #: with ``mode`` = :data:`SETPOINT_CHOICE`: a temperature (°C, "17,5" or "17.5") within the
+    #: zone's bounds, set on the form as ``setpoint_bounds`` by the view
+    setpoint_c = StringField(_l("Temperature (°C)"), validators=[Length(max=10)])
+    setpoint_bounds: tuple[float, float] = (5.0, 19.0)
 
     def validate_end(self, field: Any) -> None:
         if self.start.data and field.data and field.data <= self.start.data:
             raise ValidationError(_l("The end must be after the start."))
+
+    def validate_setpoint_c(self, field: Any) -> None:
+        text = (field.data or "").strip()
+        if self.mode.data != SETPOINT_CHOICE:
+            if text:
+                raise ValidationError(_l("Choose “a temperature” as the mode to book a temperature."))
+            field.value = None
+            return
+        try:
+            value = float(text.replace(",", ".").replace("°C", "").strip())
+        except ValueError:
+            raise ValidationError(_l("A temperature in °C, e.g. 17,5.")) from None
+        low, high = self.setpoint_bounds
+        if not math.isfinite(value) or not low <= value <= high:
+            from gateway.web.i18n import number
+
+            raise ValidationError(_l("Between %(low)s and %(high)s °C.", low=number(low), high=number(high)))
+        field.value = round(value, 1)
+
+
+#: The booking form's "mode" that means "this temperature" (OverrideForm.setpoint_c).
+SETPOINT_CHOICE = "setpoint"
 
 
 class RemoveForm(FlaskForm):

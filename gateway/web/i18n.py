@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_timedelta
@@ -152,10 +153,14 @@ def duration(seconds: float | None) -> str:
     return format_timedelta(timedelta(seconds=seconds), threshold=1.0, locale=current_language())
 
 
-def reason(text: str | None) -> str:
-    """A rules reason (already in French from the control loop); the start-up placeholder in words."""
+def reason(text: str | None, detail: Any = None) -> str:
+    """A rules reason in the user's language: ``detail`` (the structured :class:`rules.types.Reason`
+    of a zone or circuit status) rendered in it when given, else ``text`` (rendered by the control
+    loop in the site's language); the start-up placeholder in words."""
     from flask_babel import gettext as _
 
+    if detail is not None:
+        return str(detail.text(current_language()))
     if not text or text == "not evaluated yet":
         return str(_("Not evaluated yet: the gateway is starting."))
     return text

@@ -199,6 +199,12 @@ def _week_of_history(now: datetime) -> Iterator[Reading]:
             {"on": occupied},
             time_ns=ns,
         )
+        yield Reading.make(  # what the control loop samples every tick (one per hour here)
+            "climate",
+            {**base, "device": "mairie/bureaux", "building": "mairie", "zone": "bureaux"},
+            {"target_c": 19.0 if occupied else 16.0, "heater_on": occupied, "mode": "confort" if occupied else "reduit"},
+            time_ns=ns,
+        )
         yield Reading.make(
             "meter",
             {**base, "device": "mairie-general", "building": "mairie"},

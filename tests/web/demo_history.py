@@ -75,8 +75,12 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
                     )
                 for relay in heating.outputs[:1]:
                     yield Reading.make("relay", {**tags, "device": relay}, {"on": occupied}, time_ns=ns)
+                # as the control loop samples it every tick (gateway.services.control._publish_zones)
                 yield Reading.make(
-                    "climate", {**tags, "device": f"{building_id}-{zone_id}"}, {"target_c": setpoint}, time_ns=ns
+                    "climate",
+                    {**tags, "device": f"{building_id}/{zone_id}"},
+                    {"target_c": setpoint, "heater_on": occupied, "mode": "confort" if occupied else "reduit"},
+                    time_ns=ns,
                 )
         for bus in config.buses.values():  # type: ignore[attr-defined]
             for device in bus.devices:

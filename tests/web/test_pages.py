@@ -35,7 +35,7 @@ def test_overview_shows_energy_today_and_this_week_from_the_archive(agent):
     # the history adds 1 kWh per idle hour and 4 per occupied hour (08 h - 18 h on weekdays). Friday
     # 27 November up to 12 h: 8 idle + 4 occupied hours = 24 kWh; Monday to Friday noon: 4 x 54 + 24 = 240 kWh
     assert "mairie-general Mairie 4\u202f000\u00a0W 24,0\u00a0kWh 240,0\u00a0kWh 12\u00a0h" in page
-    assert "ecole-eau Mairie — 0,120\u00a0m³ 1,080\u00a0m³" in page
+    assert "ecole-eau Mairie 0,010\u00a0m³/h 0,120\u00a0m³ 1,080\u00a0m³ 12\u00a0h" in page  # flow from the counter
 
 
 def test_overview_puts_alerts_at_the_top(agent):

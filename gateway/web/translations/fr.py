@@ -245,4 +245,11 @@ FR = {
     "water": "eau",
     "yes": "oui",
     "— or a temperature —": "— ou une température —",
+    "Power or flow now": "Puissance ou débit",
+    "Choose “a temperature” as the mode to book a temperature.": "Choisissez « une température » comme mode pour réserver une température.",
+    "A temperature in °C, e.g. 17,5.": "Une température en °C, par exemple 17,5.",
+    "A temperature (%(low)s – %(high)s)": "Une température (%(low)s – %(high)s)",
+    "Booking at %(temperature)s": "Réservation à %(temperature)s",
+    "Busy": "Occupé",
+    "The gateway is busy and nothing was changed. Please try again in a moment.": "La passerelle est occupée et rien n'a été modifié. Réessayez dans un instant.",
 }

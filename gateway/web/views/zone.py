@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from gateway.web.forms import (
+    SETPOINT_CHOICE,
     CopyDayForm,
     ExceptionForm,
     OverrideForm,
@@ -75,15 +76,22 @@ def _override_form(detail: Any, *, bind: bool = False) -> OverrideForm:
     if defaults["end"] <= defaults["start"]:
         defaults["end"] = defaults["start"] + timedelta(hours=3)
     form = OverrideForm(prefix="ov", formdata=_formdata() if bind else None, data=None if bind else defaults)
+    low, high = detail.setpoint_min_c, detail.setpoint_max_c
     form.mode.choices = options(
-        (
-            m,
-            f"{mode_label(m)} ({temperature(detail.mode_setpoints[m])})"
-            if m in detail.mode_setpoints
-            else mode_label(m),
-        )
-        for m in detail.modes
+        [
+            *(
+                (
+                    m,
+                    f"{mode_label(m)} ({temperature(detail.mode_setpoints[m])})"
+                    if m in detail.mode_setpoints
+                    else mode_label(m),
+                )
+                for m in detail.modes
+            ),
+            (SETPOINT_CHOICE, _("A temperature (%(low)s – %(high)s)", low=temperature(low), high=temperature(high))),
+        ]
     )
+    form.setpoint_bounds = (low, high)
     return form
 
 
@@ -251,7 +259,8 @@ def remove_exception(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/override")
 @require_role("agent")
 def add_override(building: str, zone: str) -> Any:
-    """Book the zone (or force it) from start to end in a mode (its configured setpoint applies)."""
+    """Book the zone (or force it) from start to end in a mode (its configured setpoint applies) or at a
+    temperature within the zone's bounds."""
     from gateway.control import ValidationError
 
     detail = _detail(building, zone)
@@ -259,11 +268,13 @@ def add_override(building: str, zone: str) -> Any:
     if not form.validate_on_submit():
         return render(building, zone, failed={"ov": form}, status=400)
     tz = backend().tz
+    setpoint = form.setpoint_c.value if form.mode.data == SETPOINT_CHOICE else None
     try:
         backend().add_override(
             building,
             zone,
-            mode=form.mode.data,
+            mode=None if setpoint is not None else form.mode.data,
+            setpoint_c=setpoint,
             start=aware(form.start.data, tz),
             end=aware(form.end.data, tz),
             label=form.label.data,
