@@ -312,3 +312,42 @@ def test_a_stuck_disk_never_blocks_append_or_stats(path: Path) -> None:
     gate.set()
     assert journal.commit() == 1000
     journal.close()
+
+
+def segments_on_disk(path: Path) -> list[int]:
+    """The segment tables in the file, read by a separate read-only connection."""
+    import sqlite3
+
+    from gateway.journal_schema import segments
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return segments(db)
+    finally:
+        db.close()
+
+
+def test_fetch_crosses_segments_and_delivered_segments_are_dropped_whole(path: Path) -> None:
+    from gateway.journal_schema import SEGMENT_ROWS
+
+    journal = open_journal(path, sinks=("local",))
+    total = 2 * SEGMENT_ROWS + 100  # ids 1 .. 2 * SEGMENT_ROWS + 100: segments 0, 1 and 2
+    for i in range(total):
+        journal.append(reading(i))
+    journal.commit()
+    assert segments_on_disk(path) == [0, 1, 2]
+    journal.advance_sync("local", SEGMENT_ROWS - 5)
+    rows = journal.fetch_sync("local", limit=10)
+    assert [r.id for r in rows] == list(range(SEGMENT_ROWS - 4, SEGMENT_ROWS + 6))  # across the boundary
+    assert rows[5].line == lineproto.encode(reading(SEGMENT_ROWS))
+    journal.advance_sync("local", 2 * SEGMENT_ROWS + 50)
+    journal.commit()
+    assert segments_on_disk(path) == [2]  # 0 and 1 delivered: dropped; the newest stays
+    assert journal.stats().sinks["local"].backlog == 50
+    journal.close()
+    journal = open_journal(path, sinks=("local",))  # after a restart: same cursor, same ids
+    assert [r.id for r in journal.fetch_sync("local", limit=100)] == list(range(2 * SEGMENT_ROWS + 51, total + 1))
+    journal.append(reading(total))
+    journal.commit()
+    assert journal.stats().last_id == total + 1
+    journal.close()

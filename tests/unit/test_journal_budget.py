@@ -109,3 +109,29 @@ def test_back_under_budget_is_logged_once(journal: Journal, caplog: pytest.LogCa
     assert caplog.text.count("over its disk budget") == 1
     assert caplog.text.count("back under its budget") == 1
     assert not journal.stats().over_budget
+
+
+def test_a_budget_of_several_segments_drops_whole_segments_first(tmp_path: Path) -> None:
+    import sqlite3
+
+    from gateway.journal_schema import SEGMENT_ROWS, segments
+
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, sinks=("remote",), metrics=Metrics(), clock=SystemClock(),
+                      budget_bytes=4 * 1024 * 1024)
+    total = 0
+    for _ in range(10):
+        fill(journal, total, 8000)
+        total += 8000
+    stats = journal.stats()
+    remote = stats.sinks["remote"]
+    assert stats.used_bytes <= 4 * 1024 * 1024 * 1.05
+    assert remote.dropped + remote.backlog == total  # nothing silent
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    present = segments(db)
+    db.close()
+    assert present[0] > 0  # the oldest segments went whole
+    assert present[-1] == total // SEGMENT_ROWS
+    rows = journal.fetch_sync("remote", limit=100_000, max_bytes=10**9)
+    assert rows[0].id == remote.dropped + 1
+    assert rows[-1].line == lineproto.encode(reading(total - 1))
