@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from gateway.model import Reading
 
@@ -39,10 +40,11 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
     site = config.site.id  # type: ignore[attr-defined]
     start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     counters: dict[str, float] = {}
+    tz = ZoneInfo(config.site.timezone)  # type: ignore[attr-defined]
     for hour in range(days * 24 + 1):
         t = start + timedelta(hours=hour)
         ns = int(t.timestamp()) * 1_000_000_000
-        local = t.astimezone(__import__("zoneinfo").ZoneInfo(config.site.timezone))  # type: ignore[attr-defined]
+        local = t.astimezone(tz)
         outdoor = 4.5 + 3.5 * math.sin((local.hour - 9) / 24 * 2 * math.pi)
         outdoor_sensors = {
             zone.heating.outdoor_sensor
@@ -85,14 +87,28 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
         for bus in config.buses.values():  # type: ignore[attr-defined]
             for device in bus.devices:
                 field = "water_m3" if device.quantity == "water_m3" else "energy_import_kwh"
-                step = 0.012 if field == "water_m3" else (3.5 if 8 <= local.hour < 18 else 0.8)
-                counters[device.id] = counters.get(device.id, 1000.0) + step
+                step = _step(field, local.hour)
+                if device.id not in counters:
+                    # the history ends where the demo's simulated meter starts counting
+                    # (drivers.sim.meters.MeterModel: 1000 + 97 x unit kWh, 100 + 3 x unit m³), so the
+                    # archive sees no jump (a "reset") when the live readings follow it
+                    initial = 100.0 + 3.0 * device.unit if field == "water_m3" else 1000.0 + 97.0 * device.unit
+                    counters[device.id] = initial - sum(
+                        _step(field, (start + timedelta(hours=h)).astimezone(tz).hour) for h in range(1, days * 24 + 1)
+                    )
+                else:
+                    counters[device.id] += step
                 yield Reading.make(
                     "meter",
                     {"site": site, "device": device.id, "building": device.building},
                     {field: round(counters[device.id], 3)},
                     time_ns=ns,
                 )
+
+
+def _step(field: str, hour: int) -> float:
+    """A meter's hourly increase in the history."""
+    return 0.012 if field == "water_m3" else (3.5 if 8 <= hour < 18 else 0.8)
 
 
 def seed_archive(config: object, state_dir: Path, days: int) -> None:

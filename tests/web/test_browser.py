@@ -8,6 +8,7 @@ Screenshots of every page go to ``test-artifacts/web/``; the overview is also co
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -94,9 +95,7 @@ def test_the_agent_books_the_hall_and_sees_it_everywhere(demo, browser):
         page.reload()
         reason = hall.locator("[data-testid=reason]").inner_text()
     assert "Salle des fêtes" in reason, reason
-    overview = shot(page, "02-overview")
-    (ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(overview, ROOT / "docs" / "screenshots" / "overview.png")
+    shot(page, "02-overview")
 
     # The hall's page: status, a 7-day chart drawn by the vendored uPlot, the schedule
     hall.locator("h4 a").click()
@@ -169,6 +168,25 @@ def test_the_agent_books_the_hall_and_sees_it_everywhere(demo, browser):
     assert "Horaires modifiés" in log_text
     assert "Loto du comité des fêtes" in log_text
     shot(page, "08-action-log")
+
+    # The water meter (polled every minute) shows its flow once it has read the counter twice
+    page.goto(demo["url"] + "/")
+    water = page.locator("tr", has_text="ecole-eau")
+    deadline = time.monotonic() + 90
+    while "m³/h" not in water.inner_text() and time.monotonic() < deadline:
+        time.sleep(2)
+        page.reload()
+    assert "m³/h" in water.inner_text(), water.inner_text()
+    overview = shot(page, "02-overview-later")
+    (ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(overview, ROOT / "docs" / "screenshots" / "overview.png")
+
+    # The zone chart has its outdoor line (the demo's outdoor thermometer) and the heater's duty
+    page.goto(demo["url"] + "/zone/mairie/bureaux")
+    history = json.loads(page.locator("#zone-history").text_content())
+    assert any(v is not None for v in history["outdoor"])
+    assert any(v is not None and 0 <= v <= 1 for v in history["heater"])
+    assert any(v is not None for v in history["target"])
 
     # Phone-sized screen: the overview still fits (no horizontal scroll)
     phone = browser.new_context(
