@@ -291,3 +291,53 @@ async def test_a_change_the_busy_loop_cannot_take_is_refused_and_not_applied(con
     assert isinstance(outcome[0], ControlBusyError)
     assert control.zone("salle", "grande_salle").overrides == ()
     assert control.audit_log() == []
+
+
+def test_changes_made_elsewhere_are_recorded_in_the_same_audit_log(control, store, tmp_path):
+    version = store.version
+    control.record_action("maire", "user-add", "agent2", "", "agent")
+    (entry,) = control.audit_log()
+    assert (entry.time, entry.user, entry.action, entry.subject, entry.old, entry.new) == (
+        NOW,
+        "maire",
+        "user-add",
+        "agent2",
+        "",
+        "agent",
+    )
+    assert store.version == version  # nothing the rules read changed: no rebuild of the site
+    reopened = SettingsStore(tmp_path / "settings.sqlite")
+    assert [e.action for e in reopened.audit()] == ["user-add"]
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("maire", "", "x", "", ""), "action"),
+        (("maire", "user-add", "a\nb", "", ""), "subject"),
+        (("maire", "user-add", "x", "", "y" * 501), "new"),
+        ((None, "user-add", "x", "", ""), "user"),
+    ],
+)
+def test_a_bad_audit_row_is_refused(control, args, field):
+    with pytest.raises(ValidationError) as err:
+        control.record_action(*args)
+    assert field in err.value.errors
+    assert control.audit_log() == []
+
+
+def test_counter_rate_over_the_window_restarts_after_a_reset_and_forgets_silent_meters():
+    from gateway.control_views import CounterRate
+
+    minute = 60 * 10**9
+    rate = CounterRate(window_ns=15 * minute)
+    for m in range(31):  # 0.02 m³ a minute for 30 min: 1.2 m³/h
+        rate.add("eau", 100.0 + 0.02 * m, m * minute)
+    assert rate.rates(30 * minute) == {"eau": pytest.approx(1.2)}
+    rate.add("eau", 100.6, 30 * minute)  # a repeated stamp is ignored
+    rate.add("eau", 0.5, 31 * minute)  # the meter was replaced: the window restarts
+    assert rate.rates(31 * minute) == {}
+    rate.add("eau", 0.6, 36 * minute)
+    assert rate.rates(36 * minute) == {"eau": pytest.approx(1.2)}
+    assert rate.rates(36 * minute + 31 * minute) == {}  # silent for two windows: no flow shown
