@@ -534,7 +534,8 @@ class Control:
             with gate:
                 if not started:
                     abandoned = True
-                    future.cancel()
+                    # not cancelled: the coroutine still runs once, sees `abandoned` and applies nothing
+                    # (a cancelled one would never be awaited: a RuntimeWarning in the log)
                     raise ControlBusyError("the control loop is busy; nothing was changed, try again") from exc
             return future.result()  # type: ignore[return-value]  # started: one transaction, one evaluation
 

@@ -206,6 +206,7 @@ def test_a_busy_control_loop_asks_to_try_again(agent, village, monkeypatch):
     finally:
         release.set()
         village["control"].detach()
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)  # the abandoned change runs out
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
