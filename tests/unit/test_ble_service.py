@@ -14,24 +14,18 @@ from gateway.config import parse_config
 from gateway.core import Core
 from gateway.daemon import RunOptions
 from gateway.errors import ConfigError
-from gateway.model import Reading
 from gateway.services import ble as ble_service
+from tests.support.village import JournalRecorder, hall, recorded_core, site
 
-BASE = """
-[site]
-id = "saint-martin"
-name = "Saint-Martin"
-latitude = 47.39
-longitude = 0.98
-[buildings.salle]
-name = "Salle des fêtes"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.mairie]
+BASE = (
+    site()
+    + hall(kind=None, sensor=None)
+    + """[buildings.mairie]
 name = "Mairie"
 [buildings.mairie.zones.bureaux]
 name = "Bureaux"
 """
+)
 
 SENSORS = """
 [ble]
@@ -58,16 +52,6 @@ bindkey_file = "KEYFILE"
 building = "mairie"
 zone = "bureaux"
 """
-
-
-class JournalRecorder:
-    """The journal boundary: what would be written."""
-
-    def __init__(self) -> None:
-        self.rows: list[Reading] = []
-
-    def append(self, reading: Reading) -> None:
-        self.rows.append(reading)
 
 
 @pytest.fixture
@@ -114,9 +98,7 @@ def test_a_bind_key_file_readable_by_others_is_refused(keyfile: Path) -> None:
 
 
 def make_core(config) -> tuple[Core, JournalRecorder, ManualClock]:
-    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
-    journal = JournalRecorder()
-    return Core(config=config, clock=clock, journal=journal), journal, clock
+    return recorded_core(config, datetime(2026, 11, 27, 8, tzinfo=UTC))
 
 
 async def test_demo_sensors_feed_the_zones_through_the_real_decode_path(keyfile: Path) -> None:
@@ -150,7 +132,7 @@ async def test_demo_sensors_feed_the_zones_through_the_real_decode_path(keyfile:
     # and repeats were coalesced: each frame is sent twice, journaled once
     assert core.metrics.get("gateway_ble_coalesced_total", sensor="mairie-t1", why="same_packet") >= 1
     assert core.metrics.get("gateway_ble_rejected_total", reason="undecryptable") == 0
-    counters = [r for r in journal.rows if r.tag("device") == "mairie-t1"]
+    counters = [r for r in journal.readings if r.tag("device") == "mairie-t1"]
     assert len(counters) == core.metrics.get("gateway_ble_readings_total", sensor="mairie-t1")
     # a dead battery: the silenced sensor stops advertising, the others go on
     options.extras["sim_ble_silenced"].add("salle-t1")
@@ -179,7 +161,7 @@ def test_binary_states_go_to_the_input_measurement(keyfile: Path) -> None:
     )
     sensor = service.listener.sensors["54:48:E6:8F:80:A5"]
     service._publish(SensorUpdate(sensor, decoded, clock.time_ns()))
-    (row,) = journal.rows
+    (row,) = journal.readings
     assert row.measurement == "input"
     assert row.field_map() == {"window_open": True}
     assert row.tag("zone") == "bureaux"

@@ -14,22 +14,12 @@ from gateway.config import parse_config
 from gateway.control import Control, ControlBusyError, SchedulePeriod, UnknownSubjectError, ValidationError
 from gateway.services.control import effective_site
 from gateway.settings_store import SettingsStore
+from tests.support.village import hall, site
 
-CONFIG = """
-[site]
-id = "t"
-name = "Test"
-latitude = 47.39
-longitude = 0.98
-[buildings.salle]
-name = "Salle des fêtes"
-kind = "hall"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-thermo"]
-schedule = [{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]
+CONFIG = (
+    site("t", "Test")
+    + hall(sensor="salle-thermo")
+    + """
 [gpio.relays.salle-chauffage]
 pin = 17
 [gpio.relays.parvis]
@@ -37,6 +27,7 @@ pin = 18
 [lighting.circuits.parvis]
 relay = "parvis"
 """
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

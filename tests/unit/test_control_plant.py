@@ -16,27 +16,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.clock import ManualClock
 from gateway.config import load_config
-from gateway.core import Core
 from gateway.plant import build_plant
 from gateway.services.ble import _sim_factory
+from tests.support.village import recorded_core
 
 PARIS = ZoneInfo("Europe/Paris")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "village.toml"
 MAIRIE_T1 = "A4:C1:38:02:83:F4"
 
 
-class Journal:
-    def append(self, reading: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def world() -> Any:
     config = load_config(EXAMPLE)
-    clock = ManualClock(datetime(2026, 1, 14, 1, 50, tzinfo=PARIS))
-    core = Core(config=config, clock=clock, journal=Journal())
+    core, _, clock = recorded_core(config, datetime(2026, 1, 14, 1, 50, tzinfo=PARIS))
     options = SimpleNamespace(extras={}, demo=True, pin_factory=None)
     control = SimpleNamespace(bank=SimpleNamespace(get=lambda name: False))
     (plant,) = build_plant(config, core, options, control)

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from gateway.clock import ManualClock
 from gateway.config import parse_config
-from gateway.core import Core
 from gateway.daemon import RunOptions
 from gateway.model import Reading
 from gateway.services.control import build
+from tests.support.village import recorded_core
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -52,27 +51,12 @@ state_dir = "{state}"
 """
 
 
-class Journal:
-    """The recorder the core hands readings to (the real journal is tested on its own)."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-
-    def append(self, reading: Reading) -> None:
-        self.readings.append(reading)
-
-    def of(self, measurement: str) -> list[Reading]:
-        return [r for r in self.readings if r.measurement == measurement]
-
-
 @contextlib.asynccontextmanager
 async def control(
     tmp_path: Path, start: datetime, initial_c: float | None = None, grace_s: float = 0.0
 ) -> AsyncIterator[Any]:
     config = parse_config(CONFIG.format(state=tmp_path / "state"))
-    clock = ManualClock(start)
-    journal = Journal()
-    core = Core(config=config, clock=clock, journal=journal)
+    core, journal, clock = recorded_core(config, start)
     options = RunOptions(
         clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0, "control_startup_grace_s": grace_s}
     )

@@ -3,53 +3,35 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.control import Control
-from gateway.core import Core
 from gateway.settings_store import SettingsStore
 from gateway.sinks.mqtt import MqttSink
+from tests.support.village import hall, recorded_core, site
 
-CONFIG = """
-[site]
-id = "saint-martin"
-name = "Saint-Martin"
-latitude = 47.39
-longitude = 0.98
-[buildings.salle]
-name = "Salle des fêtes"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-t1"]
+CONFIG = (
+    site()
+    + hall(kind=None, schedule=None)
+    + """
 [gpio.relays.salle-chauffage]
 pin = 17
 [sinks.mqtt]
 kind = "mqtt"
 host = "127.0.0.1"
 """
+)
 TOPIC = "village/saint-martin/salle/grande_salle/override/set"
-
-
-class Journal:
-    def append(self, reading) -> None:
-        pass
-
-    def add_commit_listener(self, listener) -> None:
-        pass
 
 
 @pytest.fixture
 def sink(tmp_path: Path):
     config = parse_config(CONFIG)
-    clock = ManualClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
-    core = Core(config=config, clock=clock, journal=Journal())
+    core, _, clock = recorded_core(config)
     store = SettingsStore(tmp_path / "settings.sqlite")
     control = Control(config=config, store=store, now=clock.now, state=core.state)
     yield MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=core.journal, control=control), control, core
