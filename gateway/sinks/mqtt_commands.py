@@ -22,8 +22,11 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from gateway.control import Control
 
 MAX_BODY = 1024
 MAX_AHEAD = timedelta(days=14)
@@ -45,28 +48,6 @@ class OverrideRequest:
     until: datetime
     start: datetime | None
     label: str
-
-
-class ControlFacade(Protocol):
-    """The part of :class:`gateway.control.Control` commands use."""
-
-    @property
-    def modes(self) -> tuple[str, ...]: ...
-
-    def zone(self, building: str, zone: str) -> Any: ...
-
-    def add_override(
-        self,
-        building: str,
-        zone: str,
-        *,
-        mode: str | None = None,
-        start: datetime | None = None,
-        end: datetime,
-        label: str = "",
-        user: str,
-        setpoint_c: float | None = None,
-    ) -> Any: ...
 
 
 def _when(value: object, field: str, tz: ZoneInfo) -> datetime:
@@ -115,7 +96,7 @@ def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: 
     return OverrideRequest(building, zone, mode, float(setpoint) if setpoint is not None else None, until, start, label)
 
 
-def apply_override(control: ControlFacade, request: OverrideRequest) -> Any:
+def apply_override(control: Control, request: OverrideRequest) -> Any:
     """Create the override through the façade; :class:`CommandError` with the façade's reason."""
     from gateway.control import UnknownSubjectError, ValidationError
 
