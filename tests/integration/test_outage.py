@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.faulty_proxy import faulty_proxy
+from tests.support.influx_servers import as_set, start_victoria
 from tests.support.outage import run_outage
+from tests.support.upload_harness import (
+    T0_NS,
+    MiniGateway,
+    demo_readings,
+    expected_points,
+    gateway_config,
+    influx_v2_sink,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,3 +47,32 @@ async def test_a_week_without_the_remote_server_loses_nothing(tmp_path: Path) ->
     # delivered everything (run_outage waits for that, hour by hour) while the remote held it all
     assert report.hours_local_caught_up == 7 * 24
     assert report.rss_peak_drain_mb - report.rss_before_drain_mb < 32
+
+
+async def test_past_the_disk_budget_the_oldest_unsent_points_are_dropped_counted_and_the_rest_arrives(
+    tmp_path: Path,
+) -> None:
+    # Given a 1 MB budget and the remote server gone for a week of the light load (~3 MB of journal)
+    readings = [r for day in range(7) for r in demo_readings(
+        site="saint-martin", seconds=86400, start_ns=T0_NS + day * 86400 * 10**9, devices=LIGHT)]  # fmt: skip
+    with faulty_proxy(0) as proxy:  # nothing behind it yet: 502
+        config = gateway_config(tmp_path / "gw", influx_v2_sink("remote", proxy.url, max_backoff_s=0.5), budget_mb=1)
+        async with MiniGateway(config) as gw:
+            for start in range(0, len(readings), 500):
+                gw.publish_all(readings[start : start + 500])
+                gw.journal.commit()
+            stats = gw.journal.stats()
+            dropped = stats.sinks["remote"].dropped
+            # then the journal stayed within its budget by dropping the oldest unsent points, counted
+            assert dropped > 0
+            assert stats.used_bytes <= stats.budget_bytes
+            assert gw.metrics.get("gateway_journal_dropped_total", sink="remote") == dropped
+            # and when the server is back, exactly the newest points arrive: no gap, no duplicate
+            with start_victoria(tmp_path / "victoria") as central:
+                proxy.upstream_port = central.port
+                await gw.wait_delivered("remote", within=120)
+                got = {p for p in as_set(central.settled_points()) if p.name.startswith(("meter_", "climate_"))}
+    present = {(dict(p.tags)["device"], p.time_ns) for p in got}
+    first = next(i for i, r in enumerate(readings) if (r.tag("device"), r.time_ns) in present)
+    assert got == expected_points(readings[first:], ms=True)  # a suffix: only the oldest went
+    assert 0 < first <= dropped  # every missing point is a counted drop

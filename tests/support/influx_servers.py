@@ -140,6 +140,18 @@ class VictoriaServer:
                 out.append(Point(name, tags, int(ts) * 1_000_000, value))
         return out
 
+    def settled_points(self, *, timeout: float = 30.0) -> list[Point]:
+        """Read back until two reads 1.2 s apart agree (when the exact count is not known)."""
+        deadline = time.monotonic() + timeout
+        previous = self.points()
+        while time.monotonic() < deadline:
+            time.sleep(1.2)
+            current = self.points()
+            if len(current) == len(previous) and current:
+                return current
+            previous = current
+        return previous
+
     def series_count(self) -> int:
         return sum(1 for _ in self.export())
 
