@@ -47,6 +47,8 @@ _FETCH_BYTES_PER_LINE = 512
 _SLOW, _FAST = 0.5, 0.1
 #: The longest ``Retry-After`` honoured as asked.
 _MAX_RETRY_AFTER_S = 3600.0
+#: The rejected file rotates past this size (one previous file kept as ``.1``).
+_REJECTED_MAX_BYTES = 16 * 1024 * 1024
 #: The last chance to flush at shutdown.
 _FINAL_FLUSH_S = 5.0
 
@@ -384,6 +386,9 @@ class InfluxSink:
         error = answer.message.replace("\n", " ")
         try:
             self._rejected_path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if self._rejected_path.stat().st_size > _REJECTED_MAX_BYTES:  # bounded: the SD card
+                    self._rejected_path.replace(self._rejected_path.with_name(self._rejected_path.name + ".1"))
             with self._rejected_path.open("ab") as out:
                 out.write(f"# {stamp} HTTP {answer.status}: {error}\n".encode() + line + b"\n")
         except OSError as exc:

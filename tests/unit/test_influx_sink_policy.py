@@ -114,3 +114,20 @@ def test_a_valid_remote_sink_resolves_relative_secret_paths(tmp_path: Path) -> N
     assert sink.token_file == tmp_path / "tok"  # type: ignore[union-attr]
     assert sink.ca_file == tmp_path / "ca.pem"  # type: ignore[union-attr]
     assert sink.verify_tls  # type: ignore[union-attr]
+
+
+def test_the_rejected_file_is_bounded(tmp_path: Path) -> None:
+    from gateway.sinks.influx_http import Answer
+    from tests.support.upload_harness import MiniGateway, gateway_config, influx_v1_sink
+
+    gw = MiniGateway(gateway_config(tmp_path, influx_v1_sink("local", "http://127.0.0.1:9")))
+    try:
+        sink = gw.sinks["local"]
+        rejected = tmp_path / "rejected-local.lp"
+        rejected.write_bytes(b"x" * (16 * 1024 * 1024 + 1))
+        sink._reject(b"meter,site=s power_w=1 1", Answer("rejected", 400, "bad"))
+        assert (tmp_path / "rejected-local.lp.1").stat().st_size == 16 * 1024 * 1024 + 1
+        assert rejected.read_bytes().endswith(b"meter,site=s power_w=1 1\n")
+        assert gw.metrics.get("gateway_sink_rejected_total", sink="local") == 1
+    finally:
+        gw.journal.close()
