@@ -26,18 +26,15 @@ from gateway.model import Reading, Unavailable
 from gateway.users import LoginThrottle, UserStore
 from gateway.web.app import create_app
 from gateway.web.backend import Backend
+from tests.support.village import hall, site
 
 #: A cheap argon2 profile for tests (the product uses argon2-cffi's RFC 9106 default: 64 MiB).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "mot-de-passe-solide"
 
-CONFIG = """
-[site]
-id = "saint-martin"
-name = "Saint-Martin-sur-Loire"
-latitude = 47.39
-longitude = 0.98
-
+CONFIG = (
+    site(name="Saint-Martin-sur-Loire")
+    + """
 [buildings.mairie]
 name = "Mairie"
 kind = "mairie"
@@ -49,16 +46,9 @@ sensors = ["mairie-thermo"]
 outdoor_sensor = "exterieur"
 schedule = [{ days = "mon-fri", start = "08:30", end = "17:30" }]
 
-[buildings.salle]
-name = "Salle des fêtes"
-kind = "hall"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-thermo"]
-schedule = [{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]
-
+"""
+    + hall(sensor="salle-thermo")
+    + """
 [buses.compteurs]
 kind = "tcp"
 host = "127.0.0.1"
@@ -100,6 +90,7 @@ relay = "parvis"
 [service]
 state_dir = "{state_dir}"
 """
+)
 
 #: Friday 27 November 2026, 12:00 in Paris.
 NOW = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
