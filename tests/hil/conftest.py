@@ -26,28 +26,22 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.model import Event, Reading
 from gateway.services.control import TICK_S
 from tests.support.procs import free_port
+from tests.support.village import hall, site
 
 PARIS = ZoneInfo("Europe/Paris")
 
-HALL = """
-[site]
-id = "hil"
-name = "Banc HIL"
-timezone = "Europe/Paris"
-latitude = 47.39
-longitude = 0.98
+#: The grande salle's protections: off when its thermometer falls silent, off while the window is
+#: open, optimum start before a booking.
+PROTECTIONS = """failsafe = { stale_after_min = 15, mode = "off" }
+window = { contacts = ["salle-fenetre"], off_min = 30 }
+optimum_start = { rate_c_per_h = 2.0, max_preheat_h = 8 }
+"""
 
-[buildings.salle]
-name = "Salle des fêtes"
-kind = "hall"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-thermo"]
-failsafe = {{ stale_after_min = 15, mode = "off" }}
-window = {{ contacts = ["salle-fenetre"], off_min = 30 }}
-optimum_start = {{ rate_c_per_h = 2.0, max_preheat_h = 8 }}
+#: The test village; ``{state_dir}`` is filled in by :func:`village_config`.
+HALL = (
+    site("hil", "Banc HIL", timezone="Europe/Paris")
+    + hall(sensor="salle-thermo", schedule=None, heating=PROTECTIONS)
+    + """
 
 [gpio.relays.salle-chauffage]
 pin = 24
@@ -70,7 +64,7 @@ kind = "motion"
 building = "salle"
 
 [lighting]
-night_cut = {{ start = "23:00", end = "05:00" }}
+night_cut = { start = "23:00", end = "05:00" }
 [lighting.circuits.parvis]
 name = "Parvis"
 relay = "salle-parvis"
@@ -84,6 +78,13 @@ commit_interval_s = 0.2
 [service]
 state_dir = "{state_dir}"
 """
+)
+
+
+def village_config(text: str, tmp_path: Path) -> Any:
+    """Parse a test village's TOML with its state directory under ``tmp_path``."""
+    return parse_config(text.replace("{state_dir}", str(tmp_path / "state")))
+
 
 #: The pins of the test village (BCM numbers) and the heater's polarity.
 HEATER_PIN, PARVIS_PIN, WINDOW_PIN, PRESENCE_PIN = 24, 13, 20, 21
@@ -174,7 +175,7 @@ class Village:
 
 @pytest.fixture
 def hall_config(tmp_path: Path) -> Any:
-    return parse_config(HALL.format(state_dir=tmp_path / "state"))
+    return village_config(HALL, tmp_path)
 
 
 @contextlib.asynccontextmanager

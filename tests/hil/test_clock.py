@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import parse_config
-from tests.hil.conftest import HALL, PARIS, Village, running_village
+from tests.hil.conftest import HALL, PARIS, Village, running_village, village_config
 
 ZONE = "salle/grande_salle"
 SATURDAY_10H = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)
@@ -24,10 +23,10 @@ SATURDAY_10H = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)
 def scheduled_hall(tmp_path: Any) -> Any:
     """The test hall, occupied daily 08:00–22:00, with a one-hour maximum continuous run."""
     text = HALL.replace(
-        "optimum_start = {{",
-        'schedule = [{{ days = "daily", start = "08:00", end = "22:00" }}]\nmax_on_h = 1\noptimum_start = {{',
+        "optimum_start = {",
+        'schedule = [{ days = "daily", start = "08:00", end = "22:00" }]\nmax_on_h = 1\noptimum_start = {',
     )
-    return parse_config(text.format(state_dir=tmp_path / "state"))
+    return village_config(text, tmp_path)
 
 
 def guard_of(village: Village) -> Any:

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import parse_config
-from tests.hil.conftest import HALL, PARIS, running_village
+from tests.hil.conftest import HALL, PARIS, running_village, village_config
 
 pytestmark = pytest.mark.hil
 
@@ -21,10 +20,10 @@ kind = "school"
 [buildings.ecole.zones.classes]
 name = "Classes"
 [buildings.ecole.zones.classes.heating]
-pilot_wire = {{ plus = "ecole-fp-plus", minus = "ecole-fp-minus" }}
+pilot_wire = { plus = "ecole-fp-plus", minus = "ecole-fp-minus" }
 sensors = ["ecole-t1"]
-schedule = [{{ days = "mon-fri", start = "08:30", end = "16:30" }}]
-optimum_start = {{ enabled = false }}
+schedule = [{ days = "mon-fri", start = "08:30", end = "16:30" }]
+optimum_start = { enabled = false }
 [gpio.relays.ecole-fp-plus]
 pin = 22
 [gpio.relays.ecole-fp-minus]
@@ -50,8 +49,7 @@ PULSE_PIN, PLUS_PIN, MINUS_PIN, VALVE_PIN = 6, 22, 23, 12
 
 @pytest.fixture
 def school_config(tmp_path: Path) -> Any:
-    text = HALL.replace("[journal]", SCHOOL + "\n[journal]")
-    return parse_config(text.format(state_dir=tmp_path / "state"))
+    return village_config(HALL.replace("[journal]", SCHOOL + "\n[journal]"), tmp_path)
 
 
 def order(village: Any) -> str:

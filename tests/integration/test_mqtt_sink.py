@@ -23,31 +23,16 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.model import Event, Reading
 from tests.support.mosquitto import Broker, collect, publish
 from tests.support.procs import free_port
+from tests.support.village import hall, site
 
 pytestmark = pytest.mark.integration
 
 BASE = "village/saint-martin"
 
+VILLAGE = site(name="Saint-Martin-sur-Loire") + hall() + '[buildings.mairie]\nname = "Mairie"\n'
+
+#: The rest of the village, a ``str.format`` template: the broker's ``port``, ``web_port``, ``state`` dir.
 CONFIG = """
-[site]
-id = "saint-martin"
-name = "Saint-Martin-sur-Loire"
-latitude = 47.39
-longitude = 0.98
-
-[buildings.salle]
-name = "Salle des fêtes"
-kind = "hall"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-t1"]
-schedule = [{{ days = "tue,thu,sat", start = "18:00", end = "23:00" }}]
-
-[buildings.mairie]
-name = "Mairie"
-
 [gpio.relays.salle-chauffage]
 pin = 17
 
@@ -84,7 +69,7 @@ def write_config(tmp_path: Path, broker: Broker) -> Path:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     path = tmp_path / "village.toml"
-    path.write_text(CONFIG.format(port=broker.port, web_port=free_port(), state=state))
+    path.write_text(VILLAGE + CONFIG.format(port=broker.port, web_port=free_port(), state=state))
     return path
 
 

@@ -28,9 +28,10 @@ EVENINGS = '[{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]'
 FRIDAY_NOON = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def site(site_id: str = "saint-martin", name: str = "Saint-Martin") -> str:
+def site(site_id: str = "saint-martin", name: str = "Saint-Martin", *, timezone: str | None = None) -> str:
     """The ``[site]`` table of a village in Touraine (latitude and longitude for dusk and dawn)."""
-    return f'[site]\nid = "{site_id}"\nname = "{name}"\nlatitude = 47.39\nlongitude = 0.98\n'
+    zone = "" if timezone is None else f'timezone = "{timezone}"\n'
+    return f'[site]\nid = "{site_id}"\nname = "{name}"\n{zone}latitude = 47.39\nlongitude = 0.98\n'
 
 
 def hall(
