@@ -47,6 +47,14 @@ def options(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def _password_rules() -> list[Any]:
+    """A new password's validators: required, at least MIN_PASSWORD_LENGTH characters."""
+    return [
+        DataRequired(_REQUIRED),
+        Length(min=MIN_PASSWORD_LENGTH, max=1024, message=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)),
+    ]
+
+
 class LoginForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_REQUIRED), Length(max=1024)])
@@ -58,17 +66,7 @@ class LanguageForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(_REQUIRED)])
-    new = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(_REQUIRED),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=1024,
-                message=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            ),
-        ],
-    )
+    new = PasswordField(_l("New password"), validators=_password_rules())
 
 
 class UserAddForm(FlaskForm):
@@ -80,17 +78,7 @@ class UserAddForm(FlaskForm):
         ],
     )
     role = SelectField(_l("Role"), choices=options([("agent", _l("agent")), ("admin", _l("administrator"))]))
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_REQUIRED),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=1024,
-                message=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            ),
-        ],
-    )
+    password = PasswordField(_l("Password"), validators=_password_rules())
 
 
 class UserRemoveForm(FlaskForm):
@@ -157,8 +145,11 @@ class ExceptionForm(FlaskForm):
             raise ValidationError(_l("The last day must not be before the first."))
 
 
-class OverrideForm(FlaskForm):
-    """A booking or manual override: what for, start, end and the mode (the zone's configured setpoint)."""
+class OverrideSpanForm(FlaskForm):
+    """What an override is for and when (local date-times); the end after the start.
+
+    The zone's booking form and the lighting circuits' override form add what is forced.
+    """
 
     label = StringField(_l("What for"), validators=[DataRequired(_REQUIRED), Length(max=80)])
     start = DateTimeLocalField(
@@ -171,15 +162,20 @@ class OverrideForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired(_l("A valid date and time."))],
     )
+
+    def validate_end(self, field: Any) -> None:
+        if self.start.data and field.data and field.data <= self.start.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+class OverrideForm(OverrideSpanForm):
+    """A booking or manual override: what for, start, end and the mode (the zone's configured setpoint)."""
+
     mode = SelectField(_l("Mode"), validators=[InputRequired(_REQUIRED)])
     #: with ``mode`` = :data:`SETPOINT_CHOICE`: a temperature (°C, "17,5" or "17.5") within the
     #: zone's bounds, set on the form as ``setpoint_bounds`` by the view
     setpoint_c = StringField(_l("Temperature (°C)"), validators=[Length(max=10)])
     setpoint_bounds: tuple[float, float] = (5.0, 19.0)
-
-    def validate_end(self, field: Any) -> None:
-        if self.start.data and field.data and field.data <= self.start.data:
-            raise ValidationError(_l("The end must be after the start."))
 
     def validate_setpoint_c(self, field: Any) -> None:
         text = (field.data or "").strip()

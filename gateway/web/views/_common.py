@@ -1,4 +1,5 @@
-"""Helpers shared by the editing views: user, control errors onto form fields, local datetimes."""
+"""Helpers shared by the editing views: user, control errors onto form fields, local datetimes,
+the id a remove/cancel button posted."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g
+from flask import abort, current_app, g
 from flask_babel import gettext as _
+
+from gateway.web.forms import RemoveForm
 
 #: Messages of the control façade (English, plain words) -> catalogue strings.
 _KNOWN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
@@ -71,3 +74,12 @@ def user_name() -> str:
 def aware(naive: datetime, tz: ZoneInfo) -> datetime:
     """A naive local datetime from a form, in the site's zone."""
     return naive.replace(tzinfo=tz)
+
+
+def posted_id(prefix: str) -> int:
+    """The numeric ``ident`` of a posted :class:`~gateway.web.forms.RemoveForm` (CSRF checked);
+    400 when it is missing or not a number."""
+    form = RemoveForm(prefix=prefix)
+    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
+        abort(400)
+    return int(form.ident.data)

@@ -10,34 +10,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import SelectField
 
-from gateway.web.forms import RemoveForm, options
+from gateway.web.forms import OverrideSpanForm, RemoveForm, options
 from gateway.web.security import require_role
-from gateway.web.views._common import attach_errors, aware, backend, user_name
+from gateway.web.views._common import attach_errors, aware, backend, posted_id, user_name
 
 bp = Blueprint("lighting", __name__)
 
 
-class LightingOverrideForm(FlaskForm):
-    label = StringField(_l("What for"), validators=[DataRequired(_l("Required.")), Length(max=80)])
-    on = SelectField(_l("Lighting"), choices=options([("1", _l("On")), ("0", _l("Off"))]))
-    start = DateTimeLocalField(
-        _l("Start"),
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired(_l("A valid date and time."))],
-    )
-    end = DateTimeLocalField(
-        _l("End"),
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired(_l("A valid date and time."))],
-    )
+class LightingOverrideForm(OverrideSpanForm):
+    """Force a circuit on or off for a while."""
 
-    def validate_end(self, field: Any) -> None:
-        if self.start.data and field.data and field.data <= self.start.data:
-            raise ValidationError(_l("The end must be after the start."))
+    on = SelectField(_l("Lighting"), choices=options([("1", _l("On")), ("0", _l("Off"))]))
 
 
 def _form(circuit: str, *, bind: bool = False) -> LightingOverrideForm:
@@ -102,11 +87,9 @@ def add_override(circuit: str) -> Any:
 def cancel_override() -> Any:
     from gateway.control import UnknownSubjectError
 
-    form = RemoveForm(prefix="cancel")
-    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
-        abort(400)
+    ident = posted_id("cancel")
     try:
-        backend().cancel_override(int(form.ident.data), user=user_name())
+        backend().cancel_override(ident, user=user_name())
     except UnknownSubjectError:
         abort(404)
     flash(_("Override cancelled."), "ok")

@@ -27,7 +27,7 @@ from gateway.web.forms import (
 )
 from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
-from gateway.web.views._common import attach_errors, aware, backend, translate, user_name
+from gateway.web.views._common import attach_errors, aware, backend, posted_id, translate, user_name
 
 bp = Blueprint("zone", __name__)
 
@@ -245,11 +245,9 @@ def remove_exception(building: str, zone: str) -> Any:
     from gateway.control import UnknownSubjectError
 
     _detail(building, zone)
-    form = RemoveForm(prefix="exrm")
-    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
-        abort(400)
+    ident = posted_id("exrm")
     try:
-        backend().remove_exception(int(form.ident.data), user=user_name())
+        backend().remove_exception(ident, user=user_name())
     except UnknownSubjectError:
         abort(404)
     flash(_("Exception removed."), "ok")
@@ -293,11 +291,9 @@ def cancel_override(building: str, zone: str) -> Any:
     from gateway.control import UnknownSubjectError, ValidationError
 
     _detail(building, zone)
-    form = RemoveForm(prefix="cancel")
-    if not form.validate_on_submit() or not str(form.ident.data).isdigit():
-        abort(400)
+    ident = posted_id("cancel")
     try:
-        backend().cancel_override(int(form.ident.data), user=user_name())
+        backend().cancel_override(ident, user=user_name())
     except UnknownSubjectError:
         abort(404)
     except ValidationError as exc:
