@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -22,8 +23,9 @@ _FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 WEB = HERE.parent
 
 
-def main() -> int:
-    pot = HERE / "messages.pot"
+def extract(pot: Path) -> Catalog:
+    """Extract the page's strings (templates and ``_l``/``lazy_gettext`` calls) into the template
+    ``pot`` and read it back."""
     subprocess.run(
         [
             sys.executable,
@@ -47,7 +49,12 @@ def main() -> int:
         capture_output=True,
     )
     with pot.open("rb") as f:
-        template = read_po(f)
+        return read_po(f)
+
+
+def main() -> int:
+    pot = HERE / "messages.pot"
+    template = extract(pot)
     missing = [m.id for m in template if m.id and m.id not in FR]
     if missing:
         print("missing French translations:", *missing, sep="\n  ", file=sys.stderr)
