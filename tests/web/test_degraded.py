@@ -27,16 +27,20 @@ class BrokenArchive:
         raise StorageError("database disk image is malformed")
 
 
+def backend_of(village, **parts) -> Backend:
+    """The village's backend with some of its parts (control, journal, archive) swapped."""
+    village_parts = {
+        "config": village["config"],
+        "control": village["control"],
+        "metrics": village["metrics"],
+        "state": village["core"].state,
+        "clock_now_ns": village["clock"].time_ns,
+    }
+    return Backend(**(village_parts | parts))
+
+
 def degraded_client(village, *, journal, archive):
-    backend = Backend(
-        config=village["config"],
-        control=village["control"],
-        metrics=village["metrics"],
-        state=village["core"].state,
-        clock_now_ns=village["clock"].time_ns,
-        journal=journal,
-        archive=archive,
-    )
+    backend = backend_of(village, journal=journal, archive=archive)
     app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
     client = app.test_client()
     assert login(client, "secretaire").status_code == 302
@@ -73,13 +77,7 @@ def test_before_the_first_evaluation_the_reason_says_the_gateway_is_starting(vil
     from gateway.control import Control
 
     fresh = Control(config=village["config"], store=village["service"].store, now=village["clock"].now)
-    backend = Backend(
-        config=village["config"],
-        control=fresh,
-        metrics=village["metrics"],
-        state=village["core"].state,
-        clock_now_ns=village["clock"].time_ns,
-    )
+    backend = backend_of(village, control=fresh)
     app = create_app(config=village["config"], backend=backend, users=village["users"], secret_key=b"k" * 64)
     client = app.test_client()
     login(client, "secretaire")
@@ -113,14 +111,7 @@ def test_energy_compares_with_the_same_period_last_year(village, tmp_path):
         )
     archive.add(readings)
     archive.flush()
-    backend = Backend(
-        config=village["config"],
-        control=village["control"],
-        metrics=village["metrics"],
-        state=village["core"].state,
-        clock_now_ns=village["clock"].time_ns,
-        archive=archive,
-    )
+    backend = backend_of(village, archive=archive)
     (row,) = [r for r in backend.energy() if r.device == "mairie-general"]
     assert row.month_last_year == 27 * 24 * 2.0
     assert {d.isoformat(): ly for d, _v, ly in row.days}["2026-11-26"] == 48.0
