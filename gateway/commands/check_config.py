@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "validate a configuration file (exit 0 when valid, 2 otherwise)"
 
@@ -13,14 +12,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.config import load_config
-    from gateway.errors import ConfigError
+    from gateway.commands._config import load_or_report
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(args.file)
+    if config is None:
         return 2
     devices = sum(len(bus.devices) for bus in config.buses.values())
     zones = sum(len(b.zones) for b in config.buildings.values())

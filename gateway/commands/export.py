@@ -137,14 +137,10 @@ def _journal_lines(db: sqlite3.Connection, start_ns: int, end_ns: int) -> Iterat
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.config import load_config
-    from gateway.errors import ConfigError
+    from gateway.commands._config import load_or_report
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(args.config)
+    if config is None:
         return 2
     zone = ZoneInfo(config.site.timezone)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 
 HELP = "run the gateway daemon on a configuration file"
@@ -19,17 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.config import load_config
+    from gateway.commands._config import load_or_report
     from gateway.daemon import Daemon, RunOptions
-    from gateway.errors import ConfigError
     from gateway.logs import setup_logging
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print("refusing to start: the configuration is invalid", file=sys.stderr)
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(args.config, preface="refusing to start: the configuration is invalid")
+    if config is None:
         return 2
     setup_logging(args.log_level or config.service.log_level)
     daemon = Daemon(config, RunOptions(config_path=args.config, http=args.http))

@@ -37,16 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _state_dir(args: argparse.Namespace) -> Path | None:
     if args.state_dir:
         return Path(args.state_dir)
-    from gateway.config import load_config
-    from gateway.errors import ConfigError
+    from gateway.commands._config import load_or_report
 
-    path = args.config or DEFAULT_CONFIG
-    try:
-        return Path(load_config(path).service.state_dir)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return None
+    config = load_or_report(args.config or DEFAULT_CONFIG)
+    return None if config is None else Path(config.service.state_dir)
 
 
 def _password(from_stdin: bool) -> str | None:
