@@ -19,6 +19,7 @@ from gateway.clock import SystemClock
 from gateway.journal import Journal
 from gateway.metrics import Metrics
 from gateway.model import Reading
+from tests.support.village import site
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +39,7 @@ def village(tmp_path: Path) -> Path:
     """A configuration whose state directory holds a journal and an archive with two days of data."""
     state = tmp_path / "state"
     cfg = tmp_path / "village.toml"
-    cfg.write_text(f"""
-[site]
-id = "st-martin"
-name = "Saint-Martin"
-latitude = 45.0
-longitude = 5.0
-[service]
-state_dir = "{state}"
-""")
+    cfg.write_text(site("st-martin") + f'[service]\nstate_dir = "{state}"\n')
     points = [reading(DAY + i * 30 * MIN, 100.0 + i, 1000.0 + i * 0.5) for i in range(96)]  # 48 h every 30 min
     journal = Journal(state / "journal.sqlite", sinks=("remote",), metrics=Metrics(), clock=SystemClock())
     for p in points:
