@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -125,17 +124,12 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.config import load_config
-    from gateway.errors import ConfigError
+    from gateway.commands._config import load_or_report
     from gateway.logs import setup_logging
 
     path = args.config or default_config_path()
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        print("demo: the configuration is invalid", file=sys.stderr)
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(path, preface="demo: the configuration is invalid")
+    if config is None:
         return 2
     setup_logging(args.log_level)
     args.state_dir.mkdir(parents=True, exist_ok=True)
