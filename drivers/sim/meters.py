@@ -29,12 +29,14 @@ import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from drivers.modbus_profile import Profile, encode_field, load_profile
 
 _SIM_EPOCH = 1_700_000_000.0
+_VILLAGE_TZ = ZoneInfo("Europe/Paris")
 
 
 def occupancy(hour: float, weekday: int, *, kind: str = "office") -> float:
@@ -71,7 +73,7 @@ class MeterModel:
         self.water_m3 = 100.0 + 3.0 * self.seed
 
     def power_w(self, now: float) -> float:
-        local = datetime.fromtimestamp(now, UTC)  # the simulated village keeps UTC hours: good enough
+        local = datetime.fromtimestamp(now, _VILLAGE_TZ)  # occupancy follows the village's local hours
         hour = local.hour + local.minute / 60
         busy = occupancy(hour, local.weekday(), kind=self.kind)
         return self.base_w + (self.peak_w - self.base_w) * busy * (0.9 + 0.1 * self._rng.random())
@@ -158,11 +160,9 @@ class SimulatedMeters:
         for i, dev in enumerate(bus.devices):
             profile = load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
             peak = 3000.0 + 1500.0 * (dev.unit % 5)
-            meters.append(
-                SimMeter(
-                    dev.unit, profile, MeterModel(peak_w=peak, kind=kinds[i % len(kinds)], seed=dev.unit)
-                )
-            )
+            base = 180.0 + 70.0 * (dev.unit % 7)  # standby loads differ from building to building
+            model = MeterModel(peak_w=peak, base_w=base, kind=kinds[i % len(kinds)], seed=dev.unit)
+            meters.append(SimMeter(dev.unit, profile, model))
         if getattr(bus, "kind", "tcp") == "rtu":
             kwargs.setdefault("serial_port", bus.port)
             kwargs.setdefault("baudrate", bus.baudrate)

@@ -87,14 +87,15 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
         for bus in config.buses.values():  # type: ignore[attr-defined]
             for device in bus.devices:
                 field = "water_m3" if device.quantity == "water_m3" else "energy_import_kwh"
-                step = _step(field, local.hour)
+                step = _step(field, local.hour, device.unit)
                 if device.id not in counters:
                     # the history ends where the demo's simulated meter starts counting
                     # (drivers.sim.meters.MeterModel: 1000 + 97 x unit kWh, 100 + 3 x unit m³), so the
                     # archive sees no jump (a "reset") when the live readings follow it
                     initial = 100.0 + 3.0 * device.unit if field == "water_m3" else 1000.0 + 97.0 * device.unit
                     counters[device.id] = initial - sum(
-                        _step(field, (start + timedelta(hours=h)).astimezone(tz).hour) for h in range(1, days * 24 + 1)
+                        _step(field, (start + timedelta(hours=h)).astimezone(tz).hour, device.unit)
+                        for h in range(1, days * 24 + 1)
                     )
                 else:
                     counters[device.id] += step
@@ -106,9 +107,10 @@ def history(config: object, now: datetime, days: int) -> Iterator[Reading]:
                 )
 
 
-def _step(field: str, hour: int) -> float:
-    """A meter's hourly increase in the history."""
-    return 0.012 if field == "water_m3" else (3.5 if 8 <= hour < 18 else 0.8)
+def _step(field: str, hour: int, unit: int) -> float:
+    """A meter's hourly increase in the history (each building its own size: scaled by its unit id)."""
+    scale = 0.6 + 0.25 * unit
+    return 0.012 * scale if field == "water_m3" else (3.5 if 8 <= hour < 18 else 0.8) * scale
 
 
 def seed_archive(config: object, state_dir: Path, days: int) -> None:
