@@ -8,10 +8,12 @@ Rules of this module:
   (WAL, ``synchronous=FULL``): a committed row survives a power cut; at most the last
   window (the rows still in memory) is lost, and nothing is reported committed before it is;
 - **per-sink cursors** (ids are dense and increasing): a sink reads rows after its cursor
-  and advances it; moved cursors are persisted by a group commit at most every 5 s (and at
-  every explicit :meth:`Journal.commit`, at close and when the budget drops rows), so after
-  a crash a sink may resend at most those seconds of points, which InfluxDB overwrites
-  (same series, same time): never a loss, never a duplicate;
+  (or, reading ahead, after the last id it has in flight: ``fetch(after=...)``, the cursor
+  untouched) and advances it, monotonically, only over what it delivered; moved cursors
+  are persisted by a group commit at most every 5 s (and at every explicit
+  :meth:`Journal.commit`, at close and when the budget drops rows), so after a crash a sink
+  may resend at most those seconds of points, which InfluxDB overwrites (same series, same
+  time): never a loss, never a duplicate;
 - rows live in segment tables of 16,384 ids; a segment every sink has delivered is dropped
   whole (its pages join the free list without being rewritten, unlike row deletes); freed
   pages are reused in place, so the file stays at its high-water mark (bounded by the budget);
@@ -208,19 +210,29 @@ class Journal:
                 self.commit()  # the final commit: blocking is right at shutdown
             raise
 
-    async def fetch(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> list[JournalRow]:
-        """Committed rows after ``sink``'s cursor, oldest first, at most ``limit`` rows / ``max_bytes``."""
+    async def fetch(
+        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
+    ) -> list[JournalRow]:
+        """Committed rows after ``sink``'s cursor, oldest first, at most ``limit`` rows / ``max_bytes``.
+
+        ``after`` reads ahead: rows with an id above ``after`` (or above the cursor, if that is
+        further: rows the sink delivered or the budget dropped are never returned), so a sink can
+        fetch its next window while the current one is in flight. The cursor is not touched:
+        it moves only through :meth:`advance`.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._db_fetch, sink, limit, max_bytes)
+        return await loop.run_in_executor(self._executor, self._db_fetch, sink, limit, max_bytes, after)
 
     async def advance(self, sink: str, last_id: int) -> None:
         """``sink`` delivered every row up to ``last_id``; persisted with the next group commit."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._db_advance, sink, last_id)
 
-    def fetch_sync(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> list[JournalRow]:
+    def fetch_sync(
+        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
+    ) -> list[JournalRow]:
         """:meth:`fetch` for threads and tools (not the event loop)."""
-        return self._call(self._db_fetch, sink, limit, max_bytes)
+        return self._call(self._db_fetch, sink, limit, max_bytes, after)
 
     def advance_sync(self, sink: str, last_id: int) -> None:
         """:meth:`advance` for threads and tools (not the event loop)."""
@@ -656,18 +668,20 @@ class Journal:
             self._queue_event("journal_budget", f"disk budget reached: dropping the oldest unsent points "
                               f"({total} so far in this episode)", "warning")
 
-    def _db_fetch(self, sink: str, limit: int, max_bytes: int) -> list[JournalRow]:
-        cursor = self._cursor(sink)
+    def _db_fetch(self, sink: str, limit: int, max_bytes: int, after: int | None = None) -> list[JournalRow]:
+        start = self._cursor(sink).last_id
+        if after is not None:
+            start = max(start, after)  # never behind the cursor: delivered or dropped rows stay behind
         rows: list[JournalRow] = []
         size = 0
         limit = max(1, limit)
         try:
             for seq in self._segments:
-                if (seq + 1) * SEGMENT_ROWS - 1 <= cursor.last_id:
-                    continue  # entirely delivered by this sink
+                if (seq + 1) * SEGMENT_ROWS - 1 <= start:
+                    continue  # entirely delivered by this sink (or already fetched ahead)
                 query = self._require_db().execute(
                     f"SELECT id, line FROM {segment_table(seq)} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
-                    (cursor.last_id, limit - len(rows)),
+                    (start, limit - len(rows)),
                 )
                 for row_id, line in query:
                     if rows and size + len(line) > max_bytes:

@@ -351,3 +351,38 @@ def test_fetch_crosses_segments_and_delivered_segments_are_dropped_whole(path: P
     journal.commit()
     assert journal.stats().last_id == total + 1
     journal.close()
+
+
+def test_fetch_after_reads_ahead_across_segments_without_moving_the_cursor(path: Path) -> None:
+    from gateway.journal_schema import SEGMENT_ROWS
+
+    journal = open_journal(path, sinks=("remote",))
+    total = SEGMENT_ROWS + 300  # segments 0 and 1
+    for i in range(total):
+        journal.append(reading(i))
+    journal.commit()
+    # Given a window in flight (ids 1..SEGMENT_ROWS-10), when the sink reads the next ones ahead...
+    in_flight = journal.fetch_sync("remote", limit=SEGMENT_ROWS - 10, max_bytes=10**9)
+    ahead = journal.fetch_sync("remote", limit=20, after=in_flight[-1].id)
+    # ...then they follow it, across the segment boundary, and the cursor has not moved.
+    assert [r.id for r in ahead] == list(range(SEGMENT_ROWS - 9, SEGMENT_ROWS + 11))
+    assert ahead[9].line == lineproto.encode(reading(SEGMENT_ROWS - 1))
+    assert journal.stats().sinks["remote"].cursor == 0
+    assert journal.stats().sinks["remote"].backlog == total
+    assert [r.id for r in journal.fetch_sync("remote", limit=3)] == [1, 2, 3]  # still from the cursor
+    # Paging ahead window by window reaches every row once, in order, the cursor still untouched.
+    seen, after = [], 0
+    while rows := journal.fetch_sync("remote", limit=1000, after=after):
+        seen.extend(r.id for r in rows)
+        after = rows[-1].id
+    assert seen == list(range(1, total + 1))
+    assert journal.stats().sinks["remote"].cursor == 0
+    # Behind the cursor: ``after`` never returns delivered rows again.
+    journal.advance_sync("remote", 500)
+    assert journal.fetch_sync("remote", limit=2, after=100)[0].id == 501
+    journal.advance_sync("remote", 400)  # monotonic: going back is ignored
+    assert journal.stats().sinks["remote"].cursor == 500
+    journal.close()
+    journal = open_journal(path, sinks=("remote",))  # the read-ahead left nothing persisted
+    assert journal.fetch_sync("remote", limit=1)[0].id == 501
+    journal.close()

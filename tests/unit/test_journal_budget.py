@@ -135,3 +135,25 @@ def test_a_budget_of_several_segments_drops_whole_segments_first(tmp_path: Path)
     rows = journal.fetch_sync("remote", limit=100_000, max_bytes=10**9)
     assert rows[0].id == remote.dropped + 1
     assert rows[-1].line == lineproto.encode(reading(total - 1))
+
+
+def test_a_read_ahead_skips_rows_the_budget_dropped_and_they_are_counted(journal: Journal, metrics: Metrics) -> None:
+    fill(journal, 0, 2000)
+    in_flight = journal.fetch_sync("remote", limit=500)  # a window in flight, read ahead after it
+    assert journal.fetch_sync("remote", limit=1, after=in_flight[-1].id)[0].id == 501
+    total = 2000
+    for _ in range(12):  # remote is down: the budget drops its oldest rows meanwhile
+        fill(journal, total, 2000)
+        total += 2000
+    remote = journal.stats().sinks["remote"]
+    assert remote.dropped > in_flight[-1].id  # the window in flight and more are gone
+    # A read-ahead after the window in flight starts at the oldest row still kept, not at a hole...
+    ahead = journal.fetch_sync("remote", limit=100_000, max_bytes=10**9, after=in_flight[-1].id)
+    assert ahead[0].id == remote.dropped + 1
+    assert [r.id for r in ahead] == list(range(remote.dropped + 1, total + 1))
+    # ...the late delivery of the window in flight moves nothing back, and everything is accounted for.
+    journal.advance_sync("remote", in_flight[-1].id)
+    after = journal.stats().sinks["remote"]
+    assert (after.cursor, after.dropped) == (remote.cursor, remote.dropped)
+    assert after.delivered + after.dropped + after.backlog == total
+    assert metrics.get("gateway_journal_dropped_total", sink="remote") == remote.dropped
