@@ -110,7 +110,9 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
             conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
             mosquitto = _mosquitto()
             assert mosquitto is not None  # prepare_config disabled the sink otherwise
-            procs.append(subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
             print(f"demo: MQTT broker for sink {sink_id!r} on 127.0.0.1:{sink.port} (topics {sink.topic_prefix}/...)")
         yield
     finally:
