@@ -4,18 +4,24 @@ Rules of this module:
 - the cursor moves only after the server said 2xx (or after a line was set aside as
   rejected): what the journal holds is delivered at least once, and because every point
   carries its measurement time a resend overwrites the same point instead of duplicating;
-- oldest first, batch by batch; while catching up, up to ``concurrency`` requests of one
+- oldest first, window by window; while catching up, up to ``concurrency`` requests of one
   fetched window are in flight at once, in lanes split by series so every series still
   reaches the server in time order; the batch size adapts (grows on fast 2xx, halves on
   413, timeouts and slow answers) between ``min_batch_size`` and ``max_batch_size``;
+- read-ahead: while a full window is being delivered, the next one is fetched
+  (``Journal.fetch(after=<last id in flight>)``, the cursor untouched) and gzipped; windows
+  are still delivered one after the other and the cursor advanced after each, in order, so
+  it never passes an undelivered row; a prefetched window is used only if it starts right
+  after the window just advanced, and is thrown away on any failure (refetched from the cursor);
 - one bad line never blocks the rest: a 400/422 batch is split in halves until the lines
   the server refuses are isolated; those are appended with the server's error to the
   rejected file and counted (``gateway_sink_rejected_total``);
 - 429/503 wait for ``Retry-After`` (capped); 5xx, timeouts and resets back off exponentially
   with full jitter up to ``max_backoff_s``; 401/403/404 are configuration problems: logged
   and raised as an event once, then retried at the slow pace until fixed;
-- memory is bounded by one fetched window (``concurrency`` × batch), whatever the backlog;
-  network I/O and gzip run in the sink's own small thread pool, never on the event loop;
+- memory is bounded by two fetched windows (the one in flight and at most one prefetched,
+  each ``max(2, concurrency)`` × batch), whatever the backlog; network I/O and gzip run in
+  the sink's own small thread pool (``concurrency`` + 1 threads), never on the event loop;
 - logs and events: one line when the sink goes down, one when it recovers.
 """
 
@@ -25,6 +31,7 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -54,14 +61,19 @@ _FINAL_FLUSH_S = 5.0
 
 
 class JournalRowLike(Protocol):
-    id: int
-    line: bytes
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def line(self) -> bytes: ...
 
 
 class SinkJournal(Protocol):
     """The part of :class:`gateway.journal.Journal` a sink uses."""
 
-    async def fetch(self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000) -> Sequence[JournalRowLike]: ...
+    async def fetch(
+        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
+    ) -> Sequence[JournalRowLike]: ...
 
     async def advance(self, sink: str, last_id: int) -> None: ...
 
@@ -86,6 +98,36 @@ def _line_time_ns(line: bytes) -> int | None:
         return int(tail)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One request's lines and its encoded body."""
+
+    lines: list[bytes]
+    body: bytes
+    gzipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """One fetched window, cut into lanes of encoded batches, ready to send."""
+
+    last_id: int
+    first_ts: int | None
+    full: bool  # the fetch hit its limit: more backlog behind it
+    lanes: list[list[_Batch]]
+
+
+def _chunks(lines: list[bytes], batch: int, max_batch: int) -> list[list[bytes]]:
+    """Cut ``lines`` into requests of about ``batch`` lines (equal sizes, at most a quarter more).
+
+    A lane of 5,200 lines with a batch of 5,000 goes as one request, not 5,000 + 200.
+    """
+    limit = max(batch, min(max_batch, batch + batch // 4))
+    count = max(1, math.ceil(len(lines) / limit))
+    size = math.ceil(len(lines) / count)
+    return [lines[i : i + size] for i in range(0, len(lines), size)]
 
 
 def _lanes(lines: list[bytes], count: int) -> list[list[bytes]]:
@@ -134,6 +176,8 @@ class InfluxSink:
         self._batch = config.batch_size
         self._health = _Health()
         self._executor: ThreadPoolExecutor | None = None  # created by run(), one per life
+        self._ahead: tuple[int, asyncio.Task[_Window | None]] | None = None  # (after, prefetch)
+        self._advanced: int | None = None  # the id this life last advanced the cursor to
         self._rejected_logged_at = -1e9
         self._resume_at = 0.0  # time.monotonic() before which no request is sent
         self._internal_error = False
@@ -170,9 +214,11 @@ class InfluxSink:
     async def run(self) -> None:
         """Drain until cancelled; then one last flush with a deadline."""
         if self._executor is None:
+            # one thread per lane, plus one so the read-ahead's gzip never waits behind the POSTs
             self._executor = ThreadPoolExecutor(
-                max_workers=self.config.concurrency, thread_name_prefix=f"sink-{self.sink}"
+                max_workers=self.config.concurrency + 1, thread_name_prefix=f"sink-{self.sink}"
             )
+        self._advanced = None
         if self._transport is None:
             self.prepare()
         try:
@@ -199,6 +245,7 @@ class InfluxSink:
                         await self.drain_once()
             raise
         finally:
+            self._drop_ahead()
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
             if self._transport is not None:
@@ -214,44 +261,90 @@ class InfluxSink:
     # ---- draining ---------------------------------------------------------------------------
 
     async def drain_once(self) -> bool:
-        """Deliver one window of the backlog; ``True`` when the sink has caught up."""
-        # A window of several batches amortises the fetch (SQLite reads cost ~4 us/row).
-        window = self._batch * max(2, self.config.concurrency)
-        rows = await self._journal.fetch(self.sink, limit=window, max_bytes=window * _FETCH_BYTES_PER_LINE)
-        if not rows:
-            self._metrics.set("gateway_sink_lag_seconds", 0.0, sink=self.sink)
-            self._metrics.set("gateway_sink_backlog_points", 0.0, sink=self.sink)
-            return True
-        first_ts = _line_time_ns(rows[0].line)
-        if first_ts is not None:
-            lag = max(0.0, (self._core.clock.time_ns() - first_ts) / 1e9)
-            self._metrics.set("gateway_sink_lag_seconds", lag, sink=self.sink)
-        lines = [row.line for row in rows]
-        if self._health.failures or len(lines) <= self._batch:
-            await self._deliver_in_order(lines)  # while the server struggles: one request at a time
-        else:
-            async with asyncio.TaskGroup() as group:
-                for lane in _lanes(lines, self.config.concurrency):
-                    group.create_task(self._deliver_in_order(lane))
-        await self._journal.advance(self.sink, rows[-1].id)
+        """Deliver one window of the backlog; ``True`` when the sink has caught up.
+
+        While the window is delivered, the next one is fetched and encoded (only when this one
+        was full: a caught-up sink fetches fresh after its flush interval).
+        """
+        try:
+            window = await self._next_window()
+            if window is None:
+                self._metrics.set("gateway_sink_lag_seconds", 0.0, sink=self.sink)
+                self._metrics.set("gateway_sink_backlog_points", 0.0, sink=self.sink)
+                return True
+            if window.first_ts is not None:
+                lag = max(0.0, (self._core.clock.time_ns() - window.first_ts) / 1e9)
+                self._metrics.set("gateway_sink_lag_seconds", lag, sink=self.sink)
+            if window.full:
+                task = asyncio.create_task(self._prepare(after=window.last_id), name=f"{self.name}:read-ahead")
+                self._ahead = (window.last_id, task)
+            if self._health.failures or len(window.lanes) == 1:
+                for lane in window.lanes:  # while the server struggles: one request at a time
+                    await self._deliver_lane(lane)
+            else:
+                async with asyncio.TaskGroup() as group:
+                    for lane in window.lanes:
+                        group.create_task(self._deliver_lane(lane))
+            await self._journal.advance(self.sink, window.last_id)
+        except BaseException:
+            self._drop_ahead()  # the next window would start after rows not delivered
+            raise
+        self._advanced = window.last_id
         self._update_backlog()
-        return len(rows) < window
+        return not window.full
 
-    async def _deliver_in_order(self, lines: list[bytes]) -> None:
-        """Deliver ``lines`` batch by batch, each after the previous one (per-series order kept)."""
-        start = 0
-        while start < len(lines):
-            size = self._batch  # re-read: the batch size adapts between requests
-            await self._deliver(lines[start : start + size])
-            start += size
+    async def _next_window(self) -> _Window | None:
+        """The prefetched window if it starts right after the last advance, else a fresh fetch."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            after, task = ahead
+            if after == self._advanced:
+                return await task
+            self._discard(task)
+        return await self._prepare(after=None)
 
-    async def _deliver(self, lines: list[bytes]) -> None:
+    async def _prepare(self, *, after: int | None) -> _Window | None:
+        """Fetch a window (after the cursor, or after ``after``), cut it into lanes and encode it."""
+        size = self._batch * max(2, self.config.concurrency)  # amortises the fetch (~4 us/row)
+        rows = await self._journal.fetch(
+            self.sink, limit=size, max_bytes=size * _FETCH_BYTES_PER_LINE, after=after
+        )
+        if not rows:
+            return None
+        lines = [row.line for row in rows]
+        groups = [lines] if len(lines) <= self._batch else _lanes(lines, self.config.concurrency)
+        chunked = [_chunks(group, self._batch, self.config.max_batch_size) for group in groups]
+        loop = asyncio.get_running_loop()
+        lanes = await loop.run_in_executor(self._pool(), self._encode_lanes, chunked)
+        return _Window(rows[-1].id, _line_time_ns(lines[0]), len(rows) >= size, lanes)
+
+    def _encode_lanes(self, chunked: list[list[list[bytes]]]) -> list[list[_Batch]]:
+        return [[_Batch(chunk, *self._encode_now(chunk)) for chunk in lane] for lane in chunked]
+
+    def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            self._discard(ahead[1])
+
+    @staticmethod
+    def _discard(task: asyncio.Task[_Window | None]) -> None:
+        task.cancel()  # its outcome is not wanted; retrieved so that nothing is logged about it
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _deliver_lane(self, batches: list[_Batch]) -> None:
+        """Deliver a lane's batches one after the other (per-series order kept)."""
+        for batch in batches:
+            await self._deliver(batch.lines, (batch.body, batch.gzipped))
+
+    async def _deliver(self, lines: list[bytes], encoded: tuple[bytes, bool] | None = None) -> None:
         """Deliver ``lines`` (oldest first) or set aside the ones the server refuses; never gives up."""
         while True:
             wait = self._resume_at - time.monotonic()
             if wait > 0:  # a backoff or Retry-After holds every request of this sink
                 await asyncio.sleep(wait)
-            body, gzipped = await self._encode(lines)
+            if encoded is None:
+                encoded = await self._encode(lines)
+            body, gzipped = encoded
             answer = await self._post(body, gzipped=gzipped)
             self._metrics.inc("gateway_sink_bytes_total", len(body), sink=self.sink)
             self._metrics.inc("gateway_sink_requests_total", sink=self.sink, result=answer.kind)
@@ -278,11 +371,17 @@ class InfluxSink:
         await self._deliver(lines[middle:])
 
     async def _encode(self, lines: list[bytes]) -> tuple[bytes, bool]:
+        if not self.config.gzip:
+            return b"\n".join(lines), False
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), self._encode_now, lines)
+
+    def _encode_now(self, lines: list[bytes]) -> tuple[bytes, bool]:
+        """The request body for ``lines`` (gzipped unless configured off); blocking: a pool thread."""
         body = b"\n".join(lines)
         if not self.config.gzip:
             return body, False
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: gzip.compress(body, compresslevel=5, mtime=0)), True
+        return gzip.compress(body, compresslevel=5, mtime=0), True
 
     async def _post(self, body: bytes, *, gzipped: bool) -> Answer:
         assert self._transport is not None

@@ -10,11 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from gateway.journal import Journal, JournalRow
 from gateway.model import Reading
+from gateway.schema.sinks import InfluxV1SinkConfig
+from gateway.sinks import influx
+from gateway.sinks.influx import InfluxSink
+from gateway.sinks.influx_http import Answer, V1Transport
+from tests.support.faulty_proxy import faulty_proxy
 from tests.support.influx_servers import InfluxV1Server, VictoriaServer, as_set, start_influxd
 from tests.support.procs import free_port
 from tests.support.upload_harness import (
@@ -196,3 +204,135 @@ async def test_a_failing_journal_never_takes_the_sink_task_down(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+class CountingTransport:
+    """The real v1 transport, counting the POSTs in flight (they run in the sink's threads)."""
+
+    def __init__(self, config: InfluxV1SinkConfig) -> None:
+        self.inner = V1Transport(config, password=None, pool_size=config.concurrency)
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def post(self, body: bytes, *, gzipped: bool) -> Answer:
+        with self._lock:
+            self.in_flight += 1
+        try:
+            return self.inner.post(body, gzipped=gzipped)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class Fetched:
+    after: int | None
+    ids: list[int]
+    posts_in_flight: int  # when the fetch returned
+
+
+class RecordingJournal:
+    """The real journal as the sink sees it, recording fetches and advances in order."""
+
+    def __init__(self, journal: Journal, transport: CountingTransport) -> None:
+        self.journal = journal
+        self.transport = transport
+        self.log: list[Fetched | int] = []  # Fetched, or the id of an advance
+
+    async def fetch(
+        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
+    ) -> list[JournalRow]:
+        rows = await self.journal.fetch(sink, limit, max_bytes, after)
+        self.log.append(Fetched(after, [r.id for r in rows], self.transport.in_flight))
+        return rows
+
+    async def advance(self, sink: str, last_id: int) -> None:
+        await self.journal.advance(sink, last_id)
+        self.log.append(last_id)
+
+    def stats(self) -> object:
+        return self.journal.stats()
+
+    def fetches(self) -> list[Fetched]:
+        return [e for e in self.log if isinstance(e, Fetched)]
+
+    def advances(self) -> list[int]:
+        return [e for e in self.log if isinstance(e, int)]
+
+
+def recorded_gateway(tmp_path: Path, url: str) -> tuple[MiniGateway, RecordingJournal]:
+    """A gateway whose sink ``remote`` is instrumented (small windows: 2 lanes x 200 points)."""
+    sink_toml = influx_v1_sink("remote", url, batch_size=200, min_batch_size=100, max_batch_size=200,
+                               concurrency=2, timeout_s=30)  # fmt: skip
+    config = gateway_config(tmp_path / "gw", sink_toml)
+    gw = MiniGateway(config)
+    sink_config = config.sinks["remote"]
+    assert isinstance(sink_config, InfluxV1SinkConfig)
+    transport = CountingTransport(sink_config)
+    recording = RecordingJournal(gw.journal, transport)
+    gw.sinks["remote"] = InfluxSink(name="remote", config=sink_config, core=gw.core, journal=recording,
+                                    rejected_path=tmp_path / "rejected.lp", transport=transport)  # fmt: skip
+    return gw, recording
+
+
+async def test_the_next_window_is_fetched_while_the_current_one_is_posted(
+    tmp_path: Path, influxd_v1: InfluxV1Server
+) -> None:
+    readings = list(meter_readings(site="saint-martin", devices=5, count=400))  # 2,000 points: 5 windows
+    with faulty_proxy(influxd_v1.port) as proxy:
+        proxy.default = "slow:0.2"  # a slow server: every answer 0.2 s late
+        gw, recording = recorded_gateway(tmp_path, proxy.url)
+        for reading in readings:
+            gw.journal.append(reading)
+        gw.journal.commit()
+        async with gw:
+            await gw.wait_delivered("remote")
+    fetches, advances = recording.fetches(), recording.advances()
+    ahead = [f for f in fetches if f.after is not None and f.ids]
+    assert len(ahead) >= 3
+    # Each read-ahead starts right after the window in flight and returns before that window is
+    # acknowledged: it happened while the window was being posted (the cursor was still behind).
+    for f in ahead:
+        assert f.after is not None
+        assert f.ids[0] == f.after + 1
+        assert recording.log.index(f) < recording.log.index(f.after)
+    assert any(f.posts_in_flight for f in ahead)
+    # The cursor moved in order, window by window, over exactly the rows fetched: no hole, no overlap.
+    delivered = [i for f in fetches if f.ids and f.ids[-1] in advances for i in f.ids]
+    assert delivered == list(range(1, len(readings) + 1))
+    assert advances == sorted(set(advances))
+    assert as_set(influxd_v1.points()) == expected_points(readings)
+
+
+async def test_a_crash_with_a_window_in_flight_and_one_read_ahead_resends_everything(
+    tmp_path: Path, influxd_v1: InfluxV1Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readings = list(meter_readings(site="saint-martin", devices=5, count=400))
+    monkeypatch.setattr(influx, "_FINAL_FLUSH_S", 0.05)  # no time for a last flush: as good as a crash
+    with faulty_proxy(influxd_v1.port) as proxy:
+        proxy.default = "slow:1"
+        gw, recording = recorded_gateway(tmp_path, proxy.url)
+        for reading in readings:
+            gw.journal.append(reading)
+        gw.journal.commit()
+        # Given a window being posted and the next one already fetched ahead...
+        async with gw:
+            for _ in range(200):
+                if any(f.after is not None and f.ids for f in recording.fetches()):
+                    break
+                await asyncio.sleep(0.01)
+            assert any(f.after is not None and f.ids for f in recording.fetches())
+            assert recording.transport.in_flight > 0
+        # ...when the gateway dies before any answer, then the cursor has not moved...
+        assert recording.advances() == []
+        assert gw.journal.stats().sinks["remote"].cursor == 0  # closed: what the next life starts from
+        # ...and the next life resends everything from the cursor: nothing lost, nothing twice.
+        proxy.default = "pass"
+        config = gateway_config(tmp_path / "gw", influx_v1_sink("remote", proxy.url))
+        async with MiniGateway(config) as gw:
+            await gw.wait_delivered("remote")
+            assert gw.metrics.get("gateway_sink_points_total", sink="remote") == len(readings)
+    assert as_set(influxd_v1.points()) == expected_points(readings)  # as_set fails on a duplicate

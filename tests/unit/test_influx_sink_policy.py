@@ -9,7 +9,7 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.errors import ConfigError
-from gateway.sinks.influx import _lanes, _line_time_ns
+from gateway.sinks.influx import _chunks, _lanes, _line_time_ns
 from gateway.sinks.influx_http import classify, parse_retry_after, read_secret
 
 
@@ -55,6 +55,15 @@ def test_lanes_keep_each_series_in_one_lane_in_order() -> None:
             ts = int(line.rsplit(b" ", 1)[1])
             assert ts > last.get(key, 0)  # in time order
             last[key] = ts
+
+
+def test_a_lane_is_cut_into_requests_of_about_the_batch_size_in_order() -> None:
+    lines = [str(i).encode() for i in range(12_000)]
+    assert [len(c) for c in _chunks(lines[:5200], 5000, 20_000)] == [5200]  # not 5,000 + 200
+    assert [len(c) for c in _chunks(lines, 5000, 20_000)] == [6000, 6000]
+    assert [len(c) for c in _chunks(lines, 5000, 5000)] == [4000, 4000, 4000]  # never above max_batch_size
+    assert [len(c) for c in _chunks(lines[:7], 5000, 20_000)] == [7]
+    assert [line for c in _chunks(lines, 3000, 3000) for line in c] == lines
 
 
 def test_the_timestamp_is_read_from_the_end_of_a_line() -> None:
