@@ -91,15 +91,17 @@ class ArchiveService:
         try:
             while True:
                 if loop.time() >= next_prune:
-                    await self.archive.aprune()
                     next_prune = loop.time() + _PRUNE_EVERY_S
+                    try:
+                        await self.archive.aprune()
+                    except Exception as exc:  # disk full, locked file: retried at the next prune, never fatal
+                        log.error("archive prune failed (%s); retrying in %.0f h", exc, _PRUNE_EVERY_S / 3600)
                 await asyncio.sleep(self.flush_interval_s)
                 try:
                     await self.archive.aflush()
                 except Exception as exc:  # storage trouble: keep running, say it once
                     if not failing:
-                        log.error("archive flush failed (%s); retrying every %.0f s", exc,
-                                  self.flush_interval_s)
+                        log.error("archive flush failed (%s); retrying every %.0f s", exc, self.flush_interval_s)
                     failing = True
                 else:
                     if failing:
@@ -132,9 +134,7 @@ def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
             extras = getattr(options, "extras", None)
             if extras is not None:
                 extras["archive"] = archive  # for the admin page's charts
-            services.append(
-                ArchiveService(archive, core, flush_interval_s=config.journal.archive.flush_interval_s)
-            )
+            services.append(ArchiveService(archive, core, flush_interval_s=config.journal.archive.flush_interval_s))
     from gateway.sinks.influx import build_influx_sinks
 
     services.extend(build_influx_sinks(config, core, journal))

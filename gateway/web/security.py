@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -131,5 +132,10 @@ def require_role(role: str) -> Callable[[F], F]:
 def safe_next(target: str | None) -> str | None:
     """A redirect target only if it is a local path (no open redirect to another site)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil.example" would become "//evil.example"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target

@@ -91,13 +91,38 @@ def test_a_good_login_starts_a_fresh_session_and_goes_where_the_user_was_going(c
     assert client.get("/energie").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D/evil.example",
+        "/%20/evil.example",
+    ],
+)
 def test_login_never_redirects_to_another_site(client, target):
     token = csrf(client, "/login")
     response = client.post(
         f"/login?next={target}", data={"csrf_token": token, "name": "secretaire", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example", "/\n/evil.example", "https://evil.example/"])
+def test_switching_language_never_redirects_to_another_site(agent, target):
+    token = csrf(agent, "/")
+    response = agent.post("/language", data={"csrf_token": token, "lang": "en", "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_switching_language_returns_to_the_local_page(agent):
+    token = csrf(agent, "/")
+    response = agent.post("/language", data={"csrf_token": token, "lang": "en", "next": "/energie"})
+    assert response.headers["Location"] == "/energie"
 
 
 def test_session_cookie_is_secure_over_https(client):
