@@ -1,7 +1,9 @@
 """Wiring only: configuration -> services -> one TaskGroup; orderly stop on SIGTERM/SIGINT.
 
-Start-up order: relay boot states (control's ``prepare``) before anything else; then every
-service's task. Shutdown: producers stop, the journal commits, sinks flush, the rest stops.
+Start-up order: relay boot states (``gateway.services.control.claim_outputs``, the first line
+of ``build()``) before anything else; then every service's ``prepare()`` and task.
+Shutdown: producers stop (control puts every relay back to its boot state), the journal commits,
+sinks flush, the rest stops.
 """
 
 from __future__ import annotations
@@ -51,7 +53,15 @@ class Daemon:
         self._reload_requested = asyncio.Event()
 
     def build(self) -> Core:
-        """Open the journal, build the core and every service (no task started yet)."""
+        """Relays to their boot state; then open the journal, build the core and every service.
+
+        The GPIO bank is claimed before anything else (no file opened, no heavy import), so a
+        start that fails afterwards (a corrupt file, a bad port) still leaves the relays safe.
+        """
+        from gateway.services.control import claim_outputs
+
+        claim_outputs(self.config, self.options)
+
         from gateway.journal import open_journal
 
         journal = open_journal(self.config, metrics=self.metrics, clock=self.options.clock)

@@ -12,11 +12,15 @@ must survive a power cut). Tables:
 
 Rules of this module: every change and its audit row are written in ONE transaction (nothing
 half-applied); the connection is shared under a lock, so any thread may call; the schema is
-versioned (``PRAGMA user_version``) with forward migrations.
+versioned (``PRAGMA user_version``) with forward migrations; a file that cannot be opened
+(corrupt, not a database, a newer schema) is moved aside by :meth:`SettingsStore.open` as
+``settings.sqlite.corrupt-<UTC time>`` and a fresh one started (the configuration's schedules
+apply; the edits are lost, and :attr:`SettingsStore.recovered` says so for an event).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -98,9 +102,39 @@ class SettingsStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+        except StorageError:
+            self._db.close()  # set: only _migrate raises it
+            raise
         except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
             raise StorageError(f"settings store {path}: {exc}") from exc
         self.version = 0  # bumped on every change (the control loop rebuilds its site when it moves)
+        #: set by :meth:`open` when an unreadable file was moved aside (what happened, in words)
+        self.recovered: str | None = None
+
+    @classmethod
+    def open(cls, path: Path | str, *, now: datetime | None = None) -> SettingsStore:
+        """Open ``path``; an unreadable file is moved aside and a fresh store started (see the module)."""
+        try:
+            return cls(path)
+        except StorageError as exc:
+            if str(path) == ":memory:" or not Path(path).is_file():
+                raise  # nothing to move aside (a directory problem): a fresh file would fail the same way
+            stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+            source = Path(path)
+            aside = source.with_name(f"{source.name}.corrupt-{stamp}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{source}{suffix}")
+                if part.exists():
+                    part.replace(Path(f"{aside}{suffix}"))
+            store = cls(path)
+            store.recovered = (
+                f"settings store unreadable ({exc.__cause__ or exc}); moved aside as {aside.name} and a fresh one"
+                " started: the configured schedules apply, edits made on the admin page (schedules, exceptions,"
+                " bookings, audit log) are lost"
+            )
+            return store
 
     def _migrate(self) -> None:
         current = self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -41,7 +41,7 @@ from drivers.gpio import Edge, GpioBank, InputSpec, RelaySpec
 from gateway.clock_guard import ClockGuard, guard_for
 from gateway.control import Alert, CircuitStatus, Control, Evaluation, ZoneStatus
 from gateway.control_views import CounterRate, slots_from_periods
-from gateway.model import Reading
+from gateway.model import Event, Reading
 from gateway.service import Service, StopPhase
 from gateway.settings_store import SettingsStore
 from rules.config import Period, Site, Slot, ZoneSpec, site_from_config
@@ -87,6 +87,25 @@ def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
         for name, i in config.gpio.inputs.items()
     ]
     return GpioBank(relays=relays, inputs=inputs, pin_factory=pin_factory)
+
+
+def claim_outputs(config: Any, options: Any) -> GpioBank | None:
+    """Claim every relay at its declared boot state: the first thing ``Daemon.build()`` does.
+
+    Before the journal, the archive, the settings store or any heavy import (so a start that fails
+    later still leaves the relays safe). The bank is kept in ``options.extras["gpio_bank"]`` and
+    reused by :func:`build`; ``None`` when nothing is wired.
+    """
+    extras = options.extras
+    bank = extras.get("gpio_bank")
+    if bank is not None:
+        return bank  # type: ignore[no-any-return]
+    if not (config.gpio.relays or config.gpio.inputs):
+        return None
+    bank = bank_from_config(config, _pin_factory(options))
+    bank.prepare()
+    extras["gpio_bank"] = bank
+    return bank
 
 
 def effective_site(config: Any, store: SettingsStore) -> Site:
@@ -687,14 +706,19 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     """The control service (and, in the demo, the simulated plant); the façade in ``options.extras``."""
     for name, help_text in METRICS.items():
         core.metrics.describe(name, "counter", help_text)
-    store = SettingsStore(config.service.state_dir / "settings.sqlite")
+    store = SettingsStore.open(config.service.state_dir / "settings.sqlite", now=core.clock.now())
+    if store.recovered:
+        log.error("%s", store.recovered)
+        with contextlib.suppress(Exception):
+            core.raise_event(Event("settings_reset", "settings", store.recovered, core.clock.time_ns(), "alarm"))
     control = Control(config=config, store=store, now=core.clock.now, state=core.state)
     extras = getattr(options, "extras", None)
     if extras is None:
         extras = {}
-    has_gpio = bool(config.gpio.relays or config.gpio.inputs)
-    factory = _pin_factory(options) if has_gpio else None
-    bank = bank_from_config(config, factory)
+    bank = claim_outputs(config, options) if isinstance(getattr(options, "extras", None), dict) else None
+    if bank is None:  # nothing wired (or options without extras): an empty bank
+        has_gpio = bool(config.gpio.relays or config.gpio.inputs)
+        bank = bank_from_config(config, _pin_factory(options) if has_gpio else None)
     tick_s = float(extras.get("control_tick_s", TICK_S))
     grace = float(extras.get("control_startup_grace_s", min(STARTUP_GRACE_S, tick_s)))
     # the daemon's one clock guard (the system service checks it periodically; whoever builds first
