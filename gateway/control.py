@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -299,6 +300,8 @@ class Control:
         self._lock = threading.RLock()
         self._views = control_views.Views(config)
         self.latest: Evaluation | None = None  # swapped atomically by the control loop
+        #: False while the rules fail and the outputs are held at their safe level (set by the loop)
+        self.rules_ok = True
 
     # ---- wiring (called by gateway.services.control) ---------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop, reevaluate: Callable[[], object]) -> None:
@@ -326,9 +329,13 @@ class Control:
 
     # ---- reads -----------------------------------------------------------------------------
     def overview(self) -> Overview:
-        """Zones, circuits, meters and alerts as of the last evaluation."""
+        """Zones, circuits, meters and alerts as of the last evaluation (``evaluated_at`` is ``None``
+        while the rules fail: the zones shown are the last good evaluation's)."""
         snapshot = self._state.snapshot() if self._state is not None else None
-        return self._views.overview(self.latest, snapshot)
+        view = self._views.overview(self.latest, snapshot)
+        if not self.rules_ok:  # the last good evaluation is not current: /health says "not evaluated"
+            view = dataclasses.replace(view, evaluated_at=None)
+        return view
 
     def zone(self, building: str, zone: str) -> ZoneDetail:
         """One zone's status, schedule, exceptions and overrides."""

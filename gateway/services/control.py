@@ -44,7 +44,7 @@ from gateway.control_views import CounterRate, slots_from_periods
 from gateway.model import Event, Reading
 from gateway.service import Service, StopPhase
 from gateway.settings_store import SettingsStore
-from rules.config import Period, Site, Slot, ZoneSpec, site_from_config
+from rules.config import MODES, Period, Site, Slot, ZoneSpec, site_from_config
 from rules.types import (
     Booking,
     Decision,
@@ -67,6 +67,8 @@ TICK_S = 30.0
 STARTUP_GRACE_S = 30.0
 #: Engine memory is written to the SD card at most this often (and on stop).
 MEMORY_SAVE_S = 300.0
+#: Failed evaluations in a row before the heating outputs are driven to their safe level.
+RULES_FAIL_LIMIT = 2
 
 
 def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
@@ -173,6 +175,12 @@ class ControlService:
         self._relay_since: dict[str, int] = {}
         self._commanded: dict[str, bool] = {}
         self._failing: set[str] = set()
+        #: rules failures: failed evaluations in a row, the monotonic time of the last good one, and
+        #: whether the heating outputs are held at their safe level (one episode: one event, one traceback)
+        self._fail_streak = 0
+        self._last_good = self.clock.monotonic()
+        self.rules_failing = False
+        self._bad_rows: set[str] = set()  # settings rows skipped (logged and raised once each)
         self._inputs: dict[str, InputState] = {}
         self._pulse_base: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -347,10 +355,9 @@ class ControlService:
             state = replace(self.state_at(now), clock_trusted=trusted)
             decision = decide(site, state, now)
         except Exception:
-            # a bug in the rules must not stop the relays being held at their last state
-            self.core.metrics.inc("gateway_rules_errors_total")
-            log.exception("rules evaluation failed (%s); relays keep their state", trigger)
+            self._rules_failed(trigger)
             return None
+        self._rules_recovered()
         self.evaluations += 1
         self.core.metrics.inc("gateway_rules_evaluations_total")
         self._apply(decision)
@@ -363,6 +370,102 @@ class ControlService:
         if trigger == "tick":  # once per tick, not per change: a regular sample for the hourly duty
             self._publish_zones(decision)
         return decision
+
+    # ---- failures: safe levels, one episode at a time ------------------------------------------
+    def _rules_failed(self, trigger: str) -> None:
+        """An evaluation raised: counted; after RULES_FAIL_LIMIT in a row (or no good evaluation
+        for two ticks) the heating outputs go to their safe level, re-asserted at every failure."""
+        self.core.metrics.inc("gateway_rules_errors_total")
+        self._fail_streak += 1
+        stale = self.clock.monotonic() - self._last_good > 2 * self.tick_s
+        if self._fail_streak < RULES_FAIL_LIMIT and not stale:
+            log.warning("rules evaluation failed (%s); relays keep their state until the next try", trigger)
+            return
+        if not self.rules_failing:
+            self.rules_failing = True
+            log.exception(
+                "rules evaluation failed %d times in a row (%s): heating outputs held at their safe level"
+                " until the rules work again",
+                self._fail_streak,
+                trigger,
+            )
+            self.core.metrics.set("gateway_rules_ok", 0)
+            self.control.rules_ok = False
+            self._raise(
+                "rules_failed",
+                "alarm",
+                "Les règles ne s'évaluent plus : chauffage coupé (hors-gel pour le fil pilote), éclairage à "
+                "son état de démarrage ; voir le journal du service",
+            )
+            self._republish_alerts()
+        self._drive_safe()
+
+    def _rules_recovered(self) -> None:
+        self._fail_streak = 0
+        self._last_good = self.clock.monotonic()
+        if not self.rules_failing:
+            return
+        self.rules_failing = False
+        self.core.metrics.set("gateway_rules_ok", 1)
+        self.control.rules_ok = True
+        log.info("rules evaluate again: control resumed")
+        self._raise("rules_failed_end", "info", "Les règles s'évaluent de nouveau : contrôle normal")
+
+    def safe_levels(self) -> dict[str, bool]:
+        """The level each output takes while the rules cannot run (docs/control.md, "Safe by default").
+
+        A heater relay: off. A pilot-wire pair: the hors-gel order (minus only), so convectors keep
+        the building above freezing on their own thermostat. A lighting circuit: its boot state.
+        A leak valve: left as it is (closing or opening water without the rules is no safer).
+        """
+        levels: dict[str, bool] = {}
+        for building in self.config.buildings.values():
+            for zone in building.zones.values():
+                heating = zone.heating
+                if heating is None:
+                    continue
+                if heating.pilot_wire is not None:
+                    levels[heating.pilot_wire.plus] = False
+                    levels[heating.pilot_wire.minus] = True
+                elif heating.relay:
+                    levels[heating.relay] = False
+        for circuit in self.config.lighting.circuits.values():
+            spec = self.bank.relay_specs.get(circuit.relay)
+            if spec is not None:
+                levels[circuit.relay] = spec.boot_on
+        return {name: on for name, on in levels.items() if name in self.bank.relay_specs}
+
+    def _drive_safe(self) -> None:
+        now_ns = self.clock.time_ns()
+        for name, on in self.safe_levels().items():
+            try:
+                if not self.bank.set(name, on):
+                    continue
+            except Exception as exc:
+                self.core.metrics.inc("gateway_relay_errors_total", relay=name)
+                if name not in self._failing:
+                    self._failing.add(name)
+                    log.error("relay %s cannot be driven: %s", name, exc)
+                continue
+            self._commanded[name] = on
+            self._relay_since[name] = now_ns
+            self.core.metrics.inc("gateway_relay_switches_total", relay=name)
+            reason = "niveau de sécurité : les règles ne s'évaluent plus"
+            log.info("relay %s %s: %s", name, "on" if on else "off", reason)
+            self._publish("relay", self._relay_tags[name], {"on": on, "reason": reason}, now_ns)
+
+    def _raise(self, kind: str, severity: Any, message: str, subject: str = "rules") -> None:
+        try:
+            self.core.raise_event(Event(kind, subject, message, self.clock.time_ns(), severity))
+        except Exception as exc:  # an event that cannot be made must not stop the safe levels
+            log.error("event %s not raised: %s", kind, exc)
+
+    def _republish_alerts(self) -> None:
+        """Rules failing: the façade's last view gets the new alarm (the overview, /health)."""
+        latest = self.control.latest
+        if latest is None or self.last_decision is None:
+            return
+        self.control.publish(replace(latest, alerts=self._alerts(self.last_decision)))
 
     def _publish_zones(self, decision: Decision) -> None:
         """Each heated zone's target, heater state and mode (measurement ``climate``, tagged with the
@@ -450,21 +553,42 @@ class ControlService:
         relays = {name: RelayState(on, self._relay_since.get(name)) for name, on in self.bank.relay_states().items()}
         overrides = self.store.active_overrides(now)
         site = self._current_site()
-        bookings = tuple(booking for o in overrides if o.kind == "zone" and (booking := _booking(site, o)) is not None)
-        lights = tuple(
-            LightOverride(o.subject, _ns(o.start), _ns(o.end), bool(o.on), o.label)
-            for o in overrides
-            if o.kind == "lighting" and o.on is not None
-        )
+        bookings: list[Booking] = []
+        lights: list[LightOverride] = []
+        for o in overrides:
+            try:
+                if o.kind == "zone":
+                    booking = _booking(site, o)
+                    if booking is not None:
+                        bookings.append(booking)
+                elif o.kind == "lighting" and o.on is not None:
+                    lights.append(LightOverride(o.subject, _ns(o.start), _ns(o.end), bool(o.on), o.label))
+            except Exception as exc:  # a row the rules cannot use (edited by hand, a bug): skipped
+                self._skip_row(o, exc)
         acks = self.store.leak_acks()
         return State(
             readings=MappingProxyType(readings),
             inputs=MappingProxyType(dict(self._inputs)),
             relays=MappingProxyType(relays),
-            bookings=bookings,
-            light_overrides=lights,
+            bookings=tuple(bookings),
+            light_overrides=tuple(lights),
             leak_acks=MappingProxyType(acks),
             memory=self._memory,
+        )
+
+    def _skip_row(self, override: Any, exc: Exception) -> None:
+        """A settings row the rules cannot use: skipped, counted; logged and raised once per row."""
+        self.core.metrics.inc("gateway_settings_rows_skipped_total")
+        key = f"override {getattr(override, 'id', '?')}"
+        if key in self._bad_rows:
+            return
+        self._bad_rows.add(key)
+        log.error("%s (%s) skipped: %s", key, getattr(override, "subject", "?"), exc)
+        self._raise(
+            "settings_row_invalid",
+            "warning",
+            f"Réservation/dérogation {getattr(override, 'id', '?')} ignorée : {exc}",
+            subject=str(getattr(override, "subject", "") or "settings"),
         )
 
     def _apply(self, decision: Decision) -> None:
@@ -618,7 +742,9 @@ class ControlService:
 
 
 def _booking(site: Site, override: Any) -> Booking | None:
-    """A zone override as the rules' booking: its mode, or its setpoint (and the mode that fits it)."""
+    """A zone override as the rules' booking: its mode, or its setpoint (and the mode that fits it).
+
+    Raises ``ValueError`` (or anything else a hand-edited row provokes) for a row the rules cannot use."""
     setpoint = getattr(override, "setpoint_c", None)
     mode = override.mode
     if mode is None and setpoint is not None:
@@ -628,11 +754,9 @@ def _booking(site: Site, override: Any) -> Booking | None:
         mode = zone.heating.setpoints.mode_for(setpoint)
     if mode is None:
         return None
-    try:
-        return Booking(override.subject, _ns(override.start), _ns(override.end), mode, override.label, setpoint)
-    except ValueError as exc:  # a row the rules cannot use (edited by hand): skipped, said once per tick
-        log.warning("override %s skipped: %s", getattr(override, "id", "?"), exc)
-        return None
+    if mode not in MODES:  # Booking does not check it, and the engine would fail on it
+        raise ValueError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
+    return Booking(override.subject, _ns(override.start), _ns(override.end), mode, override.label, setpoint)
 
 
 def _closer(stamp_ns: int, step_ns: int, now_ns: int) -> int:
@@ -699,6 +823,7 @@ METRICS = {
     "gateway_relay_switches_total": "relay changes driven by the rules",
     "gateway_relay_putback_total": "relays found changed behind the daemon's back and put back",
     "gateway_relay_errors_total": "relay writes that failed",
+    "gateway_settings_rows_skipped_total": "settings rows (overrides) the rules could not use, per evaluation",
 }
 
 
@@ -706,6 +831,8 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     """The control service (and, in the demo, the simulated plant); the façade in ``options.extras``."""
     for name, help_text in METRICS.items():
         core.metrics.describe(name, "counter", help_text)
+    core.metrics.describe("gateway_rules_ok", "gauge", "1 while the rules evaluate, 0 while outputs are held safe")
+    core.metrics.set("gateway_rules_ok", 1)
     store = SettingsStore.open(config.service.state_dir / "settings.sqlite", now=core.clock.now())
     if store.recovered:
         log.error("%s", store.recovered)

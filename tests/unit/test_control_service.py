@@ -53,9 +53,9 @@ state_dir = "{state}"
 
 @contextlib.asynccontextmanager
 async def control(
-    tmp_path: Path, start: datetime, initial_c: float | None = None, grace_s: float = 0.0
+    tmp_path: Path, start: datetime, initial_c: float | None = None, grace_s: float = 0.0, text: str = CONFIG
 ) -> AsyncIterator[Any]:
-    config = parse_config(CONFIG.format(state=tmp_path / "state"))
+    config = parse_config(text.format(state=tmp_path / "state"))
     core, journal, clock = recorded_core(config, start)
     options = RunOptions(
         clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0, "control_startup_grace_s": grace_s}
@@ -233,3 +233,118 @@ async def test_a_clock_losing_its_synchronisation_puts_the_zone_in_safe_mode(tmp
         assert (zone.mode, zone.target_c) == ("reduit", 16.0)
         assert not service.bank.get("chauffage")
         assert "horloge non fiable" in service.control.zone("mairie", "bureaux").status.reason
+
+
+def bad_override_row(service: Any, mode: str) -> None:
+    """An override row edited by hand in settings.sqlite (the façade would refuse this mode)."""
+    start = service.clock.time_ns() - 60 * 10**9
+    service.store._db.execute(
+        "INSERT INTO overrides (kind, subject, start_ns, end_ns, label, mode, user, created_ns)"
+        " VALUES ('zone', 'mairie/bureaux', ?, ?, 'à la main', ?, 'sqlite3', ?)",
+        (start, start + 4 * 3600 * 10**9, mode, start),
+    )
+    service.store.version += 1
+
+
+async def test_a_malformed_override_row_is_skipped_counted_and_raised_once(tmp_path, caplog):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0) as service:
+        await settle()
+        assert service.bank.get("chauffage") is True
+        # Given a row with a mode the rules do not know ("Confort", capitalised by hand)
+        bad_override_row(service, "Confort")
+        # When the rules run several times
+        for _ in range(5):
+            service.clock.advance(30)
+            temperature(service, 17.0)
+            service.tick()
+        # Then the row is skipped: the rules still evaluate, on the schedule, and the heater keeps heating
+        assert service.core.metrics.get("gateway_rules_errors_total") == 0
+        assert service.last_decision.zones[0].mode == "confort"
+        assert service.bank.get("chauffage") is True
+        assert service.core.metrics.get("gateway_settings_rows_skipped_total") == 5
+        # said once (log and event), not once per tick
+        events = [e for e in service.core.recent_events if e.kind == "settings_row_invalid"]
+        assert len(events) == 1
+        assert "Confort" in events[0].message
+        assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == 1
+
+
+async def test_failing_rules_put_the_heating_to_its_safe_level_with_one_alarm_per_episode(
+    tmp_path, monkeypatch, caplog
+):
+    from rules import engine
+
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0) as service:
+        await settle()
+        assert service.bank.get("chauffage") is True
+        real = engine.decide
+
+        def broken(*_args: Any) -> Any:
+            raise ZeroDivisionError("a bug in the rules")
+
+        # Given the rules failing at every evaluation (the readings stopped, too)
+        monkeypatch.setattr("rules.engine.decide", broken)
+        service.tick()
+        assert service.bank.get("chauffage") is True  # one failure: the relays keep their state
+        for _ in range(72):
+            service.clock.advance(30)
+            service.tick()
+        # Then the heater is off from the second failure on, with one alarm and one traceback
+        assert service.bank.get("chauffage") is False
+        assert service.core.metrics.get("gateway_rules_errors_total") == 73
+        assert service.core.metrics.get("gateway_rules_ok") == 0
+        assert [e.kind for e in service.core.recent_events if e.kind.startswith("rules_")] == ["rules_failed"]
+        assert len([r for r in caplog.records if r.exc_info]) == 1
+        off = service.journal.of("relay")[-1].field_map()
+        assert off["on"] is False
+        assert "sécurité" in str(off["reason"])
+        # the overview says so: not evaluated (/health's rules_evaluated), the alarm among the alerts
+        overview = service.control.overview()
+        assert overview.evaluated_at is None
+        assert [(a.kind, a.severity) for a in overview.alerts] == [("rules_failed", "alarm")]
+        # When the rules work again
+        monkeypatch.setattr("rules.engine.decide", real)
+        temperature(service, 17.0)
+        service.tick()
+        # Then control resumes (the heater back on: its minimum off time has long passed), once said
+        assert service.bank.get("chauffage") is True
+        assert service.core.metrics.get("gateway_rules_ok") == 1
+        kinds = [e.kind for e in service.core.recent_events if e.kind.startswith("rules_")]
+        assert kinds == ["rules_failed", "rules_failed_end"]
+        assert service.control.overview().evaluated_at is not None
+        assert service.control.overview().alerts == ()
+
+
+async def test_failing_rules_keep_lighting_at_its_boot_state_and_pilot_wire_at_hors_gel(tmp_path):
+    text = CONFIG + """
+[buildings.mairie.zones.salle]
+name = "Salle"
+[buildings.mairie.zones.salle.heating]
+pilot_wire = {{ plus = "fp-plus", minus = "fp-minus" }}
+schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]
+[gpio.relays.fp-plus]
+pin = 22
+[gpio.relays.fp-minus]
+pin = 23
+[gpio.relays.lampes]
+pin = 24
+boot = "on"
+[gpio.relays.vanne]
+pin = 25
+[lighting.circuits.parvis]
+relay = "lampes"
+"""
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0, text=text) as service:
+        await settle()
+        assert service.safe_levels() == {"chauffage": False, "fp-plus": False, "fp-minus": True, "lampes": True}
+        service.bank.set("lampes", False)
+        service.bank.set("vanne", True)  # not driven by the rules: left alone
+        service._rules_failed("tick")
+        service._rules_failed("tick")
+        assert service.bank.relay_states() == {
+            "chauffage": False,
+            "fp-plus": False,
+            "fp-minus": True,
+            "lampes": True,
+            "vanne": True,
+        }
