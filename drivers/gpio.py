@@ -267,7 +267,8 @@ class GpioBank:
             raise KeyError(f"unknown relay {name!r}") from None
 
     def close(self) -> None:
-        """Release the pins (relays are left as they are: the boot state is set on next start)."""
+        """Release the pins. A released pin floats: drive the relays to their boot state first
+        (the control service does, on shutdown); the board's pull resistor holds it afterwards."""
         for device in (*self._inputs.values(), *self._relays.values()):
             try:
                 device.close()

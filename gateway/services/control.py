@@ -284,6 +284,7 @@ class ControlService:
             scheduler.shutdown(wait=False)
             self.control.detach()
             self._loop = None
+            self.release_to_boot_state()
             with contextlib.suppress(Exception):
                 self._save_memory(force=True)
 
@@ -453,6 +454,19 @@ class ControlService:
             reason = "niveau de sécurité : les règles ne s'évaluent plus"
             log.info("relay %s %s: %s", name, "on" if on else "off", reason)
             self._publish("relay", self._relay_tags[name], {"on": on, "reason": reason}, now_ns)
+
+    def release_to_boot_state(self) -> None:
+        """On shutdown: every relay back to its declared boot state before gpiozero closes the pins
+        (a closed pin floats; the board's pull resistor holds the safe level, docs/control.md)."""
+        for name, spec in self.bank.relay_specs.items():
+            try:
+                changed = self.bank.set(name, spec.boot_on)
+            except Exception as exc:  # a pin not claimed or not drivable: nothing more to do here
+                log.error("relay %s not set to its boot state at shutdown: %s", name, exc)
+                continue
+            if changed:
+                self._relay_since[name] = self.clock.time_ns()
+                log.info("relay %s %s: shutdown, boot state", name, "on" if spec.boot_on else "off")
 
     def _raise(self, kind: str, severity: Any, message: str, subject: str = "rules") -> None:
         try:

@@ -348,3 +348,14 @@ relay = "lampes"
             "lampes": True,
             "vanne": True,
         }
+
+
+async def test_on_shutdown_every_relay_goes_back_to_its_boot_state(tmp_path):
+    text = CONFIG.replace("[gpio.relays.chauffage]\npin = 17", "[gpio.relays.chauffage]\npin = 17\nactive_high = false")
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0, text=text) as service:
+        await settle()
+        assert service.bank.get("chauffage") is True
+        assert service.factory.pin(17).state is False  # active low: energised
+    # the service stopped: the relay is off again, pin high, before gpiozero's exit hook closes it
+    assert service.bank.get("chauffage") is False
+    assert service.factory.pin(17).state is True
