@@ -227,6 +227,11 @@ class ControlService:
             # otherwise the boot itself was a switch (minimum on/off times count from now)
             same = levels.get(name) == self.bank.get(name)
             self._relay_since[name] = int(since) if same else now_ns
+        for name, on in self.bank.relay_states().items():
+            # a relay on at boot with no memory (boot = "on", lost settings): its run counts from
+            # now, so the maximum run time applies (an off one may switch on at once, as at a first start)
+            if on:
+                self._relay_since.setdefault(name, now_ns)
         self._pulse_base = {k: float(v) for k, v in saved.get("pulses", {}).items()}
         engine = self.store.load_memory("engine")
         self._memory = memory_from_json(None if engine is None else json.dumps(engine))
@@ -616,6 +621,8 @@ class ControlService:
             commanded = self._commanded.get(name)
             if actual == action.on:
                 self._commanded[name] = action.on
+                if actual:  # on (by hand, boot state) with no known switch time: its run counts
+                    self._relay_since.setdefault(name, now_ns)  # from now (maximum run, minimum on)
                 continue
             reason = action.reason.text(self.lang)
             if commanded is not None and commanded != actual:

@@ -359,3 +359,26 @@ async def test_on_shutdown_every_relay_goes_back_to_its_boot_state(tmp_path):
     # the service stopped: the relay is off again, pin high, before gpiozero's exit hook closes it
     assert service.bank.get("chauffage") is False
     assert service.factory.pin(17).state is True
+
+
+async def test_a_relay_on_at_boot_without_memory_is_cut_after_its_maximum_run(tmp_path):
+    text = CONFIG.replace("[gpio.relays.chauffage]\npin = 17", '[gpio.relays.chauffage]\npin = 17\nboot = "on"')
+    text = text.replace("optimum_start = {{ enabled = false }}", "optimum_start = {{ enabled = false }}\nmax_on_h = 1")
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
+    async with control(tmp_path, start, initial_c=15.0, text=text) as service:
+        # Given a heater on from boot (no saved memory) in a room that stays cold
+        await settle()
+        assert service.bank.get("chauffage") is True
+        assert service.core.metrics.get("gateway_relay_switches_total", relay="chauffage") == 0
+        for _ in range(59):
+            service.clock.advance(60)
+            temperature(service, 15.0)
+            service.tick()
+        assert service.bank.get("chauffage") is True
+        # When it has run for its maximum (1 h from the boot)
+        service.clock.advance(60)
+        temperature(service, 15.0)
+        service.tick()
+        # Then it is cut
+        assert service.bank.get("chauffage") is False
+        assert service.last_decision.zones[0].reason.code == "heat_max_on"
