@@ -1,8 +1,12 @@
 """The imperative shell of the rules: GPIO boot states, the rules tick, relays re-asserted.
 
 Rules of this module:
-- :meth:`ControlService.prepare` claims every relay at its declared boot state *before any other
-  service exists as a task* (control is first in ``SUBSYSTEMS``);
+- :func:`claim_outputs` claims every relay at its declared boot state, the first thing
+  ``Daemon.build()`` does (before any file is opened); on shutdown every relay goes back to it;
+- a failing evaluation never leaves the outputs at their last state: after ``RULES_FAIL_LIMIT``
+  failures in a row the heating goes to its safe level (:meth:`ControlService.safe_levels`),
+  one ``rules_failed`` alarm and one traceback per episode; a settings row the rules cannot use
+  is skipped, counted, and said once;
 - the rules run every ``tick_s`` (APScheduler 3 ``AsyncIOScheduler``, ~30 s) and at once on every
   relevant change: a temperature or counter reading of a device the rules use, an input edge, an
   edit through the façade. Evaluations are synchronous and short (``decide`` is pure), in the loop;
