@@ -409,9 +409,11 @@ class Backend:
         synced, _detail = self._clock_status() if self._clock_status else (None, None)
         body["clock_synchronised"] = synced
         healthy = body["journal_ok"]
+        rules_ok = bool(getattr(self.control, "rules_ok", True))
+        body["rules_ok"] = rules_ok  # False while failing evaluations hold the outputs at their safe levels
         if not healthy:
             body["status"] = "failing"
-        elif snapshot.unavailable or alarms or synced is False:
+        elif snapshot.unavailable or alarms or synced is False or not rules_ok:
             body["status"] = "degraded"
         return body, healthy
 

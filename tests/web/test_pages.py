@@ -142,6 +142,14 @@ def test_health_is_json_without_anything_sensitive(client, village):
         assert secret not in raw
 
 
+def test_health_is_degraded_while_the_rules_hold_the_outputs_safe(client, village):
+    assert client.get("/health").get_json()["rules_ok"] is True
+    village["control"].rules_ok = False  # what the control service sets after failing evaluations
+    body = client.get("/health").get_json()
+    assert body["rules_ok"] is False
+    assert body["status"] == "degraded"
+
+
 def test_metrics_are_prometheus_text(client):
     response = client.get("/metrics")
     body = response.get_data(as_text=True)
