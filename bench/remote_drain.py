@@ -14,7 +14,8 @@ the same run and on the same server:
   batches of 5,000) for v1 — no journal, no cursor, lines already in memory;
 - **sink**: the journal holds the same lines (filled before timing), the real
   :class:`~gateway.sinks.influx.InfluxSink` drains it from its cursor (fetch, gzip, POST,
-  advance) until the backlog is empty.
+  advance; the next window fetched and gzipped while the current one is posted) until the
+  backlog is empty.
 
 Prints points/s for both and the ratio (target >= 80 %). With ``--backlog N`` it fills the
 journal with N points (server down), then starts the server and samples this process's RSS
