@@ -85,8 +85,9 @@ def raw_v1(url: str, db: str, lines: list[bytes]) -> float:
 
 
 def raw_v2(url: str, lines: list[bytes]) -> float:
-    from influxdb_client import InfluxDBClient, WritePrecision
+    from influxdb_client.client.influxdb_client import InfluxDBClient
     from influxdb_client.client.write_api import SYNCHRONOUS
+    from influxdb_client.domain.write_precision import WritePrecision
 
     with InfluxDBClient(url=url, token="t", org="village", enable_gzip=True) as client:
         api = client.write_api(write_options=SYNCHRONOUS)

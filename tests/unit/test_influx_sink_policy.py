@@ -9,6 +9,7 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.errors import ConfigError
+from gateway.schema.sinks import InfluxV2SinkConfig
 from gateway.sinks.influx import _chunks, _lanes, _line_time_ns
 from gateway.sinks.influx_http import classify, parse_retry_after, read_secret
 
@@ -120,9 +121,10 @@ def test_a_valid_remote_sink_resolves_relative_secret_paths(tmp_path: Path) -> N
         base_dir=tmp_path,
     )
     sink = config.sinks["remote"]
-    assert sink.token_file == tmp_path / "tok"  # type: ignore[union-attr]
-    assert sink.ca_file == tmp_path / "ca.pem"  # type: ignore[union-attr]
-    assert sink.verify_tls  # type: ignore[union-attr]
+    assert isinstance(sink, InfluxV2SinkConfig)
+    assert sink.token_file == tmp_path / "tok"
+    assert sink.ca_file == tmp_path / "ca.pem"
+    assert sink.verify_tls
 
 
 def test_the_rejected_file_is_bounded(tmp_path: Path) -> None:

@@ -304,7 +304,12 @@ def test_a_stuck_disk_never_blocks_append_or_stats(path: Path) -> None:
     journal = open_journal(path)
     gate = threading.Event()
     journal._executor.submit(gate.wait)  # test seam: the journal's one thread is stuck
-    producer = threading.Thread(target=lambda: [journal.append(reading(i)) for i in range(1000)])
+
+    def produce() -> None:
+        for i in range(1000):
+            journal.append(reading(i))
+
+    producer = threading.Thread(target=produce)
     producer.start()
     producer.join(10)
     assert not producer.is_alive()  # append returned although the disk is stuck
@@ -371,7 +376,8 @@ def test_fetch_after_reads_ahead_across_segments_without_moving_the_cursor(path:
     assert journal.stats().sinks["remote"].backlog == total
     assert [r.id for r in journal.fetch_sync("remote", limit=3)] == [1, 2, 3]  # still from the cursor
     # Paging ahead window by window reaches every row once, in order, the cursor still untouched.
-    seen, after = [], 0
+    seen: list[int] = []
+    after = 0
     while rows := journal.fetch_sync("remote", limit=1000, after=after):
         seen.extend(r.id for r in rows)
         after = rows[-1].id

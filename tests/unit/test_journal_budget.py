@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def metrics() -> Metrics:
 
 
 @pytest.fixture
-def journal(tmp_path: Path, metrics: Metrics) -> Journal:
+def journal(tmp_path: Path, metrics: Metrics) -> Iterator[Journal]:
     j = Journal(tmp_path / "journal.sqlite", sinks=("local", "remote"), metrics=metrics, clock=SystemClock(),
                 budget_bytes=BUDGET)
     yield j
