@@ -477,7 +477,12 @@ class Journal:
             self._refresh_stats()
 
     def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
-        """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``."""
+        """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``.
+
+        Whatever fails, the window is never lost: it goes back in front of the buffer (bounded and counted)
+        and waits for the next commit.
+        """
+        db = self._require_db()  # before taking the window: a closed journal leaves it in the buffer
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
@@ -486,7 +491,6 @@ class Journal:
         deletable = bool(self._droppable_segments(min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
             return 0, self._last_id
-        db = self._require_db()
         started = time.monotonic()
         first_id = self._last_id + 1
         before = {sink: replace(cursor) for sink, cursor in self._cursors.items()}  # restored on failure
@@ -499,13 +503,13 @@ class Journal:
             dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
             db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # SQLite or our own bug: undo, keep the window, report once per episode
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             for sink, cursor in before.items():  # the budget may have moved them: undo
                 self._cursors[sink].__dict__.update(cursor.__dict__)
             self._requeue(batch)  # the window waits in memory for the next commit
-            if is_corruption(exc):
+            if isinstance(exc, sqlite3.Error) and is_corruption(exc):
                 self._recover(str(exc))
             else:
                 self._commit_failed(exc)
@@ -557,7 +561,7 @@ class Journal:
         if lost:
             self.metrics.inc("gateway_journal_buffer_overflow_total", lost)
 
-    def _commit_failed(self, exc: sqlite3.Error) -> None:
+    def _commit_failed(self, exc: Exception) -> None:
         """A failing disk (full, I/O error): retry at the next commit; report once per episode."""
         self._write_errors += 1
         self.metrics.inc("gateway_journal_write_errors_total")

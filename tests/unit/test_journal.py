@@ -392,3 +392,29 @@ def test_fetch_after_reads_ahead_across_segments_without_moving_the_cursor(path:
     journal = open_journal(path, sinks=("remote",))  # the read-ahead left nothing persisted
     assert journal.fetch_sync("remote", limit=1)[0].id == 501
     journal.close()
+
+
+async def test_a_bug_inside_the_commit_keeps_the_window_for_the_next_commit(path: Path, monkeypatch) -> None:
+    metrics = Metrics()
+    journal = open_journal(path, sinks=("local",), metrics=metrics)
+    try:
+        for i in range(1, 6):
+            journal.append(reading(i))
+        real = journal._enforce_budget
+        calls = {"n": 0}
+
+        def fails_once(*args: object, **kwargs: object) -> object:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("a bug in the budget code")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(journal, "_enforce_budget", fails_once)
+        assert journal.commit() == 0  # rolled back, nothing acknowledged
+        assert journal.stats().buffered == 5  # the window is back in the buffer, not lost
+        assert metrics.get("gateway_journal_write_errors_total") == 1
+        assert journal.commit() == 5
+        rows = await drain(journal, "local")
+        assert [lineproto.parse(row.line)[2]["power_w"] for row in rows] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    finally:
+        journal.close()
