@@ -18,16 +18,12 @@ Example::
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from rules import heating as thermostat
 from rules import leak as leaks
-from rules import lighting, optimum_start, pilot_wire, schedule, window
-from rules.config import HeatingConfig, Mode, Site, ZoneSpec
+from rules import lighting, schedule
+from rules.config import Site
 from rules.types import (
     Action,
     CircuitStatus,
@@ -37,16 +33,16 @@ from rules.types import (
     Notice,
     ParamValue,
     Reason,
-    RelayState,
-    SensorValue,
     State,
     ZoneMemory,
     ZoneStatus,
 )
+from rules.zone import TEMPERATURE_FIELD, decide_zone, zone_temperature
+
+__all__ = ["TEMPERATURE_FIELD", "decide", "zone_temperature"]
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
-TEMPERATURE_FIELD = "temperature_c"
 
 
 def decide(site: Site, state: State, now: datetime) -> Decision:
@@ -61,7 +57,7 @@ def decide(site: Site, state: State, now: datetime) -> Decision:
     zone_status: list[ZoneStatus] = []
     zone_memory: dict[str, ZoneMemory] = {}
     for zone in site.zones:
-        z = _zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz)
+        z = decide_zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz)
         actions.extend(z.actions)
         zone_status.append(z.status)
         zone_memory[zone.key] = z.memory
@@ -163,239 +159,6 @@ class _Reasons:
             else:
                 out[key] = value
         return Reason.of(code, **out)
-
-
-# ---- heating ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _ZoneResult:
-    actions: tuple[Action, ...]
-    status: ZoneStatus
-    memory: ZoneMemory
-    conditions: dict[str, Notice]
-
-
-def zone_temperature(
-    zone: ZoneSpec, readings: Mapping[tuple[str, str], SensorValue], now_ns: int
-) -> tuple[float | None, int | None, float | None]:
-    """(mean of the fresh finite readings, newest reading time, minutes since the newest fresh one)."""
-    stale_ns = int(zone.heating.failsafe.stale_after_min * MINUTE_NS)
-    fresh: list[SensorValue] = []
-    newest: int | None = None
-    for sensor in zone.heating.sensors:
-        value = readings.get((sensor, TEMPERATURE_FIELD))
-        if value is None or not math.isfinite(value.value) or value.time_ns > now_ns + MINUTE_NS:
-            continue
-        newest = value.time_ns if newest is None else max(newest, value.time_ns)
-        if now_ns - value.time_ns <= stale_ns:
-            fresh.append(value)
-    age_min = (now_ns - newest) / MINUTE_NS if newest is not None else None
-    if not fresh:
-        return None, newest, age_min
-    return sum(v.value for v in fresh) / len(fresh), max(v.time_ns for v in fresh), age_min
-
-
-def _outdoor(zone: ZoneSpec, readings: Mapping[tuple[str, str], SensorValue], now_ns: int) -> float | None:
-    if zone.heating.outdoor_sensor is None:
-        return None
-    value = readings.get((zone.heating.outdoor_sensor, TEMPERATURE_FIELD))
-    if value is None or not math.isfinite(value.value) or now_ns - value.time_ns > 3 * 3600 * NS:
-        return None
-    return value.value
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    mode: Mode
-    occupied: bool
-    source: str
-    label: str
-    until_ns: int | None
-    preheat_for_ns: int | None
-    setpoint_c: float | None = None
-
-
-def _plan(
-    zone: ZoneSpec,
-    state: State,
-    mem: ZoneMemory,
-    measured: float | None,
-    outdoor: float | None,
-    *,
-    safe_mode: Mode,
-    tz: ZoneInfo,
-    now_ns: int,
-) -> _Plan:
-    """The zone's mode: the schedule, then optimum start (a preheat, once begun, holds until occupancy).
-
-    With an untrusted clock: the site's safe mode, whatever the schedule and the bookings say."""
-    if not state.clock_trusted:
-        return _Plan(safe_mode, False, "clock", "", None, None)
-    cfg = zone.heating
-    sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns)
-    plan = _Plan(sched.mode, sched.occupied, sched.source, sched.label, sched.until_ns, None, sched.setpoint_c)
-    upcoming = sched.next_occupancy
-    if sched.occupied or upcoming is None or not cfg.optimum_start.enabled:
-        return plan
-    latched = mem.preheat_for_ns == upcoming.start_ns
-    if measured is not None and not latched:
-        rate = optimum_start.rate_for(cfg, mem, outdoor)
-        goal = cfg.setpoints.confort if upcoming.setpoint_c is None else upcoming.setpoint_c
-        lead = optimum_start.lead_ns(cfg, goal, measured, rate)
-        latched = lead > 0 and now_ns >= upcoming.start_ns - lead
-    if not latched or _RANK[plan.mode] <= _RANK["confort"]:
-        return plan
-    # preheat towards the coming occupancy's own target (a booking at a setpoint: that temperature)
-    return _Plan("confort", False, "preheat", upcoming.label, upcoming.start_ns, upcoming.start_ns, upcoming.setpoint_c)
-
-
-_RANK: dict[Mode, int] = {"confort": 0, "reduit": 1, "hors_gel": 2, "arret": 3}
-
-
-def _zone_notices(
-    zone: ZoneSpec, win: window.WindowState, measured: float | None, age_min: float | None, rz: _Reasons
-) -> dict[str, Notice]:
-    cfg = zone.heating
-    conditions: dict[str, Notice] = {}
-    if win.open:
-        slope = round(win.slope, 3) if win.slope is not None else None
-        reason = rz("window_open", zone=zone.title, contact=win.contact, until_ns=win.until_ns, slope=slope)
-        conditions[f"window_open:{zone.key}"] = Notice("window_open", zone.key, "info", reason)
-    if measured is None and cfg.sensors:
-        minutes = round(age_min) if age_min is not None else None
-        safe = cfg.failsafe.mode if cfg.pilot_wire is None else "pilot"
-        reason = rz("sensor_stale", zone=zone.title, minutes=minutes, safe=safe)
-        evidence = (("sensors", ",".join(cfg.sensors)),)
-        conditions[f"sensor_stale:{zone.key}"] = Notice("sensor_stale", zone.key, "warning", reason, evidence)
-    return conditions
-
-
-def _target(cfg: HeatingConfig, plan: _Plan) -> float | None:
-    """The mode's setpoint, or a booking's own temperature kept within the zone's bounds."""
-    if plan.setpoint_c is None or plan.mode == "arret":
-        return cfg.setpoints.of(plan.mode)
-    low, high = cfg.setpoint_bounds()
-    return min(high, max(low, plan.setpoint_c))
-
-
-def _zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons) -> _ZoneResult:
-    cfg = zone.heating
-    mem = state.memory.zones.get(zone.key, ZoneMemory())
-    measured, measured_ns, age_min = zone_temperature(zone, state.readings, now_ns)
-    outdoor = _outdoor(zone, state.readings, now_ns)
-    if measured is not None and measured_ns is not None:
-        mem = mem.model_copy(update={"history": window.remember(mem.history, measured_ns, measured)})
-    plan = _plan(zone, state, mem, measured, outdoor, safe_mode=safe_mode, tz=tz, now_ns=now_ns)
-    target = _target(cfg, plan)
-    win = window.detect(cfg.window, mem.history, state.inputs, mem.window_open_since_ns, now_ns)
-    mem = mem.model_copy(
-        update={
-            "preheat_for_ns": plan.preheat_for_ns,
-            "window_open_since_ns": win.since_ns if win.open and not win.contact else None,
-        }
-    )
-    conditions = _zone_notices(zone, win, measured, age_min, rz)
-    common: dict[str, ParamValue | None] = {
-        "zone": zone.title,
-        "mode": plan.mode,
-        "target": target,
-        "measured": round(measured, 1) if measured is not None else None,
-        "source": plan.source,
-        "label": plan.label or None,
-        "until_ns": plan.until_ns,
-        "setpoint": True if plan.setpoint_c is not None and target is not None else None,
-    }
-    subject = f"zone:{zone.key}"
-    actions: tuple[Action, ...]
-    if cfg.pilot_wire is not None:
-        asked: Mode = cfg.setpoints.mode_for(target) if common["setpoint"] and target is not None else plan.mode
-        order_mode: Mode = "hors_gel" if win.open and asked in ("confort", "reduit") else asked
-        order = pilot_wire.ORDER_OF_MODE[order_mode]
-        plus, minus = pilot_wire.relays_for(order)
-        code = "pilot_window" if order_mode != asked else "pilot_order"
-        reason = rz(code, order=order, **common)
-        actions = (
-            Action(cfg.pilot_wire.plus, plus, reason, subject),
-            Action(cfg.pilot_wire.minus, minus, reason, subject),
-        )
-        heating_now = (
-            order in ("confort", "eco")
-            and measured is not None
-            and target is not None
-            and measured < target - cfg.cold_tolerance
-        )
-        on = order != "arret"
-    else:
-        relay = state.relays.get(cfg.outputs[0], RelayState(False, None))
-        rise = window.slope_c_per_min(mem.history, 15.0) if cfg.max_rise_c_per_h is not None else None
-        outcome = thermostat.relay_decision(
-            cfg,
-            thermostat.Inputs(
-                target_c=target,
-                measured_c=measured,
-                stale_min=age_min,
-                window_open=win.open,
-                rise_c_per_h=rise * 60 if rise is not None else None,
-                relay=relay,
-                now_ns=now_ns,
-            ),
-        )
-        max_on_since = _max_on_since(
-            cfg, mem.max_on_since_ns, code=outcome.code, relay=relay, measured_ns=measured_ns, now_ns=now_ns
-        )
-        mem = mem.model_copy(update={"max_on_since_ns": max_on_since})
-        if max_on_since is not None:
-            hours = round(cfg.max_on_h, 1)
-            notice_reason = rz("heat_max_on", zone=zone.title, hours=hours, since_ns=max_on_since)
-            conditions[f"heater_max_on:{zone.key}"] = Notice("heater_max_on", zone.key, "warning", notice_reason)
-        reason = rz(outcome.code, **common, **dict(outcome.params))
-        actions = (Action(cfg.outputs[0], outcome.on, reason, subject),)
-        heating_now, on = relay.on, outcome.on
-    if state.clock_trusted:  # a warm-up timed across a clock step would teach a wrong rate
-        mem = optimum_start.learn(
-            cfg, mem, heating=heating_now, measured_c=measured, target_c=target, outdoor_c=outdoor, now_ns=now_ns
-        )
-    status = ZoneStatus(
-        zone=zone.key,
-        mode=plan.mode,
-        target_c=target,
-        measured_c=measured,
-        heating=on,
-        occupied=plan.occupied,
-        reason=reason,
-        next_change_ns=plan.until_ns,
-    )
-    return _ZoneResult(actions, status, mem, conditions)
-
-
-def _max_on_since(
-    cfg: HeatingConfig,
-    since_ns: int | None,
-    *,
-    code: str,
-    relay: RelayState,
-    measured_ns: int | None,
-    now_ns: int,
-) -> int | None:
-    """When the ``heater_max_on`` condition started, or ``None`` once it is over.
-
-    It starts when the thermostat cuts a heater for running ``max_on_h`` and lasts until a reading
-    newer than the cut arrives (the temperature is known again) or the heater has rested its
-    minimum off time — not a single tick."""
-    if code == "heat_max_on":
-        return since_ns if since_ns is not None else now_ns
-    if since_ns is None:
-        return None
-    if measured_ns is not None and measured_ns > since_ns:
-        return None
-    rested = (
-        not relay.on
-        and relay.since_ns is not None
-        and relay.since_ns >= since_ns
-        and now_ns - relay.since_ns >= cfg.min_off_min * MINUTE_NS
-    )
-    return None if rested else since_ns
 
 
 # ---- lighting ----------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _wanted(cfg: HeatingConfig, x: Inputs) -> Outcome:  # noqa: PLR0911 (a rule 
         return Outcome(False, "heat_mode_off")
     if x.window_open:
         return Outcome(False, "heat_window")
-    if x.measured_c is None:
+    if x.measured_c is None:  # no estimate either (rules.zone_outputs uses the model's when it has one)
         fs = cfg.failsafe
         if fs.mode == "off":
             return Outcome(False, "heat_failsafe_off")
@@ -71,7 +71,11 @@ def _wanted(cfg: HeatingConfig, x: Inputs) -> Outcome:  # noqa: PLR0911 (a rule 
 
 def relay_decision(cfg: HeatingConfig, x: Inputs) -> Outcome:
     """The desired level of the zone's heater relay and why."""
-    out = _wanted(cfg, x)
+    return limits(cfg, _wanted(cfg, x), x)
+
+
+def limits(cfg: HeatingConfig, out: Outcome, x: Inputs) -> Outcome:
+    """Rules 2–4 applied to a wanted level: the rise limit, the maximum run, the minimum on/off times."""
     if (
         out.on
         and cfg.max_rise_c_per_h is not None

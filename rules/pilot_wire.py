@@ -32,6 +32,8 @@ ORDER_OF_MODE: dict[Mode, Order] = {
     "hors_gel": "hors_gel",
     "arret": "arret",
 }
+#: order -> the mode it stands for (the convectors hold that mode's setpoint)
+MODE_OF_ORDER: dict[Order, Mode] = {order: mode for mode, order in ORDER_OF_MODE.items()}
 #: order -> (relay plus closed, relay minus closed)
 RELAYS_OF_ORDER: dict[Order, tuple[bool, bool]] = {
     "confort": (False, False),

@@ -58,6 +58,26 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "en": "Fail-safe: {zone}, temperature unavailable, frost-protection cycles ({on_min} min every "
         "{period_min} min): resting",
     },
+    "heat_failsafe_model_on": {
+        "fr": "Sécurité : {zone}, thermomètre muet, le modèle du bâtiment l’estime à {estimated_c} : chauffe "
+        "vers {target} (consigne de sécurité)",
+        "en": "Fail-safe: {zone}, thermometer silent, the building's model estimates {estimated_c}: heating "
+        "towards {target} (safe setpoint)",
+    },
+    "heat_failsafe_model_off": {
+        "fr": "Sécurité : {zone}, thermomètre muet, le modèle du bâtiment l’estime à {estimated_c} : pause "
+        "(consigne de sécurité {target})",
+        "en": "Fail-safe: {zone}, thermometer silent, the building's model estimates {estimated_c}: resting "
+        "(safe setpoint {target})",
+    },
+    "people_on": {
+        "fr": "Chauffage des personnes allumé : {zone}{until}{source}{measured}",
+        "en": "Heating of people on: {zone}{until}{source}{measured}",
+    },
+    "people_off": {
+        "fr": "Chauffage des personnes éteint : {zone}{until}{source}{measured}",
+        "en": "Heating of people off: {zone}{until}{source}{measured}",
+    },
     "heat_rise_limit": {
         "fr": "Chauffage en pause : {zone}, montée en température limitée à {rate} °C/h{measured}",
         "en": "Heating paused: {zone}, warm-up limited to {rate} °C/h{measured}",
@@ -93,6 +113,19 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "fr": "Température indisponible : {zone}, aucune mesure récente{minutes_ago} ; mode sécurité ({safe})",
         "en": "Temperature unavailable: {zone}, no recent reading{minutes_ago}; fail-safe ({safe})",
     },
+    "preheat_late": {
+        "fr": "Relance trop courte : {zone} sera en retard d’environ {late} pour{label} {start} "
+        "(il faudrait {lead_h} h de relance, plafond max_preheat_h = {cap_h} h)",
+        "en": "Preheat too short: {zone} will be about {late} late for{label} {start} "
+        "(it needs {lead_h} h, capped by max_preheat_h = {cap_h} h)",
+    },
+    "preheat_late_end": {"fr": "Relance de nouveau à temps : {subject}", "en": "Preheat on time again: {subject}"},
+    "no_show": {
+        "fr": "Personne n’est venu : {zone},{label} commencé à {since}, aucune présence depuis {minutes} min : "
+        "chauffage en réduit",
+        "en": "Nobody came: {zone},{label} started at {since}, no presence for {minutes} min: heating at eco",
+    },
+    "no_show_end": {"fr": "Présence de nouveau : {subject}", "en": "Presence again: {subject}"},
     "sensor_stale_end": {
         "fr": "Température de nouveau disponible : {subject}",
         "en": "Temperature available again: {subject}",
@@ -187,8 +220,24 @@ ORDER_NAMES = {
     "en": {"confort": "comfort", "eco": "eco", "hors_gel": "frost protection", "arret": "off"},
 }
 SAFE_NAMES = {
-    "fr": {"duty": "hors-gel par cycles", "off": "chauffage coupé", "pilot": "convecteurs autonomes"},
-    "en": {"duty": "frost-protection cycles", "off": "heating off", "pilot": "convectors self-regulating"},
+    "fr": {
+        "duty": "hors-gel par cycles",
+        "off": "chauffage coupé",
+        "pilot": "convecteurs autonomes",
+        "model": "chauffe guidée par le modèle du bâtiment et la température extérieure",
+        "model_blind": "chauffe guidée par le modèle du bâtiment, hors-gel pour une nuit à −10 °C "
+        "(température extérieure inconnue)",
+        "people": "chauffage des personnes aux horaires",
+    },
+    "en": {
+        "duty": "frost-protection cycles",
+        "off": "heating off",
+        "pilot": "convectors self-regulating",
+        "model": "heating guided by the building's model and the outdoor temperature",
+        "model_blind": "heating guided by the building's model, frost protection for a −10 °C night "
+        "(outdoor temperature unknown)",
+        "people": "heating of people on schedule",
+    },
 }
 DAY_NAMES = {
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
@@ -206,6 +255,9 @@ SOURCES = {
         "unoccupied": " (inoccupé)",
         "preheat": " (relance pour « {label} »)",
         "preheat-": " (relance avant l’occupation)",
+        "no_show": " (personne n’est venu pour « {label} »)",
+        "no_show-": " (personne n’est venu)",
+        "setback": " (inoccupé : abaissement tant que la relance tient dans le temps)",
         "clock": " (horloge non fiable : mode de sécurité, horaires et réservations suspendus)",
     },
     "en": {
@@ -217,6 +269,9 @@ SOURCES = {
         "unoccupied": " (unoccupied)",
         "preheat": " (preheating for '{label}')",
         "preheat-": " (preheating before occupancy)",
+        "no_show": " (nobody came for '{label}')",
+        "no_show-": " (nobody came)",
+        "setback": " (unoccupied: setback while the recovery fits in time)",
         "clock": " (clock not trusted: safe mode, schedules and bookings set aside)",
     },
 }
@@ -272,10 +327,27 @@ def render(reason: Reason, lang: Lang = "fr") -> str:
     measured_word = ", mesuré " if lang == "fr" else ", measured "
     words["measured"] = measured_word + temperature(p["measured"], lang) if "measured" in p else ""
     source = str(p.get("source", ""))
-    key = source if "label" in p or source not in ("booking", "preheat") else f"{source}-"
+    key = source if "label" in p or source not in ("booking", "preheat", "no_show") else f"{source}-"
     words["source"] = SOURCES[lang].get(key, "").format(label=p.get("label", ""))
+    if p.get("coast") is True:
+        words["source"] += (
+            " (arrêt optimisé : l’inertie suffit jusqu’à la fin)"
+            if lang == "fr"
+            else (" (optimum stop: the building's inertia lasts to the end)")
+        )
+    for name in ("estimated",):
+        words[f"{name}_c"] = temperature(p.get(name), lang)
+    late = p.get("late_min")
+    if late == "never":
+        words["late"] = (
+            "toute la durée (la consigne ne sera pas atteinte)"
+            if lang == "fr"
+            else "throughout (the target will not be reached)"
+        )
+    elif late is not None:
+        words["late"] = f"{late} min"
     words["label"] = (f" « {p['label']} »" if lang == "fr" else f" '{p['label']}'") if "label" in p else ""
-    for name in ("sunset", "sunrise", "start", "end"):
+    for name in ("sunset", "sunrise", "start", "end", "since"):
         if name in p:
             words[name] = clock(p[name], p.get(f"{name}_day"), lang)
     words["contact"] = f" (contact {p['contact']})" if "contact" in p else ""

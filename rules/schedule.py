@@ -46,6 +46,7 @@ class Interval:
     source: Source
     label: str = ""
     setpoint_c: float | None = None  # a booking's own temperature
+    activity: str | None = None  # an active use (lower confort: HeatingConfig.activities)
 
     def contains(self, now_ns: int) -> bool:
         """Whether ``now_ns`` is inside ``[start, end)``."""
@@ -64,6 +65,8 @@ class ScheduleState:
     next_occupancy: Interval | None  # the next occupied period starting after now
     gap_h: float | None = None  # length of the unoccupied gap (None when occupied or unbounded)
     setpoint_c: float | None = None  # a booking's own temperature, instead of the mode's
+    since_ns: int | None = None  # when the current slot or booking started
+    activity: str | None = None  # the current slot's or booking's active use
 
 
 def to_ns(moment: datetime) -> int:
@@ -121,7 +124,7 @@ def _intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) ->
                 end_min += 1440  # runs past midnight
             start_ns, end_ns = local_ns(day, start_min, tz), local_ns(day, end_min, tz)
             if end_ns > start_ns:
-                out.append(Interval(start_ns, end_ns, slot.mode, source, slot.label or label))
+                out.append(Interval(start_ns, end_ns, slot.mode, source, slot.label or label, None, slot.activity))
         day += timedelta(days=1)
     out.sort(key=lambda i: (i.start_ns, i.end_ns))
     return tuple(out)
@@ -133,7 +136,11 @@ _cached_intervals = lru_cache(maxsize=4096)(_intervals)
 def booking_intervals(bookings: Iterable[Booking], zone: str) -> list[Interval]:
     """The bookings of one zone as intervals."""
     return sorted(
-        (Interval(b.start_ns, b.end_ns, b.mode, "booking", b.label, b.setpoint_c) for b in bookings if b.zone == zone),
+        (
+            Interval(b.start_ns, b.end_ns, b.mode, "booking", b.label, b.setpoint_c, b.activity)
+            for b in bookings
+            if b.zone == zone
+        ),
         key=lambda i: (i.start_ns, i.end_ns),
     )
 
@@ -165,13 +172,24 @@ def evaluate(
             current_booking.end_ns,
             upcoming,
             setpoint_c=current_booking.setpoint_c,
+            since_ns=current_booking.start_ns,
+            activity=current_booking.activity,
         )
     current = [i for i in spans if i.contains(now_ns)]
     if current:
         # overlapping slots: the warmest mode wins (confort before réduit before hors-gel before arrêt)
         chosen = min(current, key=lambda i: (_RANK[i.mode], -i.end_ns))
         until = _end_of_run(chosen, [*spans, *booked])
-        return ScheduleState(chosen.mode, chosen.mode == "confort", chosen.source, chosen.label, until, upcoming)
+        return ScheduleState(
+            chosen.mode,
+            chosen.mode == "confort",
+            chosen.source,
+            chosen.label,
+            until,
+            upcoming,
+            since_ns=chosen.start_ns,
+            activity=chosen.activity,
+        )
     before = [i.end_ns for i in occupied if i.end_ns <= now_ns]
     previous_end = max(before) if before else None
     gap_h = (upcoming.start_ns - previous_end) / HOUR_NS if upcoming is not None and previous_end is not None else None

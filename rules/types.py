@@ -93,6 +93,8 @@ class Booking:
     #: a temperature asked for instead of the mode's setpoint (°C); the engine keeps it within the
     #: zone's bounds (hors-gel .. ``max_setpoint_c``) and reads ``mode`` for occupancy and pilot wire
     setpoint_c: float | None = None
+    #: an active use (sport, dancing): the zone's ``activities`` give its lower confort
+    activity: str | None = None
 
     def __post_init__(self) -> None:
         if self.end_ns <= self.start_ns:
@@ -131,13 +133,33 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+#: one finished hour of the zone's log (rules.identify): (hour ns, air °C, outdoor °C, heater power 0..1
+#: or None when unknown, occupancy 0..1)
+LogRow = tuple[int, float, float, float | None, float]
+#: the hour being filled (rules.identify.Acc)
+LogAcc = tuple[int, float, float, float, float, float, float, int]
+
+
+class ModelMemory(_Frozen):
+    """The zone's learned heat balance (rules.thermal, rules.identify) and what is tracked with it."""
+
+    #: identified normalised parameters (h_ao, h_am, h_mo, c_m, c_a, g); ``None``: the prior
+    params: tuple[float, float, float, float, float, float] | None = None
+    rmse: float | None = None  # last fit's root-mean-square hourly imbalance (fraction of full power)
+    hours: int = 0  # hours of history the last fit used
+    fitted_to_ns: int | None = None  # start of the last hour the last fit used
+    rows: tuple[LogRow, ...] = ()
+    acc: LogAcc | None = None
+    tm: float | None = None  # the structure's estimated temperature (°C) ...
+    tm_ns: int | None = None  # ... at this time
+    #: the air temperature the model estimates while the thermometer is silent (°C)
+    virtual: float | None = None
+
+
 class ZoneMemory(_Frozen):
     """What the rules remember about one zone."""
 
-    #: learned warm-up rates (°C/h) by outdoor temperature band ("all" when no outdoor sensor)
-    rates: dict[str, float] = Field(default_factory=dict)
-    #: a warm-up being observed: (start_ns, start_temperature, outdoor band)
-    warmup: tuple[int, float, str] | None = None
+    model: ModelMemory = Field(default_factory=ModelMemory)
     #: recent (time_ns, mean temperature) samples, oldest first, for the window slope
     history: tuple[tuple[int, float], ...] = ()
     window_open_since_ns: int | None = None
@@ -146,6 +168,12 @@ class ZoneMemory(_Frozen):
     #: when the heater was cut for running its maximum continuous time (the ``heater_max_on``
     #: condition lasts until a fresh reading or until the heater has rested its minimum off time)
     max_on_since_ns: int | None = None
+    #: the occupancy (its start, ns) someone was seen at (presence sensors)
+    attended_ns: int | None = None
+    #: in a deep setback, the temperature held once the recovery would grow too long (°C)
+    setback_hold_c: float | None = None
+    #: the occupancy (start ns) the zone coasts to the end of (optimum stop)
+    coast_for_ns: int | None = None
 
 
 class LeakMemory(_Frozen):
@@ -177,10 +205,10 @@ class Memory(_Frozen):
 def shift_memory(memory: Memory, step_ns: int) -> Memory:
     """``memory`` with its measured wall-time stamps moved by ``step_ns`` (the wall clock stepped).
 
-    Shifted: the temperature history, a warm-up being observed, the window-open and maximum-run
-    times: they date things that happened, so a step must keep their distance to ``now``. Not
-    shifted: ``preheat_for_ns`` (a scheduled start, itself wall time) and the leak counters
-    (local hours of the wall clock).
+    Shifted: the temperature history, the model's hourly log and estimates, the window-open and
+    maximum-run times: they date things that happened, so a step must keep their distance to ``now``.
+    Not shifted: ``preheat_for_ns``, ``attended_ns``, ``coast_for_ns`` (scheduled starts, themselves
+    wall time) and the leak counters (local hours of the wall clock).
     """
     if step_ns == 0:
         return memory
@@ -192,7 +220,7 @@ def shift_memory(memory: Memory, step_ns: int) -> Memory:
         key: zone.model_copy(
             update={
                 "history": tuple((t + step_ns, v) for t, v in zone.history),
-                "warmup": None if zone.warmup is None else _moved_warmup(zone.warmup, step_ns),
+                "model": _moved_model(zone.model, step_ns),
                 "window_open_since_ns": moved(zone.window_open_since_ns),
                 "max_on_since_ns": moved(zone.max_on_since_ns),
             }
@@ -202,8 +230,16 @@ def shift_memory(memory: Memory, step_ns: int) -> Memory:
     return memory.model_copy(update={"zones": zones})
 
 
-def _moved_warmup(warmup: tuple[int, float, str], step_ns: int) -> tuple[int, float, str]:
-    return (warmup[0] + step_ns, warmup[1], warmup[2])
+def _moved_model(model: ModelMemory, step_ns: int) -> ModelMemory:
+    acc = model.acc
+    return model.model_copy(
+        update={
+            "rows": tuple((r[0] + step_ns, *r[1:]) for r in model.rows),
+            "acc": None if acc is None else (acc[0] + step_ns, *acc[1:7], acc[7] + step_ns),
+            "tm_ns": None if model.tm_ns is None else model.tm_ns + step_ns,
+            "fitted_to_ns": None if model.fitted_to_ns is None else model.fitted_to_ns + step_ns,
+        }
+    )
 
 
 def memory_to_json(memory: Memory) -> str:
@@ -278,6 +314,22 @@ HeatingState = Literal["heating", "idle", "off"]
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """What the zone's model says, for the admin page: its figures and the next preheat."""
+
+    tau_h: float  # the structure's time constant (h)
+    ua_per_kw: float  # total loss per kW of heater (1/K)
+    ua_kw_per_k: float | None  # total loss (kW/K), when the heater's power is declared
+    learned: bool  # fitted from the zone's own history (else the prior)
+    hours: int  # hours of history behind the fit
+    rmse: float | None  # the fit's hourly imbalance (fraction of full power)
+    structure_c: float | None  # the structure's estimated temperature
+    estimated_c: float | None  # the air as the model estimates it while the thermometer is silent
+    next_start_ns: int | None  # when heating should start for the next occupancy
+    lead_h: float | None  # the lead predicted now (h)
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneStatus:
     """One zone's decision, for the admin page and MQTT."""
 
@@ -289,6 +341,7 @@ class ZoneStatus:
     occupied: bool
     reason: Reason
     next_change_ns: int | None = None  # when the schedule changes next (ns)
+    model: ModelSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)

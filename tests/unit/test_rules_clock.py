@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 
 from rules.config import CircuitConfig, LightingSection
 from rules.engine import decide
-from rules.types import Booking, InputState, LightOverride, Memory, RelayState, ZoneMemory, shift_memory
+from rules.types import (
+    Booking,
+    InputState,
+    LightOverride,
+    Memory,
+    ModelMemory,
+    RelayState,
+    ZoneMemory,
+    shift_memory,
+)
 from tests.unit.rules_village import HALL, HOUR, MIN, SCHOOL, at, ns, site, state
 
 FRIDAY_EVENING = at(2026, 1, 16, 20, 0)  # the hall's Friday slot (19:00–23:00): confort if trusted
@@ -136,16 +145,26 @@ def test_shift_memory_moves_measured_stamps_only() -> None:
         zones={
             HALL: ZoneMemory(
                 history=((10, 17.0), (20, 17.1)),
-                warmup=(5, 16.0, "all"),
+                model=ModelMemory(
+                    rows=((3600, 17.0, 4.0, 1.0, 0.0),),
+                    acc=(7200, 0.5, 8.5, 2.0, 0.5, 0.5, 0.0, 7300),
+                    tm=16.0,
+                    tm_ns=20,
+                    fitted_to_ns=3600,
+                ),
                 window_open_since_ns=7,
                 preheat_for_ns=1000,
                 max_on_since_ns=9,
+                attended_ns=900,
             )
         }
     )
     moved = shift_memory(mem, -3).zones[HALL]
     assert moved.history == ((7, 17.0), (17, 17.1))
-    assert moved.warmup == (2, 16.0, "all")
+    assert moved.model.rows == ((3597, 17.0, 4.0, 1.0, 0.0),)  # the hourly log dates what happened
+    assert moved.model.acc == (7197, 0.5, 8.5, 2.0, 0.5, 0.5, 0.0, 7297)
+    assert (moved.model.tm_ns, moved.model.fitted_to_ns, moved.model.tm) == (17, 3597, 16.0)
+    assert moved.attended_ns == 900  # an occupancy's start is wall time
     assert (moved.window_open_since_ns, moved.max_on_since_ns) == (4, 6)
     assert moved.preheat_for_ns == 1000  # a scheduled start is itself wall time
     assert shift_memory(mem, 0) is mem

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
+import pytest
+
+from rules import preheat, thermal, zone_model
 from rules.engine import decide
 from rules.reasons import TEMPLATES, render
 from rules.types import (
@@ -17,7 +21,7 @@ from rules.types import (
     memory_from_json,
     memory_to_json,
 )
-from tests.unit.rules_village import HALL, HOUR, MIN, SCHOOL, at, ns, site, state
+from tests.unit.rules_village import HALL, HOUR, MIN, SCHOOL, at, hall_heating, ns, school_heating, site, state
 
 
 def test_every_output_gets_an_action_with_a_reason_in_french_and_english() -> None:
@@ -52,17 +56,23 @@ def test_booking_heats_the_hall_and_says_why() -> None:
 
 
 def test_optimum_start_preheats_before_occupancy_and_latches() -> None:
-    # Given Tuesday 18:30 occupancy, 13 °C inside, a configured rate of 2 °C/h with margin 1.15:
-    # lead = 6 / 2 * 1.15 = 3.45 h -> preheat from 15:03
-    early, late = at(2026, 1, 13, 14, 50), at(2026, 1, 13, 15, 10)
-    assert decide(site(), state(early, hall_c=13.0), early).zones[0].mode == "hors_gel"  # Fri 23:00 -> Tue: > 48 h
+    # Given Tuesday 18:30 occupancy and the hall at 13 °C, its structure too (a fresh memory): the model's
+    # lead (the generic prior, outdoors assumed 5 °C without a thermometer) sets the start
+    cfg = hall_heating()
+    lead_h = preheat.lead(cfg, zone_model.prior(cfg), thermal.Now(13.0, 13.0, zone_model.ASSUMED_OUTDOOR_C), 19.0)
+    start = at(2026, 1, 13, 18, 30)
+    early, late = start - timedelta(hours=lead_h, minutes=5), start - timedelta(hours=lead_h, minutes=-5)
+    before = decide(site(), state(early, hall_c=13.0), early).zones[0]
+    assert before.mode == "hors_gel"  # Fri 23:00 -> Tue: > 48 h
+    assert before.model is not None
+    assert before.model.lead_h == pytest.approx(lead_h, abs=0.01)
     decision = decide(site(), state(late, hall_c=13.0), late)
     zone = decision.zones[0]
     assert (zone.mode, zone.occupied, zone.reason.param("source")) == ("confort", False, "preheat")
-    assert decision.memory.zones[HALL].preheat_for_ns == ns(at(2026, 1, 13, 18, 30))
+    assert decision.memory.zones[HALL].preheat_for_ns == ns(start)
     assert "relance pour « Gym »" in zone.reason.text()
     # once begun, the preheat holds even if the estimate now says "later" (warmer than expected)
-    warmer = at(2026, 1, 13, 15, 20)
+    warmer = late + timedelta(minutes=10)
     again = decide(site(), state(warmer, hall_c=18.0, memory=decision.memory), warmer)
     assert again.zones[0].mode == "confort"
 
@@ -117,8 +127,9 @@ def test_window_contact_cuts_the_hall_and_the_pilot_wire_goes_to_frost_protectio
 def test_pilot_wire_follows_the_mode() -> None:
     school_day, night, weekend = at(2026, 1, 12, 10), at(2026, 1, 12, 23), at(2026, 1, 17, 12)
     levels = {}
+    fixed = site(school=school_heating(optimum_start={"deep_setback": False}))  # the schedule's modes as they are
     for when in (school_day, night, weekend):
-        d = decide(site(), state(when, school_c=19.5), when).desired()
+        d = decide(fixed, state(when, school_c=19.5), when).desired()
         levels[when] = (d["ecole-fp-plus"], d["ecole-fp-minus"])
     assert levels == {school_day: (False, False), night: (True, True), weekend: (False, True)}
 

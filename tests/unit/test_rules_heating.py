@@ -1,14 +1,14 @@
-"""Thermostat, fail-safe, pilot wire, optimum start and window detection as truth tables."""
+"""Thermostat, fail-safe, pilot wire and window detection as truth tables (optimum start: test_rules_model.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rules import optimum_start, window
+from rules import window
 from rules.heating import Inputs, relay_decision
 from rules.pilot_wire import ORDER_OF_MODE, RELAYS_OF_ORDER, order_of, relays_for
-from rules.types import InputState, RelayState, ZoneMemory
-from tests.unit.rules_village import HOUR, MIN, hall_heating
+from rules.types import InputState, RelayState
+from tests.unit.rules_village import MIN, hall_heating
 
 NOW = 1_768_000_000 * 1_000_000_000
 CFG = hall_heating(cold_tolerance=0.3, hot_tolerance=0.3, min_on_min=3, min_off_min=3, max_on_h=8)
@@ -87,44 +87,6 @@ def test_pilot_wire_truth_table(mode: str, order: str, plus: bool, minus: bool) 
     assert relays_for(order) == (plus, minus)  # type: ignore[arg-type]
     assert order_of(plus, minus) == order
     assert len(set(RELAYS_OF_ORDER.values())) == 4
-
-
-def test_preheat_lead_time_from_the_rate_with_margin_and_cap() -> None:
-    cfg = hall_heating(optimum_start={"rate_c_per_h": 2.0, "margin": 1.0, "max_preheat_h": 3})
-    assert optimum_start.lead_ns(cfg, 19.0, 17.0, 2.0) == 1 * HOUR
-    assert optimum_start.lead_ns(cfg, 19.0, 19.5, 2.0) == 0
-    assert optimum_start.lead_ns(cfg, 19.0, 5.0, 2.0) == 3 * HOUR  # capped
-
-
-def test_rates_are_learned_from_observed_warm_ups_per_outdoor_band() -> None:
-    cfg = hall_heating(optimum_start={"rate_c_per_h": 2.0})
-    mem = ZoneMemory()
-    mem = optimum_start.learn(cfg, mem, heating=True, measured_c=12.0, target_c=19.0, outdoor_c=3.0, now_ns=NOW)
-    assert mem.warmup == (NOW, 12.0, "0")
-    mem = optimum_start.learn(cfg, mem, heating=True, measured_c=14.0, target_c=19.0, outdoor_c=3.0, now_ns=NOW + HOUR)
-    assert mem.warmup is not None  # still warming up
-    mem = optimum_start.learn(
-        cfg, mem, heating=True, measured_c=18.8, target_c=19.0, outdoor_c=3.0, now_ns=NOW + 2 * HOUR
-    )
-    # observed 3.4 °C/h, folded in with weight 0.3 over the initial 2.0: 2.42
-    assert mem.warmup is None
-    assert mem.rates == {"0": pytest.approx(2.42)}
-    assert optimum_start.rate_for(cfg, mem, 4.0) == pytest.approx(2.42)
-    assert optimum_start.rate_for(cfg, mem, -7.0) == pytest.approx(2.42)  # nearest learned band
-    assert optimum_start.band(-7.0) == "-10"
-    assert optimum_start.rate_for(hall_heating(max_rise_c_per_h=1.0), mem, 4.0) == 1.0
-
-
-def test_a_short_or_flat_warm_up_teaches_nothing() -> None:
-    cfg = hall_heating()
-    mem = optimum_start.learn(
-        cfg, ZoneMemory(), heating=True, measured_c=12.0, target_c=19.0, outdoor_c=None, now_ns=NOW
-    )
-    mem = optimum_start.learn(
-        cfg, mem, heating=False, measured_c=12.2, target_c=19.0, outdoor_c=None, now_ns=NOW + 5 * MIN
-    )
-    assert mem.warmup is None
-    assert mem.rates == {}
 
 
 def _history(values: list[float], step_min: float = 1.0) -> window.History:

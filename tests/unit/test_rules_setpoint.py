@@ -122,11 +122,11 @@ def test_heater_max_on_memory_survives_a_restart() -> None:
 
 
 def test_optimum_start_preheats_towards_a_bookings_own_setpoint() -> None:
-    # 18.5 °C asked from 20:00 (mode confort: occupied); at 19:00 the hall is at 16 °C
+    # 18.5 °C asked from 20:00 (mode confort: occupied); at 16:00 the hall is at 12 °C (its model needs hours)
     evening = at(2026, 1, 14, 20, 0)
     booking = Booking(HALL, ns(evening), ns(evening) + 3 * HOUR, "confort", "Loto", setpoint_c=18.5)
-    before = at(2026, 1, 14, 19, 0)
-    decision = decide(site(), state(before, hall_c=16.0, bookings=(booking,)), before)
+    before = at(2026, 1, 14, 16, 0)
+    decision = decide(site(), state(before, hall_c=12.0, bookings=(booking,)), before)
     hall = next(z for z in decision.zones if z.zone == HALL)
     assert hall.reason.param("source") == "preheat"
     assert hall.target_c == 18.5
