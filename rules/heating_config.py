@@ -139,7 +139,7 @@ class WindowDetection(Rules):
     """Heating off for up to ``off_min`` when a window opens (contact or a fast temperature drop)."""
 
     enabled: bool = True
-    drop_c_per_min: Annotated[float, Field(gt=0, le=2)] = 0.05
+    drop_c_per_min: Annotated[float, Field(gt=0, le=2)] = 0.03
     over_min: Annotated[float, Field(ge=3, le=30)] = 10.0  # the slope is a regression over this span
     off_min: Annotated[float, Field(gt=0, le=240)] = 30.0
     contacts: tuple[Ident, ...] = ()  # GPIO inputs: active = window open
@@ -184,8 +184,8 @@ class ZoneModel(Rules):
     tau_h: Annotated[float, Field(gt=1, le=500)] | None = None
     ua_kw_per_k: Annotated[float, Field(gt=0, le=100)] | None = None
     emitter: Literal["convector", "radiant"] = "convector"
-    #: normalised prior (h_ao, h_am, h_mo, c_m, c_a, g) set by the configuration loader from the archetype
-    prior: tuple[float, float, float, float, float, float] | None = None
+    #: normalised prior (h_ao, h_am, h_mo, c_m, c_a, g, h_occ) set by the configuration loader from the archetype
+    prior: tuple[float, float, float, float, float, float, float] | None = None
 
 
 class Presence(Rules):
@@ -268,4 +268,3 @@ class HeatingConfig(Rules):
         if self.pilot_wire is not None:
             return (self.pilot_wire.plus, self.pilot_wire.minus)
         return (self.relay,) if self.relay else ()
-

@@ -11,13 +11,14 @@ the hourly archive at start (mean temperature, outdoor, heater duty).
 **The fit.** Over the log, the structure's temperature is reconstructed from the measured air
 (:func:`rules.thermal.mass_step`, the observer), and each hour's heat balance of the air must close::
 
-    f·u + g·occ − h_ao (Ta − To) − h_am (Ta − Tm) − c_a dTa/dt = 0
+    f·u + g·occ − (h_ao + h_occ·occ)(Ta − To) − h_am (Ta − Tm) − c_a dTa/dt = 0
 
-The parameters (in logarithms, so they stay positive) and the structure's temperature at the start of
-the log minimise the squared imbalances plus a penalty for straying from the prior (the building's
-archetype, or :func:`rules.thermal.generic`): a zone with little history keeps its prior, a zone with
-warm-ups and cool-downs in its history gets its own figures. Levenberg–Marquardt with a numerical
-Jacobian; six unknowns, a few hundred rows: a few tens of milliseconds, once a day.
+The conductances and the structure's capacity (in logarithms, so they stay positive), the
+occupancy's gains and ventilation, and the structure's temperature at the start of the log minimise
+the squared imbalances plus a penalty for straying from the prior (the building's archetype, or
+:func:`rules.thermal.generic`): a zone with little history keeps its prior, a zone with warm-ups and
+cool-downs in its history gets its own figures. Levenberg–Marquardt with a numerical Jacobian;
+seven unknowns, a few hundred rows: a few tens of milliseconds, once a day.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ Row = tuple[int, float, float, float | None, float]
 #: the hour being filled: (hour start ns, weight h, Σta·w, Σto·w, Σu·w, weight of known u, Σocc·w, last sample ns)
 Acc = tuple[int, float, float, float, float, float, float, int]
 
-#: prior spread of each log-parameter (h_ao, h_am, h_mo, c_m, g) and of the structure's start (K)
-PRIOR_SIGMA = (0.5, 0.6, 0.5, 0.5, 1.0)
+#: prior spread of each log-parameter (h_ao, h_am, h_mo, c_m)
+PRIOR_SIGMA = (0.5, 0.6, 0.5, 0.5)
+#: prior spread of the occupancy's gains and ventilation, as shares of the total loss at 15 K and of it
+GAIN_SIGMA_SHARE = 0.3
+VENT_SIGMA_SHARE = 0.3
+#: prior spread of the structure's temperature at the start of the log (K)
 START_SIGMA_K = 3.0
 #: expected size of an hour's imbalance (fraction of full power: sun, people, sensor placement)
 NOISE = 0.05
@@ -90,8 +95,8 @@ def fit(prior: Params, rows: Sequence[Row], *, iterations: int = 20) -> Fit | No
     """Fit the zone's parameters to its rows, starting from (and held towards) ``prior``."""
     if len(rows) < 24:
         return None
-    theta0 = [*_logs(prior), rows[0][1] - 0.5]
-    sigma = [*PRIOR_SIGMA, START_SIGMA_K]
+    theta0 = [*_logs(prior), prior.g, prior.h_occ, rows[0][1] - 0.5]
+    sigma = [*PRIOR_SIGMA, GAIN_SIGMA_SHARE * prior.ua * 15, VENT_SIGMA_SHARE * prior.ua, START_SIGMA_K]
     problem = _Problem(prior, rows, theta0, sigma)
     theta, cost = list(theta0), problem.cost(theta0)
     lam = 1e-2
@@ -123,7 +128,7 @@ def fit(prior: Params, rows: Sequence[Row], *, iterations: int = 20) -> Fit | No
 
 
 def _logs(p: Params) -> list[float]:
-    return [math.log(p.h_ao), math.log(p.h_am), math.log(p.h_mo), math.log(p.c_m), math.log(max(p.g, 1e-3))]
+    return [math.log(p.h_ao), math.log(p.h_am), math.log(p.h_mo), math.log(p.c_m)]
 
 
 class _Problem:
@@ -138,8 +143,9 @@ class _Problem:
         self.c_a_share = prior.c_a / prior.c_m
 
     def params(self, theta: Sequence[float]) -> Params:
-        h_ao, h_am, h_mo, c_m, g = (math.exp(x) for x in theta[:5])
-        return replace(self.prior, h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_m * self.c_a_share, g=g)
+        h_ao, h_am, h_mo, c_m = (math.exp(x) for x in theta[:4])
+        g, h_occ = theta[4], max(theta[5], 0.0)
+        return replace(self.prior, h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_m * self.c_a_share, g=g, h_occ=h_occ)
 
     def imbalances(self, p: Params, tm0: float) -> tuple[list[float], float]:
         """Each usable hour's air heat imbalance (fraction of full power), and the structure at the end."""
@@ -158,7 +164,7 @@ class _Problem:
             else:
                 dta = 0.0
             store = p.c_a * dta
-            loss = p.h_ao * (ta - to)
+            loss = (p.h_ao + p.h_occ * occ) * (ta - to)
             tm_next = mass_step(p, tm, ta=ta, to=to, u=u if u is not None else 0.0, hours=1.0)
             tm_mid = (tm + tm_next) / 2
             if u is None:  # the heater's power is implied by the balance: carry the structure with it
@@ -184,7 +190,7 @@ class _Problem:
     def jacobian(self, theta: list[float], base: list[float]) -> list[list[float]]:
         cols: list[list[float]] = []
         for i in range(len(theta)):
-            step = 1e-4 if i < 5 else 1e-3
+            step = 1e-4 if i < 4 else (1e-4 * max(self.sigma[i], 1e-3) if i < 6 else 1e-3)
             moved = list(theta)
             moved[i] += step
             res = self.residuals(moved)

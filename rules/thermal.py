@@ -4,15 +4,16 @@ Rules of this module: pure arithmetic on floats, no I/O, no clock.
 
 The model (ISO 13790 / 52016 family, reduced to two capacities, the usual choice for identification)::
 
-    c_a dTa/dt = f·u + g·occ − h_ao (Ta − To) − h_am (Ta − Tm)        air (and furniture)
+    c_a dTa/dt = f·u + g·occ − (h_ao + h_occ·occ)(Ta − To) − h_am (Ta − Tm)    air (and furniture)
     c_m dTm/dt = (1 − f)·u   + h_am (Ta − Tm) − h_mo (Tm − To)        structure (walls, floors)
 
 Every quantity is **normalised by the heater's full power** P, so the rules need not know P to
 decide: ``u`` is the heater's power fraction (0..1), ``h_*`` are conductances in "full powers per
 kelvin" (1/K), ``c_*`` capacities in "hours of full power per kelvin" (h/K), ``g`` the occupants'
-and equipment gains while occupied, as a fraction of P. With P known (``heater_kw``), ``h·P`` is
-kW/K and ``c·P`` kWh/K. ``f`` is the share of the heater's output that goes to the air (a convector
-≈ 0.9, a radiant panel ≈ 0.5).
+and equipment gains while occupied, as a fraction of P, ``h_occ`` the ventilation that comes with
+them (hygienic air per person: a class of pupils ventilates like an open window). With P known
+(``heater_kw``), ``h·P`` is kW/K and ``c·P`` kWh/K. ``f`` is the share of the heater's output that
+goes to the air (a convector ≈ 0.9, a radiant panel ≈ 0.5).
 
 Predictions used by the rules, from the exact solution of the two-node network with constant
 inputs (:func:`path`: two exponentials, so a tick stays cheap):
@@ -44,6 +45,7 @@ class Params:
     c_a: float
     g: float = 0.0
     f: float = 0.9
+    h_occ: float = 0.0
 
     @property
     def ua(self) -> float:
@@ -137,11 +139,12 @@ class Path:
 
 def path(p: Params, now: Now, *, u: float) -> Path:
     """Both nodes' exact path from ``now`` with the heater at ``u`` and the outdoor temperature held."""
-    a11 = -(p.h_am + p.h_ao) / p.c_a
+    h_ao = p.h_ao + p.h_occ * now.occ
+    a11 = -(p.h_am + h_ao) / p.c_a
     a12 = p.h_am / p.c_a
     a21 = p.h_am / p.c_m
     a22 = -(p.h_am + p.h_mo) / p.c_m
-    b1 = (p.f * u + p.g * now.occ + p.h_ao * now.to) / p.c_a
+    b1 = (p.f * u + p.g * now.occ + h_ao * now.to) / p.c_a
     b2 = ((1 - p.f) * u + p.h_mo * now.to) / p.c_m
     det = a11 * a22 - a12 * a21
     ta_inf = (-a22 * b1 + a12 * b2) / det
@@ -215,5 +218,5 @@ def hold_duty(p: Params, temperature: float, to: float, occ: float = 0.0) -> flo
     The share of the heat put into the structure (``1 − f``) leaves partly through the walls before
     it warms the air: it is worth ``1 − h_mo (1 − f) / (h_am + h_mo)`` of heat put into the air."""
     worth = 1 - p.h_mo * (1 - p.f) / (p.h_am + p.h_mo)
-    need = (p.ua * (temperature - to) - p.g * occ) / worth
+    need = ((p.ua + p.h_occ * occ) * (temperature - to) - p.g * occ) / worth
     return min(1.0, max(0.0, need))

@@ -143,8 +143,8 @@ LogAcc = tuple[int, float, float, float, float, float, float, int]
 class ModelMemory(_Frozen):
     """The zone's learned heat balance (rules.thermal, rules.identify) and what is tracked with it."""
 
-    #: identified normalised parameters (h_ao, h_am, h_mo, c_m, c_a, g); ``None``: the prior
-    params: tuple[float, float, float, float, float, float] | None = None
+    #: identified normalised parameters (h_ao, h_am, h_mo, c_m, c_a, g, h_occ); ``None``: the prior
+    params: tuple[float, float, float, float, float, float, float] | None = None
     rmse: float | None = None  # last fit's root-mean-square hourly imbalance (fraction of full power)
     hours: int = 0  # hours of history the last fit used
     fitted_to_ns: int | None = None  # start of the last hour the last fit used
@@ -160,8 +160,12 @@ class ZoneMemory(_Frozen):
     """What the rules remember about one zone."""
 
     model: ModelMemory = Field(default_factory=ModelMemory)
-    #: recent (time_ns, mean temperature) samples, oldest first, for the window slope
+    #: recent (time_ns, mean temperature) samples, oldest first, for the slow warm-up limit
     history: tuple[tuple[int, float], ...] = ()
+    #: recent ticks (time_ns, air °C, heater power fraction, structure °C) for window detection
+    trace: tuple[tuple[int, float, float, float], ...] = ()
+    #: the window detector's learning (rules.window.Stats)
+    window_stats: tuple[float, float, float, float, float, int] | None = None
     window_open_since_ns: int | None = None
     #: the occupancy start (ns) a preheat is running for
     preheat_for_ns: int | None = None
@@ -220,6 +224,10 @@ def shift_memory(memory: Memory, step_ns: int) -> Memory:
         key: zone.model_copy(
             update={
                 "history": tuple((t + step_ns, v) for t, v in zone.history),
+                "trace": tuple((r[0] + step_ns, *r[1:]) for r in zone.trace),
+                "window_stats": None
+                if zone.window_stats is None
+                else (*zone.window_stats[:4], zone.window_stats[4] + step_ns),
                 "model": _moved_model(zone.model, step_ns),
                 "window_open_since_ns": moved(zone.window_open_since_ns),
                 "max_on_since_ns": moved(zone.max_on_since_ns),

@@ -99,4 +99,3 @@ class Window(Rules):
         if s < e:
             return s <= minute_of_day < e
         return minute_of_day >= s or minute_of_day < e
-

@@ -1,27 +1,65 @@
-"""Open-window detection: a window contact, or the zone's temperature falling fast.
+"""Open-window detection: a window contact, or the air falling below what the zone's model predicts.
 
-Rules of this module: pure functions over a short history of the zone's mean temperature that the
-engine keeps in memory. A drop faster than ``drop_c_per_min`` (default 0.05 °C/min, a common
-open-source thermostat default), as the least-squares slope over ``over_min`` minutes, or an active
-contact means a window is open: heating stops for at most ``off_min`` minutes, then resumes even if the window
+Rules of this module: pure functions over the zone's recent trace and the model; the engine keeps
+the trace and the detector's statistics in memory.
+
+Why not a plain slope threshold: with a real air node (tens of minutes of time constant) the air
+falls by 0.05–0.1 °C/min every time the thermostat stops the heater, so "a drop faster than
+0.05 °C/min" fires at every cycle and misses windows opened while the heater runs. Instead:
+
+- the trace keeps, per tick, the measured air, the heater's power fraction over the interval and the
+  structure's estimate (rules.zone_model's observer);
+- every tick, the model predicts the air from ``over_min`` minutes ago to now with the heater as it
+  actually was; an open window is the one thing that makes the air fall *below* that prediction by
+  more than ``drop_c_per_min × over_min`` beyond the residual's usual level — and more than
+  :data:`NOISE_MULT` times its usual spread, both learned while no window is open (a model that is
+  a little off is thus not a window);
+- the air's own capacity, the least visible figure in hourly data and the one these predictions
+  hang on, is learned from the trace: the air's minute-to-minute change against the model's drive;
+- when the heater ran at full power through the whole span, the air must also have fallen (by half
+  the threshold): a heater that runs and a room that does not warm is more likely a heater fault
+  than a window;
+- right after an occupancy starts or ends (people and their ventilation come and go) the detector
+  waits :data:`QUIET_MIN`.
+
+Heating stops for at most ``off_min`` minutes after a detection, then resumes even if the window
 stays open (a window left open all night must not let the building freeze).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rules.config import WindowDetection
+from rules import thermal
+from rules.heating_config import WindowDetection
 from rules.types import InputState
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
-#: history kept for the window slope and the church's slow warm-up limit
+HOUR_NS = 60 * MINUTE_NS
+#: history kept for the church's slow warm-up limit (the rise over 15 min)
 HISTORY_MIN = 20
 HISTORY_MAX_SAMPLES = 64
+#: the trace's span and its sampling (one sample per this many seconds at most)
+TRACE_MIN = 25
+TRACE_STEP_S = 50
+#: a window is a residual beyond this many times the residual's usual spread ...
+NOISE_MULT = 4.0
+#: ... whose spread is learned over this many samples (about six hours)
+SPREAD_SAMPLES = 360
+#: minutes without detection after an occupancy starts or ends
+QUIET_MIN = 30
+#: the air capacity's learning forgets with this weight per sample (about a day)
+FORGET = 1 / 1440
 
 History = tuple[tuple[int, float], ...]
+#: one tick of the trace: (time ns, measured air °C, heater power fraction since the last tick, structure °C)
+TraceRow = tuple[int, float, float, float]
+#: the detector's statistics: (Σ drive·rate, Σ drive², residual mean, residual variance, occupancy flag,
+#: quiet until ns)
+Stats = tuple[float, float, float, float, float, int]
 
 
 def remember(history: History, time_ns: int, value: float) -> History:
@@ -39,7 +77,7 @@ def slope_c_per_min(history: History, over_min: float) -> float | None:
     """The least-squares slope (°C/min) of the samples of the last ``over_min`` minutes.
 
     A regression rather than two points: sensor noise (±0.05 °C) over a few minutes would otherwise
-    look like a window opening. ``None`` when the samples span less than 80 % of ``over_min``.
+    look like a change. ``None`` when the samples span less than 80 % of ``over_min``.
     """
     if len(history) < 3:
         return None
@@ -57,6 +95,14 @@ def slope_c_per_min(history: History, over_min: float) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
+def add_trace(trace: tuple[TraceRow, ...], row: TraceRow) -> tuple[TraceRow, ...]:
+    """The trace with this tick (at most one sample per :data:`TRACE_STEP_S`), bounded in time."""
+    if trace and row[0] - trace[-1][0] < TRACE_STEP_S * NS:
+        return trace
+    horizon = row[0] - TRACE_MIN * MINUTE_NS
+    return (*(r for r in trace if r[0] >= horizon), row)
+
+
 @dataclass(frozen=True, slots=True)
 class WindowState:
     """Whether heating is cut for an open window, since when, until when and why."""
@@ -65,28 +111,104 @@ class WindowState:
     since_ns: int | None
     until_ns: int | None
     contact: str | None = None
-    slope: float | None = None
+    drop: float | None = None  # how far below the model's prediction the air fell (°C)
 
 
-def detect(
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the model-based detector needs this tick."""
+
+    trace: tuple[TraceRow, ...]
+    stats: Stats | None
+    params: thermal.Params | None
+    outdoor: float
+    occ: float
+
+
+def detect(  # noqa: PLR0911 (a rule table: one return per rule)
     cfg: WindowDetection,
-    history: History,
     inputs: Mapping[str, InputState],
     open_since_ns: int | None,
     now_ns: int,
-) -> WindowState:
-    """The window state at ``now_ns`` (``open_since_ns`` is the remembered start of a drop)."""
+    seen: Seen | None,
+) -> tuple[WindowState, Stats | None]:
+    """The window state at ``now_ns`` and the detector's updated statistics."""
     if not cfg.enabled:
-        return WindowState(False, None, None)
+        return WindowState(False, None, None), seen.stats if seen else None
     off_ns = int(cfg.off_min * MINUTE_NS)
     for contact in cfg.contacts:
         state = inputs.get(contact)
         if state is not None and state.active and now_ns < state.since_ns + off_ns:
-            return WindowState(True, state.since_ns, state.since_ns + off_ns, contact=contact)
+            return WindowState(
+                True, state.since_ns, state.since_ns + off_ns, contact=contact
+            ), seen.stats if seen else None
+    if seen is None or seen.params is None:
+        return WindowState(False, None, None), None
+    stats = _learn(seen, now_ns)
     if open_since_ns is not None and now_ns < open_since_ns + off_ns:
-        return WindowState(True, open_since_ns, open_since_ns + off_ns)
-    slope = slope_c_per_min(history, cfg.over_min)
-    fresh = bool(history) and now_ns - history[-1][0] <= 2 * cfg.over_min * MINUTE_NS
-    if fresh and slope is not None and slope <= -cfg.drop_c_per_min:
-        return WindowState(True, now_ns, now_ns + off_ns, slope=slope)
-    return WindowState(False, None, None)
+        return WindowState(True, open_since_ns, open_since_ns + off_ns), stats
+    found = _residual(cfg, seen, _with_air_capacity(seen.params, stats), now_ns)
+    if found is None:
+        return WindowState(False, None, None), stats
+    residual, fell, flat_out = found
+    sxy, sxx, mean, var, occ, quiet = stats
+    drop = mean - residual
+    threshold = max(cfg.drop_c_per_min * cfg.over_min, NOISE_MULT * math.sqrt(var))
+    if drop >= threshold and (fell >= threshold / 2 or not flat_out) and now_ns >= quiet:
+        return WindowState(True, now_ns, now_ns + off_ns, drop=round(drop, 2)), stats
+    mean += (residual - mean) / SPREAD_SAMPLES
+    var += ((residual - mean) ** 2 - var) / SPREAD_SAMPLES
+    return WindowState(False, None, None), (sxy, sxx, mean, var, occ, quiet)
+
+
+def _learn(seen: Seen, now_ns: int) -> Stats:
+    """Update the air capacity's sums and the quiet time after an occupancy change."""
+    sxy, sxx, mean, var, occ, quiet = seen.stats if seen.stats is not None else (0.0, 0.0, 0.0, 0.01, seen.occ, 0)
+    if seen.occ != occ:
+        quiet = now_ns + QUIET_MIN * MINUTE_NS
+        occ = seen.occ
+    trace, p = seen.trace, seen.params
+    if p is not None and len(trace) >= 2 and trace[-1][0] == now_ns:
+        before, last = trace[-2], trace[-1]
+        hours = (last[0] - before[0]) / HOUR_NS
+        if 0 < hours < 0.1:
+            rate = (last[1] - before[1]) / hours  # K/h over one interval, the heater at last[2] throughout
+            h_ao = p.h_ao + p.h_occ * seen.occ
+            drive = (
+                p.f * last[2] + p.g * seen.occ - h_ao * (before[1] - seen.outdoor) - p.h_am * (before[1] - before[3])
+            )
+            sxy = (1 - FORGET) * sxy + drive * rate
+            sxx = (1 - FORGET) * sxx + drive * drive
+    return (sxy, sxx, mean, var, occ, quiet)
+
+
+def _with_air_capacity(p: thermal.Params, stats: Stats) -> thermal.Params:
+    """The model with the air capacity learned from the trace, once there is enough of it."""
+    sxy, sxx = stats[0], stats[1]
+    if sxx < 5 or sxy <= 0:
+        return p
+    c_a = sxx / sxy
+    if not 0.2 * p.c_a <= c_a <= 5 * p.c_a:
+        return p
+    return replace(p, c_a=c_a)
+
+
+def _residual(cfg: WindowDetection, seen: Seen, p: thermal.Params, now_ns: int) -> tuple[float, float, bool] | None:
+    """(The measured air now minus the model's prediction from ``over_min`` ago, how much the air fell,
+    whether the heater ran at full power throughout) in °C; ``None`` if the trace does not cover the span."""
+    trace = seen.trace
+    start_ns = now_ns - int(cfg.over_min * MINUTE_NS)
+    past = [r for r in trace if r[0] <= start_ns]
+    if len(past) < 2 or trace[-1][0] != now_ns:
+        return None
+    origin = past[-1]
+    around = [r[1] for r in trace if abs(r[0] - origin[0]) <= 2 * MINUTE_NS]
+    now = thermal.Now(sum(around) / len(around), origin[3], seen.outdoor, seen.occ)
+    later = [r for r in trace if r[0] > origin[0]]
+    t = origin[0]
+    for row in later:
+        now = thermal.step(p, now, u=row[2], hours=(row[0] - t) / HOUR_NS)
+        t = row[0]
+    recent = [r[1] for r in trace if r[0] >= now_ns - 2 * MINUTE_NS]
+    measured = sum(recent) / len(recent)
+    return measured - now.ta, sum(around) / len(around) - measured, all(r[2] >= 0.999 for r in later)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from rules import pilot_wire, preheat, presence, schedule, window, zone_model
+from rules import pilot_wire, preheat, presence, schedule, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.heating_config import HeatingConfig
 from rules.types import Notice, RelayState, SensorValue, State, ZoneMemory
@@ -84,13 +84,19 @@ def decide_zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, 
     conditions: dict[str, Notice] = {}
     if not state.clock_trusted:
         plan = Plan(safe_mode, False, "clock", "", None, cfg.setpoints.of(safe_mode))
-        return outputs(zone, state, mem, plan, seen=seen, model=None, conditions=conditions, rz=rz, now_ns=now_ns)
+        win, _ = window.detect(cfg.window, state.inputs, None, now_ns, None)
+        return outputs(
+            zone, state, mem, plan, seen=seen, model=None, win=win, conditions=conditions, rz=rz, now_ns=now_ns
+        )
     sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns)
     plan = _scheduled(cfg, sched)
     mem, plan = _presence(zone, state, mem, sched, plan, conditions=conditions, rz=rz, now_ns=now_ns)
     if cfg.kind == "people":
         plan = _people_lead(cfg, sched, plan, now_ns)
-        return outputs(zone, state, mem, plan, seen=seen, model=None, conditions=conditions, rz=rz, now_ns=now_ns)
+        win, _ = window.detect(cfg.window, state.inputs, None, now_ns, None)
+        return outputs(
+            zone, state, mem, plan, seen=seen, model=None, win=win, conditions=conditions, rz=rz, now_ns=now_ns
+        )
     sample = zone_model.Sample(
         now_ns=now_ns,
         measured=measured,
@@ -102,10 +108,33 @@ def decide_zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, 
     )
     mem = mem.model_copy(update={"model": zone_model.observe(cfg, mem.model, sample)})
     model = zone_model.View(cfg, mem.model, measured, outdoor)
+    mem, win = _window(cfg, state, mem, model, sample)
     mem, plan, forecast = _optimum(zone, mem, sched, plan, model=model, conditions=conditions, rz=rz, now_ns=now_ns)
     return outputs(
-        zone, state, mem, plan, seen=seen, model=(model, forecast), conditions=conditions, rz=rz, now_ns=now_ns
+        zone, state, mem, plan, seen=seen, model=(model, forecast), win=win, conditions=conditions, rz=rz, now_ns=now_ns
     )
+
+
+def _window(
+    cfg: HeatingConfig, state: State, mem: ZoneMemory, model: zone_model.View, sample: zone_model.Sample
+) -> tuple[ZoneMemory, window.WindowState]:
+    """Open-window detection: contacts, or the air falling below the model's prediction (rules.window)."""
+    trace = mem.trace
+    tm = mem.model.tm
+    u = sample.u
+    if u is None and model.now is not None and sample.measured is not None:
+        # convectors regulating themselves hold the air: on average, the power that holds it
+        u = thermal.hold_duty(model.params, sample.measured, model.now.to, sample.occ)
+    if sample.measured is not None and u is not None and tm is not None:
+        trace = window.add_trace(trace, (sample.now_ns, sample.measured, u, tm))
+    elif sample.measured is None:
+        trace = ()
+    seen = None
+    if model.now is not None and sample.measured is not None:
+        seen = window.Seen(trace, mem.window_stats, model.params, model.now.to, sample.occ)
+    win, stats = window.detect(cfg.window, state.inputs, mem.window_open_since_ns, sample.now_ns, seen)
+    since = win.since_ns if win.open and not win.contact else None
+    return mem.model_copy(update={"trace": trace, "window_stats": stats, "window_open_since_ns": since}), win
 
 
 def _scheduled(cfg: HeatingConfig, sched: schedule.ScheduleState) -> Plan:

@@ -43,8 +43,8 @@ def prior(cfg: HeatingConfig) -> thermal.Params:
     m = cfg.model
     f = AIR_SHARE[m.emitter]
     if m.prior is not None:
-        h_ao, h_am, h_mo, c_m, c_a, g = m.prior
-        base = thermal.Params(h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_a, g=g, f=f)
+        h_ao, h_am, h_mo, c_m, c_a, g, h_occ = m.prior
+        base = thermal.Params(h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_a, g=g, f=f, h_occ=h_occ)
     else:
         base = thermal.generic(f=f)
     tau = m.tau_h if m.tau_h is not None else base.tau_h
@@ -62,6 +62,7 @@ def prior(cfg: HeatingConfig) -> thermal.Params:
         c_a=base.c_a * scale,
         g=base.g,
         f=f,
+        h_occ=base.h_occ * scale,
     )
 
 
@@ -70,8 +71,8 @@ def params(cfg: HeatingConfig, memory: ModelMemory) -> thermal.Params:
     base = prior(cfg)
     if memory.params is None:
         return base
-    h_ao, h_am, h_mo, c_m, c_a, g = memory.params
-    return thermal.Params(h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_a, g=g, f=base.f)
+    h_ao, h_am, h_mo, c_m, c_a, g, h_occ = memory.params
+    return thermal.Params(h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_a, g=g, f=base.f, h_occ=h_occ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ def _refit(cfg: HeatingConfig, memory: ModelMemory, *, air: float, to: float, u:
     tm = thermal.mass_step(p, result.tm_end, ta=air, to=to, u=u, hours=since_h)
     return memory.model_copy(
         update={
-            "params": (p.h_ao, p.h_am, p.h_mo, p.c_m, p.c_a, p.g),
+            "params": (p.h_ao, p.h_am, p.h_mo, p.c_m, p.c_a, p.g, p.h_occ),
             "rmse": round(result.rmse, 4),
             "hours": result.hours,
             "fitted_to_ns": last_row,

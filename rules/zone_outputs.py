@@ -40,16 +40,13 @@ def outputs(
     *,
     seen: Observed,
     model: tuple[zone_model.View, Forecast] | None,
+    win: window.WindowState,
     conditions: dict[str, Notice],
     rz: Reasons,
     now_ns: int,
 ) -> ZoneResult:
     """The zone's actions, status, memory and active conditions."""
     cfg = zone.heating
-    win = window.detect(cfg.window, mem.history, state.inputs, mem.window_open_since_ns, now_ns)
-    if cfg.kind == "people":
-        win = window.WindowState(False, None, None)
-    mem = mem.model_copy(update={"window_open_since_ns": win.since_ns if win.open and not win.contact else None})
     view = model[0] if model is not None else None
     conditions.update(_notices(zone, win, seen, view, rz))
     common: dict[str, ParamValue | None] = {
@@ -217,8 +214,7 @@ def _notices(
     cfg = zone.heating
     conditions: dict[str, Notice] = {}
     if win.open:
-        slope = round(win.slope, 3) if win.slope is not None else None
-        reason = rz("window_open", zone=zone.title, contact=win.contact, until_ns=win.until_ns, slope=slope)
+        reason = rz("window_open", zone=zone.title, contact=win.contact, until_ns=win.until_ns, drop=win.drop)
         conditions[f"window_open:{zone.key}"] = Notice("window_open", zone.key, "info", reason)
     if seen.measured is None and cfg.sensors:
         minutes = round(seen.age_min) if seen.age_min is not None else None
