@@ -184,8 +184,9 @@ class ZoneModel(Rules):
     tau_h: Annotated[float, Field(gt=1, le=500)] | None = None
     ua_kw_per_k: Annotated[float, Field(gt=0, le=100)] | None = None
     emitter: Literal["convector", "radiant"] = "convector"
-    #: normalised prior (h_ao, h_am, h_mo, c_m, c_a, g, h_occ) set by the configuration loader from the archetype
-    prior: tuple[float, float, float, float, float, float, float] | None = None
+    #: normalised prior (h_ao, h_am, h_mo, c_m, c_a, g, h_occ, f) set by the configuration loader from the
+    #: archetype (gateway/schema/zone_prior.py)
+    prior: tuple[float, float, float, float, float, float, float, float] | None = None
 
 
 class Presence(Rules):

@@ -50,6 +50,10 @@ GAIN_SIGMA_SHARE = 0.3
 VENT_SIGMA_SHARE = 0.3
 #: prior spread of the structure's temperature at the start of the log (K)
 START_SIGMA_K = 3.0
+#: the common scale of the conductances and capacities against the heater's power is seen only in hours
+#: the heater ran; with fewer such hours than this it is held to the prior's within SCALE_SIGMA
+HEATED_HOURS = 12
+SCALE_SIGMA = 0.1
 #: expected size of an hour's imbalance (fraction of full power: sun, people, sensor placement)
 NOISE = 0.05
 
@@ -97,7 +101,8 @@ def fit(prior: Params, rows: Sequence[Row], *, iterations: int = 20) -> Fit | No
         return None
     theta0 = [*_logs(prior), prior.g, prior.h_occ, rows[0][1] - 0.5]
     sigma = [*PRIOR_SIGMA, GAIN_SIGMA_SHARE * prior.ua * 15, VENT_SIGMA_SHARE * prior.ua, START_SIGMA_K]
-    problem = _Problem(prior, rows, theta0, sigma)
+    heated = sum(1 for r in rows if r[3] is not None and r[3] >= 0.5)
+    problem = _Problem(prior, rows, theta0, sigma, anchor=heated < HEATED_HOURS)
     theta, cost = list(theta0), problem.cost(theta0)
     lam = 1e-2
     for _ in range(iterations):
@@ -134,11 +139,14 @@ def _logs(p: Params) -> list[float]:
 class _Problem:
     """The fit's residuals: scaled hourly imbalances, then the prior's penalties."""
 
-    def __init__(self, prior: Params, rows: Sequence[Row], theta0: list[float], sigma: list[float]) -> None:
+    def __init__(
+        self, prior: Params, rows: Sequence[Row], theta0: list[float], sigma: list[float], *, anchor: bool
+    ) -> None:
         self.prior = prior
         self.rows = rows
         self.theta0 = theta0
         self.sigma = sigma
+        self.anchor = anchor
         # the air's capacity is the least visible in hourly data: it keeps its share of the structure's
         self.c_a_share = prior.c_a / prior.c_m
 
@@ -182,6 +190,8 @@ class _Problem:
         data, _ = self.imbalances(self.params(theta), theta[-1])
         out = [x / NOISE for x in data]
         out.extend((t - t0) / s for t, t0, s in zip(theta, self.theta0, self.sigma, strict=True))
+        if self.anchor:  # the common scale of the four log-parameters stays the prior's
+            out.append(sum(t - t0 for t, t0 in zip(theta[:4], self.theta0[:4], strict=True)) / 4 / SCALE_SIGMA)
         return out
 
     def cost(self, theta: Sequence[float]) -> float:

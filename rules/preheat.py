@@ -2,17 +2,24 @@
 
 Rules of this module: pure functions; the engine calls them with the zone's model and its state.
 
-- **Optimum start** (relance optimisée): the lead is the model's time at full power from the air and
-  structure temperatures now to the occupancy's target, times ``margin``, plus a few minutes; a slow
-  warm-up limit (churches) lengthens it. Preheating begins when the time left is no more than the
+- **Optimum start** (relance optimisée): the lead is the model's time from the air and structure
+  temperatures now until the zone is *ready*: the air at the occupancy's target and the structure
+  warm enough that the thermostat can hold it (a structure left cold by a deep setback pulls the air
+  down several tenths of a degree a minute whenever the heater rests); times ``margin``, plus a few
+  minutes; a slow warm-up limit (churches) lengthens it. Preheating begins when the time left is no more than the
   lead. A lead beyond ``max_preheat_h`` heats from the cap and says how late the zone will be.
 - **Setback depth**: in a gap whose mode is réduit the zone may cool towards hors-gel (less heat is
   lost from a cooler building: with direct electric heating a deeper setback always costs less) as
   long as the recovery the model predicts stays within ``SETBACK_SHARE`` of the cap; past that it
   holds the temperature it has reached (never above réduit).
 - **Optimum stop**: in the last hours of an occupancy the heater stops when the model says the air
-  stays above the target − 0.5 °C until the end; the thermostat then holds that floor (target −
-  0.4 °C), so a wrong prediction costs a little heating, not comfort.
+  stays above the thermostat's own floor (target − ``cold_tolerance``) until the end; the thermostat
+  then heats only at that floor, in a narrow band (:data:`COAST_BAND_C`), so a wrong prediction costs
+  a little heating, not comfort.
+- **Hold and anticipation**: a heater about to stop at target + ``hot_tolerance`` stays on when the
+  model says its minimum off time would let the air fall near the comfort floor (a cold structure
+  after a deep setback pulls the air down fast), up to target + :data:`HOLD_MAX_OVER_C`; a resting
+  heater starts a tick early when the model says the air will be below its threshold by then.
 """
 
 from __future__ import annotations
@@ -31,12 +38,20 @@ SAFETY_H = 0.15
 SETBACK_SHARE = 0.75
 #: occupied time counts as uncomfortable below target − this (issue 10's criterion)
 COMFORT_BAND_C = 0.5
-#: coasting aims this much above the comfort floor
-STOP_MARGIN_C = 0.2
-#: the floor the thermostat holds while coasting, above target − COMFORT_BAND_C
-COAST_FLOOR_C = 0.1
+#: coasting: the thermostat heats at the floor (target − cold_tolerance) and stops this much above it
+COAST_BAND_C = 0.2
+#: coasting is chosen when the model keeps the air this much above the floor to the end
+STOP_MARGIN_C = 0.1
+#: the hold keeps a heater on until the air is this far above its target at most ...
+HOLD_MAX_OVER_C = 1.0
+#: ... as long as a minimum off time would end less than this above the comfort floor (target − 0.5 °C)
+HOLD_MARGIN_C = 0.2
+#: the thermostat switches on a tick early when the model says the air crosses its threshold by then (h)
+NEXT_TICK_H = 1 / 60
 #: coasting is considered only this close to the end of an occupancy (h)
 MAX_COAST_H = 4.0
+#: a ready room's air, off for its minimum off time, stays this far above the comfort floor (°C)
+READY_MARGIN_C = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +63,31 @@ class Start:
     late_h: float | None = None
 
 
+def ready_structure_c(cfg: HeatingConfig, p: thermal.Params, goal: float, outdoor: float) -> float:
+    """The structure's temperature at which the thermostat can hold ``goal``: a structure colder
+    than this pulls the air down so fast that, even held on to ``goal`` + :data:`HOLD_MAX_OVER_C`,
+    the heater's minimum off time (and one tick) lets it fall below the comfort floor (``goal`` −
+    :data:`COMFORT_BAND_C`) — the room is at its target but not *ready*."""
+    off_h = (cfg.min_off_min + 1) / 60
+    allowed = (HOLD_MAX_OVER_C + COMFORT_BAND_C - READY_MARGIN_C) / off_h  # K/h the air may fall
+    h_ao = p.h_ao + p.h_occ
+    gap = (allowed * p.c_a - h_ao * max(goal - outdoor, 0.0) + p.g) / p.h_am
+    return goal - max(gap, 0.0)
+
+
 def lead(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, goal: float) -> float:
-    """The lead (h) to reach ``goal`` from ``now``, with the margin, the safety and the rise limit."""
-    if now.ta >= goal:
+    """The lead (h) until the zone is *ready* at ``goal``: the air there and the structure warm enough
+    to hold it (:func:`ready_structure_c`), with the margin, the safety and the rise limit."""
+    ready = ready_structure_c(cfg, p, goal, now.to)
+    if now.ta >= goal and now.tm >= ready:
         return 0.0
-    hours = thermal.lead_h(p, now, goal)
+    air_h = thermal.lead_h(p, now, goal)
+    if math.isinf(air_h):
+        return air_h
+    hours = air_h
+    _, tm = thermal.path(p, now, u=1.0).at(air_h)
+    if tm < ready:  # then the thermostat holds the air at the goal while the structure warms
+        hours += thermal.mass_hold_h(p, tm=tm, ta=goal, to=now.to, target=ready)
     if cfg.max_rise_c_per_h is not None:
         hours = max(hours, (goal - now.ta) / cfg.max_rise_c_per_h)
     return hours * cfg.optimum_start.margin + SAFETY_H
@@ -84,13 +119,8 @@ def coast(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: floa
     """Whether the zone can coast on its structure to the end of the occupancy (``hours_left``)."""
     if not cfg.optimum_start.stop or hours_left > MAX_COAST_H or hours_left <= 0:
         return False
-    floor = goal - COMFORT_BAND_C + STOP_MARGIN_C
+    floor = goal - cfg.cold_tolerance + STOP_MARGIN_C
     return now.ta >= floor and thermal.coast_min_c(p, now, hours_left) >= floor
-
-
-def coast_target(cfg: HeatingConfig, goal: float) -> float:
-    """The thermostat's target while coasting: it heats again only at the comfort floor."""
-    return min(goal, goal - COMFORT_BAND_C + COAST_FLOOR_C + cfg.cold_tolerance)
 
 
 def next_start_h(

@@ -90,6 +90,12 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "fr": "Chauffage maintenu allumé : {zone}, durée minimale de marche ({minutes} min){measured}",
         "en": "Heating kept on: {zone}, minimum on time ({minutes} min){measured}",
     },
+    "heat_on_hold": {
+        "fr": "Chauffage maintenu : {zone}, à l’arrêt {minutes} min l’air retomberait sous la consigne "
+        "(structure encore froide){measured}",
+        "en": "Heating kept on: {zone}, {minutes} min off would let the air fall below the target "
+        "(structure still cold){measured}",
+    },
     "heat_min_off": {
         "fr": "Chauffage maintenu éteint : {zone}, durée minimale d’arrêt ({minutes} min){measured}",
         "en": "Heating kept off: {zone}, minimum off time ({minutes} min){measured}",

@@ -170,6 +170,18 @@ def mass_step(p: Params, tm: float, *, ta: float, to: float, u: float, hours: fl
     return eq + (tm - eq) * math.exp(-k * hours / p.c_m)
 
 
+def mass_hold_h(p: Params, *, tm: float, ta: float, to: float, target: float) -> float:
+    """Hours for the structure to warm from ``tm`` to ``target`` with the air held at ``ta``
+    (``NEVER_H`` if it settles below)."""
+    k = p.h_am + p.h_mo
+    eq = (p.h_am * ta + p.h_mo * to) / k
+    if tm >= target:
+        return 0.0
+    if eq <= target:
+        return NEVER_H
+    return p.c_m / k * math.log((eq - tm) / (eq - target))
+
+
 def lead_h(p: Params, now: Now, target: float) -> float:
     """Hours at full power until the air reaches ``target`` (0 if already there; ``NEVER_H`` if the
     heater cannot get there against this outdoor temperature)."""

@@ -15,7 +15,10 @@ falls by 0.05–0.1 °C/min every time the thermostat stops the heater, so "a dr
   :data:`NOISE_MULT` times its usual spread, both learned while no window is open (a model that is
   a little off is thus not a window);
 - the air's own capacity, the least visible figure in hourly data and the one these predictions
-  hang on, is learned from the trace: the air's minute-to-minute change against the model's drive;
+  hang on, is learned from the trace (the air's minute-to-minute change against the model's drive);
+  while the heater ran most of the span (a warm-up, when that capacity matters most) the prediction
+  is also made with half and twice it, and the air must be below all three (a warm-up slower than the
+  model thought is not a window);
 - when the heater ran at full power through the whole span, the air must also have fallen (by half
   the threshold): a heater that runs and a room that does not warm is more likely a heater fault
   than a window;
@@ -53,6 +56,10 @@ SPREAD_SAMPLES = 360
 QUIET_MIN = 30
 #: the air capacity's learning forgets with this weight per sample (about a day)
 FORGET = 1 / 1440
+#: the predictions are made with the learned air capacity times each of these
+CAPACITY_SCALES = (0.5, 1.0, 2.0)
+#: ... when the heater ran at least this share of the span
+WARM_UP_SHARE = 0.7
 
 History = tuple[tuple[int, float], ...]
 #: one tick of the trace: (time ns, measured air °C, heater power fraction since the last tick, structure °C)
@@ -147,7 +154,7 @@ def detect(  # noqa: PLR0911 (a rule table: one return per rule)
     stats = _learn(seen, now_ns)
     if open_since_ns is not None and now_ns < open_since_ns + off_ns:
         return WindowState(True, open_since_ns, open_since_ns + off_ns), stats
-    found = _residual(cfg, seen, _with_air_capacity(seen.params, stats), now_ns)
+    found = _residual(cfg, seen, air_capacity(seen.params, stats), now_ns)
     if found is None:
         return WindowState(False, None, None), stats
     residual, fell, flat_out = found
@@ -182,8 +189,10 @@ def _learn(seen: Seen, now_ns: int) -> Stats:
     return (sxy, sxx, mean, var, occ, quiet)
 
 
-def _with_air_capacity(p: thermal.Params, stats: Stats) -> thermal.Params:
+def air_capacity(p: thermal.Params, stats: Stats | None) -> thermal.Params:
     """The model with the air capacity learned from the trace, once there is enough of it."""
+    if stats is None:
+        return p
     sxy, sxx = stats[0], stats[1]
     if sxx < 5 or sxy <= 0:
         return p
@@ -194,21 +203,34 @@ def _with_air_capacity(p: thermal.Params, stats: Stats) -> thermal.Params:
 
 
 def _residual(cfg: WindowDetection, seen: Seen, p: thermal.Params, now_ns: int) -> tuple[float, float, bool] | None:
-    """(The measured air now minus the model's prediction from ``over_min`` ago, how much the air fell,
-    whether the heater ran at full power throughout) in °C; ``None`` if the trace does not cover the span."""
+    """(The measured air minus the model's prediction from ``over_min`` ago, how much the air fell,
+    whether the heater ran at full power throughout) in °C; ``None`` if the trace does not cover the span.
+
+    Both ends are averages of a few samples (the noise), each compared at its own time (a mean of
+    samples lags a fast warm-up)."""
     trace = seen.trace
     start_ns = now_ns - int(cfg.over_min * MINUTE_NS)
     past = [r for r in trace if r[0] <= start_ns]
     if len(past) < 2 or trace[-1][0] != now_ns:
         return None
-    origin = past[-1]
-    around = [r[1] for r in trace if abs(r[0] - origin[0]) <= 2 * MINUTE_NS]
-    now = thermal.Now(sum(around) / len(around), origin[3], seen.outdoor, seen.occ)
-    later = [r for r in trace if r[0] > origin[0]]
-    t = origin[0]
-    for row in later:
-        now = thermal.step(p, now, u=row[2], hours=(row[0] - t) / HOUR_NS)
-        t = row[0]
-    recent = [r[1] for r in trace if r[0] >= now_ns - 2 * MINUTE_NS]
-    measured = sum(recent) / len(recent)
-    return measured - now.ta, sum(around) / len(around) - measured, all(r[2] >= 0.999 for r in later)
+    if len([r for r in trace if r[0] > start_ns]) < cfg.over_min / 2:  # too sparse to tell
+        return None
+    first = past[-3:]
+    t0 = sum(r[0] for r in first) // len(first)
+    v0 = sum(r[1] for r in first) / len(first)
+    later = [r for r in trace if r[0] > t0]
+    recent = [r for r in later if r[0] >= now_ns - 2 * MINUTE_NS]
+    warming = sum(r[2] for r in later) >= WARM_UP_SHARE * len(later)
+    residuals = []
+    for scale in CAPACITY_SCALES if warming else (1.0,):
+        q = replace(p, c_a=p.c_a * scale)
+        now = thermal.Now(v0, first[-1][3], seen.outdoor, seen.occ)
+        t, gaps = t0, []
+        for row in later:
+            now = thermal.step(q, now, u=row[2], hours=(row[0] - t) / HOUR_NS)
+            t = row[0]
+            if row in recent:
+                gaps.append(row[1] - now.ta)
+        residuals.append(sum(gaps) / len(gaps))
+    fell = v0 - sum(r[1] for r in recent) / len(recent)
+    return max(residuals), fell, all(r[2] >= 0.999 for r in later)

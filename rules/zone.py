@@ -107,7 +107,7 @@ def decide_zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, 
         fallback_outdoor=zone_model.fallback_outdoor(cfg, mem.model, silent=measured is None),
     )
     mem = mem.model_copy(update={"model": zone_model.observe(cfg, mem.model, sample)})
-    model = zone_model.View(cfg, mem.model, measured, outdoor)
+    model = zone_model.View(cfg, mem.model, measured, outdoor, air_stats=mem.window_stats)
     mem, win = _window(cfg, state, mem, model, sample)
     mem, plan, forecast = _optimum(zone, mem, sched, plan, model=model, conditions=conditions, rz=rz, now_ns=now_ns)
     return outputs(

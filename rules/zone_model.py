@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rules import identify, thermal
+from rules import identify, thermal, window
 from rules.heating_config import HeatingConfig
 from rules.types import ModelMemory, ModelSummary
 
@@ -43,7 +43,7 @@ def prior(cfg: HeatingConfig) -> thermal.Params:
     m = cfg.model
     f = AIR_SHARE[m.emitter]
     if m.prior is not None:
-        h_ao, h_am, h_mo, c_m, c_a, g, h_occ = m.prior
+        h_ao, h_am, h_mo, c_m, c_a, g, h_occ, f = m.prior
         base = thermal.Params(h_ao=h_ao, h_am=h_am, h_mo=h_mo, c_m=c_m, c_a=c_a, g=g, f=f, h_occ=h_occ)
     else:
         base = thermal.generic(f=f)
@@ -94,6 +94,8 @@ def observe(cfg: HeatingConfig, memory: ModelMemory, x: Sample) -> ModelMemory:
     to = x.outdoor if x.outdoor is not None else x.fallback_outdoor
     dt_h = 0.0 if memory.tm_ns is None else min(max(x.now_ns - memory.tm_ns, 0) / HOUR_NS, MAX_STEP_H)
     u = x.u if x.u is not None else 0.0
+    if x.u is None and x.measured is not None:  # convectors regulating: the power that holds the air
+        u = thermal.hold_duty(p, x.measured, to, x.occ)
     virtual: float | None = None
     if x.measured is not None:
         tm = x.measured if memory.tm is None else thermal.mass_step(p, memory.tm, ta=x.measured, to=to, u=u, hours=dt_h)
@@ -161,10 +163,18 @@ def fallback_outdoor(cfg: HeatingConfig, memory: ModelMemory, *, silent: bool) -
 class View:
     """The zone's model and its state this tick, as the planning steps and the outputs need them."""
 
-    def __init__(self, cfg: HeatingConfig, memory: ModelMemory, measured: float | None, outdoor: float | None) -> None:
+    def __init__(
+        self,
+        cfg: HeatingConfig,
+        memory: ModelMemory,
+        measured: float | None,
+        outdoor: float | None,
+        *,
+        air_stats: tuple[float, float, float, float, float, int] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.memory = memory
-        self.params = params(cfg, memory)
+        self.params = window.air_capacity(params(cfg, memory), air_stats)
         self.virtual = measured is None and memory.virtual is not None
         self.outdoor_known = outdoor is not None
         ta = measured if measured is not None else memory.virtual
@@ -188,9 +198,11 @@ class View:
         )
 
 
-def pilot_power(order: str, measured: float | None, setpoint: float | None, band: float = 1.0) -> float | None:
+def pilot_power(order: str, measured: float | None, setpoint: float | None, band: float = 2.0) -> float | None:
     """Convectors' power fraction when it can be told from their order and the room: full when the room
-    is well below the order's setpoint, none above it or on arrêt; ``None`` while they regulate."""
+    is well below the order's setpoint, none above it or on arrêt; ``None`` while they regulate. The
+    band is wide (2 °C) because the convectors' own eco and hors-gel setpoints are theirs, not ours
+    (eco is often confort − 3.5 °C, hors-gel 7 °C)."""
     if order == "arret":
         return 0.0
     if measured is None or setpoint is None:

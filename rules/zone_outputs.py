@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rules import heating as thermostat
-from rules import pilot_wire, preheat, window, zone_model
+from rules import pilot_wire, preheat, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.failsafe import failsafe_target
 from rules.heating_config import HeatingConfig
@@ -107,7 +107,7 @@ def _pilot(
     asked: Mode = cfg.setpoints.mode_for(plan.target) if plan.setpoint and plan.target is not None else plan.mode
     if plan.coast and plan.target is not None:
         # coasting: the convectors rest (eco) while the room stays above the comfort floor
-        floor = preheat.coast_target(cfg, plan.target) - cfg.cold_tolerance
+        floor = plan.target - cfg.cold_tolerance + preheat.COAST_BAND_C / 2
         warm = seen.measured is not None and seen.measured > floor
         asked = "reduit" if warm else "confort"
     order_mode: Mode = "hors_gel" if win.open and asked in ("confort", "reduit") else asked
@@ -138,7 +138,7 @@ def _relay(
     relay = state.relays.get(cfg.outputs[0], RelayState(False, None))
     rise = window.slope_c_per_min(mem.history, 15.0) if cfg.max_rise_c_per_h is not None else None
     x = thermostat.Inputs(
-        target_c=preheat.coast_target(cfg, plan.target) if plan.coast and plan.target is not None else plan.target,
+        target_c=plan.target,
         measured_c=seen.measured,
         stale_min=seen.age_min,
         window_open=win.open,
@@ -159,7 +159,7 @@ def _relay(
         outcome = replace(outcome, code=_FAILSAFE.get(outcome.code, outcome.code))
         words = {**words, "estimated": round(estimated, 1), "target": round(safe, 1)}
     else:
-        outcome = thermostat.relay_decision(cfg, x)
+        outcome = _room(cfg, plan, x, view, mem)
     max_on_since = _max_on_since(
         cfg, mem.max_on_since_ns, code=outcome.code, relay=relay, measured_ns=seen.measured_ns, now_ns=now_ns
     )
@@ -169,6 +169,32 @@ def _relay(
         conditions[f"heater_max_on:{zone.key}"] = Notice("heater_max_on", zone.key, "warning", reason)
     reason = rz(outcome.code, **words, **dict(outcome.params))
     return mem, Action(cfg.outputs[0], outcome.on, reason, f"zone:{zone.key}"), outcome.on
+
+
+def _room(
+    cfg: HeatingConfig, plan: Plan, x: thermostat.Inputs, view: zone_model.View | None, mem: ZoneMemory
+) -> thermostat.Outcome:
+    """The room thermostat, with optimum stop's narrow band at the comfort floor and the hold that
+    keeps a heater on when its minimum off time would let the air fall below the floor."""
+    goal, measured = plan.target, x.measured_c
+    if plan.coast and goal is not None and measured is not None and not x.window_open:
+        floor = goal - cfg.cold_tolerance
+        on = measured < floor + preheat.COAST_BAND_C if x.relay.on else measured <= floor
+        return thermostat.limits(cfg, thermostat.Outcome(on, "heat_on" if on else "heat_off_enough"), x)
+    out = thermostat.relay_decision(cfg, x)
+    if goal is None or measured is None or view is None or view.now is None or x.window_open:
+        return out
+    p = window.air_capacity(view.params, mem.window_stats)
+    falling = thermal.path(p, replace(view.now, ta=measured, occ=1.0 if plan.occupied else 0.0), u=0.0)
+    floor = goal - cfg.cold_tolerance
+    if out.code == "heat_off_enough" and falling.air(preheat.NEXT_TICK_H) <= floor:
+        # the air will cross the threshold before the next tick: switch on now, not a tick late
+        return thermostat.limits(cfg, thermostat.Outcome(True, "heat_on"), x)
+    if out.code != "heat_off_reached" or measured >= goal + preheat.HOLD_MAX_OVER_C:
+        return out
+    if falling.air((cfg.min_off_min + 1) / 60) >= goal - preheat.COMFORT_BAND_C + preheat.HOLD_MARGIN_C:
+        return out
+    return thermostat.Outcome(True, "heat_on_hold", (("minutes", round(cfg.min_off_min, 1)),))
 
 
 #: the thermostat's codes while it holds the model's estimate (fail-safe by the model)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from gateway.schema.base import Ident, Section
+from gateway.schema.zone_prior import with_prior
 from rules.config import HeatingConfig
 
 
@@ -35,6 +36,12 @@ class ZoneConfig(Section):
 
     name: str = Field(min_length=1)
     heating: HeatingConfig | None = None
+
+    @field_validator("heating")
+    @classmethod
+    def _prior(cls, value: HeatingConfig | None) -> HeatingConfig | None:
+        """The zone's declared building (``heating.model.archetype``) gives the rules' model its start."""
+        return None if value is None else with_prior(value)
 
 
 class BuildingConfig(Section):

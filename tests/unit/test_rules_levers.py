@@ -70,20 +70,33 @@ def test_a_setback_holds_where_it_is_once_the_recovery_would_grow_too_long() -> 
 def test_the_end_of_an_occupancy_coasts_on_a_warm_structure_and_the_thermostat_holds_the_floor() -> None:
     near_end = at(2026, 1, 13, 22, 0)  # 30 min before the Tuesday slot ends
     warm = _with_structure(near_end, 19.3)  # a structure warmed through the evening holds the air up
-    begins = decide(site(), state(near_end, hall_c=18.8, memory=warm), near_end)
+    heating = {"salle-chauffage": RelayState(True, ns(near_end) - 10 * MIN)}
+    begins = decide(site(), state(near_end, hall_c=18.95, memory=warm, relays=heating), near_end)
     zone = _hall(begins)
     assert zone.target_c == 19.0  # the occupancy still asks 19 °C ...
     assert zone.reason.param("coast") is True  # ... but the zone coasts to the end on its structure
     assert "arrêt optimisé" in zone.reason.text("fr")
-    later = near_end + timedelta(minutes=5)
-    coasting = decide(site(), state(later, hall_c=18.65, memory=begins.memory), later)
-    assert coasting.desired()["salle-chauffage"] is False  # 18.65 °C: above the comfort floor, no heating
-    # at the floor (target − 0.4 °C) the thermostat heats again
-    floor = decide(site(), state(later, hall_c=18.55, memory=begins.memory), later)
-    assert floor.desired()["salle-chauffage"] is True
-    # without optimum stop, 18.65 °C is below 19 − 0.3: the heater runs to the end
+    assert begins.desired()["salle-chauffage"] is False  # a running heater stops at 18.95 °C, not 19.3 °C
+    # without optimum stop it runs on to 19 + 0.3 °C
     plain = site(hall=hall_heating(optimum_start={"stop": False}))
-    assert decide(plain, state(later, hall_c=18.65, memory=warm), later).desired()["salle-chauffage"] is True
+    assert decide(plain, state(near_end, hall_c=18.95, memory=warm, relays=heating), near_end).desired()[
+        "salle-chauffage"
+    ]
+    # at the thermostat's floor (19 − 0.3 °C) it heats again
+    later = near_end + timedelta(minutes=10)
+    floor = decide(site(), state(later, hall_c=18.65, memory=begins.memory), later)
+    assert floor.desired()["salle-chauffage"] is True
+
+
+def test_a_heater_stays_on_when_its_minimum_off_time_would_drop_a_cold_structures_air_below_the_floor() -> None:
+    monday = at(2026, 1, 13, 19, 0)  # during the Tuesday slot
+    heating = {"salle-chauffage": RelayState(True, ns(monday) - 20 * MIN)}
+    cold = decide(site(), state(monday, hall_c=19.35, memory=_with_structure(monday, 11.0), relays=heating), monday)
+    action = cold.action("salle-chauffage")
+    assert action is not None
+    assert (action.on, action.reason.code) == (True, "heat_on_hold")
+    warm = decide(site(), state(monday, hall_c=19.35, memory=_with_structure(monday, 19.0), relays=heating), monday)
+    assert warm.desired()["salle-chauffage"] is False  # a warm structure: the usual stop above 19.3 °C
 
 
 def test_a_cold_structure_does_not_coast() -> None:
