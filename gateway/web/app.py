@@ -56,7 +56,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_lifetime_min),
         SESSION_REFRESH_EACH_REQUEST=True,
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=security.MAX_BODY_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=True,
         BABEL_DEFAULT_LOCALE="fr",

@@ -49,6 +49,10 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
+#: The largest request body accepted (every form of the page fits in a few kB). Flask refuses a larger
+#: one (413), and so does waitress before reading it (:func:`waitress_limits`): nothing is spooled to disk.
+MAX_BODY_BYTES = 64 * 1024
+
 #: Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"})
 
@@ -68,6 +72,20 @@ class GatewaySessionInterface(SecureCookieSessionInterface):
             return bool(request.is_secure)
         except RuntimeError:  # outside a request
             return False
+
+
+def waitress_limits() -> dict[str, int]:
+    """waitress options that refuse an oversized body before reading it, and never spool one to disk.
+
+    waitress answers 413 as soon as a ``Content-Length`` reaches ``max_request_body_size`` (the body
+    is not read), and stops a chunked body when the bytes received reach it; below that, a body stays
+    in memory as long as it is under ``inbuf_overflow`` (waitress's default, 512 kB, then spools to a
+    temporary file; its default body limit is 1 GiB).
+    """
+    return {
+        "max_request_body_size": MAX_BODY_BYTES + 1,  # waitress refuses >= this: the same limit as Flask's
+        "inbuf_overflow": 2 * MAX_BODY_BYTES,  # every accepted body (and its chunk framing) stays in memory
+    }
 
 
 def password_fingerprint(user: User) -> str:

@@ -254,3 +254,14 @@ def admin(client: Any) -> Any:
     response = login(client, "maire")
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def served(app: Any) -> Iterator[Any]:
+    """The app behind a real waitress server (the daemon's :class:`WebServer`) on a free port."""
+    from gateway.services.web import WebServer
+
+    server = WebServer(app, host="127.0.0.1", port=0, threads=2)
+    server.start()
+    yield server
+    server.stop()
