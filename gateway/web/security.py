@@ -6,14 +6,14 @@ Rules of this module:
   policy; pages are ``no-store`` (they show live state and are behind a login), static assets
   are cached for a year (their URLs carry a content hash);
 - every endpoint needs a logged-in user except those in :data:`PUBLIC_ENDPOINTS`;
-- the session holds the user's name and a fingerprint of their password hash, checked
-  against the user store on every request: removing a user or changing a password ends
-  their other sessions at once, and a role change applies at the next click.
+- the session cookie holds the user's name and a random session id that the user store must
+  still hold on every request (:meth:`gateway.users.UserStore.session_user`, a read): logout,
+  a password change (other sessions), a role change and removing the account end sessions
+  server-side at once; an old cookie is worth nothing after that.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from gateway.users import User, UserStore
+from gateway.users import SESSION_MAX_AGE_S, User, UserStore
 
 CSP = "; ".join(
     [
@@ -88,9 +88,10 @@ def waitress_limits() -> dict[str, int]:
     }
 
 
-def password_fingerprint(user: User) -> str:
-    """A short digest of the user's password hash (changes when the password does)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def session_max_age_s(app: Flask) -> float:
+    """How long after its login a session may live server-side: a day, or the configured
+    (sliding) lifetime if longer."""
+    return max(SESSION_MAX_AGE_S, app.permanent_session_lifetime.total_seconds())
 
 
 def install(app: Flask) -> None:
@@ -105,11 +106,14 @@ def _load_user() -> Any:
     name = session.get("user")
     if name:
         store: UserStore = current_app.extensions["gateway.users"]
-        user = store.get(str(name))
-        if user is not None and session.get("pw") == password_fingerprint(user):
+        user = store.session_user(str(name), str(session.get("sid") or ""), max_age_s=session_max_age_s(current_app))
+        if user is not None:
             g.user = user
         else:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # ended server-side (logout, password or role change, account removed) or expired
+            if lang:
+                session["lang"] = lang
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if request.endpoint is None:  # unknown URL: same answer as a protected one (no route discovery)
             return redirect(url_for("auth.login"))

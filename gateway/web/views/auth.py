@@ -2,7 +2,8 @@
 
 Rules: a failed login says only "wrong name or password" (no account discovery); failures
 are throttled per name and per client address; a successful login starts a fresh session
-(no session fixation); logout and language change are POST forms with a CSRF token.
+(no session fixation) recorded server-side in the user store, which logout forgets (the old
+cookie no longer opens anything); logout and language change are POST forms with a CSRF token.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from gateway.users import UserError, UserStore
 from gateway.web.forms import LanguageForm, LoginForm, PasswordForm
 from gateway.web.i18n import LANGUAGES
-from gateway.web.security import password_fingerprint, safe_next
+from gateway.web.security import safe_next, session_max_age_s
 
 log = logging.getLogger("gateway.web.auth")
 bp = Blueprint("auth", __name__)
@@ -53,7 +54,7 @@ def login() -> Any:
             if lang:
                 session["lang"] = lang
             session["user"] = user.name
-            session["pw"] = password_fingerprint(user)
+            session["sid"] = store.open_session(user.name, max_age_s=session_max_age_s(current_app))
             session.permanent = True
             log.info("%s logged in from %s", user.name, address)
             return redirect(safe_next(request.args.get("next")) or url_for("overview.index"))
@@ -64,9 +65,13 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the session."""
+    """End the session, server-side: its cookie is worth nothing afterwards."""
     name = session.get("user")
+    sid = session.get("sid")
     lang = session.get("lang")
+    if name and sid:
+        store: UserStore = current_app.extensions["gateway.users"]
+        store.close_session(str(name), str(sid))
     session.clear()
     if lang:
         session["lang"] = lang
@@ -97,15 +102,12 @@ def password() -> Any:
             form.current.errors.append(_("Wrong password."))
             status = 400
         else:
-            try:
-                store.set_password(g.user.name, form.new.data)
+            try:  # every other session of the account ends; this one stays open
+                store.set_password(g.user.name, form.new.data, keep_session=str(session.get("sid") or ""))
             except UserError as exc:
                 form.new.errors.append(str(exc))
                 status = 400
             else:
-                user = store.get(g.user.name)
-                assert user is not None
-                session["pw"] = password_fingerprint(user)
                 current_app.extensions["gateway.backend"].record_action(
                     g.user.name, "password", g.user.name, "", _("changed")
                 )
