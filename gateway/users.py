@@ -15,8 +15,7 @@ Rules of this module:
   (a read, never a write); logout forgets it; a password change forgets every other session
   of the account, a role change or removal all of them. The file is written only on login,
   logout and account changes, never per request (the Pi's SD card);
-- :class:`LoginThrottle` is in-memory and bounded; it never reads the clock by itself
-  (a monotonic clock is passed in), so tests step time.
+- failed logins are slowed down by :mod:`gateway.web.login_guard` (per account and client).
 
 Example::
 
@@ -38,7 +37,6 @@ import secrets
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -336,62 +334,3 @@ def ensure_demo_user(state_dir: Path, *, hasher: PasswordHasher | None = None) -
         store.set_password(DEMO_USER, password)
         store.set_role(DEMO_USER, "admin")
     return DEMO_USER, password
-
-
-class LoginThrottle:
-    """Refuse logins for a while after repeated failures for one key (a user name or an address).
-
-    After ``max_failures`` failures within ``window_s``, the key is refused for ``lockout_s``;
-    a success clears it. At most ``max_keys`` keys are remembered (oldest forgotten first),
-    so a flood of random names cannot exhaust memory.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_s: float = 900.0,
-        lockout_s: float = 300.0,
-        max_keys: int = 10_000,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_failures < 1 or window_s <= 0 or lockout_s <= 0:
-            raise ValueError("max_failures >= 1, window_s > 0 and lockout_s > 0 are required")
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self.lockout_s = lockout_s
-        self._max_keys = max_keys
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._locked_until: dict[str, float] = {}
-
-    def retry_after(self, key: str) -> float:
-        """Seconds until ``key`` may try again (0 when allowed now)."""
-        now = self._monotonic()
-        with self._lock:
-            until = self._locked_until.get(key, 0.0)
-            if until <= now:
-                self._locked_until.pop(key, None)
-                return 0.0
-            return until - now
-
-    def failure(self, key: str) -> None:
-        """Record a failed attempt for ``key``."""
-        now = self._monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.pop(key, []) if now - t < self.window_s]
-            recent.append(now)
-            self._failures[key] = recent
-            if len(recent) >= self.max_failures:
-                self._locked_until[key] = now + self.lockout_s
-                self._failures[key] = []
-            while len(self._failures) > self._max_keys:
-                old, _ = self._failures.popitem(last=False)
-                self._locked_until.pop(old, None)
-
-    def success(self, key: str) -> None:
-        """Forget ``key``'s failures."""
-        with self._lock:
-            self._failures.pop(key, None)
-            self._locked_until.pop(key, None)

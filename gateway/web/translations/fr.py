@@ -207,6 +207,7 @@ FR = {
     "Today": "Aujourd'hui",
     "Too large": "Trop volumineux",
     "Too many failed attempts. Try again in %(minutes)d min.": "Trop de tentatives échouées. Réessayez dans %(minutes)d min.",
+    "Too many failed attempts. Try again in %(seconds)d s.": "Trop de tentatives échouées. Réessayez dans %(seconds)d s.",
     "Unknown mode.": "Mode inconnu.",
     "Unknown period.": "Plage inconnue.",
     "Upload late": "Envoi en retard",
