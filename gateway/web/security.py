@@ -52,6 +52,8 @@ SECURITY_HEADERS = {
 #: The largest request body accepted (every form of the page fits in a few kB). Flask refuses a larger
 #: one (413), and so does waitress before reading it (:func:`waitress_limits`): nothing is spooled to disk.
 MAX_BODY_BYTES = 64 * 1024
+#: The largest request head (request line and headers) accepted: 431 beyond it, from waitress.
+MAX_HEADER_BYTES = 32 * 1024
 
 #: Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"})
@@ -85,6 +87,8 @@ def waitress_limits() -> dict[str, int]:
     return {
         "max_request_body_size": MAX_BODY_BYTES + 1,  # waitress refuses >= this: the same limit as Flask's
         "inbuf_overflow": 2 * MAX_BODY_BYTES,  # every accepted body (and its chunk framing) stays in memory
+        # headers are held in memory until complete (default 256 kB): ours carry two small cookies
+        "max_request_header_size": MAX_HEADER_BYTES,
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.web.security import MAX_BODY_BYTES
+from gateway.web.security import MAX_BODY_BYTES, MAX_HEADER_BYTES
 
 HUNDRED_MB = 100 * 1024 * 1024
 #: What the client pushes at most before it expects the server to have answered.
@@ -129,3 +129,12 @@ def test_every_route_refuses_a_body_over_the_limit_and_takes_one_under_it(served
     under = HEAD.replace(b"/login", path.encode()) + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % MAX_BODY_BYTES
     answer, _, _ = _push(served.port, under + b"a" * MAX_BODY_BYTES, iter(()))
     assert not answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+def test_an_oversized_request_head_is_refused_and_a_normal_one_served(served):
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"p" * MAX_HEADER_BYTES + b"\r\n\r\n"
+    answer, _, _ = _push(served.port, head, iter(()))
+    assert answer.split(b" ")[1] == b"431", answer[:200]  # (waitress answers it as HTTP/1.0)
+    cookie = b"Cookie: vg_session=" + b"c" * 4000 + b"\r\nConnection: close\r\n\r\n"
+    answer, _, _ = _push(served.port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + cookie, iter(()))
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
