@@ -48,12 +48,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from gateway import journal_schema, lineproto
 from gateway.clock import Clock
+from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
     UnusableFileError,
     check_integrity,
@@ -80,15 +81,6 @@ _DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M r
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
 _BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
-
-
-@dataclass
-class _Cursor:
-    last_id: int
-    dropped: int = 0
-    delivered: int = 0
-    last_success_ns: int | None = None
-    dirty: bool = False
 
 
 class Journal:
@@ -133,7 +125,7 @@ class Journal:
         self._db: sqlite3.Connection | None = None
         self._durable = True
         self._recovered_from: str | None = None
-        self._cursors: dict[str, _Cursor] = {}
+        self._cursors: dict[str, Cursor] = {}
         self._last_id = 0
         self._deleted_upto = 0
         self._segments: list[int] = []  # segment tables present, oldest first
@@ -372,7 +364,7 @@ class Journal:
         still ``advance``; rows a sink had not delivered are counted as dropped for it.
         """
         old_last = self._last_id
-        lost = {s: max(0, old_last - max(c.last_id, self._deleted_upto)) for s, c in self._cursors.items()}
+        lost = {s: c.cut(old_last, self._deleted_upto) for s, c in self._cursors.items()}  # in flight: at risk
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -393,10 +385,7 @@ class Journal:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
         self._last_id = self._deleted_upto = old_last
         self._segments = journal_schema.segments(db)
-        for sink, cursor in self._cursors.items():
-            cursor.dropped += lost[sink]
-            cursor.last_id = old_last
-            cursor.dirty = True
+        for sink in self._cursors:
             if lost[sink]:
                 self.metrics.inc("gateway_journal_dropped_total", lost[sink], sink=sink)
         self._persist_cursors()
@@ -422,7 +411,7 @@ class Journal:
         self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
-            str(sink): _Cursor(int(last_id), int(dropped), int(delivered), success)
+            str(sink): Cursor(int(last_id), int(dropped), int(delivered), success)
             for sink, last_id, dropped, delivered, success in db.execute(
                 "SELECT sink, last_id, dropped, delivered, last_success_ns FROM cursors"
             )
@@ -435,13 +424,13 @@ class Journal:
         for sink in self._sink_names:
             cursor = stored.get(sink)
             if cursor is None:
-                cursor = _Cursor(start, dirty=True)
+                cursor = Cursor(start, dirty=True)
                 log.info("journal: new sink %r starts at the oldest row not yet delivered (%d rows)", sink,
                          self._last_id - start)
             self._cursors[sink] = cursor
         self._persist_cursors()
 
-    def _new_cursor_start(self, existing: list[_Cursor]) -> int:
+    def _new_cursor_start(self, existing: list[Cursor]) -> int:
         """A new sink gets what some sink still needs (everything kept if it is the only one)."""
         return max(self._deleted_upto, min((c.last_id for c in existing), default=self._deleted_upto))
 
@@ -455,7 +444,7 @@ class Journal:
         for cursor in self._write_cursors(self._require_db()):
             cursor.dirty = False
 
-    def _write_cursors(self, db: sqlite3.Connection) -> list[_Cursor]:
+    def _write_cursors(self, db: sqlite3.Connection) -> list[Cursor]:
         """Write every moved cursor; the caller marks them clean once committed."""
         written = []
         for sink, cursor in self._cursors.items():
@@ -466,13 +455,13 @@ class Journal:
                     " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT(sink) DO UPDATE SET last_id = excluded.last_id, dropped = excluded.dropped,"
                     " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
-                    (sink, cursor.last_id, cursor.dropped, cursor.delivered, cursor.last_success_ns),
+                    (sink, cursor.last_id, cursor.stored_dropped, cursor.delivered, cursor.last_success_ns),
                 )
         return written
 
     def _db_register(self, sink: str) -> None:
         if sink not in self._cursors:
-            self._cursors[sink] = _Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
+            self._cursors[sink] = Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
             self._sink_names = (*self._sink_names, sink)
             self._refresh_stats()
 
@@ -493,7 +482,7 @@ class Journal:
             return 0, self._last_id
         started = time.monotonic()
         first_id = self._last_id + 1
-        before = {sink: replace(cursor) for sink, cursor in self._cursors.items()}  # restored on failure
+        before = {sink: cursor.copy() for sink, cursor in self._cursors.items()}  # restored on failure
         segments = list(self._segments)  # this transaction's view; adopted after COMMIT
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -532,7 +521,7 @@ class Journal:
         self._refresh_stats()
         return len(batch), last_id
 
-    def _committed_ok(self, saved: list[_Cursor], last_id: int, deleted_upto: int, started: float) -> None:
+    def _committed_ok(self, saved: list[Cursor], last_id: int, deleted_upto: int, started: float) -> None:
         for cursor in saved:
             cursor.dirty = False
         if saved:
@@ -647,11 +636,8 @@ class Journal:
             db.execute(f"DELETE FROM {segment_table(oldest)} WHERE id <= ?", (cut,))  # noqa: S608
         drops: dict[str, int] = {}
         for sink, cursor in self._cursors.items():
-            if cursor.last_id < cut:
-                drops[sink] = cut - max(cursor.last_id, deleted_upto)
-                cursor.dropped += drops[sink]
-                cursor.last_id = cut
-                cursor.dirty = True
+            if cursor.last_id < cut:  # rows it holds in flight are at risk, not dropped (yet)
+                drops[sink] = cursor.cut(cut, deleted_upto)
         if not self._cursors:
             drops[""] = cut - deleted_upto
         return cut, drops
@@ -701,24 +687,28 @@ class Journal:
                 raise
             self._recover(str(exc))
             return []
+        self._fetched(sink, after, rows)
         return rows
+
+    def _fetched(self, sink: str, after: int | None, rows: list[JournalRow]) -> None:
+        """What the sink holds now; rows at risk that it gave up become dropped."""
+        given_up = self._cursor(sink).fetched(after, rows[-1].id if rows else None)
+        if given_up:
+            self.metrics.inc("gateway_journal_dropped_total", given_up, sink=sink)
+            self._refresh_stats(lag=False)
 
     def _db_advance(self, sink: str, last_id: int) -> None:
         cursor = self._cursor(sink)
         if last_id > self._last_id:
             raise ValueError(f"{sink}: cannot advance to {last_id}, past the last committed row "
                              f"{self._last_id}")
-        if last_id <= cursor.last_id:
+        delivered = cursor.acknowledged(last_id, self.clock.time_ns())
+        if not delivered:
             return  # already there (a resend after a restart, or rows dropped meanwhile)
-        delivered = last_id - cursor.last_id
-        cursor.delivered += delivered
-        cursor.last_id = last_id
-        cursor.last_success_ns = self.clock.time_ns()
-        cursor.dirty = True
         self.metrics.inc("gateway_journal_delivered_total", delivered, sink=sink)
         self._refresh_stats(lag=False)
 
-    def _cursor(self, sink: str) -> _Cursor:
+    def _cursor(self, sink: str) -> Cursor:
         try:
             return self._cursors[sink]
         except KeyError:
@@ -739,7 +729,7 @@ class Journal:
             elif backlog and sink in previous:
                 lag_s = previous[sink].lag_s
             sinks[sink] = SinkStats(cursor.last_id, backlog, lag_s, cursor.dropped, cursor.delivered,
-                                    cursor.last_success_ns)
+                                    cursor.last_success_ns, cursor.at_risk_rows)
             self.metrics.set("gateway_journal_backlog", backlog, sink=sink)
             self.metrics.set("gateway_journal_lag_seconds", lag_s or 0.0, sink=sink)
             self.metrics.set("gateway_journal_dropped_total", cursor.dropped, sink=sink)

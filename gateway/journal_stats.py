@@ -25,6 +25,9 @@ class SinkStats:
     dropped: int  # rows dropped by the disk budget before this sink got them (persisted)
     delivered: int
     last_success_ns: int | None
+    # rows the budget removed while the sink had them in flight: delivered if it acknowledges them,
+    # dropped if it gives them up (fetches again from before them) or stops
+    at_risk: int = 0
 
 
 @dataclass(frozen=True, slots=True)
