@@ -49,6 +49,7 @@ from gateway.clock import Clock
 from gateway.journal_file import is_corruption
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading
+from gateway.sqlite_tx import rollback
 
 __all__ = ["HOUR_NS", "Archive", "HourRow", "bucket_totals", "increase", "is_counter", "read_hours", "tags_json"]
 
@@ -384,16 +385,6 @@ class Archive:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def rollback(db: sqlite3.Connection) -> None:
-    """Undo the open transaction, if SQLite has not already (it does on SQLITE_FULL, IOERR, NOMEM, BUSY).
-
-    Never raises: the caller re-raises the error that made it roll back, not "cannot rollback".
-    """
-    if db.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
 
 
 def _hour_ceil(time_ns: int) -> int:

@@ -43,7 +43,6 @@ import collections
 import concurrent.futures
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -56,17 +55,21 @@ from gateway import journal_schema, lineproto
 from gateway.clock import Clock
 from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
+    LOW_WATER,
+    Footprint,
     UnusableFileError,
     check_integrity,
     connect,
     is_corruption,
     move_aside,
+    on_disk,
     thread_written_bytes,
 )
 from gateway.journal_schema import SEGMENT_ROWS, segment_table
 from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
+from gateway.sqlite_tx import rollback
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -79,7 +82,6 @@ log = logging.getLogger("gateway.journal")
 
 _DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M rows): bounded commits
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
-_BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
 
 
@@ -108,6 +110,7 @@ class Journal:
         self.metrics = metrics
         self.clock = clock
         self.budget_bytes = int(budget_bytes)
+        self._footprint = Footprint(self.budget_bytes)  # the budget is the files' size: WAL and index too
         self.commit_interval_s = commit_interval_s
         self.buffer_points = buffer_points
         self._sink_names = tuple(dict.fromkeys(sinks))
@@ -341,7 +344,7 @@ class Journal:
         self._load_state()
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
-        db, check_due = connect(path, check_below=self.check_at_open_below)
+        db, check_due = connect(path, check_below=self.check_at_open_below, footprint=self._footprint)
         self._check_pending = self._check_pending or check_due
         self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         return db
@@ -468,18 +471,43 @@ class Journal:
     def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
         """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``.
 
-        Whatever fails, the window is never lost: it goes back in front of the buffer (bounded and counted)
-        and waits for the next commit.
+        A window larger than the footprint's slice is committed in several transactions, oldest
+        first, so no transaction grows the WAL or the file past the budget. Whatever fails, the
+        window is never lost: what was not committed goes back in front of the buffer (bounded
+        and counted) and waits for the next commit. Returns the rows committed and the last id.
         """
         db = self._require_db()  # before taking the window: a closed journal leaves it in the buffer
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
+        lines = [lineproto.encode(reading) for reading in batch]
+        done = 0
+        while True:
+            end = self._slice_end(lines, done)
+            if not self._commit_slice(db, save_cursors, batch[done:end], lines[done:end]):
+                self._requeue(batch[done:])  # the window waits in memory for the next commit
+                return done, self._last_id
+            done = end
+            if done >= len(batch):
+                return done, self._last_id
+
+    def _slice_end(self, lines: list[bytes], start: int) -> int:
+        """Where the transaction starting at ``start`` ends (at least one row)."""
+        size = 0
+        for end in range(start, len(lines)):
+            size += len(lines[end])
+            if size > self._footprint.slice_bytes and end > start:
+                return end
+        return len(lines)
+
+    def _commit_slice(self, db: sqlite3.Connection, save_cursors: bool, batch: list[Reading],
+                      lines: list[bytes]) -> bool:
+        """One transaction; ``False`` if it failed (rolled back, nothing in memory moved)."""
         dirty = any(c.dirty for c in self._cursors.values())
         save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
         deletable = bool(self._droppable_segments(min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
-            return 0, self._last_id
+            return True
         started = time.monotonic()
         first_id = self._last_id + 1
         before = {sink: cursor.copy() for sink, cursor in self._cursors.items()}  # restored on failure
@@ -487,29 +515,29 @@ class Journal:
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id = first_id + len(batch) - 1
-            self._insert(db, segments, batch, first_id)
+            self._insert(db, segments, batch, lines, first_id)
             deleted_upto = self._delete_delivered(db, segments, last_id)
             dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
             db.execute("COMMIT")
         except Exception as exc:  # SQLite or our own bug: undo, keep the window, report once per episode
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
+            rollback(db)
             for sink, cursor in before.items():  # the budget may have moved them: undo
                 self._cursors[sink].__dict__.update(cursor.__dict__)
-            self._requeue(batch)  # the window waits in memory for the next commit
             if isinstance(exc, sqlite3.Error) and is_corruption(exc):
                 self._recover(str(exc))
             else:
                 self._commit_failed(exc)
                 with contextlib.suppress(sqlite3.Error):
                     self._refresh_stats()
-            return 0, self._last_id
+            return False
         # durable from here on
         self._segments = segments
         self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)
         if drops:
             self._log_drops(drops)
+        else:
+            self._budget_check(db, last_id)
         self._committed += len(batch)
         if batch:
             self.metrics.inc("gateway_journal_committed_total", len(batch))
@@ -519,7 +547,17 @@ class Journal:
                 except Exception:
                     log.exception("journal batch listener %r failed", listener)
         self._refresh_stats()
-        return len(batch), last_id
+        return True
+
+    def _budget_check(self, db: sqlite3.Connection, last_id: int) -> None:
+        """After a commit that dropped nothing: is an over-budget episode over?"""
+        if not self._over_budget:
+            return
+        caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
+        if caught_up or self._used_bytes(db) < self._footprint.data_bytes * _BUDGET_CLEAR:
+            self._over_budget = False
+            log.warning("journal back under its budget (%d points dropped in this episode)", self._episode_dropped)
+            self._episode_dropped = 0
 
     def _committed_ok(self, saved: list[Cursor], last_id: int, deleted_upto: int, started: float) -> None:
         for cursor in saved:
@@ -563,7 +601,8 @@ class Journal:
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)
 
-    def _insert(self, db: sqlite3.Connection, segments: list[int], batch: list[Reading], first_id: int) -> None:
+    def _insert(self, db: sqlite3.Connection, segments: list[int], batch: list[Reading], lines: list[bytes],
+                first_id: int) -> None:
         """Insert the window, segment by segment (creating segments as ids reach them)."""
         start = 0
         while start < len(batch):
@@ -574,7 +613,7 @@ class Journal:
                 segments.append(seq)
             db.executemany(
                 f"INSERT INTO {segment_table(seq)} (id, time_ns, line) VALUES (?, ?, ?)",  # noqa: S608
-                ((first_id + i, batch[i].time_ns, lineproto.encode(batch[i])) for i in range(start, stop)),
+                ((first_id + i, batch[i].time_ns, lines[i]) for i in range(start, stop)),
             )
             start = stop
 
@@ -614,20 +653,15 @@ class Journal:
         Returns the id up to which rows are gone and the rows dropped per sink.
         """
         used = self._used_bytes(db)
-        if used <= self.budget_bytes:
-            caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
-            if self._over_budget and (used < self.budget_bytes * _BUDGET_CLEAR or caught_up):
-                self._over_budget = False
-                log.warning("journal back under its budget (%d points dropped in this episode)",
-                            self._episode_dropped)
-                self._episode_dropped = 0
+        allowed = self._footprint.data_bytes  # the budget less the WAL's and one transaction's room
+        if used <= allowed:
             return deleted_upto, {}
         rows = last_id - deleted_upto
         droppable = max(0, rows - newest)
         if droppable == 0 or rows == 0:
             return deleted_upto, {}
         per_row = used / rows
-        wanted = int((used - self.budget_bytes * _BUDGET_LOW_WATER) / per_row) + 1
+        wanted = int((used - allowed * LOW_WATER) / per_row) + 1
         delivered = max(0, min(self._min_cursor(), last_id) - deleted_upto)  # free to go, lost to no one
         cut = deleted_upto + min(droppable, max(wanted, delivered))
         self._drop_segments(db, segments, cut, cap=False)
@@ -733,11 +767,7 @@ class Journal:
             self.metrics.set("gateway_journal_backlog", backlog, sink=sink)
             self.metrics.set("gateway_journal_lag_seconds", lag_s or 0.0, sink=sink)
             self.metrics.set("gateway_journal_dropped_total", cursor.dropped, sink=sink)
-        on_disk = 0
-        if self._durable:
-            for extra in ("", "-wal"):
-                with contextlib.suppress(OSError):
-                    on_disk += os.stat(f"{self.path}{extra}").st_size
+        files = on_disk(self.path) if self._durable else 0
         used = self._used_bytes(db)
         rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
         total = thread_written_bytes()
@@ -745,7 +775,7 @@ class Journal:
             self._written_base = total
         written = total - self._written_base
         stats = JournalStats(
-            path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
+            path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=files, used_bytes=used,
             budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,
             commits=self._commits, committed=self._committed, last_commit_ns=self._last_commit_ns,
             last_commit_s=self._last_commit_s, write_errors=self._write_errors, written_bytes=written,
@@ -755,7 +785,7 @@ class Journal:
         with self._lock:
             self._stats = stats
         self.metrics.set("gateway_journal_rows", rows)
-        self.metrics.set("gateway_journal_bytes", on_disk)
+        self.metrics.set("gateway_journal_bytes", files)
         self.metrics.set("gateway_journal_used_bytes", used)
         self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)

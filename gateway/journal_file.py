@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,11 +41,75 @@ def is_corruption(exc: sqlite3.Error) -> bool:
     return (code is not None and code & 0xFF in _CORRUPTION_CODES) or "malformed" in str(exc)
 
 
-def connect(path: Path | str, *, check_below: int) -> tuple[sqlite3.Connection, bool]:
+_WAL_FRAME_HEADER = 24
+_WAL_HEADER = 32
+_SHM_BYTES = 32 * 1024  # the WAL index: 32 KiB per 4,096 WAL frames
+LOW_WATER = 0.95  # a budget drop brings the pages in use down to this fraction of what they may take
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """How a disk budget is shared between the database file, its WAL and its WAL index (``-shm``).
+
+    The budget is everything the journal occupies on the card. The WAL is checkpointed every
+    :attr:`wal_pages` pages and cut back to that size after each checkpoint; one transaction
+    inserts at most :attr:`slice_bytes` of lines, so it adds at most that much to the WAL and to
+    the file before the budget drops the oldest rows in the same transaction. What remains,
+    :attr:`data_bytes`, is what the pages in use may take.
+
+    >>> Footprint(256 * 1024 * 1024).wal_pages, Footprint(1024 * 1024).wal_pages
+    (2000, 8)
+    """
+
+    budget: int
+    page_size: int = 4096
+
+    @property
+    def wal_pages(self) -> int:
+        """``wal_autocheckpoint``: large (fewer rewrites of hot pages) but at most 1/32 of the budget."""
+        return max(8, min(2000, self.budget // 32 // self.page_size))
+
+    @property
+    def wal_bytes(self) -> int:
+        """``journal_size_limit``: the WAL file's size once a checkpoint has reset it."""
+        return _WAL_HEADER + self.wal_pages * (self.page_size + _WAL_FRAME_HEADER)
+
+    @property
+    def slice_bytes(self) -> int:
+        """Bytes of line protocol one transaction inserts at most (a larger window takes several)."""
+        return max(16 * 1024, self.budget // 64)
+
+    @property
+    def data_bytes(self) -> int:
+        """The pages in use may take this much; the rest is room for the WAL and one transaction.
+
+        A transaction that goes over adds its rows (about 1.2x their lines in pages) to the file
+        and to the WAL, and trims the oldest rows down to :data:`LOW_WATER` of this figure: the
+        pages it modifies go to the WAL too, on top of the frames left before the checkpoint.
+        """
+        rows = 1.25 * self.slice_bytes + 16 * self.page_size  # new rows, b-tree and freelist pages, cursors
+        fixed = self.wal_bytes + 2 * rows + _SHM_BYTES  # the WAL holds them, the file grows by them
+        return max(self.budget // 4, int((self.budget - fixed) / (2 - LOW_WATER)))
+
+
+def on_disk(path: Path | str) -> int:
+    """Bytes the journal occupies: database file, WAL and WAL index."""
+    total = 0
+    for extra in ("", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            total += os.stat(f"{path}{extra}").st_size
+    return total
+
+
+def connect(
+    path: Path | str, *, check_below: int, footprint: Footprint | None = None
+) -> tuple[sqlite3.Connection, bool]:
     """Open, check (files under ``check_below`` bytes) and migrate.
 
-    Returns the connection and whether a (deferred) ``quick_check`` is still due.
+    Returns the connection and whether a (deferred) ``quick_check`` is still due. ``footprint``
+    sizes the WAL (the default: a 256 MB budget).
     """
+    footprint = footprint or Footprint(256 * 1024 * 1024)
     db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)  # sqlite3.Error: cannot open
     memory = str(path) == ":memory:"
     check_due = False
@@ -60,8 +125,9 @@ def connect(path: Path | str, *, check_below: int) -> tuple[sqlite3.Connection, 
         if not memory and str(mode).lower() != "wal":
             raise UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
         db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
-        db.execute("PRAGMA wal_autocheckpoint = 2000")  # fewer checkpoints: fewer rewrites of hot pages
-        db.execute("PRAGMA journal_size_limit = 16777216")  # the WAL file shrinks back after checkpoints
+        # fewer checkpoints: fewer rewrites of hot pages; bounded by the budget, and cut back after each
+        db.execute(f"PRAGMA wal_autocheckpoint = {footprint.wal_pages}")
+        db.execute(f"PRAGMA journal_size_limit = {footprint.wal_bytes}")
         if size:
             if size < check_below:
                 check_integrity(db, path, "integrity_check")
