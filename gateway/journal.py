@@ -48,6 +48,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -57,6 +58,7 @@ from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
     LOW_WATER,
     Footprint,
+    LossLedger,
     UnusableFileError,
     check_integrity,
     connect,
@@ -111,6 +113,8 @@ class Journal:
         self.clock = clock
         self.budget_bytes = int(budget_bytes)
         self._footprint = Footprint(self.budget_bytes)  # the budget is the files' size: WAL and index too
+        self._ledger = LossLedger(self.path)
+        self._lost = 0  # readings lost at stops (persisted in meta)
         self.commit_interval_s = commit_interval_s
         self.buffer_points = buffer_points
         self._sink_names = tuple(dict.fromkeys(sinks))
@@ -267,14 +271,22 @@ class Journal:
             return replace(self._stats, buffered=len(self._buffer), buffer_overflow=self._overflow)
 
     def close(self) -> None:
-        """Commit what is buffered, persist cursors and close the file (idempotent)."""
+        """Commit what is buffered, persist cursors and close the file (idempotent; never raises for the disk).
+
+        Readings the final commit could not write (a full or failing disk) are lost: counted in
+        ``gateway_journal_lost_total``, logged with the figure, and recorded in the
+        :class:`~gateway.journal_file.LossLedger` so the next start reports them too.
+        """
         if self._closed:
             return
         try:
             self.commit()
         finally:
             self._closed = True
-            self._executor.submit(self._db_close).result()
+            with self._lock:
+                left = len(self._buffer)
+                self._buffer.clear()
+            self._executor.submit(self._db_close, left).result()
             self._executor.shutdown(wait=True)
 
     # ------------------------------------------------------------------ loop-side helpers
@@ -323,6 +335,7 @@ class Journal:
         except (sqlite3.Error, OSError) as exc:
             self._fall_back_to_memory(str(exc))
             self._load_state()
+        self._absorb_lost()
         self._refresh_stats()
 
     def _start_fresh(self, suffix: str, reason: str) -> None:
@@ -480,7 +493,7 @@ class Journal:
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
-        lines = [lineproto.encode(reading) for reading in batch]
+        batch, lines = self._encode(batch)
         done = 0
         while True:
             end = self._slice_end(lines, done)
@@ -490,6 +503,19 @@ class Journal:
             done = end
             if done >= len(batch):
                 return done, self._last_id
+
+    def _encode(self, batch: list[Reading]) -> tuple[list[Reading], list[bytes]]:
+        """The window's lines; a reading that cannot be encoded (a bug upstream) is rejected and counted."""
+        kept, lines = [], []
+        for reading in batch:
+            try:
+                lines.append(lineproto.encode(reading))
+            except Exception:
+                self.metrics.inc("gateway_journal_rejected_total")
+                log.exception("journal: reading rejected, cannot be encoded: %r", reading)
+                continue
+            kept.append(reading)
+        return kept, lines
 
     def _slice_end(self, lines: list[bytes], start: int) -> int:
         """Where the transaction starting at ``start`` ends (at least one row)."""
@@ -780,7 +806,7 @@ class Journal:
             commits=self._commits, committed=self._committed, last_commit_ns=self._last_commit_ns,
             last_commit_s=self._last_commit_s, write_errors=self._write_errors, written_bytes=written,
             over_budget=self._over_budget,
-            sinks=sinks, recovered_from=self._recovered_from,
+            sinks=sinks, recovered_from=self._recovered_from, write_failing=self._write_failing, lost=self._lost,
         )
         with self._lock:
             self._stats = stats
@@ -790,6 +816,8 @@ class Journal:
         self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
         self.metrics.set("gateway_journal_written_bytes_total", written)
+        self.metrics.set("gateway_journal_write_failing", int(self._write_failing))
+        self.metrics.set("gateway_journal_lost_total", self._lost)
 
     def _first_time_after(self, db: sqlite3.Connection, after: int) -> int | None:
         """The measurement time of the first row after id ``after``."""
@@ -801,13 +829,53 @@ class Journal:
                     return int(row[0])
         return None
 
-    def _db_close(self) -> None:
+    def _db_close(self, left: int) -> None:
+        if left:
+            self._lost_at_stop(left)
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._persist_cursors()
                 self._db.execute("PRAGMA optimize")
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
+                log.warning("journal: closing %s: %s", self.path, exc)
             self._db = None
+
+    def _lost_at_stop(self, left: int) -> None:
+        self._lost += left
+        self.metrics.inc("gateway_journal_lost_total", left)
+        recorded = self._durable and self._ledger.record(left, self.clock.time_ns())
+        log.error("journal: %d readings held in memory could not be written at stop (%d failed commits "
+                  "since start) and are LOST; %s", left, self._write_errors,
+                  f"recorded in {self._ledger.path.name}, reported again at the next start" if recorded
+                  else "counted in gateway_journal_lost_total")
+
+    def _absorb_lost(self) -> None:
+        """Count the readings a previous stop recorded as lost (once), and prepare the ledger."""
+        db = self._require_db()
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('lost', 'lost_seen')").fetchall())
+        self._lost = int(meta.get("lost", 0))
+        if not self._durable:
+            return
+        lost, stopped_ns = self._ledger.read()
+        if lost and stopped_ns != int(meta.get("lost_seen", 0)):
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               [("lost", self._lost + lost), ("lost_seen", stopped_ns)])
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:  # still full: counted now, kept in the ledger for the next start
+                rollback(db)
+                log.warning("journal: cannot store the count of readings lost at the last stop (%s)", exc)
+            else:
+                self._ledger.clear()
+            self._lost += lost
+            log.error("journal: %d readings were lost at the last stop (%s): the disk could not take them",
+                      lost, datetime.fromtimestamp(stopped_ns / 1e9, UTC).isoformat(timespec="seconds"))
+            self._queue_event("journal_lost_at_stop", f"{lost} readings held in memory were lost at the last "
+                              "stop: the disk could not take them", "alarm", lost=lost)
+        self._ledger.prepare()
 
 
 def open_journal(

@@ -179,3 +179,63 @@ def thread_written_bytes() -> int:
             return next(int(line.split()[1]) for line in handle if line.startswith("write_bytes:"))
     except (OSError, StopIteration, ValueError):
         return 0
+
+
+class LossLedger:
+    """A small file beside the journal that records readings lost at a stop (``journal.sqlite-lost``).
+
+    When the journal cannot write (disk full), it cannot record that it lost readings either.
+    The ledger's blocks are allocated while there is room (at open), and a stop overwrites them
+    in place, which needs no free space (ext4, f2fs, tmpfs; not a copy-on-write file system).
+    One ASCII line ``lost <readings> <stop time ns>``, padded with spaces; the next start adds
+    it to the journal's persisted count (once: the stop time is remembered) and clears it.
+    """
+
+    SIZE = 128
+
+    def __init__(self, journal_path: Path | str) -> None:
+        self.path = Path(f"{journal_path}-lost")
+
+    def prepare(self) -> None:
+        """Allocate the file's blocks now, while there is room (never raises)."""
+        try:
+            if self.path.exists() and self.path.stat().st_size == self.SIZE:
+                return
+            self._write(0, 0, create=True)
+        except OSError as exc:
+            log.warning("journal: cannot prepare %s (%s): a loss at stop would only be logged", self.path, exc)
+
+    def read(self) -> tuple[int, int]:
+        """``(readings lost, stop time ns)``; ``(0, 0)`` if none or unreadable."""
+        try:
+            words = self.path.read_text(encoding="ascii").split()
+            if len(words) == 3 and words[0] == "lost":
+                return int(words[1]), int(words[2])
+        except (OSError, ValueError, UnicodeDecodeError):
+            pass
+        return 0, 0
+
+    def record(self, lost: int, now_ns: int) -> bool:
+        """Add ``lost`` to what the ledger holds, in place; ``False`` if it could not."""
+        held, _ = self.read()
+        try:
+            self._write(held + lost, now_ns, create=False)
+        except OSError as exc:
+            log.error("journal: cannot record the loss in %s (%s)", self.path, exc)
+            return False
+        return True
+
+    def clear(self) -> None:
+        """Nothing lost any more (after the journal has counted it); never raises."""
+        with contextlib.suppress(OSError):
+            self._write(0, 0, create=False)
+
+    def _write(self, lost: int, now_ns: int, *, create: bool) -> None:
+        line = f"lost {lost} {now_ns}\n".encode("ascii").ljust(self.SIZE, b" ")
+        flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if create else 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            os.pwrite(fd, line, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
