@@ -328,13 +328,12 @@ class Journal:
             self._load_state()
         except UnusableFileError as exc:
             self._start_fresh(exc.suffix, exc.reason)
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
-                raise
-            self._start_fresh("corrupt", str(exc))
         except (sqlite3.Error, OSError) as exc:
-            self._fall_back_to_memory(str(exc))
-            self._load_state()
+            if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
+                self._start_fresh("corrupt", str(exc))
+            else:  # disk full, locked, I/O, permissions: not damage; the file stays for the next start
+                self._fall_back_to_memory(str(exc))
+                self._load_state()
         self._absorb_lost()
         self._refresh_stats()
 
@@ -411,6 +410,9 @@ class Journal:
         log.error("journal %s cannot be opened (%s): running with an in-memory journal, "
                   "points are NOT durable until this is fixed", self.path, reason)
         self._durable = False
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
         self._queue_event("journal_unavailable",
                           f"the journal file cannot be opened ({reason}); points are kept in memory only",
                           "alarm")

@@ -137,7 +137,12 @@ def connect(
     except journal_schema.NewerSchemaError as exc:
         db.close()
         raise UnusableFileError(str(exc), "newer") from exc
-    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", I/O on read
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if is_corruption(exc):
+            raise UnusableFileError(str(exc), "corrupt") from exc
+        raise  # disk full, locked, I/O: not damage; the caller runs in memory and the file stays
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
         db.close()
         raise UnusableFileError(str(exc), "corrupt") from exc
     except UnusableFileError:

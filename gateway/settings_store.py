@@ -32,6 +32,7 @@ from typing import Any
 
 from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
+from gateway.sqlite_tx import rollback
 
 SCHEMA_VERSION = 2
 
@@ -164,10 +165,9 @@ class SettingsStore:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                rollback(self._db)  # never raises: the caller gets the error that made it roll back
                 raise
-            self.version += 1
+            self.version += 1  # only once committed: the control loop rebuilds its site on a real change
             return result
 
     # ---- weekly schedules -------------------------------------------------------------------
