@@ -17,15 +17,21 @@ Rules of this module:
 - rows live in segment tables of 16,384 ids; a segment every sink has delivered is dropped
   whole (its pages join the free list without being rewritten, unlike row deletes); freed
   pages are reused in place, so the file stays at its high-water mark (bounded by the budget);
-- **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
-  just committed), counted per sink, persisted, logged once per episode, exported as metrics;
+- **disk budget** = the files on disk (database, WAL, ``-shm``; see ``journal_file.Footprint``):
+  past it the *oldest* unsent rows are dropped (never the rows just committed), counted per
+  sink *exactly* (rows in flight count as delivered if acknowledged: ``journal_cursors``),
+  persisted, logged once per episode, exported as metrics;
+- **in memory, nothing moves before COMMIT**: a failed transaction leaves the window, the
+  cursors and the segments as they were; a stop on a failing disk counts, logs and records
+  (``journal.sqlite-lost``) the readings it could not write, reported again at the next start;
 - memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
   in-memory hand-off buffer is bounded (overflow drops its oldest and is counted);
 - the journal never stops the daemon: a corrupt file (integrity check at open — deferred to
   the journal thread for large files — or damage met later) is moved aside
   (``journal.sqlite.corrupt-<UTC time>``) and a fresh one started; a journal that cannot be
-  opened at all falls back to memory. Either way an :class:`~gateway.model.Event` is queued
-  and raised once the core exists (:meth:`Journal.set_event_handler`).
+  opened (or migrated: disk full, locked, I/O; not damage) falls back to memory, file untouched.
+  Either way an :class:`~gateway.model.Event` is queued and raised once the core exists
+  (:meth:`Journal.set_event_handler`).
 
 Example::
 
@@ -52,14 +58,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from gateway import journal_schema, lineproto
+from gateway import journal_schema, journal_segments, lineproto
 from gateway.clock import Clock
 from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
-    LOW_WATER,
     Footprint,
     LossLedger,
     UnusableFileError,
+    absorb_ledger,
     check_integrity,
     connect,
     is_corruption,
@@ -82,7 +88,6 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.journal")
 
-_DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M rows): bounded commits
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
 
@@ -498,7 +503,7 @@ class Journal:
         batch, lines = self._encode(batch)
         done = 0
         while True:
-            end = self._slice_end(lines, done)
+            end = journal_segments.slice_end(lines, done, self._footprint.slice_bytes)
             if not self._commit_slice(db, save_cursors, batch[done:end], lines[done:end]):
                 self._requeue(batch[done:])  # the window waits in memory for the next commit
                 return done, self._last_id
@@ -519,21 +524,12 @@ class Journal:
             kept.append(reading)
         return kept, lines
 
-    def _slice_end(self, lines: list[bytes], start: int) -> int:
-        """Where the transaction starting at ``start`` ends (at least one row)."""
-        size = 0
-        for end in range(start, len(lines)):
-            size += len(lines[end])
-            if size > self._footprint.slice_bytes and end > start:
-                return end
-        return len(lines)
-
     def _commit_slice(self, db: sqlite3.Connection, save_cursors: bool, batch: list[Reading],
                       lines: list[bytes]) -> bool:
         """One transaction; ``False`` if it failed (rolled back, nothing in memory moved)."""
         dirty = any(c.dirty for c in self._cursors.values())
         save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
-        deletable = bool(self._droppable_segments(min(self._min_cursor(), self._last_id)))
+        deletable = bool(journal_segments.droppable(self._segments, min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
             return True
         started = time.monotonic()
@@ -543,7 +539,7 @@ class Journal:
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id = first_id + len(batch) - 1
-            self._insert(db, segments, batch, lines, first_id)
+            journal_segments.insert(db, segments, [r.time_ns for r in batch], lines, first_id)
             deleted_upto = self._delete_delivered(db, segments, last_id)
             dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
@@ -582,7 +578,7 @@ class Journal:
         if not self._over_budget:
             return
         caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
-        if caught_up or self._used_bytes(db) < self._footprint.data_bytes * _BUDGET_CLEAR:
+        if caught_up or journal_segments.used_bytes(db, self._page_size) < self._footprint.data_bytes * _BUDGET_CLEAR:
             self._over_budget = False
             log.warning("journal back under its budget (%d points dropped in this episode)", self._episode_dropped)
             self._episode_dropped = 0
@@ -629,73 +625,20 @@ class Journal:
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)
 
-    def _insert(self, db: sqlite3.Connection, segments: list[int], batch: list[Reading], lines: list[bytes],
-                first_id: int) -> None:
-        """Insert the window, segment by segment (creating segments as ids reach them)."""
-        start = 0
-        while start < len(batch):
-            seq = (first_id + start) // SEGMENT_ROWS
-            stop = min(len(batch), (seq + 1) * SEGMENT_ROWS - first_id)
-            if seq not in segments:
-                db.execute(journal_schema.segment_create(seq))
-                segments.append(seq)
-            db.executemany(
-                f"INSERT INTO {segment_table(seq)} (id, time_ns, line) VALUES (?, ?, ?)",  # noqa: S608
-                ((first_id + i, batch[i].time_ns, lines[i]) for i in range(start, stop)),
-            )
-            start = stop
-
-    def _droppable_segments(self, upto: int, segments: list[int] | None = None, *, cap: bool = True) -> list[int]:
-        """Segments whose every id is ``<= upto``, except the newest (it holds the id sequence)."""
-        present = self._segments if segments is None else segments
-        found = [seq for seq in present[:-1] if (seq + 1) * SEGMENT_ROWS - 1 <= upto]
-        return found[:_DROP_SEGMENTS_MAX] if cap else found
-
-    def _drop_segments(self, db: sqlite3.Connection, segments: list[int], upto: int, *, cap: bool = True) -> int | None:
-        """``DROP`` the segments entirely at or below ``upto``; return the last id dropped, if any."""
-        dropped = self._droppable_segments(upto, segments, cap=cap)
-        for seq in dropped:
-            db.execute(f"DROP TABLE {segment_table(seq)}")
-            segments.remove(seq)
-        return (dropped[-1] + 1) * SEGMENT_ROWS - 1 if dropped else None
-
     def _delete_delivered(self, db: sqlite3.Connection, segments: list[int], last_id: int) -> int:
-        """Drop the segments every sink has delivered; return the new ``deleted_upto``.
-
-        Whole tables go (their pages join the free list without being rewritten); the newest
-        segment stays, delivered or not, so ``max(id)`` tells where ids stand after a restart.
-        """
-        gone = self._drop_segments(db, segments, min(self._min_cursor(), last_id))
+        """Drop the segments every sink has delivered; return the new ``deleted_upto``."""
+        gone = journal_segments.drop(db, segments, min(self._min_cursor(), last_id))
         return max(self._deleted_upto, gone) if gone is not None else self._deleted_upto
-
-    def _used_bytes(self, db: sqlite3.Connection) -> int:
-        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
-        return (pages - free) * self._page_size
 
     def _enforce_budget(
         self, db: sqlite3.Connection, segments: list[int], last_id: int, newest: int, deleted_upto: int
     ) -> tuple[int, dict[str, int]]:
-        """Drop the oldest rows past the budget (never the ``newest`` just written).
-
-        Returns the id up to which rows are gone and the rows dropped per sink.
-        """
-        used = self._used_bytes(db)
-        allowed = self._footprint.data_bytes  # the budget less the WAL's and one transaction's room
-        if used <= allowed:
+        """Drop the oldest rows past the budget; return where rows are gone up to and the drops per sink."""
+        cut = journal_segments.budget_cut(db, segments, self._footprint, self._page_size, last_id=last_id,
+                                          newest=newest, deleted_upto=deleted_upto,
+                                          delivered_upto=min(self._min_cursor(), last_id))
+        if cut is None:
             return deleted_upto, {}
-        rows = last_id - deleted_upto
-        droppable = max(0, rows - newest)
-        if droppable == 0 or rows == 0:
-            return deleted_upto, {}
-        per_row = used / rows
-        wanted = int((used - allowed * LOW_WATER) / per_row) + 1
-        delivered = max(0, min(self._min_cursor(), last_id) - deleted_upto)  # free to go, lost to no one
-        cut = deleted_upto + min(droppable, max(wanted, delivered))
-        self._drop_segments(db, segments, cut, cap=False)
-        oldest = cut // SEGMENT_ROWS
-        if oldest in segments and (oldest + 1) * SEGMENT_ROWS - 1 > cut:  # part of the oldest segment
-            db.execute(f"DELETE FROM {segment_table(oldest)} WHERE id <= ?", (cut,))  # noqa: S608
         drops: dict[str, int] = {}
         for sink, cursor in self._cursors.items():
             if cursor.last_id < cut:  # rows it holds in flight are at risk, not dropped (yet)
@@ -796,7 +739,7 @@ class Journal:
             self.metrics.set("gateway_journal_lag_seconds", lag_s or 0.0, sink=sink)
             self.metrics.set("gateway_journal_dropped_total", cursor.dropped, sink=sink)
         files = on_disk(self.path) if self._durable else 0
-        used = self._used_bytes(db)
+        used = journal_segments.used_bytes(db, self._page_size)
         rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
         total = thread_written_bytes()
         if self._written_base is None:
@@ -855,30 +798,12 @@ class Journal:
 
     def _absorb_lost(self) -> None:
         """Count the readings a previous stop recorded as lost (once), and prepare the ledger."""
-        db = self._require_db()
-        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('lost', 'lost_seen')").fetchall())
-        self._lost = int(meta.get("lost", 0))
-        if not self._durable:
-            return
-        lost, stopped_ns = self._ledger.read()
-        if lost and stopped_ns != int(meta.get("lost_seen", 0)):
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                               [("lost", self._lost + lost), ("lost_seen", stopped_ns)])
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:  # still full: counted now, kept in the ledger for the next start
-                rollback(db)
-                log.warning("journal: cannot store the count of readings lost at the last stop (%s)", exc)
-            else:
-                self._ledger.clear()
-            self._lost += lost
+        self._lost, lost, stopped_ns = absorb_ledger(self._require_db(), self._ledger if self._durable else None)
+        if lost:
             log.error("journal: %d readings were lost at the last stop (%s): the disk could not take them",
                       lost, datetime.fromtimestamp(stopped_ns / 1e9, UTC).isoformat(timespec="seconds"))
             self._queue_event("journal_lost_at_stop", f"{lost} readings held in memory were lost at the last "
                               "stop: the disk could not take them", "alarm", lost=lost)
-        self._ledger.prepare()
-
 
 def open_journal(
     config: GatewayConfig,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway import journal_schema
+from gateway.sqlite_tx import rollback
 
 log = logging.getLogger("gateway.journal")
 
@@ -244,3 +245,32 @@ class LossLedger:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def absorb_ledger(db: sqlite3.Connection, ledger: LossLedger | None) -> tuple[int, int, int]:
+    """Add what ``ledger`` recorded at the last stop to the count kept in ``meta`` (once), prepare it.
+
+    Returns the total of readings lost at stops, the readings newly found lost (0 if none) and
+    that stop's time. Never raises for the disk: if the count cannot be stored (still full), it
+    is counted now and stays in the ledger for the next start (the stop time says whether a
+    record was already counted). ``ledger`` is ``None`` for an in-memory journal.
+    """
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('lost', 'lost_seen')").fetchall())
+    total = int(meta.get("lost", 0))
+    if ledger is None:
+        return total, 0, 0
+    lost, stopped_ns = ledger.read()
+    if not lost or stopped_ns == int(meta.get("lost_seen", 0)):
+        ledger.prepare()
+        return total, 0, 0
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       [("lost", total + lost), ("lost_seen", stopped_ns)])
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        rollback(db)
+        log.warning("journal: cannot store the count of readings lost at the last stop (%s)", exc)
+    else:
+        ledger.clear()
+    return total + lost, lost, stopped_ns
