@@ -383,7 +383,10 @@ class Archive:
 
     def _db_close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
+                log.warning("archive: closing %s: %s", self.path, exc)
             self._db = None
 
 

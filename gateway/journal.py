@@ -775,6 +775,8 @@ class Journal:
         return None
 
     def _db_close(self, left: int) -> None:
+        if not self._durable:  # an in-memory journal: what no sink delivered dies with the process too
+            left += max(0, self._last_id - max(self._min_cursor(), self._deleted_upto))
         if left:
             self._lost_at_stop(left)
         if self._db is not None:
@@ -791,8 +793,9 @@ class Journal:
         self._lost += left
         self.metrics.inc("gateway_journal_lost_total", left)
         recorded = self._durable and self._ledger.record(left, self.clock.time_ns())
-        log.error("journal: %d readings held in memory could not be written at stop (%d failed commits "
-                  "since start) and are LOST; %s", left, self._write_errors,
+        log.error("journal: %d readings held in memory could not be written %sat stop (%d failed commits "
+                  "since start) and are LOST; %s", left, "" if self._durable else "to disk (in-memory journal) ",
+                  self._write_errors,
                   f"recorded in {self._ledger.path.name}, reported again at the next start" if recorded
                   else "counted in gateway_journal_lost_total")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -76,6 +77,22 @@ def test_a_journal_that_cannot_be_opened_falls_back_to_memory(tmp_path: Path) ->
     assert journal.commit() == 1
     assert len(journal.fetch_sync("local")) == 1  # sinks keep working
     journal.close()
+
+
+def test_an_in_memory_journal_reports_what_it_loses_at_stop(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be")
+    metrics = Metrics()
+    journal = Journal(blocker / "journal.sqlite", sinks=("local",), metrics=metrics, clock=SystemClock())
+    for i in range(10):
+        journal.append(reading(i))
+    journal.commit()
+    journal.advance_sync("local", 4)  # 6 committed in memory, never delivered
+    journal.append(reading(10))  # and one not even committed
+    with caplog.at_level(logging.ERROR, "gateway.journal"):
+        journal.close()
+    assert "journal: 7 readings held in memory could not be written to disk" in caplog.text
+    assert metrics.get("gateway_journal_lost_total") == 7
 
 
 def test_a_journal_from_a_newer_gateway_is_kept_aside(tmp_path: Path) -> None:
