@@ -25,10 +25,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from gateway.schema.base import Section
 from rules.config import Ident, ZoneRef
+
+
+def _local(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        raise ValueError(
+            f"{value.isoformat()} has a UTC offset; write the site's local time without one "
+            "(e.g. 2026-01-17T14:00:00)"
+        )
+    return value
+
+
+#: A TOML local date-time (no offset): simulated events happen in the site's time zone.
+LocalDateTime = Annotated[datetime, AfterValidator(_local)]
 
 
 class ThermalZoneConfig(Section):
@@ -56,7 +69,7 @@ class OutdoorConfig(Section):
 class OutdoorOffset(Section):
     """A cold snap or a mild spell: ``delta_c`` added for ``hours`` from ``start``."""
 
-    start: datetime
+    start: LocalDateTime
     hours: Annotated[float, Field(gt=0, le=24 * 60)]
     delta_c: Annotated[float, Field(ge=-30, le=30)]
 
@@ -65,7 +78,7 @@ class Outage(Section):
     """A sensor that sends nothing for ``hours`` from ``start`` (tests the fail-safe)."""
 
     sensor: Ident
-    start: datetime
+    start: LocalDateTime
     hours: Annotated[float, Field(gt=0, le=24 * 60)]
 
 
@@ -73,8 +86,8 @@ class SimBooking(Section):
     """A booking made during the simulated week ("Loto" on Saturday)."""
 
     zone: ZoneRef
-    start: datetime
-    end: datetime
+    start: LocalDateTime
+    end: LocalDateTime
     mode: Literal["confort", "reduit", "hors_gel", "arret"] = "confort"
     label: str = ""
 

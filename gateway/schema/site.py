@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,6 +10,9 @@ from pydantic import Field, field_validator
 
 from gateway.schema.base import Ident, Section
 from rules.config import HeatingConfig
+
+#: What an IANA time zone name looks like ("Europe/Paris", "America/Argentina/Buenos_Aires", "UTC").
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,3}$")
 
 
 class SiteConfig(Section):
@@ -23,10 +27,13 @@ class SiteConfig(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        unknown = f"unknown time zone {value[:80]!r} (expected an IANA name, e.g. 'Europe/Paris')"
+        if not _ZONE_NAME.match(value):  # not a file name under the zoneinfo directory
+            raise ValueError(unknown)
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (expected e.g. 'Europe/Paris')") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name the file system refuses
+            raise ValueError(unknown) from exc
         return value
 
 
