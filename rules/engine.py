@@ -28,6 +28,7 @@ from rules import heating as thermostat
 from rules import leak as leaks
 from rules import lighting, optimum_start, pilot_wire, schedule, window
 from rules.config import HeatingConfig, Mode, Site, ZoneSpec
+from rules.holidays import Calendar
 from rules.types import (
     Action,
     CircuitStatus,
@@ -61,7 +62,7 @@ def decide(site: Site, state: State, now: datetime) -> Decision:
     zone_status: list[ZoneStatus] = []
     zone_memory: dict[str, ZoneMemory] = {}
     for zone in site.zones:
-        z = _zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz)
+        z = _zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz, holidays=site.holidays)
         actions.extend(z.actions)
         zone_status.append(z.status)
         zone_memory[zone.key] = z.memory
@@ -226,6 +227,7 @@ def _plan(
     safe_mode: Mode,
     tz: ZoneInfo,
     now_ns: int,
+    holidays: Calendar,
 ) -> _Plan:
     """The zone's mode: the schedule, then optimum start (a preheat, once begun, holds until occupancy).
 
@@ -233,7 +235,7 @@ def _plan(
     if not state.clock_trusted:
         return _Plan(safe_mode, False, "clock", "", None, None)
     cfg = zone.heating
-    sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns)
+    sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns, holidays=holidays)
     plan = _Plan(sched.mode, sched.occupied, sched.source, sched.label, sched.until_ns, None, sched.setpoint_c)
     upcoming = sched.next_occupancy
     if sched.occupied or upcoming is None or not cfg.optimum_start.enabled:
@@ -279,14 +281,16 @@ def _target(cfg: HeatingConfig, plan: _Plan) -> float | None:
     return min(high, max(low, plan.setpoint_c))
 
 
-def _zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons) -> _ZoneResult:
+def _zone(
+    zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: _Reasons, holidays: Calendar
+) -> _ZoneResult:
     cfg = zone.heating
     mem = state.memory.zones.get(zone.key, ZoneMemory())
     measured, measured_ns, age_min = zone_temperature(zone, state.readings, now_ns)
     outdoor = _outdoor(zone, state.readings, now_ns)
     if measured is not None and measured_ns is not None:
         mem = mem.model_copy(update={"history": window.remember(mem.history, measured_ns, measured)})
-    plan = _plan(zone, state, mem, measured, outdoor, safe_mode=safe_mode, tz=tz, now_ns=now_ns)
+    plan = _plan(zone, state, mem, measured, outdoor, safe_mode=safe_mode, tz=tz, now_ns=now_ns, holidays=holidays)
     target = _target(cfg, plan)
     win = window.detect(cfg.window, mem.history, state.inputs, mem.window_open_since_ns, now_ns)
     mem = mem.model_copy(
@@ -420,9 +424,9 @@ def _circuit(site: Site, cid: str, state: State, *, tz: ZoneInfo, now_ns: int, r
             zone = site.zone(ref)
             if zone is None:
                 continue
-            sched = schedule.evaluate(zone.heating, tz, ref, state.bookings, now_ns)
+            sched = schedule.evaluate(zone.heating, tz, ref, state.bookings, now_ns, holidays=site.holidays)
             occupied = occupied or sched.occupied
-            end = schedule.last_occupied_end(zone.heating, tz, ref, state.bookings, now_ns)
+            end = schedule.last_occupied_end(zone.heating, tz, ref, state.bookings, now_ns, holidays=site.holidays)
             if end is not None and (last_end is None or end > last_end):
                 last_end = end
         occupancy = (occupied, last_end)

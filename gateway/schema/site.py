@@ -21,6 +21,10 @@ class SiteConfig(Section):
     id: Ident
     name: str = Field(min_length=1)
     timezone: str = "Europe/Paris"
+    holidays: Literal["france", "alsace-moselle"] = Field(
+        default="france",
+        description="public holidays: metropolitan France, or Alsace-Moselle (adds Good Friday and 26 December)",
+    )
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
 
