@@ -1,7 +1,7 @@
 """A mutation fuzzer for configuration files: every broken file gets a located error, never a traceback.
 
-It starts from real configurations (``examples/village.toml``, the embedded demo village, the test
-villages) and breaks them the way people and editors do: lines deleted, duplicated, swapped or cut
+It starts from real configurations (``examples/village.toml``, which the demo embeds, the file
+install.sh writes, the test villages) and breaks them the way people and editors do: lines deleted, duplicated, swapped or cut
 short; keys misspelt, emptied, made unicode or renamed to words the schema uses elsewhere (a sink
 called ``mqtt``, a bus called ``tcp``); values of the wrong type, out of range, huge, empty, with a
 UTC offset, nested; tables turned into arrays of tables and back; a byte order mark, CRLF endings.
@@ -26,7 +26,6 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from gateway.config import parse_config
@@ -110,11 +109,21 @@ def seeds() -> tuple[tuple[str, str], ...]:
     state = '"state"'
     return (
         ("examples/village.toml", (ROOT / "examples" / "village.toml").read_text(encoding="utf-8")),
-        ("gateway/data/village.toml", (resources.files("gateway") / "data" / "village.toml").read_text("utf-8")),
+        ("examples/gateway.toml.template", _installed_template()),
         ("tests/hil HALL", HALL.replace('"{state_dir}"', state)),
         ("tests/web CONFIG", WEB.replace('"{state_dir}"', state)),
         ("tests/support/village", site() + hall(schedule=EVENINGS) + '[gpio.relays.salle-chauffage]\npin = 17\n'),
     )
+
+
+def _installed_template() -> str:
+    """The file install.sh writes, its placeholders filled in as install.sh does."""
+    text = (ROOT / "examples" / "gateway.toml.template").read_text(encoding="utf-8")
+    values = {"@SITE_ID@": "saint-martin", "@SITE_NAME@": "Saint-Martin", "@TIMEZONE@": "Europe/Paris",
+              "@LATITUDE@": "47.39", "@LONGITUDE@": "0.98", "@WEB_LISTEN@": "127.0.0.1:8080"}  # fmt: skip
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return re.sub(r"@[A-Z_]+@", "", text)  # line switches (@INFLUX@, @MQTT@): the sections enabled
 
 
 def mutate(seed: int) -> Case:
