@@ -12,7 +12,8 @@ Rules of this module:
 - availability: ``<prefix>/<site>/status`` is ``online`` (retained) while connected; the broker
   publishes ``offline`` (the last will) if the gateway vanishes; a clean stop publishes it too;
 - reconnects back off exponentially with jitter up to ``max_backoff_s``; logged once when
-  the broker goes away and once when it is back;
+  the broker goes away and once when it is back; a connection lost as the daemon stops leaves
+  nothing for asyncio to complain about at exit (:func:`_collect_disconnect_error`);
 - commands (``.../override/set``) run in the event loop and reach control only through the
   façade (:mod:`gateway.sinks.mqtt_commands`: MQTT v5 "retain as published", so retained
   commands are refused live and replayed alike; rate-limited; answered on ``.../override/result``);
@@ -149,7 +150,14 @@ class MqttSink:
         )
 
     async def _session(self) -> None:
-        async with self._client() as client:
+        client = self._client()
+        try:
+            await self._serve(client)
+        finally:
+            _collect_disconnect_error(client)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        async with client:
             self._came_up()
             self._announced.clear()
             await client.publish(self.topics.status, "online", qos=1, retain=True)
@@ -270,6 +278,20 @@ class MqttSink:
                 reason,
             )
             self._down_logged = True
+
+
+def _collect_disconnect_error(client: Any) -> None:
+    """Mark a lost connection's error as seen once the session is over.
+
+    aiomqtt 2.x records an unexpected disconnection on a future that only ``client.messages`` and a
+    failing ``publish`` read; when the session ends another way (cancelled at shutdown while its final
+    flush waited for an acknowledgement), ``Client.__aexit__`` returns early without reading it and
+    asyncio prints "Future exception was never retrieved ... MqttCodeError" when the future is
+    collected — at exit. The loss is ours to report (:meth:`MqttSink._went_down`, once), so read it.
+    """
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
