@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from gateway.config_problems import cross_problem, depth_problem, syntax_problem, validation_problems
+from gateway.config_problems import MAX_DEPTH, cross_problem, depth_problem, syntax_problem, validation_problems
 from gateway.errors import ConfigError, ConfigProblem
 from gateway.schema.base import Ident, Section
 from gateway.schema.ble import BleSection
@@ -33,7 +33,7 @@ from gateway.schema.simulation import SimulationSection
 from gateway.schema.sinks import SinkConfig
 from gateway.schema.site import BuildingConfig, SiteConfig
 from gateway.schema.web import WebSection
-from gateway.tomlpos import format_path, locate
+from gateway.tomlpos import format_path, locate, quick_depth
 from rules.config import LeakSection, LightingSection
 
 #: Configuration schema version; a file may say ``version = 1``. Bump with a migration below.
@@ -86,25 +86,23 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = None) -> GatewayConfig:
     """Validate configuration ``text``; raise :class:`ConfigError` listing every problem, each located."""
     text = text.removeprefix("\ufeff")  # a byte order mark (Windows Notepad) is not part of the TOML
-    located = locate(text)
-    too_deep = depth_problem(file, located)
-    if too_deep is not None:
-        raise ConfigError([too_deep])
+    if quick_depth(text) > MAX_DEPTH:  # tomllib recurses: refuse before it overflows the stack
+        too_deep = depth_problem(file, locate(text))
+        if too_deep is not None:
+            raise ConfigError([too_deep])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([syntax_problem(file, str(exc), located)]) from exc
+        raise ConfigError([syntax_problem(file, str(exc), text)]) from exc
     try:
         config = GatewayConfig.model_validate(_migrate(data), context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(_in_file_order(validation_problems(file, exc, located, GatewayConfig))) from exc
-    problems = [
-        cross_problem(file, path, reason, located)
-        for module in CROSS_CHECKS
-        for path, reason in _cross_check(module, config)
-    ]
-    if problems:
-        raise ConfigError(_in_file_order(problems))
+        problems = validation_problems(file, exc, locate(text), GatewayConfig)
+        raise ConfigError(_in_file_order(problems)) from exc
+    pairs = [pair for module in CROSS_CHECKS for pair in _cross_check(module, config)]
+    if pairs:
+        located = locate(text)
+        raise ConfigError(_in_file_order([cross_problem(file, path, reason, located) for path, reason in pairs]))
     return config
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ConfigProblem
 from gateway.schema.base import IDENT_RE
-from gateway.tomlpos import Located, Path, format_path, parse_path
+from gateway.tomlpos import Located, Path, format_path, locate, parse_path
 
 #: Nesting of arrays and inline tables a configuration may use (it needs 3).
 MAX_DEPTH = 32
@@ -39,16 +39,19 @@ def depth_problem(file: str, located: Located) -> ConfigProblem | None:
     return ConfigProblem(file, format_path(located.depth_path), reason, located.depth_line)
 
 
-def syntax_problem(file: str, message: str, located: Located) -> ConfigProblem:
+def syntax_problem(file: str, message: str, text: str) -> ConfigProblem:
     """A ``tomllib`` error at its line, in the key or table it interrupts."""
     match = _TOML_AT.search(message)
+    last = text.count("\n") + (0 if text.endswith("\n") else 1)
     if match is None:
-        line, reason = located.line_count, message
+        line, reason = last, message
     elif match.group(1) is None:
-        line, reason = located.line_count, message[: match.start()] + " (at the end of the file)"
+        line, reason = last, message[: match.start()] + " (at the end of the file)"
     else:
         line, reason = int(match.group(1)), message[: match.start()] + f" (column {match.group(2)})"
-    return ConfigProblem(file, format_path(located.context_at(line)), f"not valid TOML: {reason}", line)
+    line = max(1, line)
+    where = locate(text, until_line=line).context_at(line)
+    return ConfigProblem(file, format_path(where), f"not valid TOML: {reason}", line)
 
 
 def validation_problems(

@@ -216,8 +216,8 @@ class _Scanner:
         return _unescape(match.group(1)) if quote == '"' else match.group(1)
 
     # ---- document --------------------------------------------------------------------------
-    def scan(self) -> Located:
-        while self.i < self.n:
+    def scan(self, until_line: int | None = None) -> Located:
+        while self.i < self.n and (until_line is None or self.line <= until_line):
             self.skip_spaces()
             char = self.peek()
             if char in ("\n", "\r"):
@@ -374,6 +374,31 @@ class _Scanner:
         self.advance(self.n - self.i)
 
 
-def locate(text: str) -> Located:
-    """Every header, key and array element of ``text`` with its 1-based line (never raises)."""
-    return _Scanner(text).scan()
+def locate(text: str, *, until_line: int | None = None) -> Located:
+    """Every header, key and array element of ``text`` with its 1-based line (never raises).
+
+    ``until_line``: stop after that line (enough for :meth:`Located.context_at` of a syntax error).
+    """
+    return _Scanner(text).scan(until_line)
+
+
+_STRINGS_AND_COMMENTS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*'
+)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def quick_depth(text: str) -> int:
+    """The nesting of brackets outside strings and comments: a fast bound, before :func:`locate`.
+
+    It counts table headers (``[[a]]`` is 2) and, on broken text, may count brackets of an unclosed
+    string: it can only overstate the depth of values, never understate it.
+    """
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(_STRINGS_AND_COMMENTS.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest

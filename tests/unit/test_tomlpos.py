@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.tomlpos import format_path, locate, parse_path
+from gateway.tomlpos import format_path, locate, parse_path, quick_depth
 
 TEXT = """\
 version = 1
@@ -108,3 +108,10 @@ def test_paths_are_written_as_in_toml_and_read_back() -> None:
     assert format_path(()) == "(top level)"
     assert parse_path("buses.rs485.devices[2].unit") == ("buses", "rs485", "devices", 2, "unit")
     assert parse_path('simulation.zones."salle/grande_salle"') == ("simulation", "zones", "salle/grande_salle")
+
+
+def test_the_quick_depth_bound_ignores_strings_and_comments_and_never_understates() -> None:
+    text = 'a = "[[[[[[" # ]]]]{{{{\nb = \'{{{{\'\nc = """\n[[[[\n"""\nd = [[1], {e = [2]}]\n[[t]]\n'
+    assert quick_depth(text) == 3
+    for sample in (TEXT, NESTED, text, "x = " + "[" * 40 + "]" * 40, 'x = "unclosed [[[[\n'):
+        assert quick_depth(sample) >= locate(sample).depth
