@@ -21,8 +21,9 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from drivers.sim.thermal import PilotWireConvector, RelayHeater, ThermalParams, ThermalZone
+from drivers.sim.emitters import PilotWireConvector, RelayHeater
 from drivers.sim.weather import Offset, Weather
+from drivers.sim.zone_model import ZoneModel
 from rules import lighting, schedule
 from rules.config import Site, ZoneSpec, site_from_config
 from rules.engine import TEMPERATURE_FIELD, decide
@@ -42,8 +43,8 @@ class SimulationError(ValueError):
 @dataclass(slots=True)
 class _ZoneRun:
     spec: ZoneSpec
-    model: ThermalZone
-    baseline: ThermalZone
+    model: ZoneModel
+    baseline: ZoneModel
     heater: RelayHeater | PilotWireConvector
     baseline_heater: RelayHeater | PilotWireConvector
     baseline_on: bool = False
@@ -84,11 +85,12 @@ def simulate(
     end_ns = start_ns + int(days * 24 * HOUR_NS)
     tick_ns = int(sim.tick_s * NS)
     offset_h = (datetime.combine(first, datetime.min.time(), tz).utcoffset() or timedelta()).total_seconds() / 3600
+    outdoor_figures = sim.outdoor.figures()
     weather = Weather(
         seed=sim.seed,
-        mean_c=sim.outdoor.mean_c,
-        daily_swing_c=sim.outdoor.daily_swing_c,
-        day_to_day_c=sim.outdoor.day_to_day_c,
+        mean_c=outdoor_figures.mean_c,
+        daily_swing_c=outdoor_figures.daily_swing_c,
+        day_to_day_c=outdoor_figures.day_to_day_c,
         utc_offset_h=offset_h,
         offsets=tuple(
             Offset(_local_ns(o.start, tz), _local_ns(o.start, tz) + int(o.hours * HOUR_NS), o.delta_c)
@@ -99,7 +101,7 @@ def simulate(
     bookings = tuple(
         Booking(b.zone, _local_ns(b.start, tz), _local_ns(b.end, tz), b.mode, b.label) for b in sim.bookings
     )
-    zones = [_zone_run(spec, sim.zones) for spec in site.zones]
+    zones = [_zone_run(spec, sim.zones, sim.design_outdoor_c) for spec in site.zones]
     circuits = {cid: _CircuitRun() for cid in site.lighting.circuits}
     rng = random.Random(sim.seed)  # noqa: S311 (reproducible sensor noise, not cryptography)
     relays: dict[str, RelayState] = {relay: RelayState(False, None) for relay in site.outputs()}
@@ -151,23 +153,22 @@ def simulate(
     return _report(zones, circuits)
 
 
-def _zone_run(spec: ZoneSpec, params: Mapping[str, Any]) -> _ZoneRun:
+def _zone_run(spec: ZoneSpec, params: Mapping[str, Any], design_outdoor_c: float) -> _ZoneRun:
     cfg = params.get(spec.key)
     if cfg is None:
         raise SimulationError(f'zone {spec.key!r} is heated but has no [simulation.zones."{spec.key}"] table')
-    thermal = ThermalParams(
-        cfg.heat_capacity_kwh_per_k, cfg.loss_kw_per_k, cfg.heater_kw, cfg.initial_c, cfg.sensor_noise_c
-    )
+    thermal = cfg.params(design_outdoor_c=design_outdoor_c)
     heating = spec.heating
     heater: RelayHeater | PilotWireConvector
     baseline_heater: RelayHeater | PilotWireConvector
     if heating.pilot_wire is not None:
         eco = cfg.convector_eco_c if cfg.convector_eco_c is not None else heating.setpoints.reduit
-        heater = PilotWireConvector(cfg.heater_kw, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
-        baseline_heater = PilotWireConvector(cfg.heater_kw, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
+        power = thermal.heater_kw
+        heater = PilotWireConvector(power, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
+        baseline_heater = PilotWireConvector(power, heating.setpoints.confort, eco, cfg.convector_hors_gel_c)
     else:
-        heater, baseline_heater = RelayHeater(cfg.heater_kw), RelayHeater(cfg.heater_kw)
-    return _ZoneRun(spec, ThermalZone(thermal), ThermalZone(thermal), heater, baseline_heater)
+        heater, baseline_heater = RelayHeater(thermal.heater_kw), RelayHeater(thermal.heater_kw)
+    return _ZoneRun(spec, ZoneModel(thermal), ZoneModel(thermal), heater, baseline_heater)
 
 
 def _read_sensors(
@@ -179,7 +180,7 @@ def _read_sensors(
 ) -> None:
     for run in zones:
         for sensor in run.spec.heating.sensors:
-            value = run.model.sensor_reading(rng)
+            value = run.model.sensor_reading(rng.gauss(0.0, run.model.params.sensor_noise_c))
             if any(name == sensor and start <= now_ns < end for name, start, end in outages):
                 continue  # the sensor is silent: its last reading ages
             readings[(sensor, TEMPERATURE_FIELD)] = SensorValue(value, now_ns)
