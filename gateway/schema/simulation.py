@@ -27,7 +27,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -51,6 +51,7 @@ _ZONE_KEYS = frozenset(
         "heater_kw",
         "initial_c",
         "sensor_noise_c",
+        "sensor_lag_min",
         "convector_eco_c",
         "convector_hors_gel_c",
         "people",
@@ -71,6 +72,8 @@ class SimZoneConfig(Section):
     heater_kw: Annotated[float, Field(ge=0, le=1000)] | None = None  # archetype: default from its sizing
     initial_c: Annotated[float, Field(ge=-20, le=35)] = 12.0
     sensor_noise_c: Annotated[float, Field(ge=0, le=2)] = 0.05
+    #: thermometers' time constant in their case, minutes (default 0: they read the air; BLE ~5–10 min)
+    sensor_lag_min: Annotated[float, Field(ge=0, le=60)] | None = None
     #: pilot-wire zones: the convectors' own eco and hors-gel setpoints (default: the zone's réduit/hors-gel)
     convector_eco_c: Annotated[float, Field(ge=3, le=26)] | None = None
     convector_hors_gel_c: Annotated[float, Field(ge=3, le=15)] = 7.0
@@ -101,6 +104,7 @@ class SimZoneConfig(Section):
     boost_c: float | None = None
     warm_min: float | None = None
     window_loss_kw_per_k: float | None = None
+    emitter_lag_min: float | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> SimZoneConfig:
@@ -130,9 +134,10 @@ class SimZoneConfig(Section):
     def params(self, *, design_outdoor_c: float = -7.0) -> ZoneParams:
         """The zone model's parameters (:class:`drivers.sim.ArchetypeError` if the figures do not hold)."""
         from drivers.sim import one_node, zone_params
+        from drivers.sim.zone_params import SENSOR_LAG_MIN
 
         if self.archetype is None:
-            return one_node(
+            shorthand = one_node(
                 self.heat_capacity_kwh_per_k or 0.0,  # validated: both set in this form
                 self.loss_kw_per_k or 0.0,
                 self.heater_kw or 0.0,
@@ -140,6 +145,9 @@ class SimZoneConfig(Section):
                 sensor_noise_c=self.sensor_noise_c,
                 people=self.people or 0.0,
             )
+            if self.sensor_lag_min:
+                return replace(shorthand, sensor_lag_min=self.sensor_lag_min)
+            return shorthand
         return zone_params(
             self.archetype,
             self.floor_area_m2 or 0.0,  # validated: set with an archetype
@@ -149,6 +157,7 @@ class SimZoneConfig(Section):
             design_outdoor_c=design_outdoor_c,
             initial_c=self.initial_c,
             sensor_noise_c=self.sensor_noise_c,
+            sensor_lag_min=SENSOR_LAG_MIN if self.sensor_lag_min is None else self.sensor_lag_min,
         )
 
 

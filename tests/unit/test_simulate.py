@@ -51,6 +51,7 @@ PER_CONTROLLER = {
     "occupied_hours_below_target",
     "occupied_pct_below_target",
     "below_target_hours_in_outages",
+    "below_target_hours_in_windows",
     "late_starts",
     "min_temperature_c",
     "max_temperature_c",
