@@ -15,9 +15,11 @@ Rules of this module:
   constant exceeds 48 h) with every reported occurrence (people present) on time; it is found by
   bisection (lateness is taken to be monotonic in the lead: a longer lead starts the same warm-up
   earlier). If even the longest lead is late somewhere, the zone is listed in ``leads_not_found`` and
-  the programmer gets the shortest lead that is late no more often than the longest (its best comfort
-  at the least energy: a 36 h lead that saves no late start would only burn energy and flatter the
-  rules; a plain reading of "the longest" would do exactly that).
+  the programmer gets the shortest lead that is as comfortable as the longest — late no more often,
+  and no more than 0.1 h longer below target (the longest lead's comfort at the least energy: a 36 h
+  lead that buys no comfort would only burn energy and flatter the rules, which a plain reading of
+  "the longest" would do; a short lead that leaves Monday colder than the longest would flatter them
+  on comfort).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ LEAD_MAX_H = 12.0
 LEAD_MAX_SLOW_H = 36.0
 SLOW_ZONE_TAU_H = 48.0
 RISE_WINDOW_MIN = 15.0  # the rise limit's slope span, as rules.engine computes it
+COMFORT_TOLERANCE_H = 0.1  # "as comfortable as the longest lead" when no lead is on time everywhere
 
 
 @dataclass(slots=True)
@@ -176,13 +179,19 @@ def best_lead(world: World, zw: ZoneWorld) -> LeadSearch:
 
     top = len(leads) - 1
     run(top)
-    fewest = results[top].late
+    best = results[top]
+
+    def as_good(k: int) -> bool:
+        run(k)
+        if best.late == 0:
+            return results[k].late == 0
+        return results[k].late <= best.late and results[k].below_h <= best.below_h + COMFORT_TOLERANCE_H
+
     lo, hi = 0, top
     while lo < hi:
         mid = (lo + hi) // 2
-        run(mid)
-        if results[mid].late > fewest:
-            lo = mid + 1
-        else:
+        if as_good(mid):
             hi = mid
-    return LeadSearch(leads[lo], fewest == 0, len(results), results[lo])
+        else:
+            lo = mid + 1
+    return LeadSearch(leads[lo], best.late == 0, len(results), results[lo])
