@@ -3,9 +3,12 @@
 Rules of this module:
 - it is the *physical world* of the demo and of the hardware-in-the-loop tests, not part of the
   control path: it reads relay levels from the same GPIO pins the control service drives
-  (gpiozero MockFactory), steps a first-order thermal model per heated zone
-  (:mod:`drivers.sim.thermal`) against a winter outdoor profile (:mod:`drivers.sim.weather`), and
-  publishes what the zone's thermometers would read, through ``core.publish`` like any driver;
+  (gpiozero MockFactory), steps the same two-node zone model as ``village-gateway simulate``
+  (:mod:`drivers.sim.zone_model`: ``[simulation.zones]`` archetypes or one-node shorthand, else the
+  archetype of the building's kind) against a winter outdoor profile (:mod:`drivers.sim.weather`),
+  and publishes what the zone's thermometers would read (the air temperature), through
+  ``core.publish`` like any driver; the plant has no occupants, sunshine or windows (the demo's
+  world is the pins: a test opens a window by driving its contact or forcing a temperature);
 - time comes from the core's clock (real time in the demo, a ManualClock in tests); each step
   integrates exactly over the time elapsed since the previous one (monotonic time: a step of the
   wall clock is not an hour of heating), so any step length is stable;
@@ -18,10 +21,9 @@ Rules of this module:
   not on the simulated week's, so each outage recurs every week at its weekday and local time
   (``mairie-t1``, Wednesday 02:00 for 3 h in examples/village.toml); it is resumed when it ends.
 
-Demo time scale: real time, not accelerated. The heat capacity of every zone is divided by
-``capacity_divisor`` (default 10 in the demo) so that a room visibly warms within minutes
-(about 0.5 °C per minute from cold instead of 3–5 °C per hour); the simulator
-(``village-gateway simulate``) uses the real capacities.
+Demo time scale: real time, not accelerated. The heat capacities of every zone (air and structure)
+are divided by ``capacity_divisor`` (default 10 in the demo) so that a room visibly warms within
+minutes; the simulator (``village-gateway simulate``) and the HIL tests use the real capacities.
 """
 
 from __future__ import annotations
@@ -29,26 +31,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from drivers.sim.thermal import PilotWireConvector, RelayHeater, ThermalParams, ThermalZone
+from drivers.sim.archetypes import zone_params
+from drivers.sim.emitters import PilotWireConvector, RelayHeater
 from drivers.sim.weather import Weather
+from drivers.sim.zone_model import ZoneModel
+from drivers.sim.zone_params import ZoneParams
 from gateway.model import Reading
 from gateway.service import Service, StopPhase
 
 log = logging.getLogger("gateway.plant")
 
-#: Typical zones by building kind: (heat capacity kWh/K, loss kW/K, heater kW, initial °C).
-DEFAULT_ZONES: dict[str, tuple[float, float, float, float]] = {
-    "mairie": (2.0, 0.25, 9.0, 15.0),
-    "school": (4.0, 0.45, 18.0, 14.0),
-    "hall": (3.2, 0.40, 20.0, 12.0),
-    "church": (12.0, 0.9, 30.0, 8.0),
-    "gym": (6.0, 0.6, 25.0, 12.0),
-    "other": (2.0, 0.25, 8.0, 14.0),
+#: A zone without ``[simulation.zones]`` entry, by building kind: (archetype, floor m², initial °C).
+DEFAULT_ZONES: dict[str, tuple[str, float, float]] = {
+    "mairie": ("mairie-pierre", 120.0, 15.0),
+    "school": ("ecole-1970", 250.0, 14.0),
+    "hall": ("salle-des-fetes-1980", 300.0, 12.0),
+    "church": ("eglise-pierre", 400.0, 8.0),
+    "gym": ("gymnase", 800.0, 12.0),
+    "other": ("mairie-pierre", 100.0, 14.0),
 }
 
 #: Reading-to-reading noise of a BLE thermometer (LYWSD03MMC/pvvx: 0.01 °C resolution, a few
@@ -71,7 +76,7 @@ class SimZone:
     key: str
     building: str
     zone: str
-    model: ThermalZone
+    model: ZoneModel
     heater: RelayHeater | PilotWireConvector
     relays: tuple[str, ...]
     sensors: tuple[str, ...]
@@ -113,11 +118,12 @@ class Plant:
         self._relay_level = relay_level  # name -> bool, the pins' actual levels
         sim = config.simulation
         self._rng = random.Random(sim.seed)  # noqa: S311 - simulated sensor noise, not cryptography
+        outdoor = sim.outdoor.figures()
         self.weather = weather or Weather(
             seed=sim.seed,
-            mean_c=sim.outdoor.mean_c,
-            daily_swing_c=sim.outdoor.daily_swing_c,
-            day_to_day_c=sim.outdoor.day_to_day_c,
+            mean_c=outdoor.mean_c,
+            daily_swing_c=outdoor.daily_swing_c,
+            day_to_day_c=outdoor.day_to_day_c,
         )
         ble_ids = {s.id for s in getattr(config.ble, "sensors", ())}
         self._ble_ids = ble_ids
@@ -137,7 +143,7 @@ class Plant:
                     key=key,
                     building=bid,
                     zone=zid,
-                    model=ThermalZone(params),
+                    model=ZoneModel(params),
                     heater=heater,
                     relays=heating.outputs,
                     sensors=tuple(s for s in heating.sensors if s not in ble_ids),
@@ -181,7 +187,7 @@ class Plant:
         self._in_outage = due
 
     def set_temperature(self, key: str, value: float) -> None:
-        """Force a zone's temperature (tests: a window opened on a cold day)."""
+        """Force a zone's temperature, air and structure (tests: a room found cold or hot)."""
         self.zones[key].model.temperature_c = value
 
     # ---- stepping -------------------------------------------------------------------------------
@@ -208,7 +214,8 @@ class Plant:
             for sensor in sim.sensors:
                 if sensor in sim.silenced:
                     continue
-                self._publish(sensor, sim.building, sim.zone, sim.model.sensor_reading(self._rng), now_ns)
+                noise = self._rng.gauss(0.0, sim.model.params.sensor_noise_c)
+                self._publish(sensor, sim.building, sim.zone, sim.model.sensor_reading(noise), now_ns)
         for sensor in self.outdoor_sensors:
             self._publish(sensor, None, None, round(outdoor, 2), now_ns)
 
@@ -251,20 +258,22 @@ def _local(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def _zone_model(
     config: Any, key: str, kind: str, heating: Any, *, divisor: float, initial: dict[str, float] | None
-) -> tuple[ThermalParams, RelayHeater | PilotWireConvector]:
-    """The zone's model from ``[simulation.zones."b/z"]``, or typical values for its kind of building."""
+) -> tuple[ZoneParams, RelayHeater | PilotWireConvector]:
+    """The zone's model from ``[simulation.zones."b/z"]``, or the archetype of its kind of building."""
     configured = config.simulation.zones.get(key)
     if configured is not None:
-        capacity, loss, power = configured.heat_capacity_kwh_per_k, configured.loss_kw_per_k, configured.heater_kw
-        start = configured.initial_c
-        explicit_noise = "sensor_noise_c" in configured.model_fields_set
-        noise = configured.sensor_noise_c if explicit_noise else SENSOR_NOISE_C
+        params = configured.params(design_outdoor_c=config.simulation.design_outdoor_c)
+        if "sensor_noise_c" not in configured.model_fields_set:
+            params = replace(params, sensor_noise_c=SENSOR_NOISE_C)
     else:
-        capacity, loss, power, start = DEFAULT_ZONES.get(kind, DEFAULT_ZONES["other"])
-        noise = SENSOR_NOISE_C
+        archetype, area, start = DEFAULT_ZONES.get(kind, DEFAULT_ZONES["other"])
+        params = zone_params(archetype, area, initial_c=start, sensor_noise_c=SENSOR_NOISE_C)
     if initial and key in initial:
-        start = initial[key]
-    params = ThermalParams(capacity / divisor, loss, power, initial_c=start, sensor_noise_c=noise)
+        params = replace(params, initial_c=initial[key])
+    params = replace(
+        params, c_air_kwh_per_k=params.c_air_kwh_per_k / divisor, c_mass_kwh_per_k=params.c_mass_kwh_per_k / divisor
+    )
+    power = params.heater_kw
     if heating.pilot_wire is None:
         return params, RelayHeater(power)
     sp = heating.setpoints

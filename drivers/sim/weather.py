@@ -6,7 +6,14 @@ drifts from day to day (a seeded random walk, interpolated so there are no steps
 plus configured offsets (a cold snap: ``delta_c`` for ``hours`` from ``start``).
 
 Defaults follow Météo-France normals for January in the Loire valley (Tours 1991–2020: mean
-minimum about 1.5 °C, mean maximum about 8 °C).
+minimum about 1.5 °C, mean maximum about 8 °C). :data:`PRESETS` name the weeks the benchmarks use:
+
+* ``january``: those normals (mean 4.5 °C, swing 6.5 °C), a mostly overcast sky (mean cloud 0.7;
+  Tours has about 70 h of sunshine in January, a quarter of the possible hours);
+* ``cold``: a cold spell (mean −3 °C, swing 9 °C: nights about −7.5 °C, afternoons about +1.5 °C,
+  day-to-day drift 1.5 °C), clearer anticyclonic sky (mean cloud 0.4) — every night below −5 °C on
+  average, as in the cold waves of February 2012 or January 1987 in the Loire valley;
+* ``mild``: a mild late-autumn or early-spring week (mean 9 °C, swing 7 °C, cloud 0.75).
 """
 
 from __future__ import annotations
@@ -18,6 +25,23 @@ from dataclasses import dataclass, field
 
 NS = 1_000_000_000
 DAY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named outdoor profile: temperatures (°C) and the mean daily cloud fraction (0–1)."""
+
+    mean_c: float
+    daily_swing_c: float
+    day_to_day_c: float
+    cloud_cover: float
+
+
+PRESETS: dict[str, Preset] = {
+    "january": Preset(4.5, 6.5, 2.0, 0.7),
+    "cold": Preset(-3.0, 9.0, 1.5, 0.4),
+    "mild": Preset(9.0, 7.0, 2.0, 0.75),
+}
 
 
 @dataclass(frozen=True, slots=True)
