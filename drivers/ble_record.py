@@ -8,18 +8,25 @@ One line per advertisement, exactly as issue 4 specifies::
 
 Rules: the writer records what bleak handed over, nothing decoded; the reader validates each
 line into a frozen :class:`RecordedAdvert` and reports a bad line with its number
-(:class:`RecordError`) instead of guessing.
+(:class:`RecordError`) instead of guessing. Whatever a line holds — not UTF-8, not JSON, values
+nested deeper than a recording ever is (:data:`MAX_DEPTH`, checked before ``json`` recurses into
+them), absurd numbers — it is a :class:`RecordError`, never another exception.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from drivers.ble_decode import normalise_mac
+
+#: A recording line is an object holding two flat objects: deeper nesting is refused unparsed.
+MAX_DEPTH = 4
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class RecordError(ValueError):
@@ -69,8 +76,24 @@ def from_bleak(device: Any, adv: Any, *, now: datetime | None = None) -> Recorde
     )
 
 
+def _depth(text: str) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped), without recursion."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub('""', text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_line(text: str, number: int = 1) -> RecordedAdvert:
     """One JSON line -> :class:`RecordedAdvert`; :class:`RecordError` on anything off."""
+    if any("\udc80" <= c <= "\udcff" for c in text):  # bytes that were not UTF-8 (surrogateescape)
+        raise RecordError(number, "not UTF-8 text")
+    if _depth(text) > MAX_DEPTH:
+        raise RecordError(number, f"values nested more than {MAX_DEPTH} deep: not a recorded advertisement")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -88,10 +111,10 @@ def parse_line(text: str, number: int = 1) -> RecordedAdvert:
         manufacturer = {int(k): bytes.fromhex(str(v)) for k, v in dict(raw.get("manufacturer_data") or {}).items()}
     except KeyError as exc:
         raise RecordError(number, f"missing {exc.args[0]!r}") from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, RecordError):
             raise
-        raise RecordError(number, str(exc)) from exc
+        raise RecordError(number, str(exc)[:200]) from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return RecordedAdvert(when, address, str(name) if name is not None else None, rssi, service, manufacturer)

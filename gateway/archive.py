@@ -44,15 +44,20 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+from gateway.archive_hours import SeriesAcc, SeriesKey, increase, is_counter, merge
 from gateway.clock import Clock
+from gateway.journal_file import is_corruption
+from gateway.metrics import Metrics
 from gateway.model import Event, Reading
+from gateway.sqlite_tx import rollback
+
+__all__ = ["HOUR_NS", "Archive", "HourRow", "bucket_totals", "increase", "is_counter", "read_hours", "tags_json"]
 
 _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.archive")
 
 HOUR_NS = 3_600 * 1_000_000_000
-COUNTER_SUFFIXES = ("_kwh", "_m3")
 SCHEMA_VERSION = 1
 _SCHEMA = (
     "CREATE TABLE series (id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,"
@@ -71,42 +76,19 @@ _UPSERT = (
     " delta = CASE WHEN excluded.delta IS NULL THEN delta ELSE coalesce(delta, 0) + excluded.delta END"
 )
 
-SeriesKey = tuple[str, str, str]  # measurement, tags as JSON, field
+_Known = tuple[int, float | None]  # a series' id and the last value stored for it
 
 
-def is_counter(field: str) -> bool:
-    """Energy and water counters: their hourly delta is archived too."""
-    return field.endswith(COUNTER_SUFFIXES)
-
-
-def increase(previous: float, current: float) -> float:
-    """The counter increase from ``previous`` to ``current`` (a decrease is a reset)."""
-    return current - previous if current >= previous else current
+def _describe(m: Metrics) -> None:
+    m.describe("gateway_archive_flushed_rows_total", "counter", "hour rows the archive flushed to its file")
+    m.describe("gateway_archive_flush_errors_total", "counter", "archive flushes that failed (kept for the next)")
+    m.describe("gateway_archive_lost_rows_total", "counter", "hour rows of aggregates lost: unflushable at stop")
 
 
 def tags_json(tags: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     """Canonical text of a tag set (sorted keys)."""
     items = tags.items() if isinstance(tags, Mapping) else tags
     return json.dumps(dict(sorted(items)), separators=(",", ":"), ensure_ascii=False)
-
-
-@dataclass
-class _HourAcc:
-    count: int
-    total: float
-    low: float
-    high: float
-    first: float
-    last: float
-    delta: float | None
-
-
-@dataclass
-class _SeriesAcc:
-    counter: bool
-    hours: dict[int, _HourAcc]
-    head: tuple[int, float] | None = None  # (hour, value) of the first sample since the last flush
-    tail: tuple[int, float] | None = None  # (time_ns, value) of the latest sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +109,18 @@ class HourRow:
 class Archive:
     """The hourly archive file and its in-memory accumulators."""
 
-    def __init__(self, path: Path | str, *, clock: Clock, retention_years: int = 5) -> None:
+    def __init__(
+        self, path: Path | str, *, clock: Clock, retention_years: int = 5, metrics: Metrics | None = None
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
+        self.metrics = metrics or Metrics()
+        _describe(self.metrics)
         self.retention_years = retention_years
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
         self._lock = threading.Lock()
-        self._acc: dict[SeriesKey, _SeriesAcc] = {}
-        self._series: dict[SeriesKey, tuple[int, float | None]] = {}  # journal-thread-free cache: db thread
+        self._acc: dict[SeriesKey, SeriesAcc] = {}
+        self._series: dict[SeriesKey, _Known] = {}  # what the file holds (archive thread only)
         self._pending_events: list[Event] = []
         self._closed = False
         self._db: sqlite3.Connection | None = None
@@ -153,35 +139,18 @@ class Archive:
                 for name, value in reading.fields:
                     if isinstance(value, str):
                         continue
-                    number = float(value)
                     key = (reading.measurement, tags, name)
                     acc = self._acc.get(key)
                     if acc is None:
-                        acc = self._acc[key] = _SeriesAcc(is_counter(name), {})
-                    self._fold(acc, hour, reading.time_ns, number)
-
-    @staticmethod
-    def _fold(acc: _SeriesAcc, hour: int, time_ns: int, value: float) -> None:
-        step: float | None = None
-        if acc.counter:
-            step = 0.0 if acc.tail is None else increase(acc.tail[1], value)
-            if acc.head is None:
-                acc.head = (hour, value)
-        acc.tail = (time_ns, value)
-        slot = acc.hours.get(hour)
-        if slot is None:
-            acc.hours[hour] = _HourAcc(1, value, value, value, value, value, step)
-            return
-        slot.count += 1
-        slot.total += value
-        slot.low = min(slot.low, value)
-        slot.high = max(slot.high, value)
-        slot.last = value
-        if step is not None:
-            slot.delta = (slot.delta or 0.0) + step
+                        acc = self._acc[key] = SeriesAcc(is_counter(name), {})
+                    acc.fold(hour, reading.time_ns, float(value))
 
     def flush(self) -> int:
-        """Write the accumulators to the file (blocking); return the hour rows written."""
+        """Write the accumulators to the file (blocking); return the hour rows written.
+
+        All or nothing: on any error (``sqlite3.Error`` as SQLite raised it) the accumulators stay
+        in memory, merged with what arrived meanwhile, for the next flush.
+        """
         return int(self._call(self._db_flush))
 
     async def aflush(self) -> int:
@@ -245,12 +214,27 @@ class Archive:
         """Every archived ``(measurement, tags, field)``."""
         return list(self._call(self._db_list_series, measurement))
 
+    def pending(self) -> tuple[int, int]:
+        """``(hour rows, readings)`` held in memory, not yet in the file."""
+        with self._lock:
+            return sum(len(a.hours) for a in self._acc.values()), sum(a.readings() for a in self._acc.values())
+
     def close(self) -> None:
-        """Flush and close (idempotent)."""
+        """Flush and close (idempotent); never raises for the disk.
+
+        What cannot be flushed (a full or failing disk) is lost, and said: one error line with
+        the figures, ``gateway_archive_lost_rows_total``. The raw points are in the journal.
+        """
         if self._closed:
             return
         try:
             self.flush()
+        except Exception as exc:
+            rows, readings = self.pending()
+            self.metrics.inc("gateway_archive_flush_errors_total")
+            self.metrics.inc("gateway_archive_lost_rows_total", rows)
+            log.error("archive: the last flush failed at stop (%s): %d hour rows of aggregates (%d readings) "
+                      "are lost from the hourly archive (the raw points are in the journal)", exc, rows, readings)
         finally:
             self._closed = True
             self._executor.submit(self._db_close).result()
@@ -267,70 +251,85 @@ class Archive:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = _connect(self.path, check=True)
-        except sqlite3.DatabaseError as exc:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-            for extra in ("", "-wal", "-shm"):
-                with contextlib.suppress(OSError):
-                    os.replace(f"{self.path}{extra}", f"{target}{extra}")
-            log.error("archive %s is unusable (%s); moved aside to %s, starting a fresh one",
-                      self.path, exc, target)
-            self._pending_events.append(Event(
-                kind="archive_recovered", subject="archive", severity="alarm", time_ns=self.clock.time_ns(),
-                message=f"the hourly archive was unusable ({exc}); kept as {target.name}, "
-                "a fresh one started",
-            ))
-            self._db = _connect(self.path, check=False)
-        for series_id, measurement, tags, field, last_value in self._db.execute(
+        except sqlite3.OperationalError as exc:
+            if not is_corruption(exc):
+                raise  # cannot open, locked, disk full, I/O: not damage, never move five years aside
+            self._move_aside(exc)
+        except sqlite3.DatabaseError as exc:  # not a database, malformed, failed check, newer schema
+            self._move_aside(exc)
+        for series_id, measurement, tags, field, last_value in _require(self._db).execute(
             "SELECT id, measurement, tags, field, last_value FROM series"
         ):
             self._series[(measurement, tags, field)] = (int(series_id), last_value)
+
+    def _move_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """A damaged archive: keep it aside for analysis, start a fresh one, queue an event."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for extra in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.replace(f"{self.path}{extra}", f"{target}{extra}")
+        log.error("archive %s is unusable (%s); moved aside to %s, starting a fresh one",
+                  self.path, exc, target)
+        self._pending_events.append(Event(
+            kind="archive_recovered", subject="archive", severity="alarm", time_ns=self.clock.time_ns(),
+            message=f"the hourly archive was unusable ({exc}); kept as {target.name}, "
+            "a fresh one started",
+        ))
+        self._db = _connect(self.path, check=False)
 
     def _db_flush(self) -> int:
         with self._lock:
             acc, self._acc = self._acc, {}
         if not acc:
             return 0
-        db = _require(self._db)
+        try:
+            rows, stored = self._write(_require(self._db), acc)
+        except BaseException:
+            with self._lock:  # nothing left memory: merged in front of what arrived meanwhile
+                self._acc = merge(acc, self._acc)
+            self.metrics.inc("gateway_archive_flush_errors_total")
+            raise
+        self._series.update(stored)  # only now: the ids and last values are in the file
+        self.metrics.inc("gateway_archive_flushed_rows_total", rows)
+        return rows
+
+    def _write(self, db: sqlite3.Connection, acc: dict[SeriesKey, SeriesAcc]) -> tuple[int, dict[SeriesKey, _Known]]:
+        """One transaction; returns the rows written and the series state it stored (not applied yet)."""
+        stored: dict[SeriesKey, _Known] = {}
         rows = 0
         db.execute("BEGIN IMMEDIATE")
         try:
             for key, series in acc.items():
                 series_id, last_value = self._series_id(db, key, series.counter)
+                deltas = {hour: h.delta for hour, h in series.hours.items()}
                 if series.counter and series.head is not None and last_value is not None:
                     hour, value = series.head  # the increase from the last flushed sample into this batch
-                    series.hours[hour].delta = (series.hours[hour].delta or 0.0) + increase(last_value, value)
+                    deltas[hour] = (deltas[hour] or 0.0) + increase(last_value, value)
                 db.executemany(_UPSERT, [
-                    (series_id, hour, h.count, h.total, h.low, h.high, h.first, h.last, h.delta)
+                    (series_id, hour, h.count, h.total, h.low, h.high, h.first, h.last, deltas[hour])
                     for hour, h in series.hours.items()
                 ])
                 rows += len(series.hours)
+                stored[key] = (series_id, last_value)
                 if series.tail is not None:
                     db.execute("UPDATE series SET last_value = ?, last_ns = ? WHERE id = ?",
                                (series.tail[1], series.tail[0], series_id))
-                    self._series[key] = (series_id, series.tail[1])
+                    stored[key] = (series_id, series.tail[1])
             db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            self._reload_series(db)
+        except BaseException:
+            rollback(db)
             raise
-        return rows
+        return rows, stored
 
-    def _reload_series(self, db: sqlite3.Connection) -> None:
-        self._series = {
-            (m, t, f): (int(i), v) for i, m, t, f, v in
-            db.execute("SELECT id, measurement, tags, field, last_value FROM series")
-        }
-
-    def _series_id(self, db: sqlite3.Connection, key: SeriesKey, counter: bool) -> tuple[int, float | None]:
+    def _series_id(self, db: sqlite3.Connection, key: SeriesKey, counter: bool) -> _Known:
+        """The series' id and last stored value; a new series is inserted (in the caller's transaction)."""
         known = self._series.get(key)
         if known is not None:
             return known
         cursor = db.execute("INSERT INTO series (measurement, tags, field, counter) VALUES (?, ?, ?, ?)",
                             (*key, int(counter)))
-        known = (int(cursor.lastrowid or 0), None)
-        self._series[key] = known
-        return known
+        return int(cursor.lastrowid or 0), None
 
     def _db_prune(self) -> int:
         now = datetime.fromtimestamp(self.clock.time_ns() / 1e9, UTC)
@@ -384,7 +383,10 @@ class Archive:
 
     def _db_close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
+                log.warning("archive: closing %s: %s", self.path, exc)
             self._db = None
 
 

@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -197,6 +198,10 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of monotonic time (the event loop's clock is ``time.monotonic``)."""
+        await asyncio.sleep(seconds)
+
     def sync_status(self) -> SyncStatus:
         if self._sync is None:
             self._sync = KernelSync()
@@ -208,7 +213,8 @@ class ManualClock:
 
     :meth:`advance` moves wall and monotonic time together (time passing);
     :meth:`jump` moves only the wall clock (NTP stepping it, someone running ``date -s``).
-    A manual clock is synchronised unless built with ``synchronised=False``.
+    A manual clock is synchronised unless built with ``synchronised=False``. Tasks that
+    :meth:`sleep` on it wake when :meth:`advance` has moved the monotonic time far enough.
     """
 
     def __init__(self, start: datetime, *, synchronised: bool = True) -> None:
@@ -217,6 +223,7 @@ class ManualClock:
         self._now = start.astimezone(UTC)
         self._mono = 0.0
         self._synced = synchronised
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
 
     def time_ns(self) -> int:
         return int(self._now.timestamp() * 1_000_000_000)
@@ -228,9 +235,26 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` pass."""
+        """Let ``seconds`` pass (tasks sleeping on this clock whose time has come are woken)."""
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+        for deadline, future in list(self._sleepers):
+            if deadline <= self._mono and not future.done():
+                with contextlib.suppress(RuntimeError):  # a loop already closed: nobody waits any more
+                    future.get_loop().call_soon_threadsafe(_wake, future)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until :meth:`advance` has moved the monotonic time ``seconds`` on (a jump does not)."""
+        deadline = self._mono + max(0.0, seconds)
+        if deadline <= self._mono:
+            await asyncio.sleep(0)
+            return
+        entry = (deadline, asyncio.get_running_loop().create_future())
+        self._sleepers.append(entry)
+        try:
+            await entry[1]
+        finally:
+            self._sleepers.remove(entry)
 
     def jump(self, seconds: float) -> None:
         """Step the wall clock by ``seconds`` (negative: backwards) without time passing."""
@@ -246,6 +270,21 @@ class ManualClock:
 
     def sync_status(self) -> SyncStatus:
         return SyncStatus(self._synced, 0 if self._synced else MAXERROR_UNSYNC_US, "manual clock")
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def sleep(clock: object, seconds: float) -> None:
+    """Sleep ``seconds`` of ``clock``'s monotonic time: real time for the system clock, the test's
+    time for a :class:`ManualClock`; never the wall clock, which may step."""
+    own = getattr(clock, "sleep", None)
+    if callable(own):
+        await own(seconds)
+    else:
+        await asyncio.sleep(seconds)
 
 
 class LastSeen:

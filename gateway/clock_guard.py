@@ -232,14 +232,20 @@ class ClockGuard:
             self._last_persist_mono = mono
             self.persist()
 
+    def _why_trusted(self, status: ClockStatus) -> str:
+        """Why a trusted clock is trusted, in words that never contradict the verdict."""
+        if status.synchronised:
+            return f"synchronised: {status.detail}"
+        return f"[service.clock] require_sync = false, so trusted although not synchronised: {status.detail}"
+
     def _announce(self, old: ClockStatus | None, new: ClockStatus) -> None:
         if old is not None and old.state == new.state:
             return
         if new.trusted:
             if old is None:
-                log.info("clock trusted (%s)", new.detail)
+                log.info("clock trusted (%s)", self._why_trusted(new))
             else:
-                message = f"the clock is trusted again ({new.detail}); schedules resume"
+                message = f"the clock is trusted again ({self._why_trusted(new)}); schedules resume"
                 self._emit("clock_trusted", message, new.wall_ns, "info")
             return
         message = (

@@ -14,13 +14,14 @@ Example::
 from __future__ import annotations
 
 import importlib
-import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
 
+from gateway.config_problems import MAX_DEPTH, cross_problem, depth_problem, syntax_problem, validation_problems
 from gateway.errors import ConfigError, ConfigProblem
 from gateway.schema.base import Ident, Section
 from gateway.schema.ble import BleSection
@@ -32,11 +33,14 @@ from gateway.schema.simulation import SimulationSection
 from gateway.schema.sinks import SinkConfig
 from gateway.schema.site import BuildingConfig, SiteConfig
 from gateway.schema.web import WebSection
-from gateway.tomlpos import line_of, locate_lines
+from gateway.tomlpos import format_path, locate, quick_depth
 from rules.config import LeakSection, LightingSection
 
 #: Configuration schema version; a file may say ``version = 1``. Bump with a migration below.
 SCHEMA_VERSION = 1
+
+#: A configuration is a few kilobytes; anything much larger is not one (and is not read whole).
+MAX_FILE_BYTES = 1_000_000
 
 #: Modules whose ``cross_check(config)`` runs after validation (rules spanning sections).
 CROSS_CHECKS = (
@@ -79,64 +83,26 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _path_of(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif (
-            part in {"tcp", "rtu", "influx-v1", "influx-v2", "mqtt"}
-            or "[" in str(part)
-            or "function-" in str(part)
-        ):
-            continue  # pydantic's discriminator / validator tags are not part of the user's path
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _reason(error: Any) -> str:
-    kind = error["type"]
-    msg = str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key (typo?)"
-    if kind == "missing":
-        return "required but missing"
-    if kind == "union_tag_invalid":
-        given = error.get("input", {}).get("kind")
-        return f"unknown kind {given!r}; expected one of {error['ctx']['expected_tags']}"
-    if kind == "union_tag_not_found":
-        return "missing 'kind' (which kind of bus or sink is this?)"
-    if kind == "string_pattern_mismatch":
-        return f"{error.get('input')!r} is not a valid identifier (lower-case letters, digits, '-', '_')"
-    return re.sub(r"^Value error, ", "", msg)
-
-
 def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = None) -> GatewayConfig:
-    """Validate configuration ``text``; raise :class:`ConfigError` listing every problem."""
+    """Validate configuration ``text``; raise :class:`ConfigError` listing every problem, each located."""
+    text = text.removeprefix("\ufeff")  # a byte order mark (Windows Notepad) is not part of the TOML
+    if quick_depth(text) > MAX_DEPTH:  # tomllib recurses: refuse before it overflows the stack
+        too_deep = depth_problem(file, locate(text))
+        if too_deep is not None:
+            raise ConfigError([too_deep])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(
-            [ConfigProblem(file, "", f"not valid TOML: {exc}", int(match.group(1)) if match else None)]
-        ) from exc
-    lines = locate_lines(text)
+        raise ConfigError([syntax_problem(file, str(exc), text)]) from exc
     try:
         config = GatewayConfig.model_validate(_migrate(data), context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            path = _path_of(error["loc"])
-            problems.append(ConfigProblem(file, path, _reason(error), line_of(lines, path)))
+        problems = validation_problems(file, exc, locate(text), GatewayConfig)
         raise ConfigError(_in_file_order(problems)) from exc
-    problems = [
-        ConfigProblem(file, path, reason, line_of(lines, path))
-        for module in CROSS_CHECKS
-        for path, reason in _cross_check(module, config)
-    ]
-    if problems:
-        raise ConfigError(_in_file_order(problems))
+    pairs = [pair for module in CROSS_CHECKS for pair in _cross_check(module, config)]
+    if pairs:
+        located = locate(text)
+        raise ConfigError(_in_file_order([cross_problem(file, path, reason, located) for path, reason in pairs]))
     return config
 
 
@@ -152,12 +118,30 @@ def _cross_check(module_name: str, config: GatewayConfig) -> list[tuple[str, str
 
 
 def load_config(path: str | Path) -> GatewayConfig:
-    """Read and validate a configuration file."""
+    """Read and validate a configuration file; every failure is a :class:`ConfigError`.
+
+    The file must be a regular file of at most :data:`MAX_FILE_BYTES` in UTF-8 (a byte order
+    mark, as Windows Notepad writes, is accepted); text that is not UTF-8 is located at its line.
+    """
     file = Path(path)
+    name = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(file), "", f"cannot read: {exc.strerror or exc}")]) from exc
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([ConfigProblem(name, "", "cannot read: not a regular file")])
+        if info.st_size > MAX_FILE_BYTES:
+            reason = f"cannot read: {info.st_size} bytes, more than a configuration ({MAX_FILE_BYTES} at most)"
+            raise ConfigError([ConfigProblem(name, "", reason)])
+        data = file.read_bytes()[: MAX_FILE_BYTES + 1]
+        base_dir = file.resolve().parent
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Path.resolve)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError([ConfigProblem(name, "", f"cannot read: {reason}")]) from exc
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(str(file), "", f"not UTF-8 text: {exc}")]) from exc
-    return parse_config(text, file=str(file), base_dir=file.resolve().parent)
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = locate(data.decode("utf-8", "replace")).context_at(line)
+        reason = f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded (save the file as UTF-8)"
+        raise ConfigError([ConfigProblem(name, format_path(where), reason, line)]) from exc
+    return parse_config(text, file=name, base_dir=base_dir)

@@ -37,6 +37,11 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
     control.timezone -> ZoneInfo                            # the site's time zone (for forms)
 
+Bounds: every change is held to :mod:`gateway.control_bounds`, whichever door it came through (the
+admin page, MQTT commands, tools): overrides and bookings start at most a day ago and end at most
+366 days ahead (180 days long at most), exceptions lie between yesterday and two years ahead, a
+zone or circuit holds at most 20 pending overrides and 100 pending exceptions.
+
 Errors: :class:`ControlBusyError` (the loop did not take the change within 5 s; nothing applied),
 :class:`ValidationError` (``errors``: field name -> message, in French-neutral plain
 words; the web page shows each next to its field), :class:`UnknownSubjectError` (no such
@@ -60,10 +65,11 @@ import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from gateway import control_bounds as bounds
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -377,14 +383,11 @@ class Control:
     ) -> ScheduleException:
         """Dated days following other periods (empty: unoccupied), e.g. school holidays."""
         self._views.check_zone(building, zone)
+        now = self._now()
+        today = now.astimezone(self.timezone).date()
         errors: dict[str, str] = {}
-        if not isinstance(start, date) or not isinstance(end, date):
-            errors["start"] = "start and end must be dates"
-        elif end < start:
-            errors["end"] = "the end must not be before the start"
-        elif (end - start).days > 366:
-            errors["end"] = "an exception may last at most a year"
-        label = _label(label, errors)
+        bounds.check_days(start, end, today, errors)
+        label = bounds.check_label(label, errors)
         try:
             clean = self._views.validate_periods(periods)
         except ValidationError as exc:
@@ -392,11 +395,15 @@ class Control:
             clean = ()
         if errors:
             raise ValidationError(errors)
-        return self._change(
-            lambda: self._store.add_exception(
-                f"{building}/{zone}", start, end, label, clean, user=user, now=self._now()
-            )
-        )
+        key = f"{building}/{zone}"
+
+        def apply() -> ScheduleException:
+            pending = sum(1 for e in self._store.exceptions(key) if e.end >= today)
+            if full := bounds.check_room(pending, bounds.MAX_PENDING_EXCEPTIONS, "exceptions"):
+                raise ValidationError(full)
+            return self._store.add_exception(key, start, end, label, clean, user=user, now=now)
+
+        return self._change(apply)
 
     def remove_exception(self, exception_id: int, *, user: str) -> None:
         """Delete an exception."""
@@ -428,24 +435,16 @@ class Control:
             errors["mode"] = f"unknown mode {mode!r}; expected one of {', '.join(self.modes)}"
         elif setpoint_c is not None:
             setpoint_c = self._views.check_setpoint(building, zone, setpoint_c, errors)
-        begin, finish = _span(start, end, now, errors)
-        label = _label(label, errors)
+        begin, finish = bounds.check_span(start, end, now, errors)
+        label = bounds.check_label(label, errors)
         if errors:
             raise ValidationError(errors)
         return self._change(
-            lambda: self._store.add_override(
-                "zone",
-                f"{building}/{zone}",
-                begin,
-                finish,
-                label,
-                mode=mode,
-                on=None,
-                user=user,
-                now=now,
+            lambda: self._add_override(
+                "zone", f"{building}/{zone}", begin, finish, label, mode=mode, on=None, user=user, now=now,
                 setpoint_c=setpoint_c,
             )
-        )
+        )  # fmt: skip
 
     def add_lighting_override(
         self,
@@ -463,23 +462,22 @@ class Control:
         errors: dict[str, str] = {}
         if not isinstance(on, bool):
             errors["on"] = "on must be true or false"
-        begin, finish = _span(start, end, now, errors)
-        label = _label(label, errors)
+        begin, finish = bounds.check_span(start, end, now, errors)
+        label = bounds.check_label(label, errors)
         if errors:
             raise ValidationError(errors)
         return self._change(
-            lambda: self._store.add_override(
-                "lighting",
-                circuit,
-                begin,
-                finish,
-                label,
-                mode=None,
-                on=on,
-                user=user,
-                now=now,
-            )
+            lambda: self._add_override("lighting", circuit, begin, finish, label, mode=None, on=on, user=user, now=now)
         )
+
+    def _add_override(
+        self, kind: str, subject: str, begin: datetime, finish: datetime, label: str, *, now: datetime, **what: Any
+    ) -> Override:
+        """In the loop (or under the lock): refuse when the subject already holds its share, else store."""
+        pending = sum(1 for o in self._store.active_overrides(now) if o.kind == kind and o.subject == subject)
+        if full := bounds.check_room(pending, bounds.MAX_PENDING_OVERRIDES, "overrides"):
+            raise ValidationError(full)
+        return self._store.add_override(kind, subject, begin, finish, label, now=now, **what)
 
     def acknowledge_leak(self, meter: str, *, user: str) -> None:
         """A person checked a leak alarm: it is cleared (raised again if the leak goes on)."""
@@ -552,36 +550,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _label(label: str, errors: dict[str, str]) -> str:
-    if not isinstance(label, str):
-        errors["label"] = "the label must be text"
-        return ""
-    label = label.strip()
-    if len(label) > 120:
-        errors["label"] = "the label is longer than 120 characters"
-    elif any(ord(c) < 32 for c in label):
-        errors["label"] = "the label contains control characters"
-    return label
-
-
-#: The longest override or booking accepted (a season).
-MAX_OVERRIDE = timedelta(days=180)
-
-
-def _span(start: datetime | None, end: datetime, now: datetime, errors: dict[str, str]) -> tuple[datetime, datetime]:
-    begin = now if start is None else start
-    if not isinstance(begin, datetime) or begin.tzinfo is None:
-        errors["start"] = "the start must be a date and time with its time zone"
-        return now, now
-    if not isinstance(end, datetime) or end.tzinfo is None:
-        errors["end"] = "the end must be a date and time with its time zone"
-        return begin, begin
-    if end <= begin:
-        errors["end"] = "the end must be after the start"
-    elif end <= now:
-        errors["end"] = "the end is already past"
-    elif end - begin > MAX_OVERRIDE:
-        errors["end"] = "an override may last at most 180 days"
-    return begin, end

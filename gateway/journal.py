@@ -17,15 +17,21 @@ Rules of this module:
 - rows live in segment tables of 16,384 ids; a segment every sink has delivered is dropped
   whole (its pages join the free list without being rewritten, unlike row deletes); freed
   pages are reused in place, so the file stays at its high-water mark (bounded by the budget);
-- **disk budget**: past ``budget_mb`` the *oldest* unsent rows are dropped (never the rows
-  just committed), counted per sink, persisted, logged once per episode, exported as metrics;
+- **disk budget** = the files on disk (database, WAL, ``-shm``; see ``journal_file.Footprint``):
+  past it the *oldest* unsent rows are dropped (never the rows just committed), counted per
+  sink *exactly* (rows in flight count as delivered if acknowledged: ``journal_cursors``),
+  persisted, logged once per episode, exported as metrics;
+- **in memory, nothing moves before COMMIT**: a failed transaction leaves the window, the
+  cursors and the segments as they were; a stop on a failing disk counts, logs and records
+  (``journal.sqlite-lost``) the readings it could not write, reported again at the next start;
 - memory is flat whatever the backlog: fetches are paged (``limit``/``max_bytes``), the
   in-memory hand-off buffer is bounded (overflow drops its oldest and is counted);
 - the journal never stops the daemon: a corrupt file (integrity check at open — deferred to
   the journal thread for large files — or damage met later) is moved aside
   (``journal.sqlite.corrupt-<UTC time>``) and a fresh one started; a journal that cannot be
-  opened at all falls back to memory. Either way an :class:`~gateway.model.Event` is queued
-  and raised once the core exists (:meth:`Journal.set_event_handler`).
+  opened (or migrated: disk full, locked, I/O; not damage) falls back to memory, file untouched.
+  Either way an :class:`~gateway.model.Event` is queued and raised once the core exists
+  (:meth:`Journal.set_event_handler`).
 
 Example::
 
@@ -43,29 +49,35 @@ import collections
 import concurrent.futures
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from gateway import journal_schema, lineproto
+from gateway import journal_schema, journal_segments, lineproto
 from gateway.clock import Clock
+from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
+    Footprint,
+    LossLedger,
     UnusableFileError,
+    absorb_ledger,
     check_integrity,
     connect,
     is_corruption,
     move_aside,
+    on_disk,
     thread_written_bytes,
 )
 from gateway.journal_schema import SEGMENT_ROWS, segment_table
 from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
+from gateway.sqlite_tx import rollback
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -76,19 +88,8 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.journal")
 
-_DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M rows): bounded commits
 _CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
-_BUDGET_LOW_WATER = 0.95  # a drop brings the used size down to this fraction of the budget
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
-
-
-@dataclass
-class _Cursor:
-    last_id: int
-    dropped: int = 0
-    delivered: int = 0
-    last_success_ns: int | None = None
-    dirty: bool = False
 
 
 class Journal:
@@ -116,6 +117,9 @@ class Journal:
         self.metrics = metrics
         self.clock = clock
         self.budget_bytes = int(budget_bytes)
+        self._footprint = Footprint(self.budget_bytes)  # the budget is the files' size: WAL and index too
+        self._ledger = LossLedger(self.path)
+        self._lost = 0  # readings lost at stops (persisted in meta)
         self.commit_interval_s = commit_interval_s
         self.buffer_points = buffer_points
         self._sink_names = tuple(dict.fromkeys(sinks))
@@ -133,7 +137,7 @@ class Journal:
         self._db: sqlite3.Connection | None = None
         self._durable = True
         self._recovered_from: str | None = None
-        self._cursors: dict[str, _Cursor] = {}
+        self._cursors: dict[str, Cursor] = {}
         self._last_id = 0
         self._deleted_upto = 0
         self._segments: list[int] = []  # segment tables present, oldest first
@@ -272,14 +276,22 @@ class Journal:
             return replace(self._stats, buffered=len(self._buffer), buffer_overflow=self._overflow)
 
     def close(self) -> None:
-        """Commit what is buffered, persist cursors and close the file (idempotent)."""
+        """Commit what is buffered, persist cursors and close the file (idempotent; never raises for the disk).
+
+        Readings the final commit could not write (a full or failing disk) are lost: counted in
+        ``gateway_journal_lost_total``, logged with the figure, and recorded in the
+        :class:`~gateway.journal_file.LossLedger` so the next start reports them too.
+        """
         if self._closed:
             return
         try:
             self.commit()
         finally:
             self._closed = True
-            self._executor.submit(self._db_close).result()
+            with self._lock:
+                left = len(self._buffer)
+                self._buffer.clear()
+            self._executor.submit(self._db_close, left).result()
             self._executor.shutdown(wait=True)
 
     # ------------------------------------------------------------------ loop-side helpers
@@ -321,13 +333,13 @@ class Journal:
             self._load_state()
         except UnusableFileError as exc:
             self._start_fresh(exc.suffix, exc.reason)
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
-                raise
-            self._start_fresh("corrupt", str(exc))
         except (sqlite3.Error, OSError) as exc:
-            self._fall_back_to_memory(str(exc))
-            self._load_state()
+            if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
+                self._start_fresh("corrupt", str(exc))
+            else:  # disk full, locked, I/O, permissions: not damage; the file stays for the next start
+                self._fall_back_to_memory(str(exc))
+                self._load_state()
+        self._absorb_lost()
         self._refresh_stats()
 
     def _start_fresh(self, suffix: str, reason: str) -> None:
@@ -349,7 +361,7 @@ class Journal:
         self._load_state()
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
-        db, check_due = connect(path, check_below=self.check_at_open_below)
+        db, check_due = connect(path, check_below=self.check_at_open_below, footprint=self._footprint)
         self._check_pending = self._check_pending or check_due
         self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         return db
@@ -372,7 +384,7 @@ class Journal:
         still ``advance``; rows a sink had not delivered are counted as dropped for it.
         """
         old_last = self._last_id
-        lost = {s: max(0, old_last - max(c.last_id, self._deleted_upto)) for s, c in self._cursors.items()}
+        lost = {s: c.cut(old_last, self._deleted_upto) for s, c in self._cursors.items()}  # in flight: at risk
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -393,10 +405,7 @@ class Journal:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
         self._last_id = self._deleted_upto = old_last
         self._segments = journal_schema.segments(db)
-        for sink, cursor in self._cursors.items():
-            cursor.dropped += lost[sink]
-            cursor.last_id = old_last
-            cursor.dirty = True
+        for sink in self._cursors:
             if lost[sink]:
                 self.metrics.inc("gateway_journal_dropped_total", lost[sink], sink=sink)
         self._persist_cursors()
@@ -406,6 +415,9 @@ class Journal:
         log.error("journal %s cannot be opened (%s): running with an in-memory journal, "
                   "points are NOT durable until this is fixed", self.path, reason)
         self._durable = False
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
         self._queue_event("journal_unavailable",
                           f"the journal file cannot be opened ({reason}); points are kept in memory only",
                           "alarm")
@@ -422,7 +434,7 @@ class Journal:
         self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
-            str(sink): _Cursor(int(last_id), int(dropped), int(delivered), success)
+            str(sink): Cursor(int(last_id), int(dropped), int(delivered), success)
             for sink, last_id, dropped, delivered, success in db.execute(
                 "SELECT sink, last_id, dropped, delivered, last_success_ns FROM cursors"
             )
@@ -435,13 +447,13 @@ class Journal:
         for sink in self._sink_names:
             cursor = stored.get(sink)
             if cursor is None:
-                cursor = _Cursor(start, dirty=True)
+                cursor = Cursor(start, dirty=True)
                 log.info("journal: new sink %r starts at the oldest row not yet delivered (%d rows)", sink,
                          self._last_id - start)
             self._cursors[sink] = cursor
         self._persist_cursors()
 
-    def _new_cursor_start(self, existing: list[_Cursor]) -> int:
+    def _new_cursor_start(self, existing: list[Cursor]) -> int:
         """A new sink gets what some sink still needs (everything kept if it is the only one)."""
         return max(self._deleted_upto, min((c.last_id for c in existing), default=self._deleted_upto))
 
@@ -455,7 +467,7 @@ class Journal:
         for cursor in self._write_cursors(self._require_db()):
             cursor.dirty = False
 
-    def _write_cursors(self, db: sqlite3.Connection) -> list[_Cursor]:
+    def _write_cursors(self, db: sqlite3.Connection) -> list[Cursor]:
         """Write every moved cursor; the caller marks them clean once committed."""
         written = []
         for sink, cursor in self._cursors.items():
@@ -466,61 +478,90 @@ class Journal:
                     " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT(sink) DO UPDATE SET last_id = excluded.last_id, dropped = excluded.dropped,"
                     " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
-                    (sink, cursor.last_id, cursor.dropped, cursor.delivered, cursor.last_success_ns),
+                    (sink, cursor.last_id, cursor.stored_dropped, cursor.delivered, cursor.last_success_ns),
                 )
         return written
 
     def _db_register(self, sink: str) -> None:
         if sink not in self._cursors:
-            self._cursors[sink] = _Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
+            self._cursors[sink] = Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
             self._sink_names = (*self._sink_names, sink)
             self._refresh_stats()
 
     def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
         """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``.
 
-        Whatever fails, the window is never lost: it goes back in front of the buffer (bounded and counted)
-        and waits for the next commit.
+        A window larger than the footprint's slice is committed in several transactions, oldest
+        first, so no transaction grows the WAL or the file past the budget. Whatever fails, the
+        window is never lost: what was not committed goes back in front of the buffer (bounded
+        and counted) and waits for the next commit. Returns the rows committed and the last id.
         """
         db = self._require_db()  # before taking the window: a closed journal leaves it in the buffer
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
+        batch, lines = self._encode(batch)
+        done = 0
+        while True:
+            end = journal_segments.slice_end(lines, done, self._footprint.slice_bytes)
+            if not self._commit_slice(db, save_cursors, batch[done:end], lines[done:end]):
+                self._requeue(batch[done:])  # the window waits in memory for the next commit
+                return done, self._last_id
+            done = end
+            if done >= len(batch):
+                return done, self._last_id
+
+    def _encode(self, batch: list[Reading]) -> tuple[list[Reading], list[bytes]]:
+        """The window's lines; a reading that cannot be encoded (a bug upstream) is rejected and counted."""
+        kept, lines = [], []
+        for reading in batch:
+            try:
+                lines.append(lineproto.encode(reading))
+            except Exception:
+                self.metrics.inc("gateway_journal_rejected_total")
+                log.exception("journal: reading rejected, cannot be encoded: %r", reading)
+                continue
+            kept.append(reading)
+        return kept, lines
+
+    def _commit_slice(self, db: sqlite3.Connection, save_cursors: bool, batch: list[Reading],
+                      lines: list[bytes]) -> bool:
+        """One transaction; ``False`` if it failed (rolled back, nothing in memory moved)."""
         dirty = any(c.dirty for c in self._cursors.values())
         save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
-        deletable = bool(self._droppable_segments(min(self._min_cursor(), self._last_id)))
+        deletable = bool(journal_segments.droppable(self._segments, min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
-            return 0, self._last_id
+            return True
         started = time.monotonic()
         first_id = self._last_id + 1
-        before = {sink: replace(cursor) for sink, cursor in self._cursors.items()}  # restored on failure
+        before = {sink: cursor.copy() for sink, cursor in self._cursors.items()}  # restored on failure
         segments = list(self._segments)  # this transaction's view; adopted after COMMIT
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id = first_id + len(batch) - 1
-            self._insert(db, segments, batch, first_id)
+            journal_segments.insert(db, segments, [r.time_ns for r in batch], lines, first_id)
             deleted_upto = self._delete_delivered(db, segments, last_id)
             dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
             db.execute("COMMIT")
         except Exception as exc:  # SQLite or our own bug: undo, keep the window, report once per episode
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
+            rollback(db)
             for sink, cursor in before.items():  # the budget may have moved them: undo
                 self._cursors[sink].__dict__.update(cursor.__dict__)
-            self._requeue(batch)  # the window waits in memory for the next commit
             if isinstance(exc, sqlite3.Error) and is_corruption(exc):
                 self._recover(str(exc))
             else:
                 self._commit_failed(exc)
                 with contextlib.suppress(sqlite3.Error):
                     self._refresh_stats()
-            return 0, self._last_id
+            return False
         # durable from here on
         self._segments = segments
         self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)
         if drops:
             self._log_drops(drops)
+        else:
+            self._budget_check(db, last_id)
         self._committed += len(batch)
         if batch:
             self.metrics.inc("gateway_journal_committed_total", len(batch))
@@ -530,9 +571,19 @@ class Journal:
                 except Exception:
                     log.exception("journal batch listener %r failed", listener)
         self._refresh_stats()
-        return len(batch), last_id
+        return True
 
-    def _committed_ok(self, saved: list[_Cursor], last_id: int, deleted_upto: int, started: float) -> None:
+    def _budget_check(self, db: sqlite3.Connection, last_id: int) -> None:
+        """After a commit that dropped nothing: is an over-budget episode over?"""
+        if not self._over_budget:
+            return
+        caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
+        if caught_up or journal_segments.used_bytes(db, self._page_size) < self._footprint.data_bytes * _BUDGET_CLEAR:
+            self._over_budget = False
+            log.warning("journal back under its budget (%d points dropped in this episode)", self._episode_dropped)
+            self._episode_dropped = 0
+
+    def _committed_ok(self, saved: list[Cursor], last_id: int, deleted_upto: int, started: float) -> None:
         for cursor in saved:
             cursor.dirty = False
         if saved:
@@ -574,84 +625,24 @@ class Journal:
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)
 
-    def _insert(self, db: sqlite3.Connection, segments: list[int], batch: list[Reading], first_id: int) -> None:
-        """Insert the window, segment by segment (creating segments as ids reach them)."""
-        start = 0
-        while start < len(batch):
-            seq = (first_id + start) // SEGMENT_ROWS
-            stop = min(len(batch), (seq + 1) * SEGMENT_ROWS - first_id)
-            if seq not in segments:
-                db.execute(journal_schema.segment_create(seq))
-                segments.append(seq)
-            db.executemany(
-                f"INSERT INTO {segment_table(seq)} (id, time_ns, line) VALUES (?, ?, ?)",  # noqa: S608
-                ((first_id + i, batch[i].time_ns, lineproto.encode(batch[i])) for i in range(start, stop)),
-            )
-            start = stop
-
-    def _droppable_segments(self, upto: int, segments: list[int] | None = None, *, cap: bool = True) -> list[int]:
-        """Segments whose every id is ``<= upto``, except the newest (it holds the id sequence)."""
-        present = self._segments if segments is None else segments
-        found = [seq for seq in present[:-1] if (seq + 1) * SEGMENT_ROWS - 1 <= upto]
-        return found[:_DROP_SEGMENTS_MAX] if cap else found
-
-    def _drop_segments(self, db: sqlite3.Connection, segments: list[int], upto: int, *, cap: bool = True) -> int | None:
-        """``DROP`` the segments entirely at or below ``upto``; return the last id dropped, if any."""
-        dropped = self._droppable_segments(upto, segments, cap=cap)
-        for seq in dropped:
-            db.execute(f"DROP TABLE {segment_table(seq)}")
-            segments.remove(seq)
-        return (dropped[-1] + 1) * SEGMENT_ROWS - 1 if dropped else None
-
     def _delete_delivered(self, db: sqlite3.Connection, segments: list[int], last_id: int) -> int:
-        """Drop the segments every sink has delivered; return the new ``deleted_upto``.
-
-        Whole tables go (their pages join the free list without being rewritten); the newest
-        segment stays, delivered or not, so ``max(id)`` tells where ids stand after a restart.
-        """
-        gone = self._drop_segments(db, segments, min(self._min_cursor(), last_id))
+        """Drop the segments every sink has delivered; return the new ``deleted_upto``."""
+        gone = journal_segments.drop(db, segments, min(self._min_cursor(), last_id))
         return max(self._deleted_upto, gone) if gone is not None else self._deleted_upto
-
-    def _used_bytes(self, db: sqlite3.Connection) -> int:
-        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
-        return (pages - free) * self._page_size
 
     def _enforce_budget(
         self, db: sqlite3.Connection, segments: list[int], last_id: int, newest: int, deleted_upto: int
     ) -> tuple[int, dict[str, int]]:
-        """Drop the oldest rows past the budget (never the ``newest`` just written).
-
-        Returns the id up to which rows are gone and the rows dropped per sink.
-        """
-        used = self._used_bytes(db)
-        if used <= self.budget_bytes:
-            caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
-            if self._over_budget and (used < self.budget_bytes * _BUDGET_CLEAR or caught_up):
-                self._over_budget = False
-                log.warning("journal back under its budget (%d points dropped in this episode)",
-                            self._episode_dropped)
-                self._episode_dropped = 0
+        """Drop the oldest rows past the budget; return where rows are gone up to and the drops per sink."""
+        cut = journal_segments.budget_cut(db, segments, self._footprint, self._page_size, last_id=last_id,
+                                          newest=newest, deleted_upto=deleted_upto,
+                                          delivered_upto=min(self._min_cursor(), last_id))
+        if cut is None:
             return deleted_upto, {}
-        rows = last_id - deleted_upto
-        droppable = max(0, rows - newest)
-        if droppable == 0 or rows == 0:
-            return deleted_upto, {}
-        per_row = used / rows
-        wanted = int((used - self.budget_bytes * _BUDGET_LOW_WATER) / per_row) + 1
-        delivered = max(0, min(self._min_cursor(), last_id) - deleted_upto)  # free to go, lost to no one
-        cut = deleted_upto + min(droppable, max(wanted, delivered))
-        self._drop_segments(db, segments, cut, cap=False)
-        oldest = cut // SEGMENT_ROWS
-        if oldest in segments and (oldest + 1) * SEGMENT_ROWS - 1 > cut:  # part of the oldest segment
-            db.execute(f"DELETE FROM {segment_table(oldest)} WHERE id <= ?", (cut,))  # noqa: S608
         drops: dict[str, int] = {}
         for sink, cursor in self._cursors.items():
-            if cursor.last_id < cut:
-                drops[sink] = cut - max(cursor.last_id, deleted_upto)
-                cursor.dropped += drops[sink]
-                cursor.last_id = cut
-                cursor.dirty = True
+            if cursor.last_id < cut:  # rows it holds in flight are at risk, not dropped (yet)
+                drops[sink] = cursor.cut(cut, deleted_upto)
         if not self._cursors:
             drops[""] = cut - deleted_upto
         return cut, drops
@@ -701,24 +692,28 @@ class Journal:
                 raise
             self._recover(str(exc))
             return []
+        self._fetched(sink, after, rows)
         return rows
+
+    def _fetched(self, sink: str, after: int | None, rows: list[JournalRow]) -> None:
+        """What the sink holds now; rows at risk that it gave up become dropped."""
+        given_up = self._cursor(sink).fetched(after, rows[-1].id if rows else None)
+        if given_up:
+            self.metrics.inc("gateway_journal_dropped_total", given_up, sink=sink)
+            self._refresh_stats(lag=False)
 
     def _db_advance(self, sink: str, last_id: int) -> None:
         cursor = self._cursor(sink)
         if last_id > self._last_id:
             raise ValueError(f"{sink}: cannot advance to {last_id}, past the last committed row "
                              f"{self._last_id}")
-        if last_id <= cursor.last_id:
+        delivered = cursor.acknowledged(last_id, self.clock.time_ns())
+        if not delivered:
             return  # already there (a resend after a restart, or rows dropped meanwhile)
-        delivered = last_id - cursor.last_id
-        cursor.delivered += delivered
-        cursor.last_id = last_id
-        cursor.last_success_ns = self.clock.time_ns()
-        cursor.dirty = True
         self.metrics.inc("gateway_journal_delivered_total", delivered, sink=sink)
         self._refresh_stats(lag=False)
 
-    def _cursor(self, sink: str) -> _Cursor:
+    def _cursor(self, sink: str) -> Cursor:
         try:
             return self._cursors[sink]
         except KeyError:
@@ -739,37 +734,35 @@ class Journal:
             elif backlog and sink in previous:
                 lag_s = previous[sink].lag_s
             sinks[sink] = SinkStats(cursor.last_id, backlog, lag_s, cursor.dropped, cursor.delivered,
-                                    cursor.last_success_ns)
+                                    cursor.last_success_ns, cursor.at_risk_rows)
             self.metrics.set("gateway_journal_backlog", backlog, sink=sink)
             self.metrics.set("gateway_journal_lag_seconds", lag_s or 0.0, sink=sink)
             self.metrics.set("gateway_journal_dropped_total", cursor.dropped, sink=sink)
-        on_disk = 0
-        if self._durable:
-            for extra in ("", "-wal"):
-                with contextlib.suppress(OSError):
-                    on_disk += os.stat(f"{self.path}{extra}").st_size
-        used = self._used_bytes(db)
+        files = on_disk(self.path) if self._durable else 0
+        used = journal_segments.used_bytes(db, self._page_size)
         rows = self._last_id - max(self._deleted_upto, self._min_cursor())  # not yet delivered by all
         total = thread_written_bytes()
         if self._written_base is None:
             self._written_base = total
         written = total - self._written_base
         stats = JournalStats(
-            path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=on_disk, used_bytes=used,
+            path=str(self.path), durable=self._durable, rows=rows, bytes_on_disk=files, used_bytes=used,
             budget_bytes=self.budget_bytes, last_id=self._last_id, buffered=0, buffer_overflow=0,
             commits=self._commits, committed=self._committed, last_commit_ns=self._last_commit_ns,
             last_commit_s=self._last_commit_s, write_errors=self._write_errors, written_bytes=written,
             over_budget=self._over_budget,
-            sinks=sinks, recovered_from=self._recovered_from,
+            sinks=sinks, recovered_from=self._recovered_from, write_failing=self._write_failing, lost=self._lost,
         )
         with self._lock:
             self._stats = stats
         self.metrics.set("gateway_journal_rows", rows)
-        self.metrics.set("gateway_journal_bytes", on_disk)
+        self.metrics.set("gateway_journal_bytes", files)
         self.metrics.set("gateway_journal_used_bytes", used)
         self.metrics.set("gateway_journal_budget_bytes", self.budget_bytes)
         self.metrics.set("gateway_journal_commit_seconds", self._last_commit_s)
         self.metrics.set("gateway_journal_written_bytes_total", written)
+        self.metrics.set("gateway_journal_write_failing", int(self._write_failing))
+        self.metrics.set("gateway_journal_lost_total", self._lost)
 
     def _first_time_after(self, db: sqlite3.Connection, after: int) -> int | None:
         """The measurement time of the first row after id ``after``."""
@@ -781,14 +774,39 @@ class Journal:
                     return int(row[0])
         return None
 
-    def _db_close(self) -> None:
+    def _db_close(self, left: int) -> None:
+        if not self._durable:  # an in-memory journal: what no sink delivered dies with the process too
+            left += max(0, self._last_id - max(self._min_cursor(), self._deleted_upto))
+        if left:
+            self._lost_at_stop(left)
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._persist_cursors()
                 self._db.execute("PRAGMA optimize")
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
+                log.warning("journal: closing %s: %s", self.path, exc)
             self._db = None
 
+    def _lost_at_stop(self, left: int) -> None:
+        self._lost += left
+        self.metrics.inc("gateway_journal_lost_total", left)
+        recorded = self._durable and self._ledger.record(left, self.clock.time_ns())
+        log.error("journal: %d readings held in memory could not be written %sat stop (%d failed commits "
+                  "since start) and are LOST; %s", left, "" if self._durable else "to disk (in-memory journal) ",
+                  self._write_errors,
+                  f"recorded in {self._ledger.path.name}, reported again at the next start" if recorded
+                  else "counted in gateway_journal_lost_total")
+
+    def _absorb_lost(self) -> None:
+        """Count the readings a previous stop recorded as lost (once), and prepare the ledger."""
+        self._lost, lost, stopped_ns = absorb_ledger(self._require_db(), self._ledger if self._durable else None)
+        if lost:
+            log.error("journal: %d readings were lost at the last stop (%s): the disk could not take them",
+                      lost, datetime.fromtimestamp(stopped_ns / 1e9, UTC).isoformat(timespec="seconds"))
+            self._queue_event("journal_lost_at_stop", f"{lost} readings held in memory were lost at the last "
+                              "stop: the disk could not take them", "alarm", lost=lost)
 
 def open_journal(
     config: GatewayConfig,

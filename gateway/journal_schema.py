@@ -27,6 +27,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from gateway.sqlite_tx import rollback
+
 VERSION = 3
 
 #: Rows per segment table (v3): ids ``[n * SEGMENT_ROWS, (n + 1) * SEGMENT_ROWS)`` live in
@@ -135,11 +137,11 @@ def migrate(db: sqlite3.Connection) -> list[int]:
         db.execute("BEGIN IMMEDIATE")
         try:
             MIGRATIONS[version](db)
-            version += 1
-            db.execute(f"PRAGMA user_version = {version}")
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            rollback(db)  # SQLite may have rolled back already (SQLITE_FULL): keep the error that matters
             raise
-        db.execute("COMMIT")
+        version += 1
         steps.append(version)
     return steps

@@ -25,6 +25,9 @@ class SinkStats:
     dropped: int  # rows dropped by the disk budget before this sink got them (persisted)
     delivered: int
     last_success_ns: int | None
+    # rows the budget removed while the sink had them in flight: delivered if it acknowledges them,
+    # dropped if it gives them up (fetches again from before them) or stops
+    at_risk: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class JournalStats:
     over_budget: bool
     sinks: dict[str, SinkStats] = field(default_factory=dict)
     recovered_from: str | None = None  # where a corrupt journal was moved at start
+    write_failing: bool = False  # the last group commit failed (disk full, I/O error): readings wait in memory
+    lost: int = 0  # readings lost without reaching the disk, held in memory at a stop (persisted)
 
 
 def describe_metrics(m: Metrics) -> None:
@@ -67,3 +72,7 @@ def describe_metrics(m: Metrics) -> None:
     m.describe("gateway_journal_written_bytes_total", "counter",
                "bytes the journal wrote to disk (WAL, checkpoints): the SD card's wear")
     m.describe("gateway_journal_buffer_overflow_total", "counter", "readings dropped: memory buffer full")
+    m.describe("gateway_journal_rejected_total", "counter", "readings rejected: cannot be encoded (a bug)")
+    m.describe("gateway_journal_write_failing", "gauge", "1 while group commits fail (disk full, I/O error)")
+    m.describe("gateway_journal_lost_total", "counter",
+               "readings lost before reaching the disk: held in memory at a stop while it failed (persisted)")

@@ -8,8 +8,10 @@ path that only reload exercises. The cost is a stop/start of a second or two; th
 commits the journal first, so nothing measured is lost. systemd sees ``RELOADING=1`` then
 the new process's ``READY=1`` on the same PID (``Type=notify`` accepts that).
 
-An invalid file never stops the daemon: the reason is logged (one line per problem), shown in
-``systemctl status`` (``STATUS=``) and raised as an event for the admin page.
+A bad file never stops the daemon, whatever is wrong with it (invalid, unreadable, not UTF-8,
+nested too deep, or failing in a way nobody foresaw): the reason is logged (one located line per
+problem; a traceback for the unforeseen), shown in ``systemctl status`` (``STATUS=``) and raised
+as an event for the admin page, and the daemon runs on with the configuration it has.
 
 Wiring (``gateway/commands/run.py``): after ``asyncio.run(daemon.run())`` call
 :func:`reexec_if_requested` (it returns only when no reload is pending).
@@ -37,11 +39,22 @@ REEXEC_KEY = "reexec"
 
 
 async def reload_config(daemon: Daemon) -> bool:
-    """Validate the file again; return whether the new configuration was accepted.
+    """Validate the file again; return whether the new configuration was accepted. Never raises.
 
     Accepted and different: the daemon is asked to stop and :func:`reexec_if_requested`
-    restarts the process on it. Refused: nothing changes.
+    restarts the process on it. Refused — invalid, unreadable, or failing in a way the loader
+    did not foresee (a bug: logged with its traceback) —: nothing changes, the daemon runs on.
     """
+    try:
+        return _reload(daemon)
+    except Exception:  # a reload must never end the daemon: whatever failed, the old config runs on
+        log.exception("reload failed unexpectedly; still running on the previous configuration")
+        _refused(daemon, "reload failed unexpectedly (see the log); running on the old config",
+                 "configuration reload failed unexpectedly (see the service log)")
+        return False
+
+
+def _reload(daemon: Daemon) -> bool:
     path = daemon.options.config_path
     notifier = _notifier(daemon)
     if path is None:
@@ -52,10 +65,16 @@ async def reload_config(daemon: Daemon) -> bool:
     except ConfigError as exc:
         log.error("reload refused, still running on the previous configuration; fix and reload:\n%s", exc)
         count = len(exc.problems)
-        notifier.notify(status=f"reload refused ({count} problems in {path}); running on the old config")
-        _event(daemon, f"configuration reload refused: {exc.problems[0]}" + (
-            f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        ))
+        first = str(exc.problems[0]) if exc.problems else str(path)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        _refused(daemon, f"reload refused ({count} problems in {path}); running on the old config",
+                 f"configuration reload refused: {first}{more}")
+        return False
+    except Exception:  # a loader bug: refuse the file, say so loudly, keep running
+        log.exception("reload refused: %s could not be validated (a bug: please report it); still running "
+                      "on the previous configuration", path)
+        _refused(daemon, f"reload refused ({path} could not be validated); running on the old config",
+                 f"configuration reload refused: {path} could not be validated (see the service log)")
         return False
     if new == daemon.config:
         log.info("reload: configuration unchanged, nothing to do")
@@ -68,6 +87,18 @@ async def reload_config(daemon: Daemon) -> bool:
     daemon.options.extras[REEXEC_KEY] = True
     daemon.stop()
     return True
+
+
+def _refused(daemon: Daemon, status: str, event: str) -> None:
+    """Say a reload was refused: ``systemctl status`` and the admin page's events (best effort)."""
+    try:
+        _notifier(daemon).notify(status=status)
+    except Exception as exc:  # the notification socket is no reason to stop
+        log.warning("could not tell systemd the reload was refused: %s", exc)
+    try:
+        _event(daemon, event)
+    except Exception as exc:
+        log.warning("could not raise the reload-refused event: %s", exc)
 
 
 def reexec_if_requested(daemon: Daemon) -> None:

@@ -15,7 +15,8 @@ half-applied); the connection is shared under a lock, so any thread may call; th
 versioned (``PRAGMA user_version``) with forward migrations; a file that cannot be opened
 (corrupt, not a database, a newer schema) is moved aside by :meth:`SettingsStore.open` as
 ``settings.sqlite.corrupt-<UTC time>`` and a fresh one started (the configuration's schedules
-apply; the edits are lost, and :attr:`SettingsStore.recovered` says so for an event).
+apply; the edits are lost, and :attr:`SettingsStore.recovered` says so for an event); one that
+is only locked, full or failing is left untouched and an in-memory store stands in (said too).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from typing import Any
 
 from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
+from gateway.journal_file import is_corruption
+from gateway.sqlite_tx import rollback
 
 SCHEMA_VERSION = 2
 
@@ -121,6 +124,16 @@ class SettingsStore:
         except StorageError as exc:
             if str(path) == ":memory:" or not Path(path).is_file():
                 raise  # nothing to move aside (a directory problem): a fresh file would fail the same way
+            cause = exc.__cause__
+            if isinstance(cause, sqlite3.OperationalError) and not is_corruption(cause):
+                # locked, disk full, I/O: not damage. The file and its edits stay as they are; the
+                # daemon runs on the configured schedules meanwhile, and says so
+                store = cls(":memory:")
+                store.recovered = (
+                    f"settings store {Path(path).name} cannot be opened now ({cause}); left untouched: the"
+                    " configured schedules apply until a restart opens it, edits made meanwhile are not kept"
+                )
+                return store
             stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
             source = Path(path)
             aside = source.with_name(f"{source.name}.corrupt-{stamp}")
@@ -164,10 +177,9 @@ class SettingsStore:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                rollback(self._db)  # never raises: the caller gets the error that made it roll back
                 raise
-            self.version += 1
+            self.version += 1  # only once committed: the control loop rebuilds its site on a real change
             return result
 
     # ---- weekly schedules -------------------------------------------------------------------

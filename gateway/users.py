@@ -9,8 +9,13 @@ Rules of this module:
 - the store is one JSON file in the state directory, mode 0600, replaced atomically and
   re-read on every operation, so the CLI and the running daemon can both change it
   (an ``fcntl`` lock serialises writers);
-- :class:`LoginThrottle` is in-memory and bounded; it never reads the clock by itself
-  (a monotonic clock is passed in), so tests step time.
+- sessions are revocable here, server-side: a login records a random session id (only its
+  SHA-256 is stored, at most :data:`MAX_SESSIONS` per account, each for at most
+  :data:`SESSION_MAX_AGE_S` or the lifetime asked if longer); every request checks its id
+  (a read, never a write); logout forgets it; a password change forgets every other session
+  of the account, a role change or removal all of them. The file is written only on login,
+  logout and account changes, never per request (the Pi's SD card);
+- failed logins are slowed down by :mod:`gateway.web.login_guard` (per account and client).
 
 Example::
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -31,9 +37,8 @@ import secrets
 import tempfile
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
@@ -51,6 +56,11 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 _FORMAT_VERSION = 1
 #: At most this many argon2 computations at once (64 MiB each): the Pi has 1 GB and 4 web threads.
 HASH_SLOTS = threading.BoundedSemaphore(2)
+#: Sessions remembered per account (the oldest is forgotten first): a few devices, a few browsers.
+MAX_SESSIONS = 10
+#: A session ends at the latest this long after its login, however active (the cookie's own idle
+#: limit, ``[web].session_lifetime_min``, is usually reached first).
+SESSION_MAX_AGE_S = 24 * 3600.0
 
 
 class UserError(GatewayError, ValueError):
@@ -69,6 +79,8 @@ class User:
     role: Role
     password_hash: str
     created: str  # ISO 8601, UTC
+    #: open sessions: SHA-256 of the session id -> login time (Unix seconds)
+    sessions: Mapping[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -101,17 +113,22 @@ def check_role(role: str) -> Role:
 class UserStore:
     """The accounts file ``<state_dir>/users.json``; safe to share between threads and processes."""
 
-    def __init__(self, path: Path, *, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self, path: Path, *, hasher: PasswordHasher | None = None, wall: Callable[[], float] = time.time
+    ) -> None:
         self.path = Path(path)
+        self._wall = wall  # Unix seconds: session login times survive a restart
         self._hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
         self._lock = threading.Lock()
         # Verified against for unknown names, so a miss costs the same time as a wrong password.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
     @classmethod
-    def in_state_dir(cls, state_dir: Path, *, hasher: PasswordHasher | None = None) -> UserStore:
+    def in_state_dir(
+        cls, state_dir: Path, *, hasher: PasswordHasher | None = None, wall: Callable[[], float] = time.time
+    ) -> UserStore:
         """The store of a gateway whose state lives in ``state_dir``."""
-        return cls(Path(state_dir) / USERS_FILE, hasher=hasher)
+        return cls(Path(state_dir) / USERS_FILE, hasher=hasher, wall=wall)
 
     # ---- reading -----------------------------------------------------------------------------
     def users(self) -> list[User]:
@@ -136,7 +153,7 @@ class UserStore:
                 return None
         if self._hasher.check_needs_rehash(user.password_hash):
             with contextlib.suppress(UserError):
-                self.set_password(name, password)
+                self._rehash(name, password, user.password_hash)
         return user
 
     # ---- changing ----------------------------------------------------------------------------
@@ -153,15 +170,26 @@ class UserStore:
             users[name] = user
         return user
 
-    def set_password(self, name: str, password: str) -> None:
-        """Replace an account's password."""
+    def set_password(self, name: str, password: str, *, keep_session: str | None = None) -> None:
+        """Replace an account's password; every session of the account ends but ``keep_session``
+        (the one that asked for the change)."""
         check_password(password)
         hashed = self._hasher.hash(password)
+        kept = _digest(keep_session) if keep_session else None
         with self._writing() as users:
             old = users.get(name)
             if old is None:
                 raise UserError(f"no user {name!r}", field="name")
-            users[name] = User(old.name, old.role, hashed, old.created)
+            sessions = {k: v for k, v in old.sessions.items() if k == kept}
+            users[name] = replace(old, password_hash=hashed, sessions=sessions)
+
+    def _rehash(self, name: str, password: str, expected_hash: str) -> None:
+        """Store a hash with the current parameters (same password: the sessions stay open)."""
+        hashed = self._hasher.hash(password)
+        with self._writing() as users:
+            old = users.get(name)
+            if old is not None and old.password_hash == expected_hash:
+                users[name] = replace(old, password_hash=hashed)
 
     def set_role(self, name: str, role: str) -> None:
         """Change an account's role; the last admin cannot be demoted."""
@@ -172,7 +200,8 @@ class UserStore:
                 raise UserError(f"no user {name!r}", field="name")
             if old.role == "admin" and checked_role != "admin" and _admins(users) == 1:
                 raise UserError("the last admin cannot lose the admin role", field="role")
-            users[name] = User(old.name, checked_role, old.password_hash, old.created)
+            if checked_role != old.role:  # every session ends: the account logs in again with its new role
+                users[name] = replace(old, role=checked_role, sessions={})
 
     def remove(self, name: str) -> None:
         """Delete an account."""
@@ -180,6 +209,45 @@ class UserStore:
             if name not in users:
                 raise UserError(f"no user {name!r}", field="name")
             del users[name]
+
+    # ---- sessions ------------------------------------------------------------------------------
+    def open_session(self, name: str, *, max_age_s: float = SESSION_MAX_AGE_S) -> str:
+        """Record a new session of ``name`` (after a successful login); return its id for the cookie.
+
+        Sessions older than ``max_age_s`` are forgotten, and the oldest beyond :data:`MAX_SESSIONS`.
+        """
+        token = secrets.token_urlsafe(32)
+        now = self._wall()
+        with self._writing() as users:
+            old = users.get(name)
+            if old is None:
+                raise UserError(f"no user {name!r}", field="name")
+            alive = sorted(
+                ((k, t) for k, t in old.sessions.items() if now - t < max_age_s), key=lambda kv: kv[1]
+            )[-(MAX_SESSIONS - 1) :]
+            users[name] = replace(old, sessions={**dict(alive), _digest(token): now})
+        return token
+
+    def session_user(self, name: str, token: str, *, max_age_s: float = SESSION_MAX_AGE_S) -> User | None:
+        """The account whose open session ``token`` is, or ``None`` (ended, expired, unknown). A read only."""
+        user = self.get(name)
+        if user is None or not isinstance(token, str) or not token:
+            return None
+        opened = user.sessions.get(_digest(token))
+        if opened is None or not 0 <= self._wall() - opened < max_age_s:
+            return None
+        return user
+
+    def close_session(self, name: str, token: str) -> None:
+        """End one session (logout); nothing is written when it was not open."""
+        key = _digest(token)
+        user = self.get(name)
+        if user is None or key not in user.sessions:
+            return
+        with self._writing() as users:
+            old = users.get(name)
+            if old is not None and key in old.sessions:
+                users[name] = replace(old, sessions={k: v for k, v in old.sessions.items() if k != key})
 
     # ---- file --------------------------------------------------------------------------------
     def _read(self) -> dict[str, User]:
@@ -193,7 +261,8 @@ class UserStore:
             raise UserError(f"{self.path}: unknown format version {raw.get('version')!r}", field="file")
         users = {}
         for name, entry in raw.get("users", {}).items():
-            users[name] = User(name, check_role(entry["role"]), entry["hash"], entry.get("created", ""))
+            sessions = {str(k): float(v) for k, v in (entry.get("sessions") or {}).items()}
+            users[name] = User(name, check_role(entry["role"]), entry["hash"], entry.get("created", ""), sessions)
         return users
 
     @contextlib.contextmanager
@@ -210,6 +279,7 @@ class UserStore:
                     "version": _FORMAT_VERSION,
                     "users": {
                         u.name: {"role": u.role, "hash": u.password_hash, "created": u.created}
+                        | ({"sessions": dict(u.sessions)} if u.sessions else {})
                         for u in sorted(users.values(), key=lambda u: u.name)
                     },
                 }
@@ -227,6 +297,11 @@ class UserStore:
                     raise
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _digest(token: str) -> str:
+    """What the file keeps of a session id (a leaked users.json opens no session)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _admins(users: dict[str, User]) -> int:
@@ -259,62 +334,3 @@ def ensure_demo_user(state_dir: Path, *, hasher: PasswordHasher | None = None) -
         store.set_password(DEMO_USER, password)
         store.set_role(DEMO_USER, "admin")
     return DEMO_USER, password
-
-
-class LoginThrottle:
-    """Refuse logins for a while after repeated failures for one key (a user name or an address).
-
-    After ``max_failures`` failures within ``window_s``, the key is refused for ``lockout_s``;
-    a success clears it. At most ``max_keys`` keys are remembered (oldest forgotten first),
-    so a flood of random names cannot exhaust memory.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_s: float = 900.0,
-        lockout_s: float = 300.0,
-        max_keys: int = 10_000,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_failures < 1 or window_s <= 0 or lockout_s <= 0:
-            raise ValueError("max_failures >= 1, window_s > 0 and lockout_s > 0 are required")
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self.lockout_s = lockout_s
-        self._max_keys = max_keys
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._locked_until: dict[str, float] = {}
-
-    def retry_after(self, key: str) -> float:
-        """Seconds until ``key`` may try again (0 when allowed now)."""
-        now = self._monotonic()
-        with self._lock:
-            until = self._locked_until.get(key, 0.0)
-            if until <= now:
-                self._locked_until.pop(key, None)
-                return 0.0
-            return until - now
-
-    def failure(self, key: str) -> None:
-        """Record a failed attempt for ``key``."""
-        now = self._monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.pop(key, []) if now - t < self.window_s]
-            recent.append(now)
-            self._failures[key] = recent
-            if len(recent) >= self.max_failures:
-                self._locked_until[key] = now + self.lockout_s
-                self._failures[key] = []
-            while len(self._failures) > self._max_keys:
-                old, _ = self._failures.popitem(last=False)
-                self._locked_until.pop(old, None)
-
-    def success(self, key: str) -> None:
-        """Forget ``key``'s failures."""
-        with self._lock:
-            self._failures.pop(key, None)
-            self._locked_until.pop(key, None)

@@ -172,6 +172,8 @@ class Site(Rules):
     id: Ident
     name: str
     timezone: str = "Europe/Paris"
+    #: public holidays: metropolitan France, or Alsace-Moselle (adds Good Friday and 26 December)
+    holidays: Literal["france", "alsace-moselle"] = "france"
     latitude: float
     longitude: float
     zones: tuple[ZoneSpec, ...] = ()
@@ -225,6 +227,7 @@ def site_from_config(config: Any) -> Site:
         id=site.id,
         name=site.name,
         timezone=site.timezone,
+        holidays=getattr(site, "holidays", "france"),
         latitude=site.latitude,
         longitude=site.longitude,
         zones=zones,

@@ -57,7 +57,9 @@ def decide(site: Site, state: State, now: datetime) -> Decision:
     zone_status: list[ZoneStatus] = []
     zone_memory: dict[str, ZoneMemory] = {}
     for zone in site.zones:
-        z = decide_zone(zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz)
+        z = decide_zone(
+            zone, state, safe_mode=site.clock_safe_heating, tz=tz, now_ns=now_ns, rz=rz, holidays=site.holidays
+        )
         actions.extend(z.actions)
         zone_status.append(z.status)
         zone_memory[zone.key] = z.memory
@@ -183,9 +185,9 @@ def _circuit(site: Site, cid: str, state: State, *, tz: ZoneInfo, now_ns: int, r
             zone = site.zone(ref)
             if zone is None:
                 continue
-            sched = schedule.evaluate(zone.heating, tz, ref, state.bookings, now_ns)
+            sched = schedule.evaluate(zone.heating, tz, ref, state.bookings, now_ns, holidays=site.holidays)
             occupied = occupied or sched.occupied
-            end = schedule.last_occupied_end(zone.heating, tz, ref, state.bookings, now_ns)
+            end = schedule.last_occupied_end(zone.heating, tz, ref, state.bookings, now_ns, holidays=site.holidays)
             if end is not None and (last_end is None or end > last_end):
                 last_end = end
         occupancy = (occupied, last_end)

@@ -3,7 +3,8 @@
 Rules of this module: pure functions of the year. The eleven national holidays of the Code du
 travail (L3133-1): eight fixed dates and three tied to Easter (Easter Monday, Ascension Thursday,
 Whit Monday). Easter Sunday comes from the anonymous Gregorian algorithm (Meeus/Jones/Butcher).
-Alsace-Moselle adds Good Friday and 26 December (``alsace_moselle=True``).
+Alsace-Moselle (Bas-Rhin, Haut-Rhin, Moselle) adds Good Friday and 26 December (Code du travail,
+L3134-13): the calendar ``"alsace-moselle"``, chosen per site by ``[site] holidays``.
 
 We compute them rather than depend on the ``holidays`` package: eleven dates and one well-known
 algorithm are smaller than a dependency that updates every few weeks, and tests pin known years.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Literal
 
 _FIXED = ((1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25))
 
@@ -43,6 +45,11 @@ def french_holidays(year: int, *, alsace_moselle: bool = False) -> frozenset[dat
     return frozenset(days)
 
 
-def is_holiday(day: date) -> bool:
-    """Whether ``day`` is a French public holiday."""
-    return day in french_holidays(day.year)
+#: The calendars a site may follow (``[site] holidays``).
+Calendar = Literal["france", "alsace-moselle"]
+CALENDARS: tuple[Calendar, ...] = ("france", "alsace-moselle")
+
+
+def is_holiday(day: date, calendar: Calendar = "france") -> bool:
+    """Whether ``day`` is a public holiday in ``calendar`` (metropolitan France, or Alsace-Moselle)."""
+    return day in french_holidays(day.year, alsace_moselle=calendar == "alsace-moselle")

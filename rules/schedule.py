@@ -8,7 +8,8 @@ Rules of this module:
   exist (02:30 on the spring change) is read with the offset before the change (PEP 495, fold=0),
   i.e. 03:30 CEST; an ambiguous one (02:30 on the autumn change) is its first occurrence;
 - a day's plan comes from, in this order: a dated exception period, a public holiday (closed,
-  like a Sunday, or normal), the weekly schedule;
+  like a Sunday, or normal; the site's calendar: France, or Alsace-Moselle with Good Friday and
+  26 December), the weekly schedule;
 - a booking active at ``now`` wins over the schedule; bookings at confort count as occupancy;
 - time that no slot covers is *unoccupied*: its mode depends on the whole gap's length
   (under 24 h, 24–48 h, over 48 h: Code de l'énergie R241-27).
@@ -24,7 +25,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from rules.config import HeatingConfig, Mode, Slot, minutes_of
-from rules.holidays import is_holiday
+from rules.holidays import Calendar, is_holiday
 from rules.types import Booking
 
 NS = 1_000_000_000
@@ -87,35 +88,42 @@ def local_ns(day: date, minute: int, tz: ZoneInfo) -> int:
     return to_ns(wall)
 
 
-def day_plan(heating: HeatingConfig, day: date) -> tuple[Sequence[Slot], int, Source, str]:
-    """The slots that apply on ``day``, the weekday they are read as, their source and label."""
+def day_plan(
+    heating: HeatingConfig, day: date, holidays: Calendar = "france"
+) -> tuple[Sequence[Slot], int, Source, str]:
+    """The slots that apply on ``day``, the weekday they are read as, their source and label
+    (``holidays``: the site's calendar of public holidays)."""
     for period in heating.exceptions:
         if period.start <= day <= period.end:
             return period.schedule, day.weekday(), "exception", period.name
-    if heating.public_holidays != "normal" and is_holiday(day):
+    if heating.public_holidays != "normal" and is_holiday(day, holidays):
         if heating.public_holidays == "closed":
             return (), day.weekday(), "holiday", "jour férié"
         return heating.schedule, 6, "holiday", "jour férié"
     return heating.schedule, day.weekday(), "schedule", ""
 
 
-def intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> tuple[Interval, ...]:
+def intervals(
+    heating: HeatingConfig, tz: ZoneInfo, first: date, last: date, holidays: Calendar = "france"
+) -> tuple[Interval, ...]:
     """Every scheduled interval starting on a local day in ``[first, last]``, sorted by start.
 
     Memoised when the configuration is hashable (a pure function of frozen arguments: the rules tick
     every 30 s and ask for the same days again and again); a configuration built with
     ``model_copy(update=...)`` holding lists is computed without the cache."""
     try:
-        return _cached_intervals(heating, tz, first, last)
+        return _cached_intervals(heating, tz, first, last, holidays)
     except TypeError:  # unhashable (lists put in by model_copy): same result, no cache
-        return _intervals(heating, tz, first, last)
+        return _intervals(heating, tz, first, last, holidays)
 
 
-def _intervals(heating: HeatingConfig, tz: ZoneInfo, first: date, last: date) -> tuple[Interval, ...]:
+def _intervals(
+    heating: HeatingConfig, tz: ZoneInfo, first: date, last: date, holidays: Calendar = "france"
+) -> tuple[Interval, ...]:
     out: list[Interval] = []
     day = first
     while day <= last:
-        slots, weekday, source, label = day_plan(heating, day)
+        slots, weekday, source, label = day_plan(heating, day, holidays)
         for slot in slots:
             if weekday not in slot.days:
                 continue
@@ -154,11 +162,18 @@ def _gap_mode(heating: HeatingConfig, gap_h: float | None) -> Mode:
 
 
 def evaluate(
-    heating: HeatingConfig, tz: ZoneInfo, zone: str, bookings: Sequence[Booking], now_ns: int
+    heating: HeatingConfig,
+    tz: ZoneInfo,
+    zone: str,
+    bookings: Sequence[Booking],
+    now_ns: int,
+    *,
+    holidays: Calendar = "france",
 ) -> ScheduleState:
     """The zone's scheduled mode at ``now_ns``."""
     today = from_ns(now_ns, tz).date()
-    spans = intervals(heating, tz, today - timedelta(days=HORIZON_DAYS), today + timedelta(days=HORIZON_DAYS))
+    first, last = today - timedelta(days=HORIZON_DAYS), today + timedelta(days=HORIZON_DAYS)
+    spans = intervals(heating, tz, first, last, holidays)
     booked = booking_intervals(bookings, zone)
     occupied = sorted((i for i in [*spans, *booked] if i.mode == "confort"), key=lambda i: (i.start_ns, i.end_ns))
     upcoming = next((i for i in occupied if i.start_ns > now_ns), None)
@@ -210,11 +225,17 @@ def _end_of_run(chosen: Interval, spans: Sequence[Interval]) -> int:
 
 
 def last_occupied_end(
-    heating: HeatingConfig, tz: ZoneInfo, zone: str, bookings: Sequence[Booking], now_ns: int
+    heating: HeatingConfig,
+    tz: ZoneInfo,
+    zone: str,
+    bookings: Sequence[Booking],
+    now_ns: int,
+    *,
+    holidays: Calendar = "france",
 ) -> int | None:
     """When the zone's most recent occupancy (confort slot or booking) ended, if before ``now``."""
     today = from_ns(now_ns, tz).date()
-    spans = intervals(heating, tz, today - timedelta(days=2), today)
+    spans = intervals(heating, tz, today - timedelta(days=2), today, holidays)
     ends = [i.end_ns for i in [*spans, *booking_intervals(bookings, zone)] if i.mode == "confort"]
     past = [e for e in ends if e <= now_ns]
     return max(past) if past else None

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from rules import pilot_wire, preheat, presence, schedule, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.heating_config import HeatingConfig
+from rules.holidays import Calendar
 from rules.types import Notice, RelayState, SensorValue, State, ZoneMemory
 from rules.vocab import Mode
 from rules.zone_outputs import Observed, outputs
@@ -72,7 +73,16 @@ def outdoor_temperature(
     return value.value
 
 
-def decide_zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, now_ns: int, rz: Reasons) -> ZoneResult:
+def decide_zone(
+    zone: ZoneSpec,
+    state: State,
+    *,
+    safe_mode: Mode,
+    tz: ZoneInfo,
+    now_ns: int,
+    rz: Reasons,
+    holidays: Calendar = "france",
+) -> ZoneResult:
     """The zone's decision at ``now_ns`` (see the module docstring for the order of the steps)."""
     cfg = zone.heating
     mem = state.memory.zones.get(zone.key, ZoneMemory())
@@ -88,7 +98,7 @@ def decide_zone(zone: ZoneSpec, state: State, *, safe_mode: Mode, tz: ZoneInfo, 
         return outputs(
             zone, state, mem, plan, seen=seen, model=None, win=win, conditions=conditions, rz=rz, now_ns=now_ns
         )
-    sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns)
+    sched = schedule.evaluate(cfg, tz, zone.key, state.bookings, now_ns, holidays=holidays)
     plan = _scheduled(cfg, sched)
     mem, plan = _presence(zone, state, mem, sched, plan, conditions=conditions, rz=rz, now_ns=now_ns)
     if cfg.kind == "people":

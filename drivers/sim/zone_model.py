@@ -22,8 +22,16 @@ with occupancy only changes ``h_ao``. Losses are integrated in closed form too
 
 One-node shorthand: ``c_mass == 0`` is the old first-order model ``C dT/dt = P − UA (T − To)``.
 
+Emitter inertia: an emitter's heat output follows its electrical input with the time constant
+``emitter.lag_min`` (its element and casing warm up and cool down); over a step the mean output
+enters the room and the heat held by the emitter (``lag × output``) counts as stored.
+
+Thermometers: the air as a sensor in its case sees it, a first-order lag of ``sensor_lag_min``
+towards the step's mean air temperature (:attr:`ZoneModel.sensed_c`).
+
 Local heating of people (pew heaters): a "felt" temperature = air + a boost that tends to
-``boost_c × P / P_max`` with the time constant ``warm_min``; all its power still enters the room.
+``boost_c × P / P_max`` (P the emitter's output) with the time constant ``warm_min``; all its power
+still enters the room.
 """
 
 from __future__ import annotations
@@ -78,6 +86,8 @@ class ZoneModel:
     air_c: float = math.nan
     mass_c: float = math.nan
     boost_c: float = 0.0  # local heating: felt − air
+    output_kw: float = 0.0  # the emitter's heat output now (lags its electrical input)
+    sensed_c: float = math.nan  # what a thermometer in its case reads (lags the air)
     energy_kwh: float = 0.0  # heater energy (electricity) since creation
     gains_kwh: float = 0.0  # occupants, internal and solar gains that entered
     loss_kwh: float = 0.0  # heat lost to outside
@@ -88,6 +98,8 @@ class ZoneModel:
             self.air_c = self.params.initial_c
         if math.isnan(self.mass_c):
             self.mass_c = self.air_c
+        if math.isnan(self.sensed_c):
+            self.sensed_c = self.air_c
 
     # ---- what sensors and people see -------------------------------------------------------------
     @property
@@ -97,8 +109,8 @@ class ZoneModel:
 
     @temperature_c.setter
     def temperature_c(self, value: float) -> None:
-        """Force the whole room (air and structure) to ``value`` (tests, demo)."""
-        self.air_c = self.mass_c = value
+        """Force the whole room (air, structure and its thermometers) to ``value`` (tests, demo)."""
+        self.air_c = self.mass_c = self.sensed_c = value
 
     @property
     def felt_c(self) -> float:
@@ -112,8 +124,10 @@ class ZoneModel:
 
     @property
     def stored_kwh(self) -> float:
-        """Heat stored above 0 °C (kWh): for energy balances."""
-        return self.params.c_air_kwh_per_k * self.air_c + self.params.c_mass_kwh_per_k * self.mass_c
+        """Heat stored above 0 °C in air and structure, plus the heat held by the emitter (kWh)."""
+        p = self.params
+        held = p.emitter.lag_min / 60 * self.output_kw
+        return p.c_air_kwh_per_k * self.air_c + p.c_mass_kwh_per_k * self.mass_c + held
 
     # ---- stepping ----------------------------------------------------------------------------------
     def step(
@@ -136,37 +150,59 @@ class ZoneModel:
             return
         p = self.params
         t = dt_s / 3600
+        self.energy_kwh += heater_kw * t
+        delivered = self._emitter(t, heater_kw)
         conv = p.emitter.convective
-        rad_kw = heater_kw * (1 - conv) + gains_rad_kw
-        q_air = heater_kw * conv + gains_air_kw + rad_kw * p.rad_to_air
+        rad_kw = delivered * (1 - conv) + gains_rad_kw
+        q_air = delivered * conv + gains_air_kw + rad_kw * p.rad_to_air
         q_mass = rad_kw * p.rad_to_mass
         lost_direct = rad_kw * p.rad_lost
         h_ao = p.h_ao_kw_per_k + extra_h_ao
-        self.energy_kwh += heater_kw * t
         self.gains_kwh += (gains_air_kw + gains_rad_kw) * t
-        self._boost(t, heater_kw)
+        self._boost(t, delivered)
         if p.c_mass_kwh_per_k <= 0:
-            self._step_one_node(t, q_air + q_mass, h_ao, outdoor_c)
+            mean_air = self._step_one_node(t, q_air + q_mass, h_ao, outdoor_c)
         else:
-            self._step_two_nodes(t, q_air, q_mass, h_ao, outdoor_c)
+            mean_air = self._step_two_nodes(t, q_air, q_mass, h_ao, outdoor_c)
         self.loss_kwh += lost_direct * t
+        self._sense(t, mean_air)
 
-    def _boost(self, t: float, heater_kw: float) -> None:
+    def _emitter(self, t: float, heater_kw: float) -> float:
+        """The emitter's mean heat output over the step (its output state moves to the step's end)."""
+        lag_h = self.params.emitter.lag_min / 60
+        if lag_h <= 0:
+            self.output_kw = heater_kw
+            return heater_kw
+        decay = math.exp(-t / lag_h)
+        start = self.output_kw
+        self.output_kw = heater_kw + (start - heater_kw) * decay
+        return heater_kw + (start - heater_kw) * lag_h / t * (1 - decay)
+
+    def _sense(self, t: float, mean_air: float) -> None:
+        lag_h = self.params.sensor_lag_min / 60
+        if lag_h <= 0:
+            self.sensed_c = self.air_c
+            return
+        self.sensed_c = mean_air + (self.sensed_c - mean_air) * math.exp(-t / lag_h)
+
+    def _boost(self, t: float, output_kw: float) -> None:
         emitter = self.params.emitter
         if emitter.kind != "local":
             return
-        target = emitter.boost_c * (heater_kw / self.params.heater_kw if self.params.heater_kw > 0 else 0.0)
+        target = emitter.boost_c * (output_kw / self.params.heater_kw if self.params.heater_kw > 0 else 0.0)
         decay = math.exp(-t * 60 / emitter.warm_min)
         self.boost_c = target + (self.boost_c - target) * decay
 
-    def _step_one_node(self, t: float, q: float, h: float, outdoor_c: float) -> None:
+    def _step_one_node(self, t: float, q: float, h: float, outdoor_c: float) -> float:
         c = self.params.c_air_kwh_per_k
         tau = c / h
         eq = outdoor_c + q / h
         decay = math.exp(-t / tau)
         start = self.air_c
         self.air_c = self.mass_c = eq + (start - eq) * decay
-        self.loss_kwh += h * ((eq - outdoor_c) * t + (start - eq) * tau * (1 - decay))
+        integral = (eq - outdoor_c) * t + (start - eq) * tau * (1 - decay)  # ∫(T − To) dt
+        self.loss_kwh += h * integral
+        return outdoor_c + integral / t
 
     def _matrices(self, t: float, h_ao: float) -> _Step:
         key = (t, h_ao)
@@ -191,7 +227,7 @@ class ZoneModel:
         step = self._cache[key] = _Step(e, ai, m)
         return step
 
-    def _step_two_nodes(self, t: float, q_air: float, q_mass: float, h_ao: float, outdoor_c: float) -> None:
+    def _step_two_nodes(self, t: float, q_air: float, q_mass: float, h_ao: float, outdoor_c: float) -> float:
         p = self.params
         s = self._matrices(t, h_ao)
         b0 = (h_ao * outdoor_c + q_air) / p.c_air_kwh_per_k
@@ -205,7 +241,8 @@ class ZoneModel:
         int_air = (eq0 - outdoor_c) * t + s.m[0] * d0 + s.m[1] * d1
         int_mass = (eq1 - outdoor_c) * t + s.m[2] * d0 + s.m[3] * d1
         self.loss_kwh += h_ao * int_air + p.h_mo_kw_per_k * int_mass
+        return outdoor_c + int_air / t
 
     def sensor_reading(self, noise_c: float) -> float:
-        """What a thermometer in the zone reads: the air temperature plus ``noise_c``, to 0.01 °C."""
-        return round(self.air_c + noise_c, 2)
+        """What a thermometer in the zone reads: the air as its case sees it, plus ``noise_c``, to 0.01 °C."""
+        return round(self.sensed_c + noise_c, 2)

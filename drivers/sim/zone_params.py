@@ -35,6 +35,16 @@ EmitterKind = Literal["convector", "fan_heater", "radiant", "local"]
 #: fan heaters (aérothermes) entirely; radiant panels and radiant tubes give 50–70 % by radiation
 #: (EN 442-type radiators already 30–35 %); pew heaters about half and half.
 CONVECTIVE: Mapping[str, float] = {"convector": 0.9, "fan_heater": 1.0, "radiant": 0.4, "local": 0.5}
+#: Time constant (minutes) of each emitter's heat output after its power is switched: a fan heater's
+#: element within a minute, an electric convector's element and casing several minutes, a radiant
+#: panel's plate (steel, cast aluminium) ten or so, pew heaters a few. Orders of magnitude: makers rarely
+#: publish them; grey-box identification of rooms with electric heaters needs a heater state of minutes
+#: to ten minutes (Bacher & Madsen, Energy and Buildings 43, 2011); water radiators (EN 442) 10–20 min.
+EMITTER_LAG_MIN: Mapping[str, float] = {"convector": 6.0, "fan_heater": 1.0, "radiant": 10.0, "local": 5.0}
+#: Time constant of the thermometers in their case, minutes. 0 (they read the air) by default, as the
+#: issue specifies; a BLE thermometer in still air takes ~5–10 min, which with an on/off heater widens
+#: the air's swings around the setpoint (``sensor_lag_min`` per zone to study it).
+SENSOR_LAG_MIN = 0.0
 
 AIR_WH_PER_M3K = 0.34  # ρ·c of air, Wh/(m³·K)
 FURNITURE_KJ_PER_M2K = 10.0  # ISO 52016-1:2017 Table B.17: internal environment (air + furniture)
@@ -55,10 +65,13 @@ class Emitter:
     convective: float = 0.9
     boost_c: float = 0.0  # local heating: felt − air at full power, once warm (°C)
     warm_min: float = 15.0  # local heating: time constant of that boost (minutes)
+    lag_min: float = 0.0  # time constant of its heat output after a switch (minutes)
 
     def __post_init__(self) -> None:
         if not 0 <= self.convective <= 1:
             raise ValueError("an emitter's convective fraction is between 0 and 1")
+        if self.lag_min < 0:
+            raise ValueError("an emitter's lag is >= 0")
         if self.warm_min <= 0 or self.boost_c < 0:
             raise ValueError("local heating needs warm_min > 0 and boost_c >= 0")
 
@@ -90,6 +103,7 @@ class ZoneParams:
     window_loss_kw_per_k: float = 0.2  # one opened casement window
     initial_c: float = 12.0
     sensor_noise_c: float = 0.05
+    sensor_lag_min: float = 0.0  # thermometers' time constant in their case (0: they read the air)
     archetype: str | None = None
     floor_area_m2: float | None = None
     volume_m3: float | None = None
@@ -99,6 +113,8 @@ class ZoneParams:
             raise ValueError("heat capacity and loss coefficient must be positive")
         if self.c_mass_kwh_per_k < 0 or self.h_mo_kw_per_k < 0 or self.heater_kw < 0:
             raise ValueError("mass capacity, mass loss and heater power must be >= 0")
+        if self.sensor_lag_min < 0:
+            raise ValueError("sensor_lag_min must be >= 0")
         if self.c_mass_kwh_per_k > 0 and self.h_am_kw_per_k <= 0:
             raise ValueError("a mass node needs a positive air-to-mass conductance")
         total = self.rad_to_air + self.rad_to_mass + self.rad_lost
@@ -207,6 +223,7 @@ class Figures:
     boost_c: float
     warm_min: float
     window_loss_kw_per_k: float
+    emitter_lag_min: float | None = None  # None: the emitter kind's (EMITTER_LAG_MIN)
 
 
 def derive(
@@ -219,6 +236,7 @@ def derive(
     design_outdoor_c: float = -7.0,
     initial_c: float = 12.0,
     sensor_noise_c: float = 0.05,
+    sensor_lag_min: float = SENSOR_LAG_MIN,
 ) -> ZoneParams:
     """The model of a zone of ``floor_area_m2`` built like ``figures`` (module header: the network).
 
@@ -255,7 +273,8 @@ def derive(
     collect = glazing * (1 - FRAME_FRACTION) * G_NORMAL_TO_MEAN * f.glazing_g * f.shading_factor
     apertures = tuple((ORIENTATIONS[o], collect * s) for o, s in shares.items() if s > 0 and collect > 0)
     occupants = round(f.people_per_m2 * af) if people is None else people
-    emitter = Emitter(f.emitter, CONVECTIVE[f.emitter], f.boost_c, f.warm_min)
+    lag = EMITTER_LAG_MIN[f.emitter] if f.emitter_lag_min is None else f.emitter_lag_min
+    emitter = Emitter(f.emitter, CONVECTIVE[f.emitter], f.boost_c, f.warm_min, lag)
     params = ZoneParams(
         c_air_kwh_per_k=c_air,
         c_mass_kwh_per_k=c_mass,
@@ -275,6 +294,7 @@ def derive(
         window_loss_kw_per_k=f.window_loss_kw_per_k,
         initial_c=initial_c,
         sensor_noise_c=sensor_noise_c,
+        sensor_lag_min=sensor_lag_min,
         archetype=archetype,
         floor_area_m2=af,
         volume_m3=volume,

@@ -110,7 +110,7 @@ def replay(path: Path, keys: Mapping[str, bytes], *, as_json: bool, out: TextIO,
     decoder = AdvertDecoder(bindkeys=keys)
     counts = {"decoded": 0, "unknown": 0, "rejected": 0, "bad_lines": 0}
     try:
-        stream = path.open(encoding="utf-8")
+        stream = path.open(encoding="utf-8", errors="surrogateescape")  # a bad byte spoils its line only
     except OSError as exc:
         print(f"ble-scan: cannot read {path}: {exc.strerror or exc}", file=err)
         return 2

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path
@@ -34,6 +35,8 @@ from gateway.schema.paths import ConfigPath
 
 _MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+#: A bind key file holds 32 hex digits and a newline; nothing longer is read.
+_KEY_FILE_MAX = 256
 
 BleFormat = Literal["bthome", "atc1441", "pvvx", "mibeacon", "ruuvi"]
 
@@ -43,15 +46,21 @@ class BindKeyError(ValueError):
 
 
 def read_bindkey_file(path: Path) -> bytes:
-    """The 16-byte key in ``path``; refuses a file group/other may read."""
+    """The 16-byte key in ``path``; refuses a file group/other may read, or anything but a small file."""
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="ascii").strip().lower()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise BindKeyError(f"bind key file {path} is not a regular file")
+            raw = file.read(_KEY_FILE_MAX + 1)
+        text = raw.decode("ascii").strip().lower()
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise BindKeyError(f"cannot read bind key file {path}: {exc}") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise BindKeyError(f"bind key file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")
-    if not _KEY.match(text):
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise BindKeyError(
+            f"bind key file {path} is readable by others (mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it"
+        )
+    if len(raw) > _KEY_FILE_MAX or not _KEY.match(text):
         raise BindKeyError(f"bind key file {path} does not hold 32 hex digits")
     return bytes.fromhex(text)
 

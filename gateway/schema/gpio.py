@@ -80,20 +80,6 @@ class GpioSection(Section):
     relays: dict[Ident, RelayConfig] = Field(default_factory=dict)
     inputs: dict[Ident, InputConfig] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _pins_used_once(self) -> GpioSection:
-        seen: dict[int, str] = {}
-        for kind, table in (("relays", self.relays), ("inputs", self.inputs)):
-            for name, item in table.items():
-                other = seen.get(item.pin)
-                if other is not None:
-                    raise ValueError(f"{kind}.{name}: pin {item.pin} is already used by {other}")
-                seen[item.pin] = f"{kind}.{name}"
-        clash = set(self.relays) & set(self.inputs)
-        if clash:
-            raise ValueError(f"names used for both a relay and an input: {sorted(clash)}")
-        return self
-
 
 def _references(config: GatewayConfig) -> list[tuple[str, str, str]]:
     """``(path, name, "relay" | "input")`` for every GPIO name the rules' configuration uses."""
@@ -121,11 +107,27 @@ def _references(config: GatewayConfig) -> list[tuple[str, str, str]]:
     return refs
 
 
+def _unique(gpio: GpioSection) -> list[tuple[str, str]]:
+    """Each pin used once; no name both a relay and an input."""
+    problems: list[tuple[str, str]] = []
+    pins: dict[int, str] = {}
+    for kind, table in (("relays", gpio.relays), ("inputs", gpio.inputs)):
+        for name, item in table.items():
+            here = f"gpio.{kind}.{name}"
+            other = pins.setdefault(item.pin, here)
+            if other != here:
+                problems.append((f"{here}.pin", f"pin {item.pin} is already used by {other}"))
+    for name in sorted(set(gpio.relays) & set(gpio.inputs)):
+        problems.append((f"gpio.inputs.{name}", f"{name!r} is already the name of a relay (gpio.relays.{name})"))
+    return problems
+
+
 def cross_check(config: GatewayConfig) -> list[tuple[str, str]]:
-    """Relays and inputs the rules name exist; inputs belong to known buildings and zones."""
+    """Pins used once, names unique; relays and inputs the rules name exist, in known buildings and zones."""
     problems: list[tuple[str, str]] = []
     gpio = config.gpio
     buildings = config.buildings
+    problems.extend(_unique(gpio))
     for kind, table in (("relays", gpio.relays), ("inputs", gpio.inputs)):
         for name, item in table.items():
             base = f"gpio.{kind}.{name}"

@@ -27,17 +27,30 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from gateway.schema.base import Section
 from rules.config import Ident, ZoneRef
 
 if TYPE_CHECKING:
     from drivers.sim.zone_params import ZoneParams
+
+def _local(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        raise ValueError(
+            f"{value.isoformat()} has a UTC offset; write the site's local time without one "
+            "(e.g. 2026-01-17T14:00:00)"
+        )
+    return value
+
+
+#: A TOML local date-time (no offset): simulated events happen in the site's time zone.
+LocalDateTime = Annotated[datetime, AfterValidator(_local)]
+
 
 #: The one-node shorthand's own keys (``heater_kw`` and ``initial_c`` are common to both forms).
 SHORTHAND_KEYS = ("heat_capacity_kwh_per_k", "loss_kw_per_k")
@@ -51,6 +64,7 @@ _ZONE_KEYS = frozenset(
         "heater_kw",
         "initial_c",
         "sensor_noise_c",
+        "sensor_lag_min",
         "convector_eco_c",
         "convector_hors_gel_c",
         "people",
@@ -71,6 +85,8 @@ class SimZoneConfig(Section):
     heater_kw: Annotated[float, Field(ge=0, le=1000)] | None = None  # archetype: default from its sizing
     initial_c: Annotated[float, Field(ge=-20, le=35)] = 12.0
     sensor_noise_c: Annotated[float, Field(ge=0, le=2)] = 0.05
+    #: thermometers' time constant in their case, minutes (default 0: they read the air; BLE ~5–10 min)
+    sensor_lag_min: Annotated[float, Field(ge=0, le=60)] | None = None
     #: pilot-wire zones: the convectors' own eco and hors-gel setpoints (default: the zone's réduit/hors-gel)
     convector_eco_c: Annotated[float, Field(ge=3, le=26)] | None = None
     convector_hors_gel_c: Annotated[float, Field(ge=3, le=15)] = 7.0
@@ -101,6 +117,7 @@ class SimZoneConfig(Section):
     boost_c: float | None = None
     warm_min: float | None = None
     window_loss_kw_per_k: float | None = None
+    emitter_lag_min: float | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> SimZoneConfig:
@@ -130,9 +147,10 @@ class SimZoneConfig(Section):
     def params(self, *, design_outdoor_c: float = -7.0) -> ZoneParams:
         """The zone model's parameters (:class:`drivers.sim.ArchetypeError` if the figures do not hold)."""
         from drivers.sim import one_node, zone_params
+        from drivers.sim.zone_params import SENSOR_LAG_MIN
 
         if self.archetype is None:
-            return one_node(
+            shorthand = one_node(
                 self.heat_capacity_kwh_per_k or 0.0,  # validated: both set in this form
                 self.loss_kw_per_k or 0.0,
                 self.heater_kw or 0.0,
@@ -140,6 +158,9 @@ class SimZoneConfig(Section):
                 sensor_noise_c=self.sensor_noise_c,
                 people=self.people or 0.0,
             )
+            if self.sensor_lag_min:
+                return replace(shorthand, sensor_lag_min=self.sensor_lag_min)
+            return shorthand
         return zone_params(
             self.archetype,
             self.floor_area_m2 or 0.0,  # validated: set with an archetype
@@ -149,6 +170,7 @@ class SimZoneConfig(Section):
             design_outdoor_c=design_outdoor_c,
             initial_c=self.initial_c,
             sensor_noise_c=self.sensor_noise_c,
+            sensor_lag_min=SENSOR_LAG_MIN if self.sensor_lag_min is None else self.sensor_lag_min,
         )
 
 
@@ -191,7 +213,7 @@ class OutdoorConfig(Section):
 class OutdoorOffset(Section):
     """A cold snap or a mild spell: ``delta_c`` added for ``hours`` from ``start``."""
 
-    start: datetime
+    start: LocalDateTime
     hours: Annotated[float, Field(gt=0, le=24 * 60)]
     delta_c: Annotated[float, Field(ge=-30, le=30)]
 
@@ -200,7 +222,7 @@ class Outage(Section):
     """A sensor that sends nothing for ``hours`` from ``start`` (tests the fail-safe)."""
 
     sensor: Ident
-    start: datetime
+    start: LocalDateTime
     hours: Annotated[float, Field(gt=0, le=24 * 60)]
 
 
@@ -208,8 +230,8 @@ class SimBooking(Section):
     """A booking made during the simulated week ("Loto" on Saturday)."""
 
     zone: ZoneRef
-    start: datetime
-    end: datetime
+    start: LocalDateTime
+    end: LocalDateTime
     mode: Literal["confort", "reduit", "hors_gel", "arret"] = "confort"
     label: str = ""
     setpoint_c: Annotated[float, Field(ge=3, le=26)] | None = None  # a temperature instead of the mode's
@@ -225,7 +247,7 @@ class SimWindow(Section):
     """A window opened in a zone for ``minutes`` from ``start`` (its extra loss acts on the air)."""
 
     zone: ZoneRef
-    start: datetime
+    start: LocalDateTime
     minutes: Annotated[float, Field(gt=0, le=24 * 60)]
     #: default: the archetype's ``window_loss_kw_per_k`` (one casement window ≈ 0.1–0.3 kW/K)
     extra_loss_kw_per_k: Annotated[float, Field(gt=0, le=20)] | None = None
@@ -235,7 +257,7 @@ class NoShow(Section):
     """Nobody comes to the occupied period of ``zone`` that covers ``start``."""
 
     zone: ZoneRef
-    start: datetime
+    start: LocalDateTime
 
 
 class SimulationSection(Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,9 @@ from gateway.schema.base import Ident, Section
 from gateway.schema.zone_prior import with_prior
 from rules.config import HeatingConfig
 
+#: What an IANA time zone name looks like ("Europe/Paris", "America/Argentina/Buenos_Aires", "UTC").
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,3}$")
+
 
 class SiteConfig(Section):
     """The village: its identifier (the ``site`` tag of every point) and where it is."""
@@ -18,16 +22,23 @@ class SiteConfig(Section):
     id: Ident
     name: str = Field(min_length=1)
     timezone: str = "Europe/Paris"
+    holidays: Literal["france", "alsace-moselle"] = Field(
+        default="france",
+        description="public holidays: metropolitan France, or Alsace-Moselle (adds Good Friday and 26 December)",
+    )
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        unknown = f"unknown time zone {value[:80]!r} (expected an IANA name, e.g. 'Europe/Paris')"
+        if not _ZONE_NAME.match(value):  # not a file name under the zoneinfo directory
+            raise ValueError(unknown)
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (expected e.g. 'Europe/Paris')") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name the file system refuses
+            raise ValueError(unknown) from exc
         return value
 
 

@@ -48,9 +48,11 @@ class WebSection(Section):
     trusted_proxy: str | None = (
         None  # address of an HTTPS reverse proxy whose X-Forwarded-* headers are trusted
     )
-    login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5  # failed logins before a lockout
+    login_max_failures: Annotated[int, Field(ge=1, le=100)] = (
+        5  # failed logins of one (account, client) before delays start (1 s, doubling)
+    )
     login_lockout_s: Annotated[int, Field(ge=1, le=86_400)] = (
-        300  # how long a name (or address) is locked out
+        300  # the longest delay between two tries of a failing client
     )
     threads: Annotated[int, Field(ge=1, le=16)] = 4  # waitress worker threads
 

@@ -7,9 +7,14 @@ Rules of this module:
   failures in a row the heating goes to its safe level (:meth:`ControlService.safe_levels`),
   one ``rules_failed`` alarm and one traceback per episode; a settings row the rules cannot use
   is skipped, counted, and said once;
-- the rules run every ``tick_s`` (APScheduler 3 ``AsyncIOScheduler``, ~30 s) and at once on every
-  relevant change: a temperature or counter reading of a device the rules use, an input edge, an
-  edit through the façade. Evaluations are synchronous and short (``decide`` is pure), in the loop;
+- the rules run every ``tick_s`` (~30 s) of *monotonic* time, whatever the wall clock does (a step
+  back of an hour must not stop them for an hour: the stale-sensor fail-safe and the safe levels
+  depend on this tick), and at once on every relevant change: a temperature or counter reading of a
+  device the rules use, an input edge, an edit through the façade. The tick is the service's own
+  task in the daemon's TaskGroup (no scheduler that could stop on its own); an evaluation that
+  raises is counted and handled, never ends it, and a tick that stops coming makes the daemon
+  unhealthy (the watchdog stops, systemd restarts). Evaluations are synchronous and short
+  (``decide`` is pure), in the loop;
 - level-triggered: every evaluation re-asserts the desired state of every relay, so a relay set
   by hand is put back (logged once, counted) and after a restart the right state follows from now;
 - control reads only the in-memory state store, the GPIO pins and the local settings store, never
@@ -42,6 +47,7 @@ from types import MappingProxyType
 from typing import Any
 
 from drivers.gpio import Edge, GpioBank, InputSpec, RelaySpec
+from gateway.clock import sleep as monotonic_sleep
 from gateway.clock_guard import ClockGuard, guard_for
 from gateway.control import Alert, CircuitStatus, Control, Evaluation, ZoneStatus
 from gateway.control_views import CounterRate, slots_from_periods
@@ -183,6 +189,7 @@ class ControlService:
         #: whether the heating outputs are held at their safe level (one episode: one event, one traceback)
         self._fail_streak = 0
         self._last_good = self.clock.monotonic()
+        self.last_tick_at = self.clock.monotonic()  # monotonic time of the latest tick (liveness)
         self.rules_failing = False
         self._bad_rows: set[str] = set()  # settings rows skipped (logged and raised once each)
         self._inputs: dict[str, InputState] = {}
@@ -255,8 +262,6 @@ class ControlService:
     # ---- run ----------------------------------------------------------------------------------
     async def run(self) -> None:
         """Tick until cancelled; changes trigger evaluations in between."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.bank.attach(loop, self._on_edge)
@@ -268,16 +273,6 @@ class ControlService:
             self._inputs[name] = InputState(active, now_ns if active else 0)
         self.control.attach(loop, self.evaluate)
         self.core.on_reading(self._on_reading)
-        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.tick_s,
-            id="rules-tick",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, int(self.tick_s)),
-        )
         # start-up grace: the relays stay at their (safe) boot state while the sensors report for the
         # first time, so the first evaluation does not see every zone "stale" (a fail-safe cycle and
         # a warning per zone at every restart); edges and edits still evaluate at once
@@ -286,20 +281,46 @@ class ControlService:
             loop.call_later(self.startup_grace_s, self.evaluate, "start")
         else:
             self.evaluate("start")
-        scheduler.start()
         try:
-            await asyncio.Future()  # until cancelled
+            await self._tick_forever()
         finally:
-            scheduler.shutdown(wait=False)
             self.control.detach()
             self._loop = None
             self.release_to_boot_state()
             with contextlib.suppress(Exception):
                 self._save_memory(force=True)
 
+    async def _tick_forever(self) -> None:
+        """Evaluate every ``tick_s`` of the clock's monotonic time until cancelled; never returns.
+
+        Missed ticks are not caught up (one evaluation, then the period again: level-triggered
+        control needs no replay). A tick whose failure handling itself fails still tries the safe levels.
+        """
+        next_at = self.clock.monotonic() + self.tick_s
+        while True:
+            await monotonic_sleep(self.clock, next_at - self.clock.monotonic())
+            now = self.clock.monotonic()
+            next_at += self.tick_s
+            if next_at <= now:
+                next_at = now + self.tick_s
+            self.last_tick_at = now
+            try:
+                self.tick()
+            except Exception:  # evaluate() handles the rules' failures; this is its own handling failing
+                log.exception("rules tick failed; driving the safe levels")
+                with contextlib.suppress(Exception):
+                    self._drive_safe()
+
     def tick(self) -> None:
-        """The scheduler's job (tests driving a ManualClock call it as the scheduler would)."""
+        """One tick of the rules (the tick task's; tests may call it directly)."""
         self.evaluate("tick")
+
+    def tick_health(self) -> str | None:
+        """Health check for the watchdog: the tick has come within three periods (``None``: healthy)."""
+        late = self.clock.monotonic() - self.last_tick_at
+        if late <= 3 * self.tick_s + self.startup_grace_s:
+            return None
+        return f"no rules tick for {late:.0f} s (every {self.tick_s:.0f} s expected)"
 
     # ---- triggers -----------------------------------------------------------------------------
     def _on_reading(self, reading: Reading) -> None:
@@ -355,24 +376,28 @@ class ControlService:
 
     # ---- one evaluation -----------------------------------------------------------------------
     def evaluate(self, trigger: str = "change") -> Decision | None:
-        """Decide at ``now`` and apply: relays re-asserted, events raised, memory kept."""
+        """Decide at ``now`` and apply: relays re-asserted, events raised, memory kept. Never raises:
+        a failure anywhere in it counts towards the safe levels (:meth:`_rules_failed`)."""
+        try:
+            return self._evaluate(trigger)
+        except Exception:
+            self._rules_failed(trigger)
+            return None
+
+    def _evaluate(self, trigger: str) -> Decision:
         from rules.engine import decide
 
         trusted = self.clock_trusted()
         now = self.clock.now()
-        try:
-            site = self._current_site()
-            state = replace(self.state_at(now), clock_trusted=trusted)
-            decision = decide(site, state, now)
-        except Exception:
-            self._rules_failed(trigger)
-            return None
-        self._rules_recovered()
+        site = self._current_site()
+        state = replace(self.state_at(now), clock_trusted=trusted)
+        decision = decide(site, state, now)
         self.evaluations += 1
         self.core.metrics.inc("gateway_rules_evaluations_total")
         self._apply(decision)
         for event in decision.events(self.lang):
             self.core.raise_event(event)
+        self._rules_recovered()  # a good evaluation is one whose outputs and events went through
         self._memory = decision.memory
         self.last_decision = decision
         self._save_memory()
@@ -888,6 +913,10 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     )
     extras["control"] = control
     extras["control_service"] = service
+    if isinstance(getattr(options, "extras", None), dict):
+        from gateway.services.system import add_health_check
+
+        add_health_check(options, "rules tick", service.tick_health)
     services: list[Service] = [service]
     if getattr(options, "demo", False) or extras.get("plant"):
         from gateway.plant import build_plant

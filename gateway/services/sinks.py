@@ -98,17 +98,19 @@ class ArchiveService:
                         log.error("archive prune failed (%s); retrying in %.0f h", exc, _PRUNE_EVERY_S / 3600)
                 await asyncio.sleep(self.flush_interval_s)
                 try:
-                    await self.archive.aflush()
-                except Exception as exc:  # storage trouble: keep running, say it once
+                    rows = await self.archive.aflush()
+                except Exception as exc:  # storage trouble: the hours stay in memory; keep running, say it once
                     if not failing:
-                        log.error("archive flush failed (%s); retrying every %.0f s", exc, self.flush_interval_s)
+                        log.error("archive flush failed (%s); the hourly figures stay in memory, retrying "
+                                  "every %g s", exc, self.flush_interval_s)
                     failing = True
                 else:
-                    if failing:
-                        log.warning("archive flush works again")
+                    if failing:  # a flush fails whole and keeps its hours: this one wrote them
+                        log.warning("archive flush works again (%d hour rows written, with those kept since "
+                                    "the failure)", rows)
                     failing = False
         except asyncio.CancelledError:
-            self.archive.close()
+            self.archive.close()  # never raises for the disk: what it cannot write is logged and counted
             raise
 
 
@@ -116,7 +118,7 @@ def open_archive(config: GatewayConfig, core: Core) -> Archive:
     """The hourly archive the configuration describes (``<state_dir>/archive.sqlite`` by default)."""
     settings = config.journal.archive
     path = settings.path or config.service.state_dir / "archive.sqlite"
-    return Archive(path, clock=core.clock, retention_years=settings.retention_years)
+    return Archive(path, clock=core.clock, retention_years=settings.retention_years, metrics=core.metrics)
 
 
 def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:

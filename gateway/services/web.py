@@ -5,6 +5,9 @@ Rules of this module:
   control façade from ``options.extras["control"]``, state snapshots, metrics, journal stats,
   the hourly archive from ``options.extras["archive"]``);
 - ``--http HOST:PORT`` (``options.http``) overrides ``[web].listen``;
+- a request body over 64 kB is refused by waitress itself (413) before it is read, and an accepted
+  body stays in memory: nothing a client sends is spooled to the SD card
+  (:func:`gateway.web.security.waitress_limits`);
 - a port that cannot be bound is logged once and retried every 30 s: control never depends
   on the admin page;
 - stopping is clean: the serving loop checks a flag between polls, closes every socket and
@@ -37,11 +40,14 @@ class WebServer:
     ) -> None:
         from waitress.server import create_server
 
+        from gateway.web.security import waitress_limits
+
         self._map: dict[int, Any] = {}
         options: dict[str, Any] = {
             "threads": threads,
             "ident": "village-gateway",
             "clear_untrusted_proxy_headers": True,
+            **waitress_limits(),  # a body over 64 kB is refused (413) before it is read or spooled
         }
         if trusted_proxy:
             options.update(

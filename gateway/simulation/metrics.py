@@ -4,10 +4,14 @@ Rules of this module:
 - comfort is judged on the zone's comfort temperature (the air, what a thermometer at 1.5 m in the
   room centre reads, R241-26; the felt temperature for a zone heated only by local heating);
 - "occupied" means people present (a no-show is not occupied); "below target" is occupied time with
-  the comfort temperature under the occurrence's target − 0.5 °C; the part of it during an injected
-  sensor outage is reported separately and left out of the percentage (the acceptance criterion);
-- an occurrence is "late" when, at its first tick with people present, the comfort temperature is
-  under its target − 0.5 °C (the programmer's lead search uses the same test);
+  the comfort temperature under the occurrence's target − 0.5 °C. The parts of it during an injected
+  sensor outage, and while a simulated window is open or within 30 minutes of its closing (people
+  airing a room expect it cold; every controller is in the same world), are reported separately and
+  left out of the percentage (the acceptance criterion);
+- an occurrence is "late" when the comfort temperature over its first 15 minutes with people present
+  (mean of those ticks) is under its target − 0.5 °C (the programmer's lead search uses the same
+  test). A mean rather than the first tick alone: a thermostat's cycle dips the air by a few hundredths
+  below the line for a minute now and then, which must not decide whether a room was warm at arrival;
 - energy is the heater's electricity between the first and the last reported tick.
 """
 
@@ -18,10 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.sim.zone_model import ZoneModel
-from gateway.simulation.world import Clock, ZoneWorld
+from gateway.simulation.world import Clock, Occurrence, ZoneWorld
 
 #: occupied time counts as "below target" under target − this (issue 3)
 BELOW_TARGET_MARGIN_C = 0.5
+#: an occurrence is on time when its comfort temperature over this first span is above the line
+ARRIVAL_H = 0.25
 
 
 @dataclass(slots=True)
@@ -30,8 +36,9 @@ class ZoneMetrics:
 
     occupied_h: float = 0.0
     below_h: float = 0.0
-    occupied_outage_h: float = 0.0
+    occupied_outage_h: float = 0.0  # outages and windows (excluded from the percentage)
     below_outage_h: float = 0.0
+    below_window_h: float = 0.0  # the part of below_outage_h due to windows (not to outages)
     min_c: float = math.inf
     max_c: float = -math.inf
     switches: int = 0
@@ -43,6 +50,7 @@ class ZoneMetrics:
     loss_kwh: float = 0.0  # heat lost to outside
     stored_kwh: float = 0.0  # change of the heat stored in air and structure
     late_at: list[int] = field(default_factory=list)  # start times (ns) of late occurrences
+    _arrival: dict[int, list[float]] = field(default_factory=dict)  # occurrence start_i -> [sum, count]
 
     def tick(self, zw: ZoneWorld, i: int, model: ZoneModel, dt_h: float) -> None:
         """Record tick ``i`` (a reported tick), before the model steps over it."""
@@ -59,16 +67,31 @@ class ZoneMetrics:
         self.occupied_h += dt_h
         if below:
             self.below_h += dt_h
-        if zw.outage[i]:
+        if zw.outage[i] or zw.aired[i]:
             self.occupied_outage_h += dt_h
             if below:
                 self.below_outage_h += dt_h
-        if occurrence.start_i == i:
-            if below:
-                self.late += 1
-                self.late_at.append(occurrence.start_ns)
-            else:
-                self.on_time += 1
+                if not zw.outage[i]:
+                    self.below_window_h += dt_h
+        self._judge_arrival(occurrence, i, comfort, dt_h)
+
+    def _judge_arrival(self, occurrence: Occurrence, i: int, comfort: float, dt_h: float) -> None:
+        """Late or on time, from the mean comfort temperature over the occurrence's first minutes
+        (an occurrence whose first tick is before the reported period is not judged)."""
+        ticks = max(1, round(ARRIVAL_H / dt_h))
+        last = min(occurrence.start_i + ticks, occurrence.end_i) - 1
+        if not occurrence.start_i <= i <= last or (i > occurrence.start_i and occurrence.start_i not in self._arrival):
+            return
+        acc = self._arrival.setdefault(occurrence.start_i, [0.0, 0.0])
+        acc[0] += comfort
+        acc[1] += 1
+        if i < last:
+            return
+        if acc[0] / acc[1] < occurrence.target_c - BELOW_TARGET_MARGIN_C:
+            self.late += 1
+            self.late_at.append(occurrence.start_ns)
+        else:
+            self.on_time += 1
 
     def finish(self, model: ZoneModel) -> None:
         """Close the period: the reported energy and heat balance (heating + gains = loss + stored)."""
@@ -79,7 +102,7 @@ class ZoneMetrics:
 
     @property
     def below_pct(self) -> float:
-        """Occupied time below target outside sensor outages, % of occupied time outside them."""
+        """Occupied time below target outside sensor outages and airing, % of occupied time outside them."""
         occupied = self.occupied_h - self.occupied_outage_h
         return 100 * (self.below_h - self.below_outage_h) / occupied if occupied > 0 else 0.0
 
@@ -90,7 +113,8 @@ class ZoneMetrics:
             "occupied_hours": round(self.occupied_h, 2),
             "occupied_hours_below_target": round(self.below_h, 2),
             "occupied_pct_below_target": round(self.below_pct, 2),
-            "below_target_hours_in_outages": round(self.below_outage_h, 2),
+            "below_target_hours_in_outages": round(self.below_outage_h - self.below_window_h, 2),
+            "below_target_hours_in_windows": round(self.below_window_h, 2),
             "late_starts": self.late,
             "min_temperature_c": round(self.min_c, 2) if math.isfinite(self.min_c) else None,
             "max_temperature_c": round(self.max_c, 2) if math.isfinite(self.max_c) else None,

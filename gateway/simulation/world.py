@@ -34,6 +34,7 @@ from rules.types import Booking
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
 SOLAR_STEP_NS = 600 * NS  # sunshine is computed every 10 minutes and held
+AIRING_RECOVERY_NS = 30 * 60 * NS  # after a window closes, comfort is not judged for this long
 
 
 class SimulationError(ValueError):
@@ -103,6 +104,7 @@ class ZoneWorld:
     gains_rad: list[float] = field(default_factory=list)  # kW
     extra_h: list[float] = field(default_factory=list)  # kW/K (ventilation of the present, open windows)
     window_open: list[bool] = field(default_factory=list)
+    aired: list[bool] = field(default_factory=list)  # a window open, or closed less than 30 min ago
     outage: list[bool] = field(default_factory=list)  # one of the zone's sensors is silenced
     noise: dict[str, list[float]] = field(default_factory=dict)  # per sensor (and "" for the programmer)
 
@@ -227,11 +229,14 @@ def _gains(zw: ZoneWorld, clock: Clock, solar: dict[float, list[float]], windows
         for i in range(n):
             sun[i] += area * series[i] / 1000
     zw.window_open = [False] * n
+    zw.aired = [False] * n
     extra = [0.0] * n
     for start, end, loss in windows:
         for i in range(clock.index(start), clock.index(end)):
             zw.window_open[i] = True
             extra[i] += loss
+        for i in range(clock.index(start), clock.index(end + AIRING_RECOVERY_NS)):
+            zw.aired[i] = True
     half = (people_kw + p.internal_kw) / 2
     zw.gains_air = [half if zw.present[i] else 0.0 for i in range(n)]
     zw.gains_rad = [sun[i] + (half if zw.present[i] else 0.0) for i in range(n)]

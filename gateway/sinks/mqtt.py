@@ -12,11 +12,12 @@ Rules of this module:
 - availability: ``<prefix>/<site>/status`` is ``online`` (retained) while connected; the broker
   publishes ``offline`` (the last will) if the gateway vanishes; a clean stop publishes it too;
 - reconnects back off exponentially with jitter up to ``max_backoff_s``; logged once when
-  the broker goes away and once when it is back;
+  the broker goes away and once when it is back; a connection lost as the daemon stops leaves
+  nothing for asyncio to complain about at exit (:func:`_collect_disconnect_error`);
 - commands (``.../override/set``) run in the event loop and reach control only through the
-  façade (:mod:`gateway.sinks.mqtt_commands`); retained commands are refused (a stale
-  retained message must not re-apply itself at every reconnect); a bad command raises an event,
-  never an exception.
+  façade (:mod:`gateway.sinks.mqtt_commands`: MQTT v5 "retain as published", so retained
+  commands are refused live and replayed alike; rate-limited; answered on ``.../override/result``);
+  a bad command raises an event, never an exception.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from gateway import lineproto
-from gateway.model import Event
 from gateway.schema.mqtt import MqttSinkConfig
 from gateway.service import StopPhase
-from gateway.sinks.mqtt_commands import CommandError, apply_override, parse_override
+from gateway.sinks.mqtt_commands import CommandHandler
 from gateway.sinks.mqtt_topics import StateMessage, Topics
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class MqttSink:
         self.connected = False
         self.connected_once = False  # since the last disconnect: resets the backoff
         self._down_logged = False
-        self._last_reject_event = float("-inf")
+        self._commands = CommandHandler(sink=sink, core=core, topics=self.topics, control=control)
         _describe(core)
 
     def prepare(self) -> None:
@@ -142,6 +142,7 @@ class MqttSink:
             password=password,
             identifier=self.config.client_id or f"village-gateway-{self.topics.site}",
             will=aiomqtt.Will(self.topics.status, "offline", qos=1, retain=True),
+            protocol=aiomqtt.ProtocolVersion.V5,  # commands: "retain as published" (mosquitto >= 1.6)
             keepalive=self.config.keepalive_s,
             tls_context=tls,
             timeout=10,
@@ -149,7 +150,14 @@ class MqttSink:
         )
 
     async def _session(self) -> None:
-        async with self._client() as client:
+        client = self._client()
+        try:
+            await self._serve(client)
+        finally:
+            _collect_disconnect_error(client)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        async with client:
             self._came_up()
             self._announced.clear()
             await client.publish(self.topics.status, "online", qos=1, retain=True)
@@ -157,8 +165,8 @@ class MqttSink:
                 await self._announce_configured(client)
             tasks = [asyncio.create_task(self._drain_loop(client), name=f"{self.name}-drain")]
             if self.config.commands:
-                await client.subscribe(self.topics.override_filter, qos=1)
-                tasks.append(asyncio.create_task(self._command_loop(client), name=f"{self.name}-commands"))
+                await self._commands.subscribe(client)
+                tasks.append(asyncio.create_task(self._commands.serve(client), name=f"{self.name}-commands"))
             try:
                 await _first_failure(tasks)
             except asyncio.CancelledError:
@@ -244,53 +252,9 @@ class MqttSink:
             self._announced.add(msg.topic)
 
     # ---- commands ------------------------------------------------------------------------------
-    async def _command_loop(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            payload = message.payload
-            body = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
-            self.handle_command(str(message.topic), body, retained=bool(message.retain))
-
     def handle_command(self, topic: str, body: bytes, *, retained: bool = False) -> bool:
-        """Apply one command; an invalid one raises a ``mqtt_command_rejected`` event. Never raises."""
-        subject = self.topics.override_subject(topic)
-        try:
-            if subject is None:
-                raise CommandError(f"not an override topic: {topic}")
-            if retained:
-                raise CommandError("retained commands are ignored (publish with retain=false)")
-            if self._control is None:
-                raise CommandError("control is not available in this process")
-            request = parse_override(
-                subject[0], subject[1], body, now=self._core.clock.now(), tz=self._control.timezone
-            )
-            override = apply_override(self._control, request)
-        except CommandError as exc:
-            self._reject(topic, str(exc))
-            return False
-        except Exception as exc:  # a bug must not end the command loop
-            log.exception("MQTT command on %s failed", topic)
-            self._reject(topic, f"internal error: {type(exc).__name__}")
-            return False
-        self._core.metrics.inc("gateway_mqtt_commands_total", sink=self.sink, result="applied")
-        self._core.raise_event(
-            Event(
-                "mqtt_override",
-                f"{subject[0]}/{subject[1]}",
-                f"override {getattr(override, 'mode', '')} until {request.until.isoformat()} (MQTT)",
-                self._core.clock.time_ns(),
-            )
-        )
-        return True
-
-    def _reject(self, topic: str, reason: str) -> None:
-        self._core.metrics.inc("gateway_mqtt_commands_total", sink=self.sink, result="rejected")
-        now = self._core.clock.monotonic()
-        if now - self._last_reject_event < 1.0:  # a flood is counted, not journaled message by message
-            return
-        self._last_reject_event = now
-        self._core.raise_event(
-            Event("mqtt_command_rejected", topic[:200], reason[:500], self._core.clock.time_ns(), "warning")
-        )
+        """Apply one command (:class:`gateway.sinks.mqtt_commands.CommandHandler`); never raises."""
+        return self._commands.handle(topic, body, retained=retained).result == "applied"
 
     # ---- health --------------------------------------------------------------------------------
     def _came_up(self) -> None:
@@ -314,6 +278,20 @@ class MqttSink:
                 reason,
             )
             self._down_logged = True
+
+
+def _collect_disconnect_error(client: Any) -> None:
+    """Mark a lost connection's error as seen once the session is over.
+
+    aiomqtt 2.x records an unexpected disconnection on a future that only ``client.messages`` and a
+    failing ``publish`` read; when the session ends another way (cancelled at shutdown while its final
+    flush waited for an acknowledgement), ``Client.__aexit__`` returns early without reading it and
+    asyncio prints "Future exception was never retrieved ... MqttCodeError" when the future is
+    collected — at exit. The loss is ours to report (:meth:`MqttSink._went_down`, once), so read it.
+    """
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:

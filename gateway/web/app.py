@@ -23,9 +23,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from gateway import __version__
 from gateway.config import GatewayConfig
 from gateway.control import ControlBusyError
-from gateway.users import LoginThrottle, UserStore
+from gateway.users import UserStore
 from gateway.web import i18n, security
 from gateway.web.backend import Backend
+from gateway.web.login_guard import LoginGuard
 
 STATIC = Path(__file__).parent / "static"
 
@@ -36,14 +37,13 @@ def create_app(
     backend: Backend,
     users: UserStore,
     secret_key: bytes,
-    user_throttle: LoginThrottle | None = None,
-    address_throttle: LoginThrottle | None = None,
+    login_guard: LoginGuard | None = None,
     testing: bool = False,
 ) -> Flask:
     """Build the admin page for one gateway.
 
-    ``user_throttle`` limits failed logins per user name, ``address_throttle`` per client
-    address (defaults from ``[web]``: the address limit is four times the per-name one).
+    ``login_guard`` slows failed logins down per (account, client) (default from ``[web]``:
+    ``login_max_failures`` free failures, delays doubling up to ``login_lockout_s``).
     """
     web = config.web
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
@@ -56,7 +56,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_lifetime_min),
         SESSION_REFRESH_EACH_REQUEST=True,
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=security.MAX_BODY_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=True,
         BABEL_DEFAULT_LOCALE="fr",
@@ -67,9 +67,8 @@ def create_app(
     )
     app.extensions["gateway.backend"] = backend
     app.extensions["gateway.users"] = users
-    app.extensions["gateway.throttles"] = (
-        user_throttle or LoginThrottle(max_failures=web.login_max_failures, lockout_s=web.login_lockout_s),
-        address_throttle or LoginThrottle(max_failures=4 * web.login_max_failures, lockout_s=web.login_lockout_s),
+    app.extensions["gateway.login_guard"] = login_guard or LoginGuard(
+        free=web.login_max_failures, max_delay_s=float(web.login_lockout_s)
     )
     CSRFProtect(app)
     Babel(app, locale_selector=i18n.select_locale)

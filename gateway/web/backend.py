@@ -353,6 +353,7 @@ class Backend:
                 "buffer_overflow",
                 "over_budget",
                 "durable",
+                "write_failing",
             )
             if hasattr(stats, key)
         }
@@ -403,7 +404,7 @@ class Backend:
             "devices_unavailable": len(snapshot.unavailable),
             "rules_evaluated": bool(overview and overview.evaluated_at),
             "alarms": alarms,
-            "journal_ok": "error" not in journal,
+            "journal_ok": "error" not in journal and not journal.get("write_failing"),
             "sink_backlog_max": max((s.backlog or 0 for s in sinks), default=0),
         }
         synced, _detail = self._clock_status() if self._clock_status else (None, None)

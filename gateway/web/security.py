@@ -6,14 +6,14 @@ Rules of this module:
   policy; pages are ``no-store`` (they show live state and are behind a login), static assets
   are cached for a year (their URLs carry a content hash);
 - every endpoint needs a logged-in user except those in :data:`PUBLIC_ENDPOINTS`;
-- the session holds the user's name and a fingerprint of their password hash, checked
-  against the user store on every request: removing a user or changing a password ends
-  their other sessions at once, and a role change applies at the next click.
+- the session cookie holds the user's name and a random session id that the user store must
+  still hold on every request (:meth:`gateway.users.UserStore.session_user`, a read): logout,
+  a password change (other sessions), a role change and removing the account end sessions
+  server-side at once; an old cookie is worth nothing after that.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from gateway.users import User, UserStore
+from gateway.users import SESSION_MAX_AGE_S, User, UserStore
 
 CSP = "; ".join(
     [
@@ -49,6 +49,12 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
+#: The largest request body accepted (every form of the page fits in a few kB). Flask refuses a larger
+#: one (413), and so does waitress before reading it (:func:`waitress_limits`): nothing is spooled to disk.
+MAX_BODY_BYTES = 64 * 1024
+#: The largest request head (request line and headers) accepted: 431 beyond it, from waitress.
+MAX_HEADER_BYTES = 32 * 1024
+
 #: Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"})
 
@@ -70,9 +76,26 @@ class GatewaySessionInterface(SecureCookieSessionInterface):
             return False
 
 
-def password_fingerprint(user: User) -> str:
-    """A short digest of the user's password hash (changes when the password does)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def waitress_limits() -> dict[str, int]:
+    """waitress options that refuse an oversized body before reading it, and never spool one to disk.
+
+    waitress answers 413 as soon as a ``Content-Length`` reaches ``max_request_body_size`` (the body
+    is not read), and stops a chunked body when the bytes received reach it; below that, a body stays
+    in memory as long as it is under ``inbuf_overflow`` (waitress's default, 512 kB, then spools to a
+    temporary file; its default body limit is 1 GiB).
+    """
+    return {
+        "max_request_body_size": MAX_BODY_BYTES + 1,  # waitress refuses >= this: the same limit as Flask's
+        "inbuf_overflow": 2 * MAX_BODY_BYTES,  # every accepted body (and its chunk framing) stays in memory
+        # headers are held in memory until complete (default 256 kB): ours carry two small cookies
+        "max_request_header_size": MAX_HEADER_BYTES,
+    }
+
+
+def session_max_age_s(app: Flask) -> float:
+    """How long after its login a session may live server-side: a day, or the configured
+    (sliding) lifetime if longer."""
+    return max(SESSION_MAX_AGE_S, app.permanent_session_lifetime.total_seconds())
 
 
 def install(app: Flask) -> None:
@@ -87,11 +110,14 @@ def _load_user() -> Any:
     name = session.get("user")
     if name:
         store: UserStore = current_app.extensions["gateway.users"]
-        user = store.get(str(name))
-        if user is not None and session.get("pw") == password_fingerprint(user):
+        user = store.session_user(str(name), str(session.get("sid") or ""), max_age_s=session_max_age_s(current_app))
+        if user is not None:
             g.user = user
         else:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # ended server-side (logout, password or role change, account removed) or expired
+            if lang:
+                session["lang"] = lang
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if request.endpoint is None:  # unknown URL: same answer as a protected one (no route discovery)
             return redirect(url_for("auth.login"))

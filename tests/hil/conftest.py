@@ -24,7 +24,6 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon, RunOptions
 from gateway.model import Event, Reading
-from gateway.services.control import TICK_S
 from tests.support.procs import free_port
 from tests.support.village import hall, site
 
@@ -112,7 +111,6 @@ class Village:
         self.service = extras["control_service"]
         self.plant = extras["plant"]
         self.switches: list[Switch] = []
-        self._since_tick = 0.0
         self.events: list[Event] = []
         core = daemon.core
         assert core is not None
@@ -146,19 +144,18 @@ class Village:
             await asyncio.sleep(0)
 
     async def advance(self, minutes: float, *, step_s: float = 60.0) -> None:
-        """Let time pass: the plant integrates and publishes, the daemon reacts to each reading."""
+        """Let time pass: the plant integrates and publishes, the daemon reacts to each reading.
+
+        The rules tick is the daemon's own: it sleeps on the manual clock's monotonic time, so it
+        comes every 30 s of story time (once per step when a step is longer), whatever the wall
+        clock does.
+        """
         remaining = minutes * 60
         while remaining > 0:
             dt = min(step_s, remaining)
             self.clock.advance(dt)
             self.plant.step()
             await self.settle()
-            # the rules tick: APScheduler runs it every 30 s of *real* time; with a manual clock the
-            # story stands in for the scheduler, once per simulated 30 s or more
-            self._since_tick += dt
-            if self._since_tick >= TICK_S:
-                self._since_tick = 0.0
-                self.service.tick()
             remaining -= dt
 
     async def until(self, local: datetime, *, step_s: float = 60.0) -> None:
@@ -194,7 +191,6 @@ async def running_village(
         http=f"127.0.0.1:{free_port()}",
         extras={
             "plant": True,
-            "control_tick_s": 3600.0,
             "control_startup_grace_s": 0.0,
             "plant_period_s": 3600.0,
             **extras,

@@ -91,3 +91,39 @@ async def test_a_clock_step_neither_delays_nor_advances_the_maximum_run(schedule
         ended = [e for e in v.events if e.kind == "heater_max_on_end"]
         assert len(ended) == 1
         assert ended[0].time_ns > started[0].time_ns
+
+
+async def test_the_rules_tick_keeps_its_period_when_the_clock_steps_back(scheduled_hall):
+    """The tick follows monotonic time: after NTP steps the wall clock back an hour the rules are
+    still evaluated every 30 s, so a thermometer that dies just then trips the fail-safe on time —
+    a silent sensor sends no reading, only the tick can notice it."""
+    async with running_village(scheduled_hall, SATURDAY_10H, plant_initial_c={ZONE: 12.0}) as v:
+        ticks: list[float] = []  # monotonic times of the per-tick zone samples
+        core = v.daemon.core
+        assert core is not None
+        core.on_reading(
+            lambda r: ticks.append(v.clock.monotonic())
+            if r.measurement == "climate" and r.tag("device") == ZONE
+            else None
+        )
+        await v.advance(2)
+        assert v.heater_energised()
+        # When NTP steps the clock back an hour and, at the same moment, the thermometer falls silent
+        v.clock.jump(-3600)
+        v.plant.silence("salle-thermo")
+        silent_at = v.clock.monotonic()
+        events_before = len(v.events)
+        off_after: float | None = None
+        for _ in range(120):  # 20 minutes, 10 s at a time
+            await v.advance(10 / 60, step_s=10)
+            if off_after is None and not v.heater_energised():
+                off_after = v.clock.monotonic() - silent_at
+        # Then the rules kept ticking every 30 s (40 ticks in 20 minutes)...
+        after = [t for t in ticks if t > silent_at]
+        assert len(after) >= 39, f"{len(after)} ticks in 20 min after the step"
+        assert max(b - a for a, b in zip([silent_at, *after], after, strict=False)) <= 30.0
+        # ...and the fail-safe ("off") cut the heater 15 minutes after the last reading, within a tick (the
+        # step made the clock untrusted: safe mode eco, 16 °C, still heating the 12 °C hall until then)
+        assert off_after is not None
+        assert 15 * 60 - 60 <= off_after <= 15 * 60 + 40, f"heater off {off_after:.0f} s after the silence"
+        assert any(e.kind == "sensor_stale" for e in v.events[events_before:])

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -312,3 +313,39 @@ def test_last_will_says_offline_when_the_gateway_dies(tmp_path, mosquitto) -> No
         if proc.stderr:
             proc.stderr.close()
 
+
+def test_a_broker_gone_at_shutdown_leaves_no_unretrieved_error(tmp_path, mosquitto) -> None:
+    """Ctrl-C on the demo stops its broker and the daemon at once. The lost connection is the sink's
+    to report, never asyncio's "Future exception was never retrieved ... MqttCodeError" at exit.
+
+    The broker freezes (SIGSTOP) and the daemon is stopped: the sink's final flush waits for the
+    broker's acknowledgement of "offline"; then the broker dies and the connection is found lost."""
+    config = write_config(tmp_path, mosquitto)
+    config.write_text(config.read_text().replace("[ble]\n", "[ble]\nenabled = false\n"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "GPIOZERO_PIN_FACTORY": "mock"},
+    )
+    try:
+        online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
+        if not online or online[-1][1] != "online":
+            online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
+        assert online[-1][1] == "online"
+        assert mosquitto.proc is not None
+        mosquitto.proc.send_signal(signal.SIGSTOP)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        mosquitto.proc.kill()
+        mosquitto.proc.wait()
+        out = proc.communicate(timeout=30)[0].decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        mosquitto.proc = None
+    assert proc.returncode == 0, out
+    assert "stopped" in out
+    assert "never retrieved" not in out, out

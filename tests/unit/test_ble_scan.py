@@ -198,3 +198,26 @@ async def test_live_scan_lists_devices_and_records_what_it_hears(tmp_path: Path,
     buffer = io.StringIO()
     assert replay(record, known.keys, as_json=True, out=buffer, err=io.StringIO()) == 0
     assert len(buffer.getvalue().splitlines()) == len(VECTORS)  # all but the keyless MiBeacon, plus the repeat
+
+
+def test_replay_refuses_deep_nesting_and_bad_bytes_line_by_line(capsys, tmp_path: Path) -> None:
+    # a line of 100 000 nested arrays was a RecursionError out of json.loads, and one byte that is not
+    # UTF-8 a UnicodeDecodeError out of the file iterator: each ended the command with a traceback
+    good = (DATA / "published_vectors.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    recording = tmp_path / "odd.jsonl"
+    recording.write_bytes(
+        b"[" * 100_000 + b"\n"
+        + b'{"time": ' + b"[" * 5000 + b"]" * 5000 + b', "address": "A4:C1:38:02:83:F4", "rssi": -60}\n'
+        + b'{"time": "2026-11-27T12:00:00+00:00", "address": "A4:C1:38:02:83:F4", "name": "caf\xe9", "rssi": -60}\n'
+        + b'{"time": "2026-11-27T12:00:00+00:00", "address": "A4:C1:38:02:83:F4", "rssi": -60, "manufacturer_data": {"'
+        + b"9" * 5000 + b'": "00"}}\n'
+        + good.encode() + b"\n"
+    )
+    code, rows, err = run_cli(capsys, "--replay", str(recording), "--json")
+    assert code == 0
+    assert len(rows) == 1  # the good line is still decoded
+    assert f"{recording}:1: values nested more than 4 deep" in err
+    assert f"{recording}:2: values nested more than 4 deep" in err
+    assert f"{recording}:3: not UTF-8 text" in err
+    assert f"{recording}:4: Exceeds the limit" in err
+    assert "4 bad lines" in err

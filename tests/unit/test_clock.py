@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -308,3 +309,14 @@ def test_clock_without_sync_status_counts_as_synchronised() -> None:
         pass
 
     assert sync_status_of(SimClock()).synchronised
+
+
+def test_the_log_says_why_an_unsynchronised_clock_is_trusted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # "clock trusted (kernel: STA_UNSYNC set)" read as a contradiction: the reason must be given
+    with caplog.at_level(logging.INFO, logger="gateway.clock"):
+        Village(tmp_path / "a", ManualClock(NOV, synchronised=False), require_sync=False).guard.check()
+        Village(tmp_path / "b", ManualClock(NOV, synchronised=True)).guard.check()
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("clock trusted")] == [
+        "clock trusted ([service.clock] require_sync = false, so trusted although not synchronised: manual clock)",
+        "clock trusted (synchronised: manual clock)",
+    ]

@@ -96,7 +96,7 @@ def test_bad_time_zone_and_latitude() -> None:
 
 def test_not_toml_names_the_line() -> None:
     assert problems(SITE + "\n[broken\n") == [
-        "village.toml:12: (file): not valid TOML: Expected ']' at the end of a table declaration (at line 12, column 8)"
+        "village.toml:12: broken: not valid TOML: Expected ']' at the end of a table declaration (column 8)"
     ]
 
 
@@ -156,3 +156,93 @@ def test_check_config_command_exit_codes(tmp_path: Path) -> None:
         f"{bad}:1: site.latitude: required but missing",
         f"{bad}:4: site.lattitude: unknown key (typo?)",
     ]
+
+
+# ---- issue 12: inputs that once escaped the loader or lost their line or field --------------------------------
+
+SINK_AND_BUS = (
+    SITE
+    + """
+[sinks.mqtt]
+kind = "mqtt"
+host = "127.0.0.1"
+port = 0
+[buses.tcp]
+kind = "tcp"
+host = "127.0.0.1"
+timeout_s = -1
+"""
+)
+
+
+def test_a_sink_named_mqtt_and_a_bus_named_tcp_keep_their_names_in_the_path() -> None:
+    # the names equal the union tags pydantic puts in its error locations: they were dropped with them
+    assert problems(SINK_AND_BUS) == [
+        "village.toml:15: sinks.mqtt.port: Input should be greater than or equal to 1",
+        "village.toml:19: buses.tcp.timeout_s: Input should be greater than 0",
+    ]
+
+
+def test_duplicate_gpio_pins_name_the_second_pin() -> None:
+    text = SITE + "\n[gpio.relays.a]\npin = 17\n[gpio.relays.b]\npin = 17\n[gpio.inputs.a]\npin = 5\nkind = \"motion\"\n"
+    assert problems(text) == [
+        "village.toml:15: gpio.relays.b.pin: pin 17 is already used by gpio.relays.a",
+        "village.toml:16: gpio.inputs.a: 'a' is already the name of a relay (gpio.relays.a)",
+    ]
+
+
+def test_a_table_written_as_an_array_of_tables_is_located() -> None:
+    assert problems(SITE + "\n[[journal]]\nbudget_mb = 10\n") == [
+        "village.toml:12: journal: Input should be a valid dictionary or instance of JournalConfig"
+    ]
+
+
+def test_an_empty_or_unusual_key_is_quoted_in_the_path() -> None:
+    text = SITE.replace("[buildings.mairie]\n", '[buildings.mairie]\n"" = 1\n"a.b" = 2\n')
+    assert problems(text) == [
+        'village.toml:8: buildings.mairie."": unknown key (typo?)',
+        'village.toml:9: buildings.mairie."a.b": unknown key (typo?)',
+    ]
+
+
+BOOKING = """
+[[simulation.bookings]]
+zone = "mairie/bureaux"
+start = 2026-01-17T14:00:00Z
+end = 2026-01-17T18:00:00
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SITE + BOOKING, "village.toml:14: simulation.bookings[0].start: 2026-01-17T14:00:00+00:00 has a UTC offset"),
+        (SITE.replace('name = "Saint-Martin"', f'name = "S"\ntimezone = "{"x" * 300}"'), "village.toml:4: site.timezone"),
+        (SITE + "x = " + "[" * 1000 + "]" * 1000, "village.toml:11: buildings.mairie.zones.bureaux.x: values nested"),
+        (SITE + "x = " + "{a=" * 400 + "1" + "}" * 400, "village.toml:11: buildings.mairie.zones.bureaux.x: values"),
+    ],
+)
+def test_check_config_locates_what_once_was_a_traceback(tmp_path: Path, text: str, expected: str) -> None:
+    file = tmp_path / "village.toml"
+    file.write_text(text, encoding="utf-8")
+    cmd = [sys.executable, "-m", "gateway.cli", "check-config", str(file)]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(expected.replace("village.toml", str(file))), result.stderr
+
+
+def test_a_file_that_is_not_utf8_is_located_at_its_line(tmp_path: Path) -> None:
+    file = tmp_path / "village.toml"
+    file.write_bytes(SITE.replace("Saint-Martin", "Saint-Mart\xedn").encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert [str(p) for p in info.value.problems] == [
+        f"{file}:3: site.name: not UTF-8 text: byte 0xed cannot be decoded (save the file as UTF-8)"
+    ]
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    file = tmp_path / "village.toml"
+    file.write_bytes(b"\xef\xbb\xbf" + SITE.encode())
+    assert load_config(file).site.id == "saint-martin"

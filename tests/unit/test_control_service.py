@@ -53,12 +53,17 @@ state_dir = "{state}"
 
 @contextlib.asynccontextmanager
 async def control(
-    tmp_path: Path, start: datetime, initial_c: float | None = None, grace_s: float = 0.0, text: str = CONFIG
+    tmp_path: Path,
+    start: datetime,
+    initial_c: float | None = None,
+    grace_s: float = 0.0,
+    text: str = CONFIG,
+    tick_s: float = 3600.0,
 ) -> AsyncIterator[Any]:
     config = parse_config(text.format(state=tmp_path / "state"))
     core, journal, clock = recorded_core(config, start)
     options = RunOptions(
-        clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": 3600.0, "control_startup_grace_s": grace_s}
+        clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": tick_s, "control_startup_grace_s": grace_s}
     )
     (service,) = build(config, core, options)
     service.prepare()
@@ -68,6 +73,7 @@ async def control(
     await asyncio.sleep(0)
     service.journal = journal
     service.factory = options.pin_factory
+    service.options = options
     try:
         yield service
     finally:
@@ -382,3 +388,42 @@ async def test_a_relay_on_at_boot_without_memory_is_cut_after_its_maximum_run(tm
         # Then it is cut
         assert service.bank.get("chauffage") is False
         assert service.last_decision.zones[0].reason.code == "heat_max_on"
+
+
+async def test_the_tick_follows_monotonic_time_whatever_the_wall_clock_does(tmp_path):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0, tick_s=30.0) as service:
+        samples = lambda: len([r for r in service.journal.of("climate") if r.tag("device") == "mairie/bureaux"])  # noqa: E731
+        for minute in range(10):
+            if minute == 3:
+                service.clock.jump(-3600)  # NTP steps the wall clock back an hour
+            service.clock.advance(30)
+            await settle()
+        # one tick (one zone sample) per 30 s of monotonic time, the step notwithstanding
+        assert samples() == 10
+        assert service.tick_health() is None
+        assert service.options.extras["health_checks"]["rules tick"] == service.tick_health
+        # a tick that stops coming (the loop never gets to it) is a failing health check: no watchdog ping
+        service.clock.advance(200)
+        assert service.tick_health() == "no rules tick for 200 s (every 30 s expected)"
+        await settle()
+        assert service.tick_health() is None
+
+
+async def test_an_evaluation_failing_after_the_decision_still_leads_to_the_safe_levels(tmp_path, monkeypatch):
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS), initial_c=17.0) as service:
+        await settle()
+        assert service.bank.get("chauffage") is True
+
+        def broken(_decision: Any) -> None:
+            raise OSError("the relay board's I2C expander is gone")
+
+        # Given applying the decision fails at every evaluation (the rules themselves work)
+        monkeypatch.setattr(service, "_apply", broken)
+        service.tick()  # (this raised out of the tick before: nothing counted, nothing made safe)
+        assert service.bank.get("chauffage") is True
+        service.clock.advance(30)
+        service.tick()
+        # Then the second failure in a row drives the safe levels, as a failing decision does
+        assert service.bank.get("chauffage") is False
+        assert service.core.metrics.get("gateway_rules_errors_total") == 2
+        assert service.rules_failing

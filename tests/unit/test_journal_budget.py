@@ -87,16 +87,17 @@ def test_dropped_counts_are_persisted(tmp_path: Path) -> None:
 
 
 def test_the_window_just_committed_is_never_dropped(journal: Journal) -> None:
-    fill(journal, 0, 10_000)  # one window larger than the whole budget
+    fill(journal, 0, 300)
     stats = journal.stats()
-    assert stats.rows == 10_000
-    assert stats.sinks["remote"].dropped == 0
-    fill(journal, 10_000, 100)  # the next commit drops the oldest, keeps the newest window
+    assert (stats.rows, stats.sinks["remote"].dropped) == (300, 0)
+    fill(journal, 300, 10_000)  # one window larger than the whole budget: committed in slices, oldest first
     stats = journal.stats()
-    assert stats.sinks["remote"].dropped > 0
+    remote = stats.sinks["remote"]
+    assert remote.dropped > 300  # the older window went first, then the oldest slices of this one
     rows = journal.fetch_sync("remote", limit=100_000, max_bytes=100_000_000)
-    assert rows[-1].id == 10_100
-    assert stats.used_bytes <= BUDGET * 1.05
+    assert [r.id for r in rows] == list(range(remote.dropped + 1, 10_301))  # the newest rows, up to the last
+    assert rows[-1].line == lineproto.encode(reading(10_299))
+    assert stats.bytes_on_disk <= BUDGET
 
 
 def test_back_under_budget_is_logged_once(journal: Journal, caplog: pytest.LogCaptureFixture) -> None:
@@ -143,18 +144,74 @@ def test_a_read_ahead_skips_rows_the_budget_dropped_and_they_are_counted(journal
     in_flight = journal.fetch_sync("remote", limit=500)  # a window in flight, read ahead after it
     assert journal.fetch_sync("remote", limit=1, after=in_flight[-1].id)[0].id == 501
     total = 2000
-    for _ in range(12):  # remote is down: the budget drops its oldest rows meanwhile
+    for _ in range(12):  # remote is slow: the budget drops its oldest rows meanwhile
         fill(journal, total, 2000)
         total += 2000
     remote = journal.stats().sinks["remote"]
-    assert remote.dropped > in_flight[-1].id  # the window in flight and more are gone
+    assert remote.at_risk == 501  # the rows it holds in flight: neither delivered nor dropped yet
+    assert remote.dropped + remote.at_risk + remote.backlog == total
     # A read-ahead after the window in flight starts at the oldest row still kept, not at a hole...
     ahead = journal.fetch_sync("remote", limit=100_000, max_bytes=10**9, after=in_flight[-1].id)
-    assert ahead[0].id == remote.dropped + 1
-    assert [r.id for r in ahead] == list(range(remote.dropped + 1, total + 1))
-    # ...the late delivery of the window in flight moves nothing back, and everything is accounted for.
+    kept = ahead[0].id - 1
+    assert [r.id for r in ahead] == list(range(kept + 1, total + 1))
+    # ...which gave up the one row read ahead before (501): that one is dropped now
+    assert journal.stats().sinks["remote"].dropped == kept - 500
+    # the late delivery of the window in flight counts as delivered, and moves the cursor nowhere
     journal.advance_sync("remote", in_flight[-1].id)
     after = journal.stats().sinks["remote"]
-    assert (after.cursor, after.dropped) == (remote.cursor, remote.dropped)
+    assert (after.cursor, after.dropped, after.delivered, after.at_risk) == (remote.cursor, kept - 500, 500, 0)
     assert after.delivered + after.dropped + after.backlog == total
-    assert metrics.get("gateway_journal_dropped_total", sink="remote") == remote.dropped
+    assert metrics.get("gateway_journal_dropped_total", sink="remote") == kept - 500
+
+
+def test_a_window_delivered_while_the_budget_drops_it_is_counted_delivered_not_dropped(
+    journal: Journal, metrics: Metrics
+) -> None:
+    """The audit's case: 6,201 counted dropped when 6,101 were missing at the server."""
+    fill(journal, 0, 2000)
+    received: set[int] = set()
+    window = journal.fetch_sync("remote", limit=100)  # a batch in flight...
+    total = 2000
+    for _ in range(8):  # ...while the budget drops the oldest rows, the batch among them
+        fill(journal, total, 2000)
+        total += 2000
+    received.update(r.id for r in window)  # the server took it: 2xx
+    journal.advance_sync("remote", window[-1].id)
+    while rows := journal.fetch_sync("remote", limit=5000, max_bytes=10**9):  # the sink drains the rest
+        received.update(r.id for r in rows)
+        journal.advance_sync("remote", rows[-1].id)
+    missing = total - len(received)
+    remote = journal.stats().sinks["remote"]
+    assert missing > 0
+    assert (remote.dropped, remote.delivered, remote.at_risk) == (missing, len(received), 0)
+    assert metrics.get("gateway_journal_dropped_total", sink="remote") == missing
+
+
+def test_a_window_given_up_after_the_budget_dropped_it_is_counted_dropped(journal: Journal) -> None:
+    fill(journal, 0, 2000)
+    journal.fetch_sync("remote", limit=100)  # in flight; the server fails; the sink fetches again
+    total = 2000
+    for _ in range(8):
+        fill(journal, total, 2000)
+        total += 2000
+    received = 0
+    while rows := journal.fetch_sync("remote", limit=5000, max_bytes=10**9):  # from its cursor: gave up
+        received += len(rows)
+        journal.advance_sync("remote", rows[-1].id)
+    remote = journal.stats().sinks["remote"]
+    assert (remote.dropped, remote.delivered, remote.at_risk) == (total - received, received, 0)
+
+
+def test_rows_at_risk_when_the_journal_closes_are_stored_as_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, sinks=("remote",), metrics=Metrics(), clock=SystemClock(), budget_bytes=BUDGET)
+    fill(journal, 0, 2000)
+    journal.fetch_sync("remote", limit=100)  # in flight when the daemon stops
+    for n in range(1, 8):
+        fill(journal, n * 2000, 2000)
+    remote = journal.stats().sinks["remote"]
+    journal.close()
+    journal = Journal(path, sinks=("remote",), metrics=Metrics(), clock=SystemClock(), budget_bytes=BUDGET)
+    again = journal.stats().sinks["remote"]
+    assert again.dropped == remote.dropped + remote.at_risk == 16_000 - again.backlog
+    journal.close()

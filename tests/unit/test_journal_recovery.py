@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -76,6 +77,22 @@ def test_a_journal_that_cannot_be_opened_falls_back_to_memory(tmp_path: Path) ->
     assert journal.commit() == 1
     assert len(journal.fetch_sync("local")) == 1  # sinks keep working
     journal.close()
+
+
+def test_an_in_memory_journal_reports_what_it_loses_at_stop(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be")
+    metrics = Metrics()
+    journal = Journal(blocker / "journal.sqlite", sinks=("local",), metrics=metrics, clock=SystemClock())
+    for i in range(10):
+        journal.append(reading(i))
+    journal.commit()
+    journal.advance_sync("local", 4)  # 6 committed in memory, never delivered
+    journal.append(reading(10))  # and one not even committed
+    with caplog.at_level(logging.ERROR, "gateway.journal"):
+        journal.close()
+    assert "journal: 7 readings held in memory could not be written to disk" in caplog.text
+    assert metrics.get("gateway_journal_lost_total") == 7
 
 
 def test_a_journal_from_a_newer_gateway_is_kept_aside(tmp_path: Path) -> None:
@@ -174,3 +191,48 @@ def test_a_large_journal_is_checked_after_start_up_and_replaced_without_losing_t
     assert row.id == 3001  # ids continue: a sink holding old ids can still advance
     assert row.line == lineproto.encode(reading(3000))
     journal.close()
+
+
+def test_a_migration_on_a_full_disk_keeps_the_file_and_runs_in_memory_until_there_is_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLITE_FULL during a migration is not damage: the file (and its unsent rows) stays where it is."""
+    path = tmp_path / "journal.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
+    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(2000)])
+    db.execute("INSERT INTO cursors VALUES ('local', 20)")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    real = journal_schema.MIGRATIONS[1]
+
+    def on_a_full_disk(conn: sqlite3.Connection) -> None:
+        if conn.execute("PRAGMA database_list").fetchone()[2]:  # the file (not the in-memory fallback)
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: SQLite's own SQLITE_FULL
+        real(conn)
+
+    monkeypatch.setitem(journal_schema.MIGRATIONS, 1, on_a_full_disk)
+    journal = open_journal(path)
+    assert not journal.stats().durable  # in memory for now, said by the journal_unavailable event
+    journal.close()
+    assert corrupt_copies(path) == []  # not taken for a corrupt file
+    monkeypatch.setitem(journal_schema.MIGRATIONS, 1, real)
+    journal = open_journal(path)  # room again: migrated, nothing lost
+    assert journal.stats().durable
+    assert journal.stats().sinks["local"].backlog == 1980
+    journal.close()
+
+
+def test_the_error_of_a_failed_migration_is_not_hidden_by_sqlites_own_rollback(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
+    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
+    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(2000)])
+    db.execute("PRAGMA user_version = 1")
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):  # not "cannot rollback"
+        journal_schema.migrate(db)
+    assert journal_schema.user_version(db) == 1
+    db.close()

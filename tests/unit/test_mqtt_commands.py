@@ -84,3 +84,26 @@ def test_rejections_raise_an_event_then_are_throttled_but_all_counted(sink) -> N
     core.clock.advance(1.5)
     assert not mqtt.handle_command("village/saint-martin/salle/override/set", b"{}")
     assert "not an override topic" in core.recent_events[-1].message
+
+
+def test_commands_past_the_rate_are_refused_unread_and_the_zone_cap_holds(sink) -> None:
+    from gateway.control_bounds import MAX_PENDING_OVERRIDES
+    from gateway.sinks.mqtt_commands import RATE_BURST, RATE_PER_MIN
+
+    mqtt, control, core = sink
+    now = core.clock.now()
+
+    def command(i: int) -> bytes:
+        start = now + timedelta(days=1, hours=i)
+        return body(mode="confort", start=start.isoformat(), until=(start + timedelta(minutes=30)).isoformat())
+
+    handled = [mqtt.handle_command(TOPIC, command(i)) for i in range(RATE_BURST + 5)]
+    assert handled == [True] * RATE_BURST + [False] * 5
+    assert core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rate_limited") == 5
+    # one more every 60 / RATE_PER_MIN seconds, until the zone holds its share of pending overrides
+    for i in range(RATE_BURST, MAX_PENDING_OVERRIDES + 3):
+        core.clock.advance(60 / RATE_PER_MIN)
+        mqtt.handle_command(TOPIC, command(i))
+    assert len(control.zone("salle", "grande_salle").overrides) == MAX_PENDING_OVERRIDES
+    assert core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rejected") == 3
+    assert "at most 20 overrides not yet ended" in core.recent_events[-1].message

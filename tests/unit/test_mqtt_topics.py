@@ -129,8 +129,7 @@ def test_valid_bodies(body: dict, mode: str | None, setpoint: float | None) -> N
         (json.dumps({"until": until(3)}).encode(), "exactly one of"),
         (json.dumps({"mode": "confort", "setpoint": 19, "until": until(3)}).encode(), "exactly one of"),
         (json.dumps({"mode": "confort"}).encode(), "'until' is required"),
-        (json.dumps({"mode": "confort", "until": until(-1)}).encode(), "in the future"),
-        (json.dumps({"mode": "confort", "until": until(24 * 30)}).encode(), "days ahead"),
+        # dates past or too far ahead: refused by the control façade's bound (tests/web/test_bounds.py)
         (json.dumps({"mode": "confort", "until": "tomorrow"}).encode(), "ISO-8601"),
         (json.dumps({"setpoint": "hot", "until": until(1)}).encode(), "must be a number"),
         (json.dumps({"setpoint": True, "until": until(1)}).encode(), "must be a number"),

@@ -201,3 +201,36 @@ def test_a_schedule_edited_with_model_copy_and_lists_still_works() -> None:
     edited = hall_heating().model_copy(update={"schedule": [Slot(days="mon", start="08:00", end="09:00")]})
     assert evaluate(edited, PARIS, HALL, (), ns(at(2026, 1, 12, 8, 30))).occupied is True
     assert evaluate(edited, PARIS, HALL, (), ns(at(2026, 1, 13, 19, 0))).occupied is False
+
+
+def test_alsace_moselle_adds_good_friday_and_26_december() -> None:
+    heating = hall_heating(schedule=[{"days": "daily", "start": "09:00", "end": "12:00"}])
+    for when in (at(2026, 4, 3, 10), at(2026, 12, 26, 10)):  # Good Friday, Saint Stephen's day
+        assert evaluate(heating, PARIS, HALL, (), ns(when)).occupied is True  # worked days elsewhere in France
+        assert evaluate(heating, PARIS, HALL, (), ns(when), holidays="alsace-moselle").occupied is False  # closed
+        sunday_like = heating.model_copy(update={"public_holidays": "sunday"})
+        assert evaluate(sunday_like, PARIS, HALL, (), ns(when), holidays="alsace-moselle").source == "holiday"
+    # the national holidays stay holidays there (Easter Monday)
+    assert evaluate(heating, PARIS, HALL, (), ns(at(2026, 4, 6, 10)), holidays="alsace-moselle").occupied is False
+
+
+def test_the_site_chooses_its_calendar_in_the_configuration() -> None:
+    from gateway.config import parse_config
+    from gateway.errors import ConfigError
+    from rules.config import site_from_config
+    from rules.engine import decide
+    from tests.support.village import hall, site
+    from tests.unit.rules_village import state
+
+    text = site(timezone="Europe/Paris") + hall(sensor="salle-t1", schedule='[{ days = "daily", start = "09:00", end = "12:00" }]')
+    text += '[gpio.relays.salle-chauffage]\npin = 17\n'
+    good_friday = at(2026, 4, 3, 10)
+    for calendar, occupied in (("france", True), ("alsace-moselle", False)):
+        config = parse_config(text.replace("[site]\n", f'[site]\nholidays = "{calendar}"\n'))
+        rules_site = site_from_config(config)
+        assert rules_site.holidays == calendar
+        (zone,) = decide(rules_site, state(good_friday), good_friday).zones
+        assert zone.occupied is occupied
+    assert site_from_config(parse_config(text)).holidays == "france"  # the default
+    with pytest.raises(ConfigError, match=r":2: site.holidays: Input should be 'france' or 'alsace-moselle'"):
+        parse_config(text.replace("[site]\n", '[site]\nholidays = "alsace"\n'))

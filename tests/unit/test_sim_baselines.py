@@ -92,7 +92,9 @@ def test_a_zone_too_weak_for_any_lead_is_said_so() -> None:
     result = simulate(parse_config(text), days=2, warmup_days=0.5)
     programmer = result["baselines"]["programmer"]
     assert programmer["leads_not_found"] == ["mairie/bureau"]
-    assert programmer["leads_h"]["mairie/bureau"] == 12.0  # the longest candidate (τ < 48 h)
+    # no lead helps: the shortest lead that is late no more often than the longest one (12 h, τ < 48 h),
+    # not a 12 h lead that would only burn energy
+    assert programmer["leads_h"]["mairie/bureau"] == 0.5
     assert programmer["zones"]["mairie/bureau"]["late_starts"] == 2
 
 

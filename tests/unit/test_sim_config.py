@@ -55,7 +55,7 @@ def test_mixing_an_archetype_with_the_shorthand_is_a_located_error() -> None:
     text = _village_with(MAIRIE, MAIRIE + "loss_kw_per_k = 0.3\n")
     (problem,) = _problems(text)
     line = _line_of(text, '[simulation.zones."mairie/bureaux"]')
-    assert problem.startswith(f"village.toml:{line}: simulation.zones.mairie/bureaux: ")
+    assert problem.startswith(f'village.toml:{line}: simulation.zones."mairie/bureaux": ')
     assert "cannot be mixed" in problem
 
 
@@ -71,7 +71,7 @@ def test_mixing_an_archetype_with_the_shorthand_is_a_located_error() -> None:
 def test_a_bad_archetype_or_override_is_located(extra: str, path: str, reason: str) -> None:
     text = _village_with(MAIRIE, '[simulation.zones."mairie/bureaux"]\n' + extra)
     (problem,) = _problems(text)
-    field = f"simulation.zones.mairie/bureaux{'.' + path if path else ''}"
+    field = 'simulation.zones."mairie/bureaux"' + ('.' + path if path else '')
     needle = path + " =" if path else '[simulation.zones."mairie/bureaux"]'
     assert problem.startswith(f"village.toml:{_line_of(text, needle)}: {field}: "), problem
     assert reason in problem

@@ -71,7 +71,7 @@ def _run(model: ZoneModel, hours: float, dt_s: float = 60.0, **inputs: float) ->
 def test_energy_is_conserved_over_any_step() -> None:
     # heater + gains that entered = heat stored + heat lost, whatever the step length
     for dt_s in (5.0, 60.0, 900.0, 3600.0 * 5):
-        model = ZoneModel(zone_params("ecole-1970", 250, initial_c=14.0))
+        model = ZoneModel(zone_params("ecole-1970", 250, initial_c=14.0))  # emitter lag: heat it holds counts
         before = model.stored_kwh
         _run(model, 30, dt_s, heater_kw=20.0, outdoor_c=-3.0, gains_air_kw=1.0, gains_rad_kw=2.0, extra_h_ao=0.3)
         balance = model.energy_kwh + model.gains_kwh - (model.stored_kwh - before) - model.loss_kwh
@@ -80,18 +80,43 @@ def test_energy_is_conserved_over_any_step() -> None:
 
 
 def test_the_exact_step_does_not_depend_on_the_tick() -> None:
-    coarse, fine = (ZoneModel(zone_params("mairie-pierre", 120, initial_c=10.0)) for _ in range(2))
+    # the two-node solution is exact: one 15-minute step equals 180 steps of 5 s
+    instant = zone_params("mairie-pierre", 120, {"emitter_lag_min": 0}, initial_c=10.0, sensor_lag_min=0)
+    coarse, fine = ZoneModel(instant), ZoneModel(instant)
     coarse.step(900, heater_kw=11.5, outdoor_c=0.0, gains_rad_kw=0.5)
     for _ in range(180):
         fine.step(5, heater_kw=11.5, outdoor_c=0.0, gains_rad_kw=0.5)
     assert coarse.air_c == pytest.approx(fine.air_c, abs=1e-9)
     assert coarse.mass_c == pytest.approx(fine.mass_c, abs=1e-9)
+    # an emitter that takes minutes to warm enters as its mean output over a step: close, and stable
+    lagged = zone_params("mairie-pierre", 120, initial_c=10.0)
+    coarse, fine = ZoneModel(lagged), ZoneModel(lagged)
+    coarse.step(900, heater_kw=11.5, outdoor_c=0.0)
+    for _ in range(180):
+        fine.step(5, heater_kw=11.5, outdoor_c=0.0)
+    assert coarse.air_c == pytest.approx(fine.air_c, abs=0.3)
+    assert coarse.energy_kwh == pytest.approx(fine.energy_kwh)
+    assert coarse.output_kw == pytest.approx(fine.output_kw, abs=1e-9)  # the emitter's own state is exact
+
+
+def test_emitters_take_minutes_and_thermometers_lag_the_air() -> None:
+    params = zone_params("mairie-pierre", 120, initial_c=15.0, sensor_lag_min=6.0)
+    assert zone_params("mairie-pierre", 120).sensor_lag_min == 0.0  # by default sensors read the air
+    model = ZoneModel(params)
+    model.step(60 * params.emitter.lag_min, heater_kw=11.5, outdoor_c=0.0)
+    assert model.output_kw == pytest.approx(11.5 * (1 - math.exp(-1)))  # one emitter time constant
+    _run(model, 0.5, heater_kw=11.5, outdoor_c=0.0)
+    assert model.sensed_c < model.air_c  # warming: the thermometer in its case is behind
+    _run(model, 0.5, heater_kw=0.0, outdoor_c=0.0)
+    assert model.sensed_c > model.air_c  # cooling: it is behind the other way
+    assert model.sensor_reading(0.0) == round(model.sensed_c, 2)
 
 
 def test_the_steady_state_is_the_ua_balance() -> None:
     params = zone_params("salle-des-fetes-1980", 300)
     model = ZoneModel(params, air_c=5.0, mass_c=5.0)
     model.step(3600 * 24 * 60, heater_kw=10.0, outdoor_c=2.0)  # two months: settled
+    model.step(3600 * 24 * 60, heater_kw=10.0, outdoor_c=2.0)  # (the emitter's output too)
     # heat in = heat out through the air and the structure
     out = params.h_ao_kw_per_k * (model.air_c - 2.0) + params.h_mo_kw_per_k * (model.mass_c - 2.0)
     lost_through_glass = 10.0 * (1 - params.emitter.convective) * params.rad_lost
@@ -173,11 +198,12 @@ def test_local_heating_warms_the_people_not_the_nave() -> None:
     params = zone_params("eglise-pierre", 400, initial_c=8.0)
     model = ZoneModel(params)
     _run(model, 1.0, heater_kw=params.heater_kw, outdoor_c=2.0)
-    assert model.felt_c - model.air_c == pytest.approx(params.emitter.boost_c * (1 - math.exp(-3)), abs=0.05)
+    # the boost after three of its time constants, a little behind for the emitter's own 5-minute lag
+    assert model.felt_c - model.air_c == pytest.approx(params.emitter.boost_c * (1 - math.exp(-3)), abs=0.2)
     assert model.comfort_c == model.felt_c
     assert model.air_c < 9.5  # the nave's air barely moves
-    _run(model, 1.0, heater_kw=0.0, outdoor_c=2.0)  # three time constants after it stops
-    assert model.felt_c - model.air_c < 0.06 * params.emitter.boost_c
+    _run(model, 1.0, heater_kw=0.0, outdoor_c=2.0)  # three time constants after it stops (and the emitter cools)
+    assert model.felt_c - model.air_c < 0.1 * params.emitter.boost_c
 
 
 def test_zone_overrides_cover_every_archetype_parameter() -> None:

@@ -51,6 +51,7 @@ PER_CONTROLLER = {
     "occupied_hours_below_target",
     "occupied_pct_below_target",
     "below_target_hours_in_outages",
+    "below_target_hours_in_windows",
     "late_starts",
     "min_temperature_c",
     "max_temperature_c",
@@ -193,7 +194,7 @@ def test_simulate_command_prints_the_json(tmp_path: Path) -> None:
         timeout=60,
     )
     assert refused.returncode == 2
-    assert "simulation.zones.mairie/bureaux.floor_area_m2" in refused.stderr
+    assert 'simulation.zones."mairie/bureaux".floor_area_m2' in refused.stderr
 
 
 def test_a_heated_zone_without_a_thermal_model_is_refused() -> None:

@@ -23,9 +23,10 @@ from gateway.core import Core
 from gateway.journal import open_journal
 from gateway.metrics import Metrics
 from gateway.model import Reading, Unavailable
-from gateway.users import LoginThrottle, UserStore
+from gateway.users import UserStore
 from gateway.web.app import create_app
 from gateway.web.backend import Backend
+from gateway.web.login_guard import LoginGuard
 from tests.support.village import hall, site
 
 #: A cheap argon2 profile for tests (the product uses argon2-cffi's RFC 9106 default: 64 MiB).
@@ -214,8 +215,7 @@ def app(village: dict[str, Any]) -> Any:
         backend=village["backend"],
         users=village["users"],
         secret_key=b"k" * 64,
-        user_throttle=LoginThrottle(max_failures=3, lockout_s=300, monotonic=village["clock"].monotonic),
-        address_throttle=LoginThrottle(max_failures=10, lockout_s=300, monotonic=village["clock"].monotonic),
+        login_guard=LoginGuard(free=3, max_delay_s=300, monotonic=village["clock"].monotonic),
     )
 
 
@@ -254,3 +254,14 @@ def admin(client: Any) -> Any:
     response = login(client, "maire")
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def served(app: Any) -> Iterator[Any]:
+    """The app behind a real waitress server (the daemon's :class:`WebServer`) on a free port."""
+    from gateway.services.web import WebServer
+
+    server = WebServer(app, host="127.0.0.1", port=0, threads=2)
+    server.start()
+    yield server
+    server.stop()

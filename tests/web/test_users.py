@@ -11,7 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from gateway.cli import main
-from gateway.users import LoginThrottle, UserError, UserStore, ensure_demo_user
+from gateway.users import UserError, UserStore, ensure_demo_user
 from tests.web.conftest import FAST_HASHER
 
 
@@ -94,32 +94,6 @@ def test_the_demo_account_gets_a_new_random_password_each_time(tmp_path):
     assert len(second) >= 16
     assert store.authenticate("demo", first) is None
     assert store.authenticate("demo", second).role == "admin"
-
-
-def test_throttle_locks_a_key_after_repeated_failures_then_lets_it_try_again():
-    now = [0.0]
-    throttle = LoginThrottle(max_failures=3, window_s=60, lockout_s=300, monotonic=lambda: now[0])
-    for _ in range(2):
-        throttle.failure("user:marie")
-    assert throttle.retry_after("user:marie") == 0
-    throttle.failure("user:marie")
-    assert throttle.retry_after("user:marie") == pytest.approx(300)
-    assert throttle.retry_after("user:pierre") == 0
-    now[0] = 301.0
-    assert throttle.retry_after("user:marie") == 0
-
-
-def test_throttle_forgets_old_failures_and_successes_and_stays_bounded():
-    now = [0.0]
-    throttle = LoginThrottle(max_failures=2, window_s=60, lockout_s=300, max_keys=100, monotonic=lambda: now[0])
-    throttle.failure("a")
-    now[0] = 61.0
-    throttle.failure("a")  # the first one is outside the window
-    assert throttle.retry_after("a") == 0
-    throttle.success("a")
-    for i in range(1000):
-        throttle.failure(f"flood-{i}")
-    assert len(throttle._failures) <= 100
 
 
 def test_user_command_adds_lists_changes_and_removes_without_printing_secrets(tmp_path, monkeypatch, capsys):

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from drivers.sim.zone_params import Figures, ZoneParams, derive
+from drivers.sim.zone_params import SENSOR_LAG_MIN, Figures, ZoneParams, derive
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
@@ -64,6 +64,7 @@ class ArchetypeParams(BaseModel):
     boost_c: Annotated[float, Field(ge=0, le=15)] = 0.0  # local heating: felt − air at full power
     warm_min: Annotated[float, Field(gt=0, le=120)] = 15.0  # local heating: time constant of the boost
     window_loss_kw_per_k: Annotated[float, Field(gt=0, le=5)] = 0.2  # one casement window wide open
+    emitter_lag_min: Annotated[float, Field(ge=0, le=120)] | None = None  # default: by emitter kind
 
     @model_validator(mode="after")
     def _shares(self) -> ArchetypeParams:
@@ -165,6 +166,7 @@ def zone_params(
     design_outdoor_c: float = -7.0,
     initial_c: float = 12.0,
     sensor_noise_c: float = 0.05,
+    sensor_lag_min: float = SENSOR_LAG_MIN,
 ) -> ZoneParams:
     """The zone model of ``floor_area_m2`` of ``archetype`` with ``overrides`` (frozen, with derived
     figures: ``time_constant_h``, ``ua_kw_per_k``, ``heater_kw``...). Raises :class:`ArchetypeError`."""
@@ -179,6 +181,7 @@ def zone_params(
             design_outdoor_c=design_outdoor_c,
             initial_c=initial_c,
             sensor_noise_c=sensor_noise_c,
+            sensor_lag_min=sensor_lag_min,
         )
     except ValueError as exc:
         raise ArchetypeError(f"archetype {archetype!r}: {exc}") from exc

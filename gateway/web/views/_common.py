@@ -22,6 +22,20 @@ _KNOWN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"end must not be before"), lambda m: _("The last day must not be before the first.")),
     (re.compile(r"at most 180 days"), lambda m: _("An override may last at most 180 days.")),
     (re.compile(r"at most a year"), lambda m: _("An exception may last at most a year.")),
+    (re.compile(r"start is more than a day in the past"), lambda m: _("The start is more than a day in the past.")),
+    (
+        re.compile(r"first day is more than a day in the past"),
+        lambda m: _("The first day is more than a day in the past."),
+    ),
+    (re.compile(r"more than (\d+) days ahead"), lambda m: _("At most %(n)s days ahead.", n=m.group(1))),
+    (
+        re.compile(r"at most (\d+) overrides not yet ended"),
+        lambda m: _("At most %(n)s bookings or overrides at a time; cancel one first.", n=m.group(1)),
+    ),
+    (
+        re.compile(r"at most (\d+) exceptions not yet ended"),
+        lambda m: _("At most %(n)s exceptions at a time; remove one first.", n=m.group(1)),
+    ),
     (re.compile(r"at most (\d+) periods"), lambda m: _("At most %(n)s periods in a week.", n=m.group(1))),
     (
         re.compile(r"between ([\d.]+) and ([\d.]+)"),
