@@ -36,6 +36,8 @@ RTU_QUIET_S = 0.05
 #: characters apart at most; USB adapters deliver them within a few ms; a TCP gateway sends the
 #: frame at once, a lost segment is resent within about 0.2 s).
 REPLY_GAP_S: dict[str, float] = {"rtu": 0.1, "tcp": 0.3}
+#: A request is not sent with less time than this before its deadline.
+MIN_REQUEST_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,8 @@ class ModbusLink:
         if deadline is not None and deadline < end:
             end = deadline
         allowed = end - loop.time()
+        if allowed < MIN_REQUEST_S:  # a budget already spent: better not to ask than to leave a reply behind
+            raise ReadError("timeout", f"no time left for a request (its budget ended {-allowed:.3g}s ago)")
         client = await self._connected(end)
         self.requests += 1
         call = client.read_holding_registers if function_code == 3 else client.read_input_registers

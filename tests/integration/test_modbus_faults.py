@@ -15,7 +15,7 @@ import time
 import pytest
 
 from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
-from drivers.modbus_link import REPLY_GAP_S, TcpLink
+from drivers.modbus_link import REPLY_GAP_S, ReadError, TcpLink
 from drivers.modbus_profile import load_profile
 from drivers.sim.meters import SimMeter
 from tests.support.modbus_faults import FaultPlan, FaultyModbusProxy
@@ -143,3 +143,15 @@ async def test_good_meters_keep_their_cadence_while_their_neighbours_misbehave(s
     assert recorder.of("m9")
     assert recorder.counts[("gateway_modbus_flaps_total", (("device", "m9"),))] >= 1
     assert not any("recovered" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_request_is_not_sent_once_its_budget_is_spent(sim_meters):
+    # a suspect meter read in several requests may spend its budget on the first ones: the rest
+    # are not sent at all (on RS-485 their replies would only arrive after the port was closed)
+    async with _bus(sim_meters, [1], timeout_s=1.0) as (poller, _plan, _recorder):
+        loop = asyncio.get_running_loop()
+        assert await poller.link.read(unit=1, function_code=4, start=0, count=2)  # connected
+        with pytest.raises(ReadError, match="no time left for a request") as err:
+            await poller.link.read(unit=1, function_code=4, start=0, count=2, deadline=loop.time() - 0.05)
+        assert err.value.kind == "timeout"
+        assert poller.link.requests == 1
