@@ -117,8 +117,12 @@ async def test_good_meters_keep_their_cadence_while_their_neighbours_misbehave(s
             # a late reply one poll in three)
             for unit, actions in faults.items():
                 plan.set(unit, *actions)
+            faults_from = time.monotonic()
+            # (the round in which they start is the one that can cost a late poll: every meter is
+            # healthy then, and the late one has its whole timeout; docs/performance.md)
+            await asyncio.sleep(2.5)
             start = time.monotonic()
-            await asyncio.sleep(15.0)
+            await asyncio.sleep(12.0)
             end = time.monotonic()
         finally:
             task.cancel()
@@ -126,10 +130,11 @@ async def test_good_meters_keep_their_cadence_while_their_neighbours_misbehave(s
                 await task
     # Then the good meters keep their cadence: nearly every sample, evenly spaced, never a burst
     for unit in (1, 3, 5, 7):
-        samples, within, shortest = await _cadence(recorder, f"m{unit}", start, end, interval)
-        assert samples >= 0.93, (unit, samples)
+        samples, within, _ = await _cadence(recorder, f"m{unit}", start, end, interval)
+        assert samples >= 0.95, (unit, samples)
         assert within >= 0.9, (unit, within)
-        assert shortest >= 0.5 * interval, (unit, shortest)
+        *_, shortest = await _cadence(recorder, f"m{unit}", faults_from, end, interval)
+        assert shortest >= 0.45 * interval, (unit, shortest)  # never a burst, even in the first round
     # and each bad meter is logged once, for what it does
     lines = [r.getMessage() for r in caplog.records if "is not answering" in r.getMessage()]
     said = {line.split(" ")[0]: line for line in lines}
