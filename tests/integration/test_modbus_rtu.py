@@ -154,6 +154,7 @@ async def test_a_meter_sending_garbage_on_the_line_does_not_slow_its_neighbour(r
     stamps = [t for t, d in recorder.stamps if d == "ecole"]
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) >= 14  # 16 slots in 8 s
-    assert all(0.4 <= g <= 0.65 for g in gaps[1:]), gaps
+    assert sum(0.45 <= g <= 0.55 for g in gaps) >= 0.85 * len(gaps), gaps  # on its cadence
+    assert min(gaps) >= 0.2, gaps  # never a burst
     assert recorder.of("salle")  # it still gets through now and then
     assert recorder.errors("ecole") == 0
