@@ -24,6 +24,9 @@ from gateway.report.meters import year_ago_date
 
 #: A signature is fitted on at least this many weeks ending on the period's last day.
 FIT_WEEKS = 12
+#: A saving is computed only when both periods have energy and degree-days on this share of their days
+#: (a reference covering November alone says nothing about a whole year).
+MIN_COVERAGE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,11 @@ class PeriodFigures:
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
+
+    @property
+    def covered(self) -> bool:
+        """Energy and degree-days on at least :data:`MIN_COVERAGE` of the period's days."""
+        return min(self.energy_days, self.dju_days) >= MIN_COVERAGE * self.days
 
     @property
     def kwh_per_dju(self) -> float | None:
@@ -143,17 +151,19 @@ def compare_building(
     chosen = sg.choose_slope(current.signature, reference.signature)
     slope, slope_from = chosen if chosen is not None else (None, None)
     normalised = saving = None
-    if slope is not None:
+    comparable = current.covered and reference.covered
+    if slope is not None and comparable:
         rate = sg.normalised_rate(current.energy_period(), reference.energy_period(), slope)
         normalised = rate * current.energy_days if rate is not None else None
         saving = sg.saving_pct(current.energy_period(), reference.energy_period(), slope)
     water_saving = None
-    if current.water_m3 is not None and reference.water_m3 and current.water_days and reference.water_days:
+    if (current.water_m3 is not None and reference.water_m3 and current.water_days >= MIN_COVERAGE * current.days
+            and reference.water_days >= MIN_COVERAGE * reference.days):
         per_day = current.water_m3 / current.water_days
         water_saving = 100.0 * (1 - per_day / (reference.water_m3 / reference.water_days))
     avoided = None
     heater_slope = sg.choose_slope(current.heater_signature, reference.heater_signature)
-    if heater_slope is not None and reference.heater_hours is not None:
+    if heater_slope is not None and reference.heater_hours is not None and comparable:
         rate = sg.normalised_rate(current.heater_period(), reference.heater_period(), heater_slope[0])
         ref_rate = reference.heater_period().rate
         if rate is not None and ref_rate is not None:

@@ -90,9 +90,13 @@ class DailyFigures:
         """Hours of heater running per local day, summed over the building's heated zones."""
         out: Series = {}
         for zone in self.heated_zones(building):
-            for day, hours in self._cached(("duty", zone), first, last, self._read_duty).items():
+            for day, hours in self.zone_heater_hours(zone, first, last).items():
                 out[day] = out.get(day, 0.0) + hours
         return out
+
+    def zone_heater_hours(self, zone: str, first: date, last: date) -> Series:
+        """Hours of heater running per local day of one zone (``building/zone``)."""
+        return self._cached(("duty", zone), first, last, self._read_duty)
 
     def lit_hours(self, relay: str, first: date, last: date) -> Series:
         """Hours a relay was on per night (keyed by the evening's local day)."""

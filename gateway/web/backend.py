@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from gateway import __version__
 from gateway.config import GatewayConfig
 from gateway.metrics import Metrics
+from gateway.report.door import Reports
 from gateway.report.meters import EnergyRow, MeterTotals
 from gateway.state import StateStore
 
@@ -142,6 +143,7 @@ class Backend:
         self._clock_status = clock_status
         self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self._meters = MeterTotals(config=config, archive=archive, now=self.now)
+        self.reports = Reports(config=config, archive=archive, now=self.now)  # Énergie signatures, public page
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
         self.tz = ZoneInfo(config.site.timezone)
 
