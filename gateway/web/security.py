@@ -68,7 +68,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class GatewaySessionInterface(SecureCookieSessionInterface):
-    """Signed cookie sessions whose Secure flag follows ``[web].secure_cookies``."""
+    """Signed cookie sessions whose Secure flag follows ``[web].secure_cookies``; the stateless
+    endpoints (the public page) never send the cookie back, even to a logged-in visitor."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if request.endpoint in STATELESS_ENDPOINTS:
+            return  # no Set-Cookie, no Vary: Cookie: the same cacheable answer for everyone
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         policy = app.config["GATEWAY_SECURE_COOKIES"]
