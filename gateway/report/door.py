@@ -3,13 +3,13 @@
 Rules: built once per app with the archive the daemon opened (or none: every figure is then
 missing, nothing fails); the station file of ``[report] degree_days_csv`` is read once at start (a bad
 file is logged and ignored: the sensor's degree-days still count); computed views are kept for
-:data:`gateway.report.public.TTL_S` seconds; safe from several web threads.
+:data:`gateway.report.public.TTL_S` seconds and recomputed in the background
+(:class:`gateway.report.refresh.Refreshing`); safe from several web threads.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -19,6 +19,7 @@ from gateway.report.compare import Comparison, compare
 from gateway.report.daily import DailyFigures
 from gateway.report.meters import year_ago_date
 from gateway.report.public import TTL_S, PublicPage, PublicView, comparable_start, periods
+from gateway.report.refresh import Refreshing
 
 log = logging.getLogger("gateway.report")
 
@@ -58,19 +59,23 @@ class Reports:
         self._now = now
         self._monotonic = monotonic
         self.public = PublicPage(self.figures, now=now, monotonic=monotonic)
-        self._lock = threading.Lock()
-        self._winter: tuple[float, Comparison] | None = None
+        self._winter = Refreshing(self._compute_winter, ttl_s=TTL_S, name="energy-winter", monotonic=monotonic)
+
+    def warm(self, *, public: bool) -> None:
+        """Compute this winter's comparison (and the public view) in the background, before any visitor."""
+        self._winter.warm()
+        if public:
+            self.public.warm()
 
     def public_view(self) -> PublicView:
         return self.public.view()
 
     def winter(self) -> Comparison:
         """This heating season so far against the same dates a year earlier, every building."""
-        with self._lock:
-            if self._winter is None or self._monotonic() - self._winter[0] >= TTL_S:
-                today = self._now().astimezone(self.figures.tz).date()
-                _week, (first, last) = periods(today, self.config.report.heating_season_start_month)
-                first = comparable_start(self.figures, first, last)
-                result = compare(self.figures, first, last, (year_ago_date(first), year_ago_date(last)))
-                self._winter = (self._monotonic(), result)
-            return self._winter[1]
+        return self._winter.get()
+
+    def _compute_winter(self) -> Comparison:
+        today = self._now().astimezone(self.figures.tz).date()
+        _week, (first, last) = periods(today, self.config.report.heating_season_start_month)
+        first = comparable_start(self.figures, first, last)
+        return compare(self.figures, first, last, (year_ago_date(first), year_ago_date(last)))

@@ -16,8 +16,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,8 +25,7 @@ from gateway.report import signature as sg
 from gateway.report.compare import MIN_COVERAGE, compare_building
 from gateway.report.daily import DailyFigures
 from gateway.report.meters import year_ago_date
-
-log = logging.getLogger("gateway.report.public")
+from gateway.report.refresh import Refreshing
 
 #: How long a computed view is served before it is computed again (seconds).
 TTL_S = 600.0
@@ -210,63 +207,15 @@ def _colder(figures: DailyFigures, period: tuple[date, date], reference: tuple[d
     return sum(v.value for v in cur.values()) / len(cur) > sum(v.value for v in ref.values()) / len(ref)
 
 
-class PublicPage:
-    """The public view, recomputed at most every :data:`TTL_S` seconds, and never in a visitor's
-    request once a first view exists: a stale view is served while a background thread computes the
-    next one (:meth:`warm` computes the first one ahead of any visitor)."""
+class PublicPage(Refreshing[PublicView]):
+    """The public view, recomputed at most every :data:`TTL_S` seconds in the background
+    (:class:`gateway.report.refresh.Refreshing`): a visitor never waits for a computation once the
+    first view exists (:meth:`warm` computes it at start)."""
 
     def __init__(self, figures: DailyFigures, *, now: Any, ttl_s: float = TTL_S,
                  monotonic: Any = time.monotonic) -> None:
         self.figures = figures
-        self._now = now
-        self._ttl_s = ttl_s
-        self._monotonic = monotonic
-        self._lock = threading.Lock()  # guards the fields below
-        self._compute_lock = threading.Lock()  # one computation at a time
-        self._view: PublicView | None = None
-        self._at = 0.0
-        self._refreshing = False
-
-    def _fresh(self) -> PublicView | None:
-        with self._lock:
-            if self._view is not None and self._monotonic() - self._at < self._ttl_s:
-                return self._view
-            return None
-
-    def _compute(self) -> PublicView:
-        with self._compute_lock:
-            done = self._fresh()  # computed by another thread while this one waited
-            if done is not None:
-                return done
-            view = public_view(self.figures, self._now())
-            with self._lock:
-                self._view, self._at = view, self._monotonic()
-            return view
-
-    def _refresh(self) -> None:
-        try:
-            self._compute()
-        except Exception as exc:  # the stale view stays; a later request tries again
-            log.warning("public page not refreshed: %s", exc)
-        finally:
-            with self._lock:
-                self._refreshing = False
-
-    def warm(self) -> None:
-        """Compute the next view in a background thread (unless one already is)."""
-        with self._lock:
-            if self._refreshing:
-                return
-            self._refreshing = True
-        threading.Thread(target=self._refresh, name="public-page", daemon=True).start()
+        super().__init__(lambda: public_view(figures, now()), ttl_s=ttl_s, name="public-page", monotonic=monotonic)
 
     def view(self) -> PublicView:
-        """The current view: computed in this thread only if there is none yet; when stale, served
-        as it is while the next one is computed in the background."""
-        with self._lock:
-            view, stale = self._view, self._monotonic() - self._at >= self._ttl_s
-        if view is None:
-            return self._compute()
-        if stale:
-            self.warm()
-        return view
+        return self.get()
