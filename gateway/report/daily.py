@@ -7,8 +7,9 @@ Rules of this module:
 - heating hours are the sum, over the building's heated zones, of the hourly mean of the control
   loop's ``heater_on`` samples (the heater's duty): hours of heater running;
 - a relay's lit hours are rebuilt from its switch samples (published on change): a state holds until
-  the next sample; an hour with a switch counts half (the archive keeps hours, not instants);
-  a night is the evening's local day (noon to noon);
+  the next sample; an hour with a switch counts half (the archive keeps hours, not instants); an hour
+  that saw both states ends in the state it began in (switched there and back); a night is the
+  evening's local day (noon to noon);
 - degree-days come from the outdoor sensor's hourly minimum and maximum (:mod:`.degree_days`), with
   the station file's values where the sensor has none;
 - **caching**: a day whose last hour is more than :data:`gateway.report.meters.SETTLED_S` old is
@@ -138,28 +139,33 @@ class DailyFigures:
     def _cached(self, key: tuple[str, ...], first: date, last: date,
                 read: Callable[[tuple[str, ...], date, date], dict[date, Any]],
                 *, settled: date | None = None) -> dict[date, Any]:
-        """``read(key, first, last)``, with the settled days kept as one contiguous span per key."""
-        settled_to = min(last, self._settled_day() if settled is None else settled)
+        """``read(key, first, last)``, with the settled days kept as one contiguous span per key: a request
+        before the span or after it reads only the missing days and extends it (never thrashes between
+        this year and the reference year)."""
+        settled_day = self._settled_day() if settled is None else settled
         with self._lock:
             span = self._cache.get(key)
-        if span is not None and span[0] <= first <= span[1] + timedelta(days=1):
-            values = span[2]
-            if span[1] < settled_to:  # extend the span with the days settled since
-                values = {**values, **read(key, span[1] + timedelta(days=1), settled_to)}
-                span = (span[0], settled_to, values)
-                with self._lock:
-                    self._cache[key] = span
-            covered_to = span[1]
-        elif settled_to >= first:
-            values = read(key, first, settled_to)
+        if span is None:
+            hi = min(last, settled_day)
+            values = read(key, first, hi) if hi >= first else {}
+            span = (first, hi, values) if hi >= first else None
+        else:
+            lo, hi, values = span
+            if first < lo:  # earlier days: read up to the span, keep it contiguous
+                values = {**read(key, first, lo - timedelta(days=1)), **values}
+                lo = first
+            want = min(max(last, hi), settled_day)
+            if want > hi:  # days settled since, or asked for beyond the span
+                values = {**values, **read(key, hi + timedelta(days=1), want)}
+                hi = want
+            span = (lo, hi, values)
+        if span is not None:
             with self._lock:
                 if key not in self._cache and len(self._cache) >= MAX_SERIES:
                     self._cache.clear()
-                self._cache[key] = (first, settled_to, values)
-            covered_to = settled_to
-        else:
-            values, covered_to = {}, first - timedelta(days=1)
-        out = {d: v for d, v in values.items() if first <= d <= last}
+                self._cache[key] = span
+        covered_to = span[1] if span is not None else first - timedelta(days=1)
+        out = {d: v for d, v in (span[2] if span is not None else {}).items() if first <= d <= last}
         if covered_to < last:
             out.update(read(key, max(first, covered_to + timedelta(days=1)), last))
         return dict(sorted(out.items()))
@@ -199,11 +205,11 @@ class DailyFigures:
             sample = by_hour.get(hour_ns)
             if sample is None:  # no switch: the state holds
                 lit = state
-            elif sample[0] == sample[1]:  # one value in the hour: a switch to it, or a repeat
-                lit = sample[0] if state is None or state == sample[0] else 0.5
+            elif sample[0] == sample[1]:  # one value in the hour: a repeat, or a switch (relays publish changes)
+                lit = sample[0] if state == sample[0] else 0.5
                 state = sample[0]
-            else:  # switched both ways within the hour
-                lit, state = 0.5, sample[2]
+            else:  # switched both ways within the hour: on and back off (or off and back on)
+                lit, state = 0.5, (state if state is not None else sample[2])
             if hour_ns >= start_ns and lit is not None:
                 day = datetime.fromtimestamp((hour_ns - noon) / NS, self.tz).date()
                 out[day] = out.get(day, 0.0) + lit

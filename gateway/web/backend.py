@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import shutil
+import threading
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -450,6 +451,11 @@ class Backend:
             return []
 
     # ---- energy (gateway.report) -----------------------------------------------------------------
+    def warm(self, *, public: bool) -> None:
+        """Fill the Énergie (and public) pages' caches in background threads, before any visitor."""
+        threading.Thread(target=self._meters.rows, name="energy-warm", daemon=True).start()
+        self.reports.warm(public=public)
+
     def energy(self, *, brief: bool = False) -> list[EnergyRow]:
         """Per meter: today, yesterday, this week, this month and the same month last year
         (:meth:`gateway.report.meters.MeterTotals.rows`; ``brief``: the overview's three figures)."""

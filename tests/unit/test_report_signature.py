@@ -60,6 +60,11 @@ def test_an_exact_signature_saves_nothing_in_a_colder_or_a_milder_winter(offset)
     slope, whose = sg.choose_slope(fitted, sg.fit(reference))
     assert whose == "current"
     assert sg.saving_pct(period(current), period(reference), slope) == pytest.approx(0.0, abs=1e-9)
+    # the naive correction (all the energy times DJU_ref / DJU_cur) scales the base load too: a false saving
+    # in the colder winter, a false loss in the milder one
+    cur, ref = period(current), period(reference)
+    naive = 100 * (1 - cur.energy * (ref.dju / cur.dju) / ref.energy)
+    assert naive > 2 if offset < 0 else naive < -2
 
 
 def test_a_building_heating_20_percent_less_per_degree_day_saves_the_known_share():
