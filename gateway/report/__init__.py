@@ -13,7 +13,9 @@ Rules of this package:
 
 Modules: :mod:`.meters` (the Énergie page's per-meter totals), :mod:`.reader` (archive access),
 :mod:`.degree_days`, :mod:`.station_csv`, :mod:`.signature`, :mod:`.daily` (per-day figures per
-building), :mod:`.compare` (a period against its reference), renderers (:mod:`.render_csv`,
-:mod:`.render_html`, :mod:`.svg`), :mod:`.public` (the public page's aggregates) and
-:mod:`.summary` (the daily summary and health points uploaded to the intercommunality).
+building), :mod:`.compare` (a period against its reference), outputs (:mod:`.outputs` for JSON and
+the yearly CSV, :mod:`.council` for the printable report, :mod:`.svg` for charts), :mod:`.public`
+(the public page's aggregates), :mod:`.refresh` (background recomputation), :mod:`.door` (what the
+web reads) and :mod:`.summary` (the daily summary and health points uploaded to the intercommunality).
+See docs/reporting.md.
 """
