@@ -90,25 +90,30 @@ class _Zone:
     ua_kw_per_k: float
     heater_kw: float
     temperature_c: float
+    boost_c: float = 0.0  # local heating (pew heaters): felt − air at full power
 
 
-def zone_figures(config: Any, building_kind: str, key: str) -> tuple[float, float, float, float]:
-    """(C kWh/K, UA kW/K, heater kW, initial °C) of a zone from ``[simulation.zones]``: the one-node
-    figures, or a building model's ``params()`` (archetypes), else :data:`TYPICAL_ZONES`."""
+def zone_figures(config: Any, building_kind: str, key: str) -> tuple[float, float, float, float, float]:
+    """(C kWh/K, UA kW/K, heater kW, initial °C, local boost °C) of a zone from ``[simulation.zones]``: a
+    building model's ``params()`` (archetypes: total capacity, steady-state loss, heater, and the felt
+    boost of local heating such as pew heaters), or the one-node figures, else :data:`TYPICAL_ZONES`."""
     sim = getattr(config, "simulation", None)
     configured = getattr(sim, "zones", {}).get(key) if sim is not None else None
     if configured is None:
-        return TYPICAL_ZONES.get(building_kind, TYPICAL_ZONES["other"])
+        return (*TYPICAL_ZONES.get(building_kind, TYPICAL_ZONES["other"]), 0.0)
     initial = float(getattr(configured, "initial_c", 12.0))
     params = getattr(configured, "params", None)
-    if callable(params):  # a building model described by an archetype
+    if callable(params):
         p = params(design_outdoor_c=float(getattr(sim, "design_outdoor_c", -7.0)))
-        return float(p.heat_capacity_kwh_per_k), float(p.ua_kw_per_k), float(p.heater_kw), initial
+        emitter = getattr(p, "emitter", None)
+        boost = float(getattr(emitter, "boost_c", 0.0)) if getattr(emitter, "kind", "") == "local" else 0.0
+        return float(p.heat_capacity_kwh_per_k), float(p.ua_kw_per_k), float(p.heater_kw), initial, boost
     return (
         float(configured.heat_capacity_kwh_per_k),
         float(configured.loss_kw_per_k),
         float(configured.heater_kw),
         initial,
+        0.0,
     )
 
 
@@ -139,8 +144,8 @@ class VillageHistory:
             for zid, zone in building.zones.items():
                 if zone.heating is None:
                     continue
-                c, ua, kw, initial = zone_figures(config, building.kind, f"{bid}/{zid}")
-                self.zones.append(_Zone(f"{bid}/{zid}", bid, zid, zone.heating, c, ua, kw, initial))
+                c, ua, kw, initial, boost = zone_figures(config, building.kind, f"{bid}/{zid}")
+                self.zones.append(_Zone(f"{bid}/{zid}", bid, zid, zone.heating, c, ua, kw, initial, boost))
         self.meters: dict[str, tuple[Any, str]] = {}  # device id -> (device, field)
         self.counters: dict[str, float] = {}
         for bus in config.buses.values():
@@ -203,9 +208,13 @@ class VillageHistory:
 
     @staticmethod
     def _step(zone: _Zone, target: float | None, outdoor: float) -> tuple[float, float]:
-        """One hour of the zone's node; the heater gives what reaches ``target`` within the hour (capped)."""
+        """One hour of the zone's node; the heater gives what reaches ``target`` within the hour (capped).
+        With local heating (pew heaters) the people feel the air plus the heaters' boost: the air's
+        target is that much lower."""
         decay = math.exp(-zone.ua_kw_per_k / zone.capacity_kwh_per_k)
         power = 0.0
+        if target is not None and zone.boost_c and target > zone.temperature_c:
+            target -= zone.boost_c
         if target is not None and zone.heater_kw > 0:
             needed = zone.ua_kw_per_k * (target - outdoor - (zone.temperature_c - outdoor) * decay) / (1 - decay)
             power = min(zone.heater_kw, max(0.0, needed))

@@ -41,8 +41,9 @@ def test_each_building_gets_a_daily_point_at_its_local_midnight(village_year):
                            "normalised_kwh"}
     assert all(isinstance(v, float) for v in fields.values())
     assert fields["kwh_per_dju"] == pytest.approx(fields["energy_kwh"] / fields["dju"], rel=1e-3)
-    drifts = [p.field_map()["drift_pct"] for p in points]
-    assert max(abs(d) for d in drifts) < 40  # ordinary weeks follow their signature
+    drifts = [p.field_map()["drift_pct"] for p in points if p.tag("building") != "eglise"]
+    assert max(abs(d) for d in drifts) < 40  # ordinary weeks of buildings used every day follow their signature
+    # (the church, heated for Sunday's service only once it gets cold, does not: docs/upload.md says so)
     assert "water_m3" not in next(p for p in points if p.tag("building") == "mairie").field_map()
 
 
