@@ -74,6 +74,8 @@ def build(args: argparse.Namespace, config: Any, now: datetime) -> str:
 
     tz = ZoneInfo(config.site.timezone)
     first, last, reference = periods(args, now.astimezone(tz).date())
+    if last.isoformat() != args.last:
+        print(f"report: the period ends on {last.isoformat()} (yesterday: today is not finished)", file=sys.stderr)
     station_path = args.dju_csv or config.report.degree_days_csv
     station = load(station_path) if station_path else {}
     path = config.journal.archive.path or config.service.state_dir / "archive.sqlite"

@@ -117,6 +117,13 @@ def test_no_archive_and_a_bad_station_file(village_year, tmp_path, capsys):
     assert f"{station}:3: 'beaucoup' is not a number" in capsys.readouterr().err
 
 
+def test_a_period_running_into_today_stops_at_yesterday_and_says_so(village_year, capsys):
+    config, path, end = village_year
+    data = json.loads(build(args(path, first="2026-11-20", last="2026-12-31"), config, end))
+    assert data["to"] == "2026-11-26"
+    assert "the period ends on 2026-11-26" in capsys.readouterr().err
+
+
 def test_the_output_file_and_a_station_file_for_days_without_a_reading(village_year, tmp_path):
     _config, path, _end = village_year
     station = tmp_path / "dju.csv"
