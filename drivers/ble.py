@@ -5,6 +5,10 @@ Rules of this module:
   on the event loop thread). It never raises: bad payloads are counted in
   ``gateway_ble_rejected_total{reason}`` and dropped; unknown devices are ignored (``ble-scan``
   lists them);
+- an implausible value of a configured sensor (300 °C, −100 °C, NaN) is never published: it is
+  counted in ``gateway_ble_implausible_total{sensor, field}`` and logged at most once an hour per
+  sensor and field; an advert with nothing plausible left does not count as fresh, so a sensor
+  sending only garbage goes stale (and its zone to its fail-safe) like a silent one;
 - coalescing: a sensor repeating its frame counter is one reading; identical values are
   re-published at most every ``heartbeat_s`` (a chatty sensor cannot flood the journal);
 - the radio is the one thing tests replace: :class:`BleScanner` takes a ``radio_factory``
@@ -22,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +38,8 @@ DetectionCallback = Callable[[Any, Any], None]
 
 #: Longest wait for the radio to start or stop (BlueZ D-Bus calls can hang).
 _RADIO_TIMEOUT_S = 20.0
+#: An implausible value is logged at most this often per sensor and field (always counted).
+_IMPLAUSIBLE_LOG_EVERY_S = 3600.0
 
 
 class Counters(Protocol):
@@ -121,6 +127,7 @@ class AdvertListener:
         self._started = clock.monotonic()
         self.last_advert_at: float | None = None  # monotonic time of the last advertisement of anyone
         self._bug_logged = False
+        self._implausible_logged: dict[tuple[str, str], float] = {}
 
     def __call__(self, device: Any, adv: Any) -> None:
         """bleak's ``detection_callback(device, advertisement_data)``; never raises."""
@@ -152,13 +159,31 @@ class AdvertListener:
         except AdvertRejectedError as exc:
             self._metrics.inc("gateway_ble_rejected_total", reason=exc.reason)
             log.debug("%s: advert rejected (%s): %s", sensor.id, exc.reason, exc)
+            self._implausible(sensor, exc.implausible, now)
             return
-        if decoded is None or not (decoded.climate or decoded.binary):
+        if decoded is None:
+            return
+        self._implausible(sensor, dict(decoded.implausible), now)
+        if not (decoded.climate or decoded.binary):
             return
         if sensor.format and decoded.format != sensor.format:
             self._metrics.inc("gateway_ble_ignored_total", reason="other_format")
             return
         self._accept(sensor, decoded, now)
+
+    def _implausible(self, sensor: BleSensor, values: Mapping[str, float], now: float) -> None:
+        for name, value in values.items():
+            self._metrics.inc("gateway_ble_implausible_total", sensor=sensor.id, field=name)
+            last = self._implausible_logged.get((sensor.id, name))
+            if last is None or now - last >= _IMPLAUSIBLE_LOG_EVERY_S:
+                self._implausible_logged[(sensor.id, name)] = now
+                log.warning(
+                    "%s: implausible %s = %g rejected; counted in gateway_ble_implausible_total, "
+                    "logged at most once an hour",
+                    sensor.id,
+                    name,
+                    value,
+                )
 
     def _accept(self, sensor: BleSensor, decoded: Decoded, now: float) -> None:
         values: dict[str, float | bool] = {**decoded.climate, **decoded.binary}

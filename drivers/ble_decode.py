@@ -8,6 +8,10 @@ Rules of this module:
   (not a format we read: someone's phone, a beacon) or raises :class:`AdvertRejectedError` with a
   short ``reason`` (``truncated``, ``malformed``, ``undecryptable``, ``no_bindkey``,
   ``implausible``, ``too_large``) that the caller counts;
+- plausibility: a value outside the sensor's measuring range (:data:`_PLAUSIBLE`, e.g. 300 °C or
+  −100 °C, or NaN) is dropped from the reading and reported in :attr:`Decoded.implausible`; the
+  advert's other values are kept. An advert with nothing plausible left is rejected
+  (``implausible``);
 - bleparser's own duplicate filter and per-device format priority are off (we coalesce per
   sensor, see :mod:`drivers.ble`); its log chatter (an ``error`` line per encrypted advert
   without a key) is silenced: the counters say it once, in numbers.
@@ -55,8 +59,9 @@ _PLAUSIBLE = {
 class AdvertRejectedError(ValueError):
     """A payload in one of our formats that cannot be used; ``reason`` is the metric label."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, implausible: Mapping[str, float] | None = None) -> None:
         self.reason = reason
+        self.implausible = dict(implausible or {})  # field -> the value refused (reason "implausible")
         super().__init__(message)
 
 
@@ -66,7 +71,8 @@ class Decoded:
 
     ``climate`` holds numeric quantities (``temperature_c``...), ``binary`` the states
     (``window_open``, ``motion``); ``packet`` is the sensor's frame counter when it sends
-    one (``None`` otherwise), used to coalesce repeats.
+    one (``None`` otherwise), used to coalesce repeats; ``implausible`` the values dropped
+    because no such sensor can measure them.
     """
 
     address: str
@@ -77,6 +83,7 @@ class Decoded:
     packet: int | None
     encrypted: bool
     model: str
+    implausible: tuple[tuple[str, float], ...] = ()
 
     def readings(self) -> dict[str, float | bool]:
         """Every quantity in one flat dict (for ``ble-scan`` output)."""
@@ -174,15 +181,20 @@ class AdvertDecoder:
         fmt = _format_name(firmware, str(result.get("type", "")))
         climate: dict[str, float] = {}
         binary: dict[str, bool] = {}
+        implausible: dict[str, float] = {}
         for key, value in result.items():
             if key in _CLIMATE_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
                 name = _CLIMATE_FIELDS[key]
                 low, high = _PLAUSIBLE[name]
-                if not low <= float(value) <= high:
-                    raise AdvertRejectedError("implausible", f"{fmt}: {name}={value} out of [{low}, {high}]")
+                if not low <= float(value) <= high:  # NaN fails too
+                    implausible[name] = float(value)
+                    continue
                 climate[name] = round(float(value), 3)
             elif key in _BINARY_FIELDS and fmt in _BINARY_FORMATS and isinstance(value, int):
                 binary[_BINARY_FIELDS[key]] = bool(value)
+        if implausible and not climate and not binary:
+            shown = ", ".join(f"{name}={value:g} out of {_PLAUSIBLE[name]}" for name, value in implausible.items())
+            raise AdvertRejectedError("implausible", f"{fmt}: {shown}", implausible=implausible)
         packet = result.get("packet")
         return Decoded(
             address=normalise_mac(address),
@@ -193,6 +205,7 @@ class AdvertDecoder:
             packet=int(packet) if isinstance(packet, int | float) and not isinstance(packet, bool) else None,
             encrypted="encrypted" in firmware,
             model=str(result.get("type", "")),
+            implausible=tuple(sorted(implausible.items())),
         )
 
 

@@ -2,13 +2,21 @@
 
 Rules of this module:
 - :class:`BusPoller` is the only user of its :class:`ModbusLink`; requests are serialised;
-- each device has its own poll interval; the next poll is due one interval after the previous one
-  was due (no drift), or now if the bus fell behind;
-- a device that fails is backed off: next try after ``min(interval * 2**failures, max_backoff_s)``;
-  its neighbours keep their schedule (they only ever wait for one request in flight);
-- one log line when a device stops answering, one when it comes back ("... recovered"); never a
-  traceback per poll. Failures are counted through the :class:`Reporter` and reported as
-  :class:`~gateway.model.Unavailable`;
+- **when** (:mod:`drivers.modbus_schedule`): each device has its own interval and polls on its
+  grid; slots missed while the bus was busy are skipped, and a slot less than half an interval
+  after the device's last reading is skipped too (counted): a late round never bursts;
+- **a failing device cannot eat its neighbours' slots** (:mod:`drivers.modbus_health`): from its
+  first failure until it answers 10 polls in a row (more if it flapped) it is *suspect*: polled after the healthy
+  devices of its round, within its share of the time left before the next healthy device's slot,
+  and backed off (``2**k`` intervals, ``k`` = failures in a row, capped at ``max_backoff_s``;
+  2 intervals even after a success while it flaps);
+- **say it once**: one log line when a device stops answering ("... is not answering: <why>"),
+  one when it is back after the hold-off ("... recovered"); a failure between the two (a flap)
+  is counted in ``gateway_modbus_flaps_total``, never logged; never a traceback per poll;
+  the core gets :class:`~gateway.model.Unavailable` whenever a poll fails after an answer;
+- **plausible values only** (:mod:`drivers.modbus_plausible`): a value outside its profile's
+  bounds is dropped from the reading and counted per device, field and reason; a poll whose
+  values are all missing or implausible is a failed poll like a timeout (``no_values``);
 - register blocks are planned once per device; if a device refuses a coalesced block with
   "illegal address" (code 2), it falls back, once and for good, to blocks without gaps.
 """
@@ -21,13 +29,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from drivers.modbus_link import ModbusLink, ReadError, RtuLink, TcpLink
+from drivers.modbus_health import Health
+from drivers.modbus_link import RTU_QUIET_S, ModbusLink, ReadError, RtuLink, TcpLink
 from drivers.modbus_plan import Block, plan_blocks
+from drivers.modbus_plausible import Checked, Plausibility
 from drivers.modbus_profile import Profile
+from drivers.modbus_schedule import GUARD_S, Slot, budget_deadline, next_slot, pick, too_soon
 from gateway.model import Reading, Unavailable
 
 log = logging.getLogger("drivers.modbus")
 ILLEGAL_ADDRESS = 2
+#: An implausible value is logged at most this often per device, field and reason (always counted).
+IMPLAUSIBLE_LOG_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +78,19 @@ class Reporter(Protocol):
 @dataclass
 class _Device:
     spec: DeviceSpec
+    index: int
     plan: tuple[Block, ...]
     tight_plan: tuple[Block, ...]
+    plausibility: Plausibility
     next_due: float = 0.0
-    failures: int = 0
+    health: Health = field(default_factory=Health)
     down_since_ns: int | None = None
+    last_reading_at: float | None = None  # event-loop time the last successful poll started
     polls: int = 0
-    errors: list[str] = field(default_factory=list)
+    logged_implausible: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def slot(self) -> Slot:
+        return Slot(self.index, self.next_due, self.spec.interval_s, self.health.suspect)
 
 
 class BusPoller:
@@ -97,14 +116,17 @@ class BusPoller:
         self.reporter = reporter
         self.link = ModbusLink(spec.link, timeout_s=spec.timeout_s)
         self._wall_ns = wall_ns or time.time_ns
+        self._guard_s = GUARD_S + (RTU_QUIET_S if spec.link.kind == "rtu" else 0.0)
         kind = spec.link.kind
         self.devices = [
             _Device(
                 d,
+                i,
                 plan_blocks(d.profile.fields, bus_kind=kind),
                 plan_blocks(d.profile.fields, bus_kind=kind, read_gaps=False),
+                Plausibility(d.profile),
             )
-            for d in spec.devices
+            for i, d in enumerate(spec.devices)
         ]
 
     async def run(self) -> None:
@@ -116,8 +138,8 @@ class BusPoller:
         loop = asyncio.get_running_loop()
         now = loop.time()
         for device in self.devices:
-            # all due now: polled back to back in configuration order (min() keeps list order on ties),
-            # so meters sharing an interval stay in one burst and the task wakes once per round
+            # all due now: polled back to back in configuration order, so meters sharing an
+            # interval stay in one round and the task wakes once per round
             device.next_due = now
         log.info(
             "bus %s (%s %s): %d meters: %s",
@@ -129,54 +151,121 @@ class BusPoller:
         )
         try:
             while True:
-                device = min(self.devices, key=lambda d: d.next_due)
-                if (delay := device.next_due - loop.time()) > 0:
-                    await asyncio.sleep(delay)
-                await self.poll(device)
+                await self.step()
         finally:
             self.link.close()
 
-    async def poll(self, device: _Device) -> None:
+    async def step(self) -> None:
+        """Poll the device whose turn it is (or skip its slot), waiting for it if none is due."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slots = [d.slot() for d in self.devices]
+        chosen = pick(slots, now)
+        if chosen is None:
+            await asyncio.sleep(min(s.due for s in slots) - now)
+            return
+        device = self.devices[chosen.index]
+        if too_soon(last_reading_at=device.last_reading_at, interval=device.spec.interval_s, now=now):
+            self.reporter.count("gateway_modbus_skipped_polls_total", device=device.spec.id)
+            device.next_due = self._next_slot(device, wait_intervals=1, now=now)
+            return
+        deadline = budget_deadline(chosen, slots, now, timeout_s=self.spec.timeout_s, guard_s=self._guard_s)
+        await self.poll(device, deadline=deadline)
+
+    def _next_slot(self, device: _Device, *, wait_intervals: int, now: float) -> float:
+        return next_slot(
+            due=device.next_due,
+            interval=device.spec.interval_s,
+            wait_intervals=wait_intervals,
+            max_backoff_s=self.spec.max_backoff_s,
+            now=now,
+        )
+
+    async def poll(self, device: _Device, *, deadline: float | None = None) -> None:
         """Read one device once and report the outcome; never raises (except cancellation)."""
         loop = asyncio.get_running_loop()
-        spec = device.spec
+        started = loop.time()
         time_ns = self._wall_ns()
-        values: dict[str, float | None] = {}
         try:
-            for block in device.plan:
-                registers = await self.link.read(
-                    unit=spec.unit, function_code=block.function_code, start=block.start, count=block.count
-                )
-                for name, value, reason in block.decode(registers):
-                    values[name] = value
-                    if reason:
-                        self.reporter.count(f"gateway_modbus_{reason}_total", device=spec.id)
+            values = await self._read(device, deadline)
+            checked = device.plausibility.check(values, now=started)
+            self._report_implausible(device, checked, started)
+            if all(v is None for v in checked.values.values()):
+                raise ReadError("no_values", _why_no_values(checked))
         except ReadError as exc:
-            if exc.kind == "exception" and exc.code == ILLEGAL_ADDRESS and device.plan != device.tight_plan:
-                log.warning("%s refuses reads across register gaps; reading its fields without gaps", spec.id)
-                device.plan = device.tight_plan
-                device.next_due = loop.time()
-                return
-            self._failed(device, exc, loop.time())
-            return
+            self._failed(device, exc)
         except Exception as exc:  # a bug or a library surprise: this device fails, the bus goes on
             if device.down_since_ns is None:
-                log.exception("%s: unexpected error while polling", spec.id)
+                log.exception("%s: unexpected error while polling", device.spec.id)
             self.link.close()
-            self._failed(device, ReadError("protocol", f"unexpected {type(exc).__name__}: {exc}"), loop.time())
-            return
-        device.polls += 1
-        self._succeeded(device, values, time_ns, loop.time())
+            self._failed(device, ReadError("protocol", f"unexpected {type(exc).__name__}: {exc}"))
+        else:
+            device.polls += 1
+            device.last_reading_at = started
+            self._succeeded(device, checked.values, time_ns)
+        device.next_due = self._next_slot(device, wait_intervals=device.health.wait_intervals(), now=loop.time())
 
-    def _failed(self, device: _Device, exc: ReadError, now: float) -> None:
+    async def _read(self, device: _Device, deadline: float | None) -> dict[str, float | None]:
         spec = device.spec
-        device.failures += 1
+        try:
+            return await self._read_plan(device, device.plan, deadline)
+        except ReadError as exc:
+            if exc.kind != "exception" or exc.code != ILLEGAL_ADDRESS or device.plan == device.tight_plan:
+                raise
+        log.warning("%s refuses reads across register gaps; reading its fields without gaps", spec.id)
+        device.plan = device.tight_plan
+        return await self._read_plan(device, device.plan, deadline)
+
+    async def _read_plan(
+        self, device: _Device, plan: tuple[Block, ...], deadline: float | None
+    ) -> dict[str, float | None]:
+        spec = device.spec
+        values: dict[str, float | None] = {}
+        for block in plan:
+            registers = await self.link.read(
+                unit=spec.unit,
+                function_code=block.function_code,
+                start=block.start,
+                count=block.count,
+                deadline=deadline,
+            )
+            for name, value, reason in block.decode(registers):
+                values[name] = value
+                if reason:
+                    self.reporter.count(f"gateway_modbus_{reason}_total", device=spec.id)
+        return values
+
+    def _report_implausible(self, device: _Device, checked: Checked, now: float) -> None:
+        spec = device.spec
+        for rejection in checked.rejections:
+            self.reporter.count(
+                "gateway_modbus_implausible_total", device=spec.id, field=rejection.field, reason=rejection.reason
+            )
+            key = (rejection.field, rejection.reason)
+            last = device.logged_implausible.get(key)
+            if last is None or now - last >= IMPLAUSIBLE_LOG_EVERY_S:
+                device.logged_implausible[key] = now
+                log.warning(
+                    "%s: implausible %s rejected (%s: %s); counted in gateway_modbus_implausible_total, "
+                    "logged at most once an hour",
+                    spec.id,
+                    rejection.field,
+                    rejection.reason,
+                    rejection.detail,
+                )
+        for name in checked.resets:
+            self.reporter.count("gateway_modbus_counter_resets_total", device=spec.id, field=name)
+            log.warning("%s: counter %s went back or jumped and stayed there: taken as reset", spec.id, name)
+
+    def _failed(self, device: _Device, exc: ReadError) -> None:
+        spec = device.spec
         self.reporter.count("gateway_device_errors_total", device=spec.id)
         # per bus and kind, not per device: per-device failures are counted once, above
         self.reporter.count("gateway_modbus_errors_total", bus=self.spec.name, kind=exc.kind)
-        backoff = min(spec.interval_s * 2**device.failures, self.spec.max_backoff_s)
-        device.next_due = now + max(backoff, spec.interval_s)
-        if device.down_since_ns is None:
+        change = device.health.record(False)
+        if change is None:
+            return
+        if change == "down":
             device.down_since_ns = self._wall_ns()
             log.warning(
                 "%s (unit %d on bus %s) is not answering: %s; retrying with backoff up to %gs",
@@ -186,18 +275,26 @@ class BusPoller:
                 exc,
                 self.spec.max_backoff_s,
             )
-            self.reporter.unavailable(Unavailable(spec.id, device.down_since_ns, f"{exc.kind}: {exc}"))
+        else:  # a flap: it failed again before its hold-off ended
+            self.reporter.count("gateway_modbus_flaps_total", device=spec.id)
+        since = device.down_since_ns or self._wall_ns()
+        self.reporter.unavailable(Unavailable(spec.id, since, f"{exc.kind}: {exc}"))
 
-    def _succeeded(self, device: _Device, values: dict[str, float | None], time_ns: int, now: float) -> None:
+    def _succeeded(self, device: _Device, values: dict[str, float | None], time_ns: int) -> None:
         spec = device.spec
-        if device.down_since_ns is not None:
-            log.info("%s recovered after %d failed polls", spec.id, device.failures)
-        device.failures = 0
-        device.down_since_ns = None
-        device.next_due = max(device.next_due + spec.interval_s, now)
+        health = device.health
+        if health.record(True) == "recovered":
+            log.info(
+                "%s recovered: answered %d polls in a row after %d failed polls (%d flaps)",
+                spec.id,
+                health.answers_in_row,
+                health.episode_failures,
+                health.episode_flaps,
+            )
+            device.down_since_ns = None
         try:
             reading = Reading.make("meter", spec.tags, values, time_ns=time_ns)
-        except ValueError as exc:  # every value missing, or a clock that is not set
+        except ValueError as exc:  # a clock that is not set
             self.reporter.count("gateway_modbus_dropped_total", device=spec.id)
             log.debug("%s: reading dropped: %s", spec.id, exc)
             return
@@ -205,3 +302,11 @@ class BusPoller:
             self.reporter.reading(reading)
         except Exception:  # the core's trouble is not the meter's: say it, keep polling
             log.exception("%s: publishing a reading failed", spec.id)
+
+
+def _why_no_values(checked: Checked) -> str:
+    if not checked.rejections:
+        return "every value missing (not available or not a number)"
+    shown = ", ".join(f"{r.field} {r.detail}" for r in checked.rejections[:3])
+    more = f" and {len(checked.rejections) - 3} more" if len(checked.rejections) > 3 else ""
+    return f"no plausible value ({shown}{more})"

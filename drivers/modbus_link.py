@@ -3,9 +3,15 @@
 Rules of this module:
 - a :class:`ModbusLink` is used by exactly one task (the bus poller or ``modbus-read``); it never
   runs two requests at once, so nobody reads somebody else's reply;
-- any timeout or garbled answer **drops the connection** (a new pymodbus client is made for the
+- any timeout or bad answer **drops the connection** (a new pymodbus client is made for the
   next request): a late reply lands on a closed socket or port and can never be taken for the
   answer to the next request. On RS-485 the port stays closed for a short quiet time first;
+- a bad answer fails **at once**, not after the timeout: the reply is checked byte by byte as it
+  arrives (:mod:`drivers.modbus_frame`, through pymodbus's ``trace_packet`` hook), so a connection
+  reset (``reset``) or a garbled frame (``garbled``) ends the request when it happens, and a reply
+  that starts and then stops (``truncated``) ends it after :data:`REPLY_GAP_S` of silence;
+- a request ends by its deadline: the bus ``timeout_s``, or an earlier one the caller gives (a
+  failing device's share of the round); pymodbus's own timeout is only a backstop behind ours;
 - a Modbus exception reply (illegal address, gateway target failed...) is the device's answer: the
   connection is kept;
 - every failure is a :class:`ReadError` carrying its ``kind``; nothing is logged here.
@@ -16,14 +22,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from drivers.modbus_frame import Expected, Verdict, check_reply
 
 if TYPE_CHECKING:
     from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
-ErrorKind = Literal["connect", "timeout", "exception", "protocol"]
+ErrorKind = Literal["connect", "timeout", "reset", "garbled", "truncated", "exception", "protocol", "no_values"]
 #: Quiet time after an RS-485 timeout before the port is opened again (lets a late reply end).
 RTU_QUIET_S = 0.05
+#: Silence that ends a reply once it has begun: a frame's bytes come back to back (RTU: 1.5
+#: characters apart at most; USB adapters deliver them within a few ms; a TCP gateway sends the
+#: frame at once, a lost segment is resent within about 0.2 s).
+REPLY_GAP_S: dict[str, float] = {"rtu": 0.1, "tcp": 0.3}
+#: A request is not sent with less time than this before its deadline.
+MIN_REQUEST_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,60 @@ class ReadError(Exception):
         super().__init__(message)
 
 
+class _ReplyWatch:
+    """One request in flight: what its reply must be, and how it failed if it did (pymodbus callbacks)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, kind: Literal["tcp", "rtu"], gap_s: float) -> None:
+        self.loop = loop
+        self.kind = kind
+        self.gap_s = gap_s
+        self.failure: asyncio.Future[ReadError] = loop.create_future()
+        self.expected: Expected | None = None
+        self._silence: asyncio.TimerHandle | None = None
+
+    def fail(self, error: ReadError) -> None:
+        if not self.failure.done():
+            self.failure.set_result(error)
+
+    def sent(self, frame: bytes) -> None:
+        self.expected = Expected.from_request(self.kind, frame)
+
+    def received(self, data: bytes) -> bytes:
+        """The receive buffer so far; what pymodbus may decode (nothing once the reply is bad)."""
+        if self._silence is not None:
+            self._silence.cancel()
+            self._silence = None
+        if self.failure.done():
+            return b""
+        if self.expected is None:
+            return data
+        verdict = check_reply(self.expected, data)
+        if verdict == "garbled":
+            self.fail(ReadError("garbled", f"garbled reply: {_show(data)}"))
+            return b""  # pymodbus would choke on it (or skip it and wait for the timeout)
+        if verdict != "complete":
+            self._silence = self.loop.call_later(self.gap_s, self._fell_silent, verdict, data)
+        return data
+
+    def _fell_silent(self, verdict: Verdict, data: bytes) -> None:
+        if verdict == "partial":
+            assert self.expected is not None
+            length = self.expected.frame_lengths[0]
+            self.fail(ReadError("truncated", f"truncated reply: {len(data)} of {length} bytes, then silence"))
+        else:
+            self.fail(ReadError("garbled", f"garbled reply: {_show(data)}"))
+
+    def close(self) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
+        self.fail(ReadError("protocol", "request abandoned"))  # nobody waits for it any more
+
+
+def _show(data: bytes) -> str:
+    shown = data[:16].hex(" ")
+    return f"{len(data)} bytes {shown}{' …' if len(data) > 16 else ''}"
+
+
 class ModbusLink:
     """Reads registers over one line, reconnecting by itself before the next request."""
 
@@ -76,17 +144,41 @@ class ModbusLink:
         self.timeout_s = timeout_s
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._quiet_until = 0.0
+        self._watch: _ReplyWatch | None = None
         self.requests = 0  # requests sent (for tests and benchmarks)
         self.connects = 0
+
+    # ---- pymodbus hooks (called on the event loop, inside its protocol callbacks) ---------------------
+    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
+        watch = self._watch
+        if watch is None:
+            return data
+        if sending:
+            watch.sent(data)
+            return data
+        return watch.received(data)
+
+    def _trace_connect(self, connected: bool) -> None:
+        if not connected and self._watch is not None:
+            what = "connection reset by the peer" if self.link.kind == "tcp" else "serial port closed"
+            self._watch.fail(ReadError("reset", what))
 
     def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
         from pymodbus.framer import FramerType
 
-        # retries=0: one attempt; reconnect_delay=0: we reconnect ourselves, when we need to.
+        # retries=0: one attempt; reconnect_delay=0: we reconnect ourselves, when we need to;
+        # timeout: a backstop only, our own deadline (at most timeout_s) ends a request first.
+        backstop = self.timeout_s + 1.0
         if isinstance(self.link, TcpLink):
             return AsyncModbusTcpClient(
-                self.link.host, port=self.link.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
+                self.link.host,
+                port=self.link.port,
+                timeout=backstop,
+                retries=0,
+                reconnect_delay=0,
+                trace_packet=self._trace_packet,
+                trace_connect=self._trace_connect,
             )
         return AsyncModbusSerialClient(
             self.link.port,
@@ -95,12 +187,14 @@ class ModbusLink:
             parity=self.link.parity,
             stopbits=self.link.stopbits,
             bytesize=self.link.bytesize,
-            timeout=self.timeout_s,
+            timeout=backstop,
             retries=0,
             reconnect_delay=0,
+            trace_packet=self._trace_packet,
+            trace_connect=self._trace_connect,
         )
 
-    async def _connected(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    async def _connected(self, deadline: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         if self._client is not None and self._client.connected:
             return self._client
         self.close()
@@ -110,11 +204,12 @@ class ModbusLink:
         client = self._make_client()
         self.connects += 1
         try:
-            async with asyncio.timeout(self.timeout_s + 1.0):
+            async with asyncio.timeout_at(deadline):
                 ok = await client.connect()
-        except (TimeoutError, OSError) as exc:
-            ok = False
-            reason = str(exc) or type(exc).__name__
+        except TimeoutError:
+            ok, reason = False, f"no connection within {self.timeout_s:g}s"
+        except OSError as exc:
+            ok, reason = False, str(exc) or type(exc).__name__
         else:
             reason = "connection refused or port unavailable"
         if not ok:
@@ -131,21 +226,51 @@ class ModbusLink:
             if isinstance(self.link, RtuLink):
                 self._quiet_until = asyncio.get_running_loop().time() + RTU_QUIET_S
 
-    async def read(self, *, unit: int, function_code: int, start: int, count: int) -> list[int]:
-        """Registers ``start .. start+count-1`` of table ``function_code`` (3 or 4) of ``unit``."""
-        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+    async def read(
+        self, *, unit: int, function_code: int, start: int, count: int, deadline: float | None = None
+    ) -> list[int]:
+        """Registers ``start .. start+count-1`` of table ``function_code`` (3 or 4) of ``unit``.
 
-        client = await self._connected()
+        The request ends by ``timeout_s``, or by ``deadline`` (event-loop time) if that is sooner.
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.timeout_s
+        if deadline is not None and deadline < end:
+            end = deadline
+        allowed = end - loop.time()
+        if allowed < MIN_REQUEST_S:  # a budget already spent: better not to ask than to leave a reply behind
+            raise ReadError("timeout", f"no time left for a request (its budget ended {-allowed:.3g}s ago)")
+        client = await self._connected(end)
         self.requests += 1
         call = client.read_holding_registers if function_code == 3 else client.read_input_registers
+        watch = self._watch = _ReplyWatch(loop, self.link.kind, REPLY_GAP_S[self.link.kind])
+        request = asyncio.ensure_future(call(start, count=count, device_id=unit))
         try:
-            async with asyncio.timeout(
-                self.timeout_s * 2 + 0.5
-            ):  # pymodbus has its own; ours is the backstop
-                response = await call(start, count=count, device_id=unit)
+            done, _ = await asyncio.wait(
+                (request, watch.failure), timeout=max(end - loop.time(), 0.0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            self._watch = None
+            watch.close()
+            if not request.done():
+                request.cancel()
+                with contextlib.suppress(BaseException):
+                    await request
+        if request not in done:
+            self.close()
+            if watch.failure in done and watch.failure.result().kind != "protocol":
+                raise watch.failure.result()
+            raise ReadError("timeout", f"no reply within {_seconds(allowed)}")
+        return self._registers(request, unit=unit, start=start, count=count)
+
+    def _registers(self, request: asyncio.Future[Any], *, unit: int, start: int, count: int) -> list[int]:
+        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+        try:
+            response: Any = request.result()
         except (TimeoutError, ModbusIOException) as exc:
             self.close()
-            raise ReadError("timeout", f"no reply within {self.timeout_s}s") from exc
+            raise ReadError("timeout", f"no reply within {_seconds(self.timeout_s)}") from exc
         except ConnectionException as exc:
             self.close()
             raise ReadError("connect", f"connection lost: {exc}") from exc
@@ -158,9 +283,7 @@ class ModbusLink:
         registers = list(getattr(response, "registers", []) or [])
         if len(registers) != count or (response.dev_id and response.dev_id != unit):
             self.close()
-            raise ReadError(
-                "protocol", f"reply does not match the request ({len(registers)} of {count} registers)"
-            )
+            raise ReadError("protocol", f"reply does not match the request ({len(registers)} of {count} registers)")
         return registers
 
     async def __aenter__(self) -> ModbusLink:
@@ -169,3 +292,7 @@ class ModbusLink:
     async def __aexit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3g}s"

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from drivers.modbus_profile import FieldSpec, decode_run
+from drivers.modbus_decode import decode_run
+from drivers.modbus_profile import FieldSpec
 
 #: Most registers one read request (function 03 or 04) may ask for.
 MAX_REGISTERS = 125

@@ -9,7 +9,12 @@ Rules of this module:
 - the profile states its register numbering (``zero-based`` wire addresses, or ``one-based`` as
   printed in many manuals); :attr:`FieldSpec.address` is always the wire address;
 - "not available" markers (all ones, 0x7FFF…, 0x8000…) and non-finite floats decode to ``None``
-  (a missing value), never to a number.
+  (a missing value), never to a number;
+- a profile file states the **plausible range** of every quantity it reads (``[bounds]``, in
+  canonical units, per family: ``voltage_v`` covers ``voltage_l1_v``...) and how fast each of its
+  counters may rise (``[bounds.rise_per_hour]``); :mod:`drivers.modbus_plausible` applies them;
+- numbers in a profile are finite and within sane limits (``scale`` 1e-9..1e9), and a device's
+  ``scale`` within :data:`SCALE_RANGE`.
 
 Example::
 
@@ -20,11 +25,11 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-import struct
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from importlib import resources
@@ -77,10 +82,47 @@ CANONICAL_UNITS: Mapping[str, Mapping[str, Fraction]] = {
 }
 #: Quantities a configurable counter (``pulse-counter``) may be bound to.
 COUNTER_QUANTITIES = frozenset({"water_m3", "energy_import_kwh", "energy_export_kwh"})
+#: Canonical quantity -> its family, the key of its plausible range in ``[bounds]``.
+FAMILIES: Mapping[str, str] = {
+    **dict.fromkeys(("voltage_v", "voltage_l1_v", "voltage_l2_v", "voltage_l3_v"), "voltage_v"),
+    **dict.fromkeys(("current_a", "current_l1_a", "current_l2_a", "current_l3_a"), "current_a"),
+    **dict.fromkeys(("power_w", "power_l1_w", "power_l2_w", "power_l3_w"), "power_w"),
+    "frequency_hz": "frequency_hz",
+    "power_factor": "power_factor",
+    **dict.fromkeys(("energy_import_kwh", "energy_export_kwh"), "energy_kwh"),
+    "water_m3": "water_m3",
+}
+#: Families that are counters: they never go back and rise at most ``rise_per_hour``.
+COUNTER_FAMILIES = frozenset({"energy_kwh", "water_m3"})
+#: What one count of a configurable counter may be worth (a device's ``scale``), in its quantity.
+SCALE_RANGE = (1e-6, 1000.0)
+#: How a register value may need converting before it is the canonical quantity.
+Convert = Literal["four_quadrant_pf"]
 
 
 class ProfileError(ValueError):
     """A profile file that cannot be used (unknown name, bad field, wrong unit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Plausible values: ``ranges`` per family (canonical units), ``rise_per_hour`` per counter family.
+
+    A profile built in code (benchmarks) may have none: its values are then not checked.
+    """
+
+    ranges: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    rise_per_hour: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def range_of(self, name: str) -> tuple[float, float] | None:
+        """The plausible range of quantity ``name``, if the profile gives one."""
+        family = FAMILIES.get(name)
+        return self.ranges.get(family) if family else None
+
+    def rise_of(self, name: str) -> float | None:
+        """The largest rise per hour of counter ``name``; ``None`` if it is not a counter."""
+        family = FAMILIES.get(name)
+        return self.rise_per_hour.get(family) if family in COUNTER_FAMILIES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +137,7 @@ class FieldSpec:
     factor: Fraction  # raw value * factor = value in the canonical unit
     unit: str  # the unit the meter reports (documentation, and the factor's origin)
     not_available: frozenset[Marker]
+    convert: Convert | None = None  # a register encoding to undo after scaling
 
     @property
     def width(self) -> int:
@@ -122,6 +165,7 @@ class Profile:
     numbering: Literal["zero-based", "one-based"]
     fields: tuple[FieldSpec, ...]
     configurable: bool = False  # True: scale and quantity come from the device's configuration
+    bounds: Bounds = dataclasses.field(default_factory=Bounds)
 
     def bind(self, *, quantity: str | None, scale: float | None) -> Profile:
         """This profile for one device: a configurable counter gets its quantity and scale."""
@@ -131,12 +175,15 @@ class Profile:
             return self
         if quantity not in COUNTER_QUANTITIES:
             raise ProfileError(
-                f"{self.name}: 'quantity' must be one of {', '.join(sorted(COUNTER_QUANTITIES))}, "
-                f"got {quantity!r}"
+                f"{self.name}: 'quantity' must be one of {', '.join(sorted(COUNTER_QUANTITIES))}, got {quantity!r}"
             )
         if scale is None or not scale > 0 or not math.isfinite(scale):
+            raise ProfileError(f"{self.name}: 'scale' (units of {quantity} per count) must be a positive number")
+        low, high = SCALE_RANGE
+        if not low <= scale <= high:
             raise ProfileError(
-                f"{self.name}: 'scale' (units of {quantity} per count) must be a positive number"
+                f"{self.name}: 'scale' = {scale:g} {quantity} per count is implausible "
+                f"(between {low:g} and {high:g}: e.g. 0.001 for one litre or one Wh per count)"
             )
         field = self.fields[0]
         bound = replace(field, name=quantity, factor=Fraction(str(scale)), unit=f"{scale} {quantity}/count")
@@ -145,7 +192,22 @@ class Profile:
 
 # ---- the file format (validated with pydantic, like the configuration) ----------------------------
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+_Range = tuple[float, float]
+_Rise = Annotated[float, Field(gt=0)]
+
+
+class _Bounds(_Strict):
+    voltage_v: _Range | None = None
+    current_a: _Range | None = None
+    power_w: _Range | None = None
+    frequency_hz: _Range | None = None
+    power_factor: _Range | None = None
+    energy_kwh: _Range | None = None
+    water_m3: _Range | None = None
+    rise_per_hour: dict[Literal["energy_kwh", "water_m3"], _Rise] = Field(default_factory=dict)
 
 
 class _Defaults(_Strict):
@@ -161,8 +223,9 @@ class _Field(_Strict):
     function: Function | None = None
     type: RegType | None = None
     word_order: WordOrder | None = None
-    scale: float = 1.0
+    scale: Annotated[float, Field(ge=1e-9, le=1e9)] = 1.0
     not_available: list[Marker] | None = None
+    convert: Convert | None = None
     note: str = ""
 
 
@@ -174,6 +237,7 @@ class _File(_Strict):
     configurable: bool = False
     defaults: _Defaults = Field(default_factory=_Defaults)
     fields: dict[str, _Field]
+    bounds: _Bounds | None = None  # required in a shipped profile; a draft may leave it out
 
 
 def _compile_field(name: str, raw: _Field, doc: _File, where: str) -> FieldSpec:
@@ -184,27 +248,23 @@ def _compile_field(name: str, raw: _Field, doc: _File, where: str) -> FieldSpec:
     else:
         units = CANONICAL_UNITS.get(name)
         if units is None:
-            raise ProfileError(
-                f"{where}: fields.{name}: not a canonical quantity ({', '.join(CANONICAL_UNITS)})"
-            )
+            raise ProfileError(f"{where}: fields.{name}: not a canonical quantity ({', '.join(CANONICAL_UNITS)})")
         if raw.unit not in units:
-            raise ProfileError(
-                f"{where}: fields.{name}.unit: {raw.unit!r} cannot give {name} (use {', '.join(units)})"
-            )
+            raise ProfileError(f"{where}: fields.{name}.unit: {raw.unit!r} cannot give {name} (use {', '.join(units)})")
         factor = Fraction(str(raw.scale)) * units[raw.unit]
     if not raw.scale > 0:
         raise ProfileError(f"{where}: fields.{name}.scale must be positive")
     address = raw.number - 1 if doc.numbering == "one-based" else raw.number
     if address < 0 or address > 65535:
-        raise ProfileError(
-            f"{where}: fields.{name}.register {raw.number} is outside the {doc.numbering} range"
-        )
+        raise ProfileError(f"{where}: fields.{name}.register {raw.number} is outside the {doc.numbering} range")
     reg_type = raw.type or doc.defaults.type
     markers = raw.not_available if raw.not_available is not None else doc.defaults.not_available
     if reg_type == "float32" and markers:
         raise ProfileError(f"{where}: fields.{name}: float32 values use NaN, not integer markers")
     if address + WIDTHS[reg_type] > 65536:
         raise ProfileError(f"{where}: fields.{name} runs past register 65535")
+    if raw.convert == "four_quadrant_pf" and name != "power_factor":
+        raise ProfileError(f"{where}: fields.{name}.convert: 'four_quadrant_pf' applies to power_factor only")
     return FieldSpec(
         name=name,
         function=raw.function or doc.defaults.function,
@@ -214,11 +274,38 @@ def _compile_field(name: str, raw: _Field, doc: _File, where: str) -> FieldSpec:
         factor=factor,
         unit=raw.unit,
         not_available=frozenset(markers),
+        convert=raw.convert,
     )
 
 
-def parse_profile(text: str, *, where: str = "<profile>") -> Profile:
-    """Validate and compile one profile file's text."""
+def _compile_bounds(doc: _File, where: str) -> Bounds:
+    """Every quantity the profile can give has a plausible range; every counter a largest rise."""
+    if doc.bounds is None:
+        return Bounds()
+    ranges: dict[str, tuple[float, float]] = {}
+    for family, value in doc.bounds.model_dump(exclude={"rise_per_hour"}).items():
+        if value is None:
+            continue
+        low, high = value
+        if not low < high:
+            raise ProfileError(f"{where}: bounds.{family}: the lower bound {low:g} is not below {high:g}")
+        ranges[family] = (float(low), float(high))
+    names = sorted(COUNTER_QUANTITIES) if doc.configurable else list(doc.fields)
+    needed = {FAMILIES[name] for name in names}
+    for family in sorted(needed):
+        if family not in ranges:
+            raise ProfileError(f"{where}: bounds.{family}: missing (the plausible range of its values)")
+        if family in COUNTER_FAMILIES and family not in doc.bounds.rise_per_hour:
+            raise ProfileError(
+                f"{where}: bounds.rise_per_hour.{family}: missing (how much this counter may grow in an hour)"
+            )
+    for family in sorted(set(ranges) - needed):
+        raise ProfileError(f"{where}: bounds.{family}: the profile has no such quantity")
+    return Bounds(ranges, {str(k): v for k, v in doc.bounds.rise_per_hour.items()})
+
+
+def parse_profile(text: str, *, where: str = "<profile>", draft: bool = False) -> Profile:
+    """Validate and compile one profile file's text (a ``draft`` may leave ``[bounds]`` out)."""
     try:
         doc = _File.model_validate(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
@@ -231,6 +318,8 @@ def parse_profile(text: str, *, where: str = "<profile>") -> Profile:
         raise ProfileError(f"{where}: a profile needs at least one field")
     if doc.configurable and list(doc.fields) != ["counter"]:
         raise ProfileError(f"{where}: a configurable profile has exactly one field, 'counter'")
+    if doc.bounds is None and not draft:
+        raise ProfileError(f"{where}: bounds: missing (each quantity's plausible range: docs/meter-profiles.md)")
     fields = tuple(_compile_field(name, raw, doc, where) for name, raw in doc.fields.items())
     return Profile(
         name=doc.name,
@@ -239,6 +328,7 @@ def parse_profile(text: str, *, where: str = "<profile>") -> Profile:
         numbering=doc.numbering,
         fields=fields,
         configurable=doc.configurable,
+        bounds=_compile_bounds(doc, where),
     )
 
 
@@ -257,122 +347,36 @@ def load_profile(name: str) -> Profile:
     resource = resources.files("drivers.profiles").joinpath(f"{name}.toml")
     profile = parse_profile(resource.read_text(encoding="utf-8"), where=f"drivers/profiles/{name}.toml")
     if profile.name != name:
-        raise ProfileError(
-            f"drivers/profiles/{name}.toml: name = {profile.name!r} differs from the file name"
-        )
+        raise ProfileError(f"drivers/profiles/{name}.toml: name = {profile.name!r} differs from the file name")
     return profile
 
 
 def load_profile_file(path: Path) -> Profile:
-    """A profile from any file (to try a new map before adding it to ``drivers/profiles``)."""
-    return parse_profile(path.read_text(encoding="utf-8"), where=str(path))
+    """A profile from any file (to try a new map before adding it to ``drivers/profiles``).
 
-
-# ---- decoding --------------------------------------------------------------------------------------
-def _raw_int(registers: Sequence[int], word_order: WordOrder) -> int:
-    words = registers if word_order == "big" else list(reversed(registers))
-    value = 0
-    for word in words:
-        value = (value << 16) | word
-    return value
-
-
-def _is_marker(raw: int, width: int, markers: frozenset[Marker]) -> bool:
-    bits = 16 * width
-    return (
-        ("all_ones" in markers and raw == (1 << bits) - 1)
-        or ("max_signed" in markers and raw == (1 << (bits - 1)) - 1)
-        or ("min_signed" in markers and raw == 1 << (bits - 1))
-    )
-
-
-_F32 = struct.Struct(">f")
-
-
-def _shortest_float32(value: float) -> float:
-    """The shortest decimal that is the same float32 (230.1, not 230.10000610351562).
-
-    7 significant digits give the shortest form whenever 7 or fewer suffice; 9 always do.
+    A draft may leave ``[bounds]`` out: ``modbus-read`` shows the values as decoded.
     """
-    exact = _F32.pack(value)
-    for text in (f"{value:.7g}", f"{value:.8g}"):
-        candidate = float(text)
-        if _F32.pack(candidate) == exact:
-            return candidate
-    return float(f"{value:.9g}")
+    return parse_profile(path.read_text(encoding="utf-8"), where=str(path), draft=True)
 
 
-def decode_field(field: FieldSpec, registers: Sequence[int]) -> tuple[float | None, str | None]:
-    """One field's value from its registers: ``(value, None)`` or ``(None, reason)``."""
-    return decode_run((field,), registers)[0]
+# decoding lives in drivers.modbus_decode; these names stay importable from here
+from drivers.modbus_decode import decode_field, decode_run, encode_field  # noqa: E402
 
-
-def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tuple[float | None, str | None]]:
-    """Values of adjacent fields of one type and word order, converted by pymodbus in one call."""
-    from pymodbus.client.mixin import ModbusClientMixin
-
-    first = fields[0]
-    width = first.width
-    if len(registers) != width * len(fields):
-        raise ValueError(f"{first.name}: needs {width * len(fields)} registers, got {len(registers)}")
-    if len(fields) > 1 and (first.word_order != "big" or any(f.type != first.type for f in fields)):
-        raise ValueError("a run is made of big-word-order fields of one type")
-    data_type = ModbusClientMixin.DATATYPE[first.type.upper()]
-    raws = ModbusClientMixin.convert_from_registers(list(registers), data_type, word_order=first.word_order)
-    out: list[tuple[float | None, str | None]] = []
-    for i, (field, raw) in enumerate(zip(fields, raws if isinstance(raws, list) else [raws], strict=True)):
-        if field.not_available and _is_marker(
-            _raw_int(registers[i * width : (i + 1) * width], field.word_order), width, field.not_available
-        ):
-            out.append((None, "not_available"))
-        else:
-            out.append(_scaled(field, raw))  # type: ignore[arg-type]
-    return out
-
-
-def _scaled(field: FieldSpec, raw: float) -> tuple[float | None, str | None]:
-    if isinstance(raw, float):
-        if not math.isfinite(raw):
-            return None, "nonfinite"
-        raw = _shortest_float32(raw)
-    num, den = field.factor.numerator, field.factor.denominator
-    if num == den == 1:
-        return float(raw), None
-    # raw * num / den: exact for integers (12345678 Wh -> 12345.678 kWh, no 12345.678000000001)
-    value = raw * num / den
-    if not math.isfinite(value):
-        return None, "nonfinite"
-    return float(value), None
-
-
-def encode_field(field: FieldSpec, value: float | None) -> list[int]:
-    """The registers a meter would hold for ``value`` (``None`` -> its "not available" marker).
-
-    The inverse of :func:`decode_field`, used by the simulated meters and the tests.
-    """
-    from pymodbus.client.mixin import ModbusClientMixin
-
-    bits = 16 * field.width
-    if value is None:
-        if field.type == "float32":
-            raw_int = 0x7FC00000  # quiet NaN
-        elif "all_ones" in field.not_available:
-            raw_int = (1 << bits) - 1
-        elif "max_signed" in field.not_available:
-            raw_int = (1 << (bits - 1)) - 1
-        elif "min_signed" in field.not_available:
-            raw_int = 1 << (bits - 1)
-        else:
-            raise ValueError(f"{field.name} has no 'not available' marker")
-        words = [(raw_int >> (16 * i)) & 0xFFFF for i in reversed(range(field.width))]
-        return words if field.word_order == "big" else list(reversed(words))
-    data_type = ModbusClientMixin.DATATYPE[field.type.upper()]
-    raw: int | float
-    if field.type == "float32":
-        raw = value * field.factor.denominator / field.factor.numerator
-    else:
-        raw = round(Fraction(str(value)) / field.factor)
-        low = -(1 << (bits - 1)) if field.type.startswith("int") else 0
-        high = (1 << (bits - 1)) - 1 if field.type.startswith("int") else (1 << bits) - 1
-        raw = min(max(raw, low), high)
-    return ModbusClientMixin.convert_to_registers(raw, data_type, word_order=field.word_order)
+__all__ = [
+    "CANONICAL_UNITS",
+    "COUNTER_FAMILIES",
+    "COUNTER_QUANTITIES",
+    "FAMILIES",
+    "SCALE_RANGE",
+    "Bounds",
+    "FieldSpec",
+    "Profile",
+    "ProfileError",
+    "decode_field",
+    "decode_run",
+    "encode_field",
+    "load_profile",
+    "load_profile_file",
+    "parse_profile",
+    "profile_names",
+]

@@ -22,6 +22,8 @@ COMMANDS = {
     "user": "user",
     "doctor": "doctor",
     "export": "export",
+    "report": "report",
+    "public-page": "public_page",
 }
 
 

@@ -28,6 +28,7 @@ from gateway.schema.ble import BleSection
 from gateway.schema.gpio import GpioSection
 from gateway.schema.journal import JournalConfig
 from gateway.schema.modbus import BusConfig
+from gateway.schema.report import ReportSection
 from gateway.schema.service import ServiceSection
 from gateway.schema.simulation import SimulationSection
 from gateway.schema.sinks import SinkConfig
@@ -50,6 +51,7 @@ CROSS_CHECKS = (
     "gateway.schema.gpio",
     "gateway.schema.site",
     "gateway.schema.web",
+    "gateway.schema.report",
     "gateway.schema.simulation",
     "rules.config",
 )
@@ -70,6 +72,7 @@ class GatewayConfig(Section):
     leaks: LeakSection = Field(default_factory=LeakSection)
     simulation: SimulationSection = Field(default_factory=SimulationSection)
     web: WebSection = Field(default_factory=WebSection)
+    report: ReportSection = Field(default_factory=ReportSection)
     service: ServiceSection = Field(default_factory=ServiceSection)
 
     @property

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.modbus_server",
     "tests.support.influx_servers",
     "tests.support.mosquitto",
+    "tests.support.history",
 ]

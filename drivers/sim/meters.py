@@ -6,7 +6,8 @@ Rules of this module:
   moment a request arrives, so energy counters only ever increase and power follows a daily
   occupancy curve (weekday office hours, evenings for a hall, Sunday morning for a church);
 - tests may pin values (:meth:`SimulatedMeters.set_values`), silence a meter, delay its next reply
-  or make register gaps illegal, and read the requests the server received;
+  or make register gaps illegal, and read the requests the server received; ``trace_packet``
+  (pymodbus's hook) lets a test garble or cut the frames the server sends;
 - it binds 127.0.0.1 unless told otherwise.
 
 Example::
@@ -136,6 +137,7 @@ class SimulatedMeters:
         parity: str = "N",
         strict_gaps: bool = False,
         clock: Any = time.time,
+        trace_packet: Any = None,
     ) -> None:
         self.meters = {m.unit: m for m in meters}
         self.host = host
@@ -145,6 +147,7 @@ class SimulatedMeters:
         self.parity = parity
         self.strict_gaps = strict_gaps
         self.clock = clock
+        self.trace_packet = trace_packet
         self.requests: list[tuple[int, int, int, int]] = []  # (unit, function code, start, count)
         self._behaviour = {unit: _Behaviour() for unit in self.meters}
         self._server: Any = None
@@ -262,10 +265,14 @@ class SimulatedMeters:
                 baudrate=self.baudrate,
                 parity=self.parity,
                 ignore_missing_devices=True,
+                trace_packet=self.trace_packet,
             )
         else:
             self._server = ModbusTcpServer(
-                self._devices(), address=(self.host, self.port), ignore_missing_devices=True
+                self._devices(),
+                address=(self.host, self.port),
+                ignore_missing_devices=True,
+                trace_packet=self.trace_packet,
             )
         self._task = asyncio.create_task(self._server.serve_forever(), name="sim-meters")
         for _ in range(200):

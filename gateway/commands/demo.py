@@ -5,6 +5,12 @@ server on 127.0.0.1 (``drivers.sim.meters``), the relays and inputs are gpiozero
 pins feeding a thermal model of each zone, and the BLE thermometers emit real advertisement bytes
 through the same decoder as the radio. A ``demo`` admin account gets a fresh random password,
 printed once. Ctrl-C stops everything cleanly.
+
+``--history-days N`` first writes N days of simulated past into an empty hourly archive
+(:mod:`gateway.demo_history`: seasonal weather, the buildings before and after the gateway), so the
+Énergie page, the public page and ``village-gateway report`` show a winter against the last at once.
+The simulated meters then continue from the archive's last counter values (no jump that the archive
+would read as a meter reset), across restarts of the demo too.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -39,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--status-every", type=float, default=30.0, metavar="S", help="status line period")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first seed an empty archive with N days of simulated history (e.g. 400: last winter and this one)",
+    )
 
 
 def default_config_path() -> Path:
@@ -125,6 +140,50 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
                 proc.wait()
 
 
+def archive_path(config: GatewayConfig) -> Path:
+    return config.journal.archive.path or config.service.state_dir / "archive.sqlite"
+
+
+def seed(config: GatewayConfig, days: int) -> None:
+    """Seed the archive with ``days`` of history (nothing if it already holds some); say what happened."""
+    from gateway.demo_history import seed_history
+
+    started = time.monotonic()
+    result = seed_history(config, archive_path(config), days=days)
+    if result.seeded:
+        print(f"demo: {result.message} ({result.readings} readings) in {time.monotonic() - started:.1f} s")
+    else:
+        print(f"demo: history: {result.message}")
+
+
+def continue_counters(meters: Any, bus: Any, config: GatewayConfig) -> int:
+    """Start each simulated meter from its counter's last archived value; return how many were moved."""
+    from gateway.report.meters import meter_field
+    from gateway.report.reader import ReadOnlyArchive
+
+    path = archive_path(config)
+    if not path.exists():
+        return 0
+    reader = ReadOnlyArchive(path)
+    moved = 0
+    for device in bus.devices:
+        fld = meter_field(device)
+        try:
+            last = reader.last_value("meter", {"device": device.id}, fld)
+        except Exception as exc:  # an unreadable archive: the meters start from their own values
+            print(f"demo: archive not read for the meters' counters ({exc})")
+            return moved
+        sim = meters.meters.get(device.unit)
+        if last is None or sim is None:
+            continue
+        if fld == "water_m3":
+            sim.model.water_m3 = last
+        else:
+            sim.model.energy_kwh = last
+        moved += 1
+    return moved
+
+
 def run(args: argparse.Namespace) -> int:
     from gateway.commands._config import load_or_report
     from gateway.logs import setup_logging
@@ -136,6 +195,11 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     config = prepare_config(config, args.state_dir)
+    if args.history_days < 0:
+        print("demo: --history-days must be 0 or more", file=sys.stderr)
+        return 2
+    if args.history_days:
+        seed(config, args.history_days)
     with contextlib.suppress(KeyboardInterrupt), local_brokers(config):
         asyncio.run(_demo(config, args, path))
     return 0
@@ -150,7 +214,9 @@ async def _demo(config: GatewayConfig, args: argparse.Namespace, path: Path) -> 
     async with contextlib.AsyncExitStack() as stack:
         for bus_id, bus in config.buses.items():
             if bus.kind == "tcp":
-                await stack.enter_async_context(SimulatedMeters.from_config(bus, host=bus.host, port=bus.port))
+                meters = SimulatedMeters.from_config(bus, host=bus.host, port=bus.port)
+                continue_counters(meters, bus, config)
+                await stack.enter_async_context(meters)
                 print(f"demo: simulated meters of bus {bus_id!r} on {bus.host}:{bus.port} ({len(bus.devices)} meters)")
         name, password = ensure_demo_user(config.service.state_dir)
         print(

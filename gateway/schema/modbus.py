@@ -1,4 +1,10 @@
-"""``[buses.<id>]``: Modbus lines (TCP gateways and RS-485 RTU lines) and their meters."""
+"""``[buses.<id>]``: Modbus lines (TCP gateways and RS-485 RTU lines) and their meters.
+
+Every number is finite and within sane limits (an error names the file, line and field):
+``interval_s`` 0.2..3600 s, ``timeout_s`` 0.05..30 s (on RS-485, at least the time the largest
+reply takes on the line at its baud rate), ``max_backoff_s`` 1..3600 s, a pulse counter's
+``scale`` 1e-6..1000 units per count.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,8 @@ class ModbusDeviceConfig(Section):
     profile: str = Field(min_length=1, description="register map name, e.g. 'sdm630'")
     building: Ident
     zone: Ident | None = None
-    interval_s: Annotated[float, Field(ge=0.2, le=3600)] = 10.0
-    scale: Annotated[float, Field(gt=0)] | None = Field(
+    interval_s: Annotated[float, Field(ge=0.2, le=3600, allow_inf_nan=False)] = 10.0
+    scale: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None, description="pulse-counter only: units of the quantity per count"
     )
     quantity: str | None = Field(default=None, description="pulse-counter only: e.g. 'water_m3'")
@@ -26,9 +32,9 @@ class ModbusDeviceConfig(Section):
 
 
 class _Bus(Section):
-    timeout_s: Annotated[float, Field(gt=0, le=30)] = 1.0
+    timeout_s: Annotated[float, Field(ge=0.05, le=30, allow_inf_nan=False)] = 1.0
     devices: list[ModbusDeviceConfig] = Field(default_factory=list)
-    max_backoff_s: Annotated[float, Field(ge=1, le=3600)] = 300.0
+    max_backoff_s: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False)] = 300.0
 
 
 class TcpBusConfig(_Bus):
@@ -56,10 +62,11 @@ BusConfig = Annotated[TcpBusConfig | RtuBusConfig, Field(discriminator="kind")]
 def cross_check(config: object) -> list[tuple[str, str]]:
     """Devices must name known buildings/zones and profiles; ids unique across buses.
 
-    A ``pulse-counter`` needs ``quantity`` and ``scale``; other profiles refuse them. Two buses
-    may not drive the same line (serial port, or TCP host and port): one task owns one bus.
+    A ``pulse-counter`` needs ``quantity`` and ``scale`` (within the profile's sane range);
+    other profiles refuse them. Two buses may not drive the same line (serial port, or TCP host
+    and port): one task owns one bus. On RS-485, ``timeout_s`` must leave time for the largest
+    request and reply of its meters at the line's baud rate.
     """
-    from drivers.modbus_profile import ProfileError, load_profile
     from drivers.profiles import available_profiles
 
     problems: list[tuple[str, str]] = []
@@ -74,6 +81,7 @@ def cross_check(config: object) -> list[tuple[str, str]]:
             problems.append((f"buses.{bus_id}.port", reason))
         lines.setdefault(line, bus_id)
         units: set[int] = set()
+        largest = 0  # registers in the largest request on this bus
         for i, dev in enumerate(bus.devices):
             path = f"buses.{bus_id}.devices[{i}]"
             if dev.building not in buildings:
@@ -84,18 +92,53 @@ def cross_check(config: object) -> list[tuple[str, str]]:
                 known = ", ".join(sorted(known_profiles))
                 problems.append((f"{path}.profile", f"unknown profile {dev.profile!r}; known: {known}"))
             else:
-                try:
-                    load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
-                except ProfileError as exc:
-                    if dev.profile != "pulse-counter":
-                        key = "quantity" if dev.quantity is not None else "scale"
-                    else:
-                        key = "scale" if "'scale'" in str(exc) else "quantity"
-                    problems.append((f"{path}.{key}", str(exc)))
+                problem, registers = _profile_problem(dev, bus.kind)
+                problems.extend([(f"{path}.{problem[0]}", problem[1])] if problem else [])
+                largest = max(largest, registers)
             if dev.unit in units:
                 problems.append((f"{path}.unit", f"unit {dev.unit} is used twice on bus {bus_id!r}"))
             units.add(dev.unit)
             if dev.id in seen:
                 problems.append((f"{path}.id", f"device id {dev.id!r} already used at {seen[dev.id]}"))
             seen.setdefault(dev.id, path)
+        if isinstance(bus, RtuBusConfig) and largest:
+            problems.extend(_rtu_timeout_problems(bus_id, bus, largest))
     return problems
+
+
+def _profile_problem(dev: ModbusDeviceConfig, bus_kind: str) -> tuple[tuple[str, str] | None, int]:
+    """``((field, reason) or None, registers in the device's largest request)``."""
+    from drivers.modbus_plan import plan_blocks
+    from drivers.modbus_profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
+    except ProfileError as exc:
+        if dev.profile != "pulse-counter":
+            key = "quantity" if dev.quantity is not None else "scale"
+        else:
+            key = "scale" if "'scale'" in str(exc) else "quantity"
+        return (key, str(exc)), 0
+    blocks = plan_blocks(profile.fields, bus_kind="rtu" if bus_kind == "rtu" else "tcp")
+    return None, max(b.count for b in blocks)
+
+
+def _rtu_timeout_problems(bus_id: str, bus: RtuBusConfig, largest: int) -> list[tuple[str, str]]:
+    needed = rtu_exchange_s(largest, bus.baudrate)
+    if bus.timeout_s >= needed:
+        return []
+    reason = (
+        f"{bus.timeout_s:g} s is shorter than one exchange of {largest} registers at "
+        f"{bus.baudrate} baud ({needed:.2f} s on the line): every such read would time out"
+    )
+    return [(f"buses.{bus_id}.timeout_s", reason)]
+
+
+def rtu_exchange_s(registers: int, baudrate: int) -> float:
+    """Time on the line of one read of ``registers`` registers and its reply, with the silences.
+
+    8-byte request + (5 + 2 * registers)-byte reply, 11 bits a character (start, 8 data,
+    parity or second stop, stop), plus two 3.5-character silences.
+    """
+    characters = 8 + 5 + 2 * registers + 7
+    return characters * 11 / baudrate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -47,6 +47,7 @@ class ZoneConfig(Section):
 
     name: str = Field(min_length=1)
     heating: HeatingConfig | None = None
+    public: bool = False  # the zone's name may appear on the public page (its building must be public)
 
     @field_validator("heating")
     @classmethod
@@ -60,4 +61,16 @@ class BuildingConfig(Section):
 
     name: str = Field(min_length=1)
     kind: Literal["mairie", "school", "hall", "church", "gym", "other"] = "other"
+    public: bool = False  # shown on the public page ([web] public_page): aggregates only, never zone names
+    floor_area_m2: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # kWh/m² in reports (OPERAT)
     zones: dict[Ident, ZoneConfig] = Field(default_factory=dict)
+
+
+def cross_check(config: Any) -> list[tuple[str, str]]:
+    """A public zone only in a public building (its name would otherwise be the only thing shown)."""
+    return [
+        (f"buildings.{bid}.zones.{zid}.public", f"zone {zid!r} is public but building {bid!r} is not")
+        for bid, building in config.buildings.items()
+        for zid, zone in building.zones.items()
+        if zone.public and not building.public
+    ]

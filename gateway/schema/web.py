@@ -55,6 +55,7 @@ class WebSection(Section):
         300  # the longest delay between two tries of a failing client
     )
     threads: Annotated[int, Field(ge=1, le=16)] = 4  # waitress worker threads
+    public_page: bool = False  # /public: read-only, no login, aggregates of the buildings marked public
 
     @field_validator("listen")
     @classmethod

@@ -11,6 +11,7 @@ SUBSYSTEMS = (
     "gateway.services.modbus",  # one task per bus (issue 2)
     "gateway.services.ble",  # passive scanner (issue 4)
     "gateway.services.sinks",  # journal group commit; InfluxDB v1/v2 sinks (issues 2, 7)
+    "gateway.services.reporting",  # gateway_health and daily summaries for the intercommunality (issue 14)
     "gateway.services.mqtt",  # MQTT state, events, commands (issue 4)
     "gateway.services.web",  # admin page (issue 5)
 )

@@ -22,11 +22,17 @@ from gateway.schema.modbus import RtuBusConfig, TcpBusConfig
 from gateway.service import Service, StopPhase
 
 METRICS = {
-    "gateway_device_errors_total": "failed polls per device (timeouts, exceptions, refused connections)",
-    "gateway_modbus_errors_total": "failed Modbus polls per bus and kind (timeout, connect, exception, protocol)",
+    "gateway_device_errors_total": "failed polls per device (timeouts, resets, bad replies, no plausible value)",
+    "gateway_modbus_errors_total": "failed Modbus polls per bus and kind (timeout, connect, reset, garbled, "
+    "truncated, exception, protocol, no_values)",
     "gateway_modbus_not_available_total": "values a meter marked 'not available' (0xFFFF…, 0x7FFF…, 0x8000…)",
     "gateway_modbus_nonfinite_total": "float values that were NaN or infinite (published as missing)",
-    "gateway_modbus_dropped_total": "polls that produced no publishable reading",
+    "gateway_modbus_implausible_total": "values outside the profile's bounds, or counters going back or leaping, "
+    "per device, field and reason (never journaled)",
+    "gateway_modbus_counter_resets_total": "counters that went back or leapt and stayed there: taken as reset",
+    "gateway_modbus_flaps_total": "failures of a device that had answered again within its hold-off (not logged)",
+    "gateway_modbus_skipped_polls_total": "poll slots skipped because the previous reading came late (no bursts)",
+    "gateway_modbus_dropped_total": "readings that could not be dated (clock not set)",
 }
 
 

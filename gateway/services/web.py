@@ -171,6 +171,7 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
         users=UserStore.in_state_dir(state_dir),
         secret_key=load_or_create_secret(config.web.secret_path(state_dir)),
     )
+    backend.warm(public=config.web.public_page)  # the Énergie and public pages ready before a visitor
     host, port = parse_listen(getattr(options, "http", None) or config.web.listen)
     service = WebService(
         app=app, host=host, port=port, threads=config.web.threads, trusted_proxy=config.web.trusted_proxy

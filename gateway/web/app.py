@@ -24,7 +24,7 @@ from gateway import __version__
 from gateway.config import GatewayConfig
 from gateway.control import ControlBusyError
 from gateway.users import UserStore
-from gateway.web import i18n, security
+from gateway.web import charts, i18n, security
 from gateway.web.backend import Backend
 from gateway.web.login_guard import LoginGuard
 
@@ -76,6 +76,7 @@ def create_app(
     app.jinja_env.filters.update(i18n.FILTERS)
     app.jinja_env.globals.update(i18n.FILTERS, lang=i18n.current_language)
     app.jinja_env.globals.update(asset=_asset_url(), site_name=config.site.name, version=__version__)
+    app.jinja_env.globals.update(charts.GLOBALS)
 
     from gateway.web.views import (
         actions,
@@ -91,6 +92,10 @@ def create_app(
 
     for module in (auth, monitoring, overview, zone, lighting, energy, system, actions, users_admin):
         app.register_blueprint(module.bp)
+    if web.public_page:  # off by default: /public is then an unknown URL like any other
+        from gateway.web.views import public
+
+        app.register_blueprint(public.bp)
 
     _error_pages(app)
     return app

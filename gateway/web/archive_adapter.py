@@ -1,14 +1,13 @@
-"""Reads of the hourly archive (:class:`gateway.archive.Archive`) shaped for the charts and tables.
+"""Reads of the hourly archive (:class:`gateway.archive.Archive`) shaped for the zone charts.
 
-Thin on purpose: the archive does the aggregation (hourly mean, counter deltas summed per local
-day or month); this module only chooses the series and converts times.
+Thin on purpose: the archive does the aggregation (hourly mean); this module only chooses the
+series and converts times. Energy totals live in :mod:`gateway.report.meters`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 _NS = 1_000_000_000
 
@@ -31,13 +30,3 @@ def hourly_means(
     measurement = "relay" if field == "on" else "climate"
     rows = archive.series(measurement, tags, field, _ns(start), _ns(end))
     return [(int(hour_ns // _NS), float(mean)) for hour_ns, mean, _low, _high in rows]
-
-
-def counter_deltas(  # noqa: PLR0917 - mirrors Archive.counter_sum's positional order
-    archive: Any, device: str, field: str, start: datetime, end: datetime, period: str, tz: ZoneInfo
-) -> dict[date, float]:
-    """Counter increase per local day or month (keyed by the period's first day)."""
-    totals = archive.counter_sum(
-        "meter", {"device": device}, field, _ns(start), _ns(end), period=period, timezone=tz.key
-    )
-    return {datetime.fromtimestamp(start_ns / _NS, tz).date(): float(total) for start_ns, total in totals}

@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 from gateway import __version__
 from gateway.config import GatewayConfig
 from gateway.metrics import Metrics
+from gateway.report.door import Reports
+from gateway.report.meters import EnergyRow, MeterTotals
 from gateway.state import StateStore
 
 log = logging.getLogger("gateway.web.backend")
@@ -102,28 +104,8 @@ class AlertRow:
     severity: str
 
 
-#: Archived counter hours older than this are settled: flushed and never changed again (cacheable).
-SETTLED_S = 2 * 3600.0
-SETTLED_CACHE_SIZE = 512
-
 #: A sink whose oldest undelivered point is older than this is shown as an alert.
 SINK_LAG_ALERT_S = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyRow:
-    """One meter on the Énergie page: kWh (or m³) per period, and the same period a year before."""
-
-    device: str
-    building: str | None
-    quantity: str  # "kwh" or "m3"
-    today: float | None
-    yesterday: float | None
-    week: float | None
-    month: float | None
-    month_last_year: float | None
-    days: tuple[tuple[date, float | None, float | None], ...] = ()  # (day, this year, last year)
-    months: tuple[tuple[date, float | None, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +143,8 @@ class Backend:
         self._now_ns = clock_now_ns
         self._clock_status = clock_status
         self._started = _time.monotonic() if started_monotonic is None else started_monotonic
-        self._cache_lock = threading.Lock()
-        self._settled: dict[tuple[str, str, str, str, str], dict[date, float]] = {}
+        self._meters = MeterTotals(config=config, archive=archive, now=self.now)
+        self.reports = Reports(config=config, archive=archive, now=self.now)  # Énergie signatures, public page
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
         self.tz = ZoneInfo(config.site.timezone)
 
@@ -468,96 +450,17 @@ class Backend:
             log.warning("archive read failed for %s.%s: %s", device, field, exc)
             return []
 
-    def _deltas(self, device: str, fld: str, start: datetime, end: datetime, period: str) -> dict[date, float]:
-        """Counter deltas per local day/month in ``[start, end)``.
-
-        Hours more than :data:`SETTLED_S` old are settled (the archive has flushed them and a counter's
-        past does not change), so the part of the range before the last settled local midnight (or
-        1st of the month) is read once and cached; only the rest is read on each request. With five
-        years of archive this keeps the Énergie page fast on a Pi.
-        """
-        from gateway.web.archive_adapter import counter_deltas
-
-        settled = self.now() - timedelta(seconds=SETTLED_S)
-        cut = settled.replace(hour=0, minute=0, second=0, microsecond=0)
-        if period == "month":
-            cut = cut.replace(day=1)
-        cut = min(max(cut, start), end)
-        out: dict[date, float] = {}
-        if cut > start:
-            key = (device, fld, period, start.isoformat(), cut.isoformat())
-            with self._cache_lock:
-                cached = self._settled.get(key)
-            if cached is None:
-                cached = counter_deltas(self.archive, device, fld, start, cut, period, self.tz)
-                with self._cache_lock:
-                    if len(self._settled) > SETTLED_CACHE_SIZE:
-                        self._settled.clear()
-                    self._settled[key] = cached
-            out.update(cached)
-        if end > cut:
-            for key_date, value in counter_deltas(self.archive, device, fld, cut, end, period, self.tz).items():
-                out[key_date] = out.get(key_date, 0.0) + value
-        return out
+    # ---- energy (gateway.report) -----------------------------------------------------------------
+    def warm(self, *, public: bool) -> None:
+        """Fill the Énergie (and public) pages' caches in background threads, before any visitor."""
+        threading.Thread(target=self._meters.rows, name="energy-warm", daemon=True).start()
+        self.reports.warm(public=public)
 
     def energy(self, *, brief: bool = False) -> list[EnergyRow]:
-        """Per meter: today, yesterday, this week, this month and the same month last year.
-
-        ``brief``: only today, yesterday and this week (one archive query per meter; the overview).
-        """
-        now = self.now()
-        day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)  # local midnight (aware, DST-safe)
-        month0 = day0.replace(day=1)
-        rows: list[EnergyRow] = []
-        for bus in self.config.buses.values():
-            for device in getattr(bus, "devices", ()):
-                quantity = getattr(device, "quantity", None) or "energy_import_kwh"
-                fld = "water_m3" if quantity == "water_m3" else "energy_import_kwh"
-                unit = "m3" if fld == "water_m3" else "kwh"
-                daily: dict[date, float] = {}
-                daily_ly: dict[date, float] = {}
-                monthly: dict[date, float] = {}
-                monthly_ly: dict[date, float] = {}
-                if self.archive is not None:
-                    try:
-                        daily = self._deltas(device.id, fld, day0 - timedelta(days=7 if brief else 30), now, "day")
-                        if not brief:
-                            daily_ly = self._deltas(
-                                device.id,
-                                fld,
-                                _year_ago(day0 - timedelta(days=30)),
-                                _year_ago(day0 + timedelta(days=1)),
-                                "day",
-                            )
-                            monthly = self._deltas(device.id, fld, _months_ago(month0, 11), now, "month")
-                            monthly_ly = self._deltas(
-                                device.id, fld, _months_ago(month0, 23), _months_ago(month0, 11), "month"
-                            )
-                    except Exception as exc:
-                        log.warning("archive read failed for %s: %s", device.id, exc)
-                today = now.date()
-                week_start = today - timedelta(days=today.weekday())
-                month_start = today.replace(day=1)
-                rows.append(
-                    EnergyRow(
-                        device=device.id,
-                        building=getattr(device, "building", None),
-                        quantity=unit,
-                        today=daily.get(today),
-                        yesterday=daily.get(today - timedelta(days=1)),
-                        week=_sum(v for d, v in daily.items() if d >= week_start),
-                        month=monthly.get(month_start),
-                        month_last_year=monthly_ly.get(_year_ago_date(month_start)),
-                        days=tuple(
-                            (d, daily.get(d), daily_ly.get(_year_ago_date(d)))
-                            for d in (today - timedelta(days=i) for i in range(13, -1, -1))
-                        ),
-                        months=tuple(
-                            (m, monthly.get(m), monthly_ly.get(_year_ago_date(m))) for m in _month_starts(today, 12)
-                        ),
-                    )
-                )
-        return rows
+        """Per meter: today, yesterday, this week, this month and the same month last year
+        (:meth:`gateway.report.meters.MeterTotals.rows`; ``brief``: the overview's three figures)."""
+        self._meters.archive = self.archive
+        return self._meters.rows(brief=brief)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -574,36 +477,9 @@ def _sink_items(stats: Any) -> list[tuple[str, Any]]:
     return [(getattr(s, "name", "?"), s) for s in sinks]
 
 
-def _sum(values: Iterable[float]) -> float | None:
-    items = list(values)
-    return sum(items) if items else None
 
 
-def _year_ago_date(d: date) -> date:
-    try:
-        return d.replace(year=d.year - 1)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year - 1, day=28)
 
-
-def _year_ago(moment: datetime) -> datetime:
-    try:
-        return moment.replace(year=moment.year - 1)
-    except ValueError:
-        return moment.replace(year=moment.year - 1, day=28)
-
-
-def _months_ago(moment: datetime, months: int) -> datetime:
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    return moment.replace(year=year, month=month + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _month_starts(today: date, count: int) -> list[date]:
-    out = []
-    for back in range(count - 1, -1, -1):
-        year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
-        out.append(date(year, month + 1, 1))
-    return out
 
 
 def _align(series: dict[str, Series], start: datetime, end: datetime) -> dict[str, Any]:

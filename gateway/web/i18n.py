@@ -104,6 +104,28 @@ def date_time(value: datetime | int | None) -> str:
     return f"{format_date(moment.date(), 'short', locale=current_language())} {clock_time(moment)}"
 
 
+def signed_pct(value: float | None, digits: int = 0) -> str:
+    """A change in percent with its sign: ``−18 %`` (a true minus sign), ``+5 %``, ``0 %``."""
+    if value is None:
+        return "—"
+    rounded = round(value, digits)
+    sign = "\u2212" if rounded < 0 else "+" if rounded > 0 else ""
+    return f"{sign}{number(abs(rounded), digits)}{NBSP}%"
+
+
+def hours_minutes(hours: float | None) -> str:
+    """A duration in hours as ``9 h 20`` (``9 h``, ``45 min``) in French, ``9:20`` in English."""
+    if hours is None:
+        return "—"
+    total = round(hours * 60)
+    h, m = divmod(max(0, total), 60)
+    if current_language() != "fr":
+        return f"{h}:{m:02d}"
+    if h == 0:
+        return f"{m}{NBSP}min"
+    return f"{h}{NBSP}h{NBSP}{m:02d}" if m else f"{h}{NBSP}h"
+
+
 def ago(seconds: float | None) -> str:
     """``il y a 3 minutes`` / ``3 minutes ago``."""
     if seconds is None:
@@ -180,4 +202,6 @@ FILTERS = {
     "date_time": date_time,
     "ago": ago,
     "weekday_name": weekday_name,
+    "signed_pct": signed_pct,
+    "hours_minutes": hours_minutes,
 }

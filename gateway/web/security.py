@@ -5,7 +5,8 @@ Rules of this module:
   (``X-Frame-Options: DENY`` and ``frame-ancestors 'none'``), ``nosniff`` and a strict referrer
   policy; pages are ``no-store`` (they show live state and are behind a login), static assets
   are cached for a year (their URLs carry a content hash);
-- every endpoint needs a logged-in user except those in :data:`PUBLIC_ENDPOINTS`;
+- every endpoint needs a logged-in user except those in :data:`PUBLIC_ENDPOINTS`; the public page
+  (:data:`STATELESS_ENDPOINTS`) does not even read the session and keeps its own CSP and cache policy;
 - the session cookie holds the user's name and a random session id that the user store must
   still hold on every request (:meth:`gateway.users.UserStore.session_user`, a read): logout,
   a password change (other sessions), a role change and removing the account end sessions
@@ -56,13 +57,24 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 32 * 1024
 
 #: Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.language", "monitoring.health", "monitoring.metrics", "static", "public.page"}
+)
+#: Endpoints that never read the session (no cookie set, the same answer for everyone) and set their
+#: own Cache-Control and CSP: the public page.
+STATELESS_ENDPOINTS = frozenset({"public.page"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class GatewaySessionInterface(SecureCookieSessionInterface):
-    """Signed cookie sessions whose Secure flag follows ``[web].secure_cookies``."""
+    """Signed cookie sessions whose Secure flag follows ``[web].secure_cookies``; the stateless
+    endpoints (the public page) never send the cookie back, even to a logged-in visitor."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if request.endpoint in STATELESS_ENDPOINTS:
+            return  # no Set-Cookie, no Vary: Cookie: the same cacheable answer for everyone
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         policy = app.config["GATEWAY_SECURE_COOKIES"]
@@ -107,6 +119,8 @@ def install(app: Flask) -> None:
 
 def _load_user() -> Any:
     g.user = None
+    if request.endpoint in STATELESS_ENDPOINTS:
+        return None  # no session read: no Set-Cookie, no Vary: Cookie, cacheable
     name = session.get("user")
     if name:
         store: UserStore = current_app.extensions["gateway.users"]
@@ -131,6 +145,8 @@ def _headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if request.endpoint == "static":
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    elif request.endpoint in STATELESS_ENDPOINTS and response.status_code == 200:
+        response.headers.setdefault("Cache-Control", "no-store")
     else:
         response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")

@@ -23,8 +23,9 @@ SDM120 = load_profile("sdm120")
 SDM630 = load_profile("sdm630")
 VALUES_1 = {"voltage_v": 101.0, "current_a": 1.0, "power_w": 1000.0, "power_factor": 0.9,
             "frequency_hz": 50.0, "energy_import_kwh": 111.0, "energy_export_kwh": 0.0}  # fmt: skip
-VALUES_2 = {k: v * 2 for k, v in VALUES_1.items()}
-VALUES_3 = {k: v * 3 for k, v in VALUES_1.items()}
+SCALED = ("voltage_v", "current_a", "power_w", "energy_import_kwh")  # frequency and power factor stay plausible
+VALUES_2 = {k: v * 2 if k in SCALED else v for k, v in VALUES_1.items()}
+VALUES_3 = {k: v * 3 if k in SCALED else v for k, v in VALUES_1.items()}
 
 
 def _device(name: str, unit: int, *, interval: float = 0.2, profile=SDM120) -> DeviceSpec:
@@ -100,7 +101,9 @@ async def test_a_silent_meter_is_backed_off_logged_once_and_recovers_while_neigh
         silent_to = time.monotonic()
         attempts = sim.request_count(2) - requests_before
         sim.silence(2, False)
-        await wait_until(lambda: recorder.between("m2", silent_to, time.monotonic()) >= 2, what="recovery")
+        await wait_until(lambda: recorder.between("m2", silent_to, time.monotonic()) >= 2, what="readings")
+        # "recovered" is said once, after the hold-off: 10 polls in a row answered
+        await wait_until(lambda: any("m2 recovered" in r.getMessage() for r in caplog.records), what="recovery")
     # neighbours kept their 0.2 s rate (about 15 polls in 3 s; a few timeouts of m2 cost 0.3 s each)
     for neighbour in ("m1", "m3"):
         assert recorder.between(neighbour, silent_from, silent_to) >= 9
@@ -212,3 +215,58 @@ async def test_an_unexpected_error_fails_that_device_once_and_the_bus_goes_on(si
     assert len(tracebacks) == 1
     assert "m1: unexpected error while polling" in tracebacks[0].getMessage()
     assert recorder.unavailable_reports[0].error == "protocol: unexpected RuntimeError: metrics exploded"
+
+
+async def test_implausible_values_are_dropped_and_counted_per_device_field_and_reason(sim_meters, caplog):
+    caplog.set_level(logging.WARNING, logger="drivers.modbus")
+    sim = await sim_meters([SimMeter(1, SDM120)])
+    sim.set_values(1, {**VALUES_1, "voltage_v": 3.4e38, "energy_import_kwh": -5.0, "frequency_hz": 0.0})
+    recorder = Recorder()
+    poller = BusPoller(_spec(sim.port, _device("m1", 1)), recorder)
+    for _ in range(3):
+        await poller.poll(poller.devices[0])
+    poller.link.close()
+    # never journaled: the reading carries only the plausible values
+    assert [set(r.field_map()) for r in recorder.readings] == [{"current_a", "power_w", "power_factor",
+                                                                "energy_export_kwh"}] * 3  # fmt: skip
+    for field, reason in (("voltage_v", "above_max"), ("energy_import_kwh", "below_min"), ("frequency_hz", "below_min")):
+        key = ("gateway_modbus_implausible_total", (("device", "m1"), ("field", field), ("reason", reason)))
+        assert recorder.counts[key] == 3
+    warnings = [r.getMessage() for r in caplog.records if "implausible" in r.getMessage()]
+    assert len(warnings) == 3  # once per field and reason, not once per poll
+    assert "m1: implausible voltage_v rejected (above_max: 3.4e+38 outside 0..450)" in warnings[0]
+    assert recorder.unavailable_reports == []  # the meter answers; some of its values are wrong
+
+
+async def test_a_meter_answering_only_nan_is_unavailable_logged_once_and_recovers_once(sim_meters, caplog):
+    caplog.set_level(logging.INFO, logger="drivers.modbus")
+    sim = await sim_meters([SimMeter(1, SDM120), SimMeter(2, SDM120)])
+    sim.set_values(1, dict.fromkeys(VALUES_1))  # NaN in every float register
+    sim.set_values(2, VALUES_2)
+    recorder = Recorder()
+    poller = BusPoller(_spec(sim.port, _device("m1", 1), _device("m2", 2), max_backoff=0.4), recorder)
+    async with _running(poller):
+        await wait_until(lambda: recorder.errors("m1") >= 4, what="several failed polls")
+        assert recorder.of("m1") == []
+        sim.set_values(1, VALUES_1)
+        await wait_until(lambda: any("m1 recovered" in r.getMessage() for r in caplog.records), what="recovery")
+    assert [u.device for u in recorder.unavailable_reports] == ["m1"]
+    assert recorder.unavailable_reports[0].error == "no_values: every value missing (not available or not a number)"
+    messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("m1")]
+    assert len([m for m in messages if "is not answering" in m]) == 1
+    assert len([m for m in messages if "recovered" in m]) == 1
+    assert recorder.of("m1")[-1].field_map() == VALUES_1
+    assert recorder.errors("m2") == 0
+
+
+async def test_a_meter_answering_only_implausible_values_is_unavailable_too(sim_meters):
+    sim = await sim_meters([SimMeter(1, SDM120)])
+    sim.set_values(1, {**dict.fromkeys(VALUES_1), "voltage_v": -3.4e38, "power_w": 3.4e38})
+    recorder = Recorder()
+    poller = BusPoller(_spec(sim.port, _device("m1", 1)), recorder)
+    await poller.poll(poller.devices[0])
+    poller.link.close()
+    (status,) = recorder.unavailable_reports
+    assert status.error == (
+        "no_values: no plausible value (voltage_v -3.4e+38 outside 0..450, power_w 3.4e+38 outside -18000..18000)"
+    )

@@ -95,3 +95,30 @@ def test_disabled_meters_are_not_polled_and_empty_buses_get_no_task():
     (service,) = modbus.build(config, core, None)
     assert "mairie-general" not in [d.spec.id for d in service.poller.devices]
     assert len(service.poller.devices) == 4
+
+
+async def test_implausible_values_never_reach_the_journal_and_are_counted_in_metrics():
+    port = free_port()
+    config = _demo_config(port)
+    journal = ListJournal()
+    core = Core(config=config, clock=SystemClock(), journal=journal)
+    (service,) = modbus.build(config, core, None)
+    async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
+        # the hall's SDM120 reports 3.4e38 V and a negative energy (issue 12)
+        sim.set_values(3, {"voltage_v": 3.4e38, "current_a": 2.0, "power_w": 460.0, "power_factor": 0.95,
+                           "frequency_hz": 50.0, "energy_import_kwh": -12.0, "energy_export_kwh": 0.0})  # fmt: skip
+        task = asyncio.create_task(service.run())
+        try:
+            await wait_until(lambda: any(r.tag("device") == "salle-general" for r in journal.rows), within=15)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    salle = [r.field_map() for r in journal.rows if r.tag("device") == "salle-general"]
+    assert all("voltage_v" not in fields and "energy_import_kwh" not in fields for fields in salle)
+    assert salle[0]["power_w"] == 460.0
+    metric = "gateway_modbus_implausible_total"
+    assert core.metrics.get(metric, device="salle-general", field="voltage_v", reason="above_max") >= 1
+    assert core.metrics.get(metric, device="salle-general", field="energy_import_kwh", reason="below_min") >= 1
+    assert "salle-general" not in core.state.snapshot().unavailable  # it answers; some values are wrong
+    assert any(help_text for name, _kind, help_text, _labels, _value in core.metrics.items() if name == metric)

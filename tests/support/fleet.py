@@ -5,6 +5,9 @@
 own proxy, which goes down for a while at a staggered moment (502, like a reverse proxy in
 front of an unreachable server). Time is simulated: each step every gateway publishes the
 next slice of its readings. At the end everything must be on the central server, exactly.
+
+:func:`upload_fleet` is the plain case (no outage) towards any InfluxDB 1.x: the intercommunality's
+dashboards are tested against what it leaves on a real ``influxd``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.model import Reading
+from gateway.model import Event, Reading
 from tests.support.faulty_proxy import FaultyProxy
 from tests.support.influx_servers import as_set, start_victoria
 from tests.support.upload_harness import (
@@ -24,6 +27,7 @@ from tests.support.upload_harness import (
     demo_readings,
     expected_points,
     gateway_config,
+    influx_v1_sink,
     influx_v2_sink,
 )
 
@@ -124,3 +128,34 @@ async def run_fleet(
         report.missing = len(want - got)
         report.extra = len(got - want)
     return report
+
+
+async def upload_fleet(
+    root: Path,
+    url: str,
+    readings: dict[str, list[Reading]],
+    *,
+    events: dict[str, list[Event]] | None = None,
+    within: float = 300.0,
+) -> dict[str, int]:
+    """Each site of ``readings`` is its own in-process gateway (journal, core, influx-v1 sink to ``url``,
+    database ``village``): its readings are published and its events raised through the core, then every
+    gateway waits until its sink delivered everything. Returns the points sent per site."""
+    gateways = {
+        site: MiniGateway(gateway_config(root / site, influx_v1_sink("intercommunalite", url), site=site,
+                                         commit_interval_s=0.2))
+        for site in readings
+    }
+    sent: dict[str, int] = {}
+    for gw in gateways.values():
+        await gw.__aenter__()
+    try:
+        for site, gw in gateways.items():
+            sent[site] = gw.publish_all(readings[site])
+            for event in (events or {}).get(site, []):
+                gw.core.raise_event(event)
+        await asyncio.gather(*(gw.wait_delivered("intercommunalite", within=within) for gw in gateways.values()))
+    finally:
+        for gw in gateways.values():
+            await gw.__aexit__(None, None, None)
+    return sent

@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from drivers.ble import AdvertListener, BleScanner, BleSensor
-from drivers.sim.ble_adverts import Climate, encode, to_bleak
+from drivers.ble_hci import uuid128_of
+from drivers.sim.ble_adverts import Advert, Climate, encode, to_bleak
 from gateway.clock import ManualClock, SystemClock
 from gateway.metrics import Metrics
 from tests.unit.test_ble_decode import VECTORS, Recorder, bleak_objects
@@ -246,3 +247,54 @@ async def test_a_hanging_adapter_is_timed_out_and_reported() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
+
+
+def test_an_implausible_temperature_is_dropped_counted_per_sensor_and_logged_once(caplog) -> None:
+    # Given a thermometer whose probe reports 300 °C, then -100 °C, with a sound humidity
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, metrics = make(clock)
+    caplog.set_level("WARNING", logger="drivers.ble")
+    for packet, temperature in enumerate([300.0, -100.0, 300.0], start=1):
+        listener(*to_bleak(ADDRESS, encode("bthome", ADDRESS, Climate(temperature, 55.0), packet), -60))
+        clock.advance(30)
+    # Then no temperature is published, the humidity is, and each rejection is counted for that sensor
+    assert rec.updates
+    assert all(u.decoded.climate == {"humidity_pct": 55.0, "battery_pct": 87.0} for u in rec.updates)
+    assert metrics.get("gateway_ble_implausible_total", sensor="salle-t1", field="temperature_c") == 3
+    warnings = [r.getMessage() for r in caplog.records if "implausible" in r.getMessage()]
+    assert warnings == [
+        "salle-t1: implausible temperature_c = 300 rejected; counted in gateway_ble_implausible_total, "
+        "logged at most once an hour"
+    ]
+
+
+def bthome_temperature(celsius: float, packet: int) -> Advert:
+    """A BTHome v2 advert carrying its packet id and one temperature (0.01 °C, sint16)."""
+    value = round(celsius * 100).to_bytes(2, "little", signed=True)
+    return Advert({uuid128_of(0xFCD2): bytes((0x40, 0x00, packet & 0xFF, 0x02)) + value}, {})
+
+
+def test_a_sensor_sending_only_implausible_values_goes_stale_like_a_silent_one() -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC))
+    listener, rec, metrics = make(clock)
+    listener(*to_bleak(ADDRESS, bthome_temperature(19.5, 1), -60))
+    for packet in range(2, 70):  # then only 300 °C, every 10 s
+        clock.advance(10)
+        listener(*to_bleak(ADDRESS, bthome_temperature(300.0, packet), -60))
+    ((sensor, stale, silent),) = listener.check_stale()
+    assert (sensor.id, stale) == ("salle-t1", True)
+    assert silent > 600
+    assert [u.decoded.climate for u in rec.updates] == [{"temperature_c": 19.5}]
+    assert metrics.get("gateway_ble_rejected_total", reason="implausible") == 68
+    assert metrics.get("gateway_ble_implausible_total", sensor="salle-t1", field="temperature_c") == 68
+
+
+def test_a_value_that_is_not_a_number_is_never_published() -> None:
+    # no shipped format can carry a NaN today; a decoder that produced one must still stop it
+    from drivers.ble_decode import AdvertDecoder
+
+    decoded = AdvertDecoder()._to_decoded(
+        ADDRESS, -60, {"temperature": float("nan"), "humidity": 48.0, "firmware": "BTHome V2"}, "bthome"
+    )
+    assert decoded.climate == {"humidity_pct": 48.0}
+    assert [name for name, _ in decoded.implausible] == ["temperature_c"]

@@ -179,7 +179,7 @@ def test_a_sink_named_mqtt_and_a_bus_named_tcp_keep_their_names_in_the_path() ->
     # the names equal the union tags pydantic puts in its error locations: they were dropped with them
     assert problems(SINK_AND_BUS) == [
         "village.toml:15: sinks.mqtt.port: Input should be greater than or equal to 1",
-        "village.toml:19: buses.tcp.timeout_s: Input should be greater than 0",
+        "village.toml:19: buses.tcp.timeout_s: Input should be greater than or equal to 0.05",
     ]
 
 

@@ -79,3 +79,49 @@ def test_two_buses_may_not_drive_the_same_line():
         "v.toml:22: buses.bis.port: 10.0.0.5:502 is already driven by bus 'compteurs': put these meters on one bus",
         "v.toml:28: buses.rs2.port: /dev/ttyUSB0 is already driven by bus 'rs1': put these meters on one bus",
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (  # issue 12: a scale of 1e300 passed check-config
+            'quantity = "water_m3"\nscale = 1e300',
+            "v.toml:19: buses.compteurs.devices[0].scale: pulse-counter: 'scale' = 1e+300 water_m3 per count is "
+            "implausible (between 1e-06 and 1000: e.g. 0.001 for one litre or one Wh per count)",
+        ),
+        ('quantity = "water_m3"\nscale = nan', "v.toml:19: buses.compteurs.devices[0].scale: Input should be"),
+        ('quantity = "water_m3"\nscale = inf', "v.toml:19: buses.compteurs.devices[0].scale: Input should be"),
+        ('quantity = "water_m3"\nscale = 0.001\ninterval_s = inf', "v.toml:20: buses.compteurs.devices[0].interval_s"),
+    ],
+)
+def test_numbers_of_a_device_are_finite_and_sane(extra, expected):
+    (problem,) = _problems("pulse-counter", extra)
+    assert problem.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("timeout_s = 0.001", "v.toml:13: buses.compteurs.timeout_s: Input should be greater than or equal to 0.05"),
+        ("timeout_s = nan", "v.toml:13: buses.compteurs.timeout_s: Input should be a finite number"),
+        ("max_backoff_s = 1e300", "v.toml:13: buses.compteurs.max_backoff_s: Input should be less than or equal to 3600"),
+    ],
+)
+def test_numbers_of_a_bus_are_finite_and_sane(setting, expected):
+    text = BASE.format(profile="sdm120", extra="").replace('host = "10.0.0.5"', f'host = "10.0.0.5"\n{setting}')
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, file="v.toml")
+    assert [str(p) for p in err.value.problems] == [expected]
+
+
+def test_an_rs485_timeout_shorter_than_one_exchange_at_the_lines_baud_rate_is_refused():
+    text = BASE.format(profile="sdm630", extra="").replace(
+        'kind = "tcp"\nhost = "10.0.0.5"', 'kind = "rtu"\nport = "/dev/ttyUSB0"\nbaudrate = 1200\ntimeout_s = 0.2'
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, file="v.toml")
+    assert [str(p) for p in err.value.problems] == [
+        "v.toml:14: buses.compteurs.timeout_s: 0.2 s is shorter than one exchange of 24 registers at 1200 baud "
+        "(0.62 s on the line): every such read would time out"
+    ]
+    assert parse_config(text.replace("timeout_s = 0.2", "timeout_s = 1.0"), file="v.toml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from fractions import Fraction
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from drivers.modbus_profile import (
     CANONICAL_UNITS,
+    COUNTER_QUANTITIES,
     FieldSpec,
     ProfileError,
     decode_field,
@@ -37,6 +39,35 @@ def test_every_shipped_profile_names_its_source_and_uses_canonical_quantities(na
         return
     assert {f.name for f in profile.fields} <= set(CANONICAL_UNITS)
     assert {"power_w", "energy_import_kwh"} <= {f.name for f in profile.fields}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_quantity_of_a_shipped_profile_has_a_plausible_range(name):
+    profile = load_profile(name)
+    names = sorted(COUNTER_QUANTITIES) if profile.configurable else [f.name for f in profile.fields]
+    for quantity in names:
+        low, high = profile.bounds.range_of(quantity)
+        assert low < high
+        if quantity.startswith(("energy_", "water_")):
+            assert low == 0
+            assert profile.bounds.rise_of(quantity) > 0
+    if not profile.configurable:
+        assert profile.bounds.range_of("frequency_hz") == (45, 65)
+        assert profile.bounds.range_of("power_factor") == (-1, 1)
+        assert profile.bounds.range_of("voltage_l1_v" if name != "sdm120" else "voltage_v")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("register", "power_factor"),
+    [(0.8, 0.8), (-0.6, -0.6), (1.25, 0.75), (-1.25, -0.75), (2.0, 0.0), (1.0, 1.0)],
+)
+def test_iem3155_power_factor_register_holds_the_quadrant_and_becomes_a_power_factor(register, power_factor):
+    # DOCA0005EN "Power factor register format": quadrant 4 as 1..2, quadrant 3 as -2..-1
+    field = next(f for f in load_profile("iem3155").fields if f.name == "power_factor")
+    (high, low) = struct.unpack(">HH", struct.pack(">f", register))
+    value, reason = decode_field(field, [high, low])
+    assert reason is None
+    assert value == pytest.approx(power_factor, abs=1e-6)
 
 
 def test_one_based_manual_numbers_become_wire_addresses():
@@ -133,6 +164,8 @@ def test_pulse_counter_is_bound_to_the_devices_quantity_and_scale():
         ("gas_m3", 0.001, "'quantity' must be one of"),
         ("water_m3", None, "'scale'"),
         ("water_m3", 0.0, "'scale'"),
+        ("water_m3", 1e300, "'scale' = 1e\\+300 water_m3 per count is implausible"),  # issue 12
+        ("energy_import_kwh", 1e-9, "'scale' = 1e-09 energy_import_kwh per count is implausible"),
     ],
 )
 def test_pulse_counter_needs_a_known_quantity_and_a_positive_scale(quantity, scale, message):
@@ -153,6 +186,8 @@ numbering = "one-based"
 [fields.power_w]
 register = 1
 unit = "kW"
+[bounds]
+power_w = [-1000, 1000]
 """
 
 
@@ -166,6 +201,16 @@ unit = "kW"
         (('unit = "kW"', 'unit = "kW"\nregistre = 3'), "fields.power_w.registre: Extra inputs"),
         (('unit = "kW"', 'unit = "kW"\ntype = "float64"'), "fields.power_w.type"),
         (('numbering = "one-based"', 'numbering = "1"'), "numbering"),
+        # plausibility bounds are data the profile must give, sane and finite (issue 12)
+        (("power_w = [-1000, 1000]", ""), "bounds.power_w: missing"),
+        (("[bounds]\npower_w = [-1000, 1000]", ""), "bounds: missing"),
+        (("power_w = [-1000, 1000]", "power_w = [1000, -1000]"), "bounds.power_w: the lower bound 1000 is not below"),
+        (("power_w = [-1000, 1000]", "power_w = [-inf, inf]"), "bounds.power_w.0: Input should be a finite number"),
+        (("power_w = [-1000, 1000]", "power_w = [0, 1]\nvoltage_v = [0, 300]"), "bounds.voltage_v: the profile has no"),
+        (('unit = "kW"', 'unit = "kW"\nscale = 1e300'), "fields.power_w.scale: Input should be less than"),
+        (('unit = "kW"', 'unit = "kW"\nscale = nan'), "fields.power_w.scale: Input should be a finite number"),
+        (('unit = "kW"', 'unit = "kW"\nconvert = "four_quadrant_pf"'), "convert: 'four_quadrant_pf' applies to"),
+        (("[bounds]", "[bounds]\nrise_per_hour = {power_w = 1}"), "bounds.rise_per_hour.power_w"),
     ],
 )
 def test_a_bad_profile_file_names_the_field_and_the_reason(change, message):
