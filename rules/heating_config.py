@@ -161,7 +161,7 @@ class OptimumStart(Rules):
 
     enabled: bool = True
     rate_c_per_h: Annotated[float, Field(gt=0, le=20)] = 2.0
-    max_preheat_h: Annotated[float, Field(ge=0, le=48)] = 6.0
+    max_preheat_h: Annotated[float, Field(ge=0, le=48)] = 12.0
     margin: Annotated[float, Field(ge=1, le=3)] = 1.15  # start this much earlier than predicted
     learn: bool = True
     stop: bool = True
@@ -184,6 +184,9 @@ class ZoneModel(Rules):
     tau_h: Annotated[float, Field(gt=1, le=500)] | None = None
     ua_kw_per_k: Annotated[float, Field(gt=0, le=100)] | None = None
     emitter: Literal["convector", "radiant"] = "convector"
+    #: minutes the heaters take to deliver their heat after a switch (their own thermal mass; default
+    #: by emitter: convector 5, radiant 10): the thermostat switches that much ahead
+    lag_min: Annotated[float, Field(ge=0, le=60)] | None = None
     #: normalised prior (h_ao, h_am, h_mo, c_m, c_a, g, h_occ, f) set by the configuration loader from the
     #: archetype (gateway/schema/zone_prior.py)
     prior: tuple[float, float, float, float, float, float, float, float] | None = None
@@ -229,7 +232,7 @@ class HeatingConfig(Rules):
     #: (pew heaters, radiant panels over the seats), on from ``people_lead_min`` before an occupancy
     #: to its end, whatever the air (a thermometer, if any, only stops it once the air is warm enough)
     kind: Literal["room", "people"] = "room"
-    people_lead_min: Annotated[float, Field(ge=0, le=240)] = 20.0
+    people_lead_min: Annotated[float, Field(ge=0, le=240)] = 45.0
 
     @model_validator(mode="after")
     def _one_output(self) -> HeatingConfig:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rules import thermal
+from rules import thermal, zone_model
 from rules.heating_config import HeatingConfig
 
 NS = 1_000_000_000
@@ -46,12 +46,18 @@ STOP_MARGIN_C = 0.1
 HOLD_MAX_OVER_C = 1.0
 #: ... as long as a minimum off time would end less than this above the comfort floor (target − 0.5 °C)
 HOLD_MARGIN_C = 0.2
+#: rounds of the fixed point that forecasts the next preheat's start
+FORECAST_ROUNDS = 6
 #: the thermostat switches on a tick early when the model says the air crosses its threshold by then (h)
 NEXT_TICK_H = 1 / 60
 #: coasting is considered only this close to the end of an occupancy (h)
 MAX_COAST_H = 4.0
 #: a ready room's air, off for its minimum off time, stays this far above the comfort floor (°C)
 READY_MARGIN_C = 0.2
+#: a ready structure is never asked to be closer than this to the target (it would take for ever)
+READY_MIN_GAP_C = 2.0
+#: how far below their band electric convectors on fil pilote may let the air dip while their heat returns
+PILOT_DIP_C = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +74,18 @@ def ready_structure_c(cfg: HeatingConfig, p: thermal.Params, goal: float, outdoo
     than this pulls the air down so fast that, even held on to ``goal`` + :data:`HOLD_MAX_OVER_C`,
     the heater's minimum off time (and one tick) lets it fall below the comfort floor (``goal`` −
     :data:`COMFORT_BAND_C`) — the room is at its target but not *ready*."""
-    off_h = (cfg.min_off_min + 1) / 60
-    allowed = (HOLD_MAX_OVER_C + COMFORT_BAND_C - READY_MARGIN_C) / off_h  # K/h the air may fall
+    if cfg.pilot_wire is None:  # our thermostat: held on up to HOLD_MAX_OVER_C, then off min_off + a tick
+        off_h = cfg.min_off_min / 60 + NEXT_TICK_H + zone_model.lag_h(cfg)
+        allowed = (HOLD_MAX_OVER_C + COMFORT_BAND_C - READY_MARGIN_C) / off_h  # K/h the air may fall
+    else:  # the convectors' own thermostat: their lag before the heat returns, a dip of PILOT_DIP_C below
+        off_h = zone_model.lag_h(cfg)  # their band at most (the comfort line is judged on a 15-minute mean)
+        allowed = (PILOT_DIP_C + COMFORT_BAND_C - READY_MARGIN_C) / max(off_h, NEXT_TICK_H)
     h_ao = p.h_ao + p.h_occ
     gap = (allowed * p.c_a - h_ao * max(goal - outdoor, 0.0) + p.g) / p.h_am
-    return goal - max(gap, 0.0)
+    return goal - max(gap, READY_MIN_GAP_C)
 
 
-def lead(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, goal: float) -> float:
+def lead(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, goal: float, factor: float = 1.0) -> float:
     """The lead (h) until the zone is *ready* at ``goal``: the air there and the structure warm enough
     to hold it (:func:`ready_structure_c`), with the margin, the safety and the rise limit."""
     ready = ready_structure_c(cfg, p, goal, now.to)
@@ -90,27 +100,42 @@ def lead(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, goal: float) -
         hours += thermal.mass_hold_h(p, tm=tm, ta=goal, to=now.to, target=ready)
     if cfg.max_rise_c_per_h is not None:
         hours = max(hours, (goal - now.ta) / cfg.max_rise_c_per_h)
-    return hours * cfg.optimum_start.margin + SAFETY_H
+    return hours * cfg.optimum_start.margin * factor + SAFETY_H
 
 
-def start(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now | None, *, goal: float, hours_left: float) -> Start:
-    """Optimum start for an occupancy ``hours_left`` away asking for ``goal`` °C."""
+def start(
+    cfg: HeatingConfig,
+    p: thermal.Params,
+    now: thermal.Now | None,
+    *,
+    goal: float,
+    hours_left: float,
+    factor: float = 1.0,
+) -> Start:
+    """Optimum start for an occupancy ``hours_left`` away asking for ``goal`` °C (``factor``: what
+    arrivals taught, rules.arrival)."""
     cap = cfg.optimum_start.max_preheat_h
     if now is None:  # nothing known of the zone's temperature: heat from the cap
         return Start(hours_left <= cap, None)
-    needed = lead(cfg, p, now, goal)
+    needed = lead(cfg, p, now, goal, factor)
     if needed <= cap:
         return Start(hours_left <= needed, needed)
     return Start(hours_left <= cap, needed, needed - cap)
 
 
 def setback(
-    cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: float, hold_c: float | None
+    cfg: HeatingConfig,
+    p: thermal.Params,
+    now: thermal.Now,
+    *,
+    goal: float,
+    hold_c: float | None,
+    factor: float = 1.0,
 ) -> float | None:
     """In a réduit gap: ``None`` to keep cooling towards hors-gel, or the temperature to hold (°C)."""
     if hold_c is not None:
         return hold_c
-    if lead(cfg, p, now, goal) < SETBACK_SHARE * cfg.optimum_start.max_preheat_h:
+    if lead(cfg, p, now, goal, factor) < SETBACK_SHARE * cfg.optimum_start.max_preheat_h:
         return None
     return min(cfg.setpoints.reduit, max(cfg.setpoints.hors_gel, now.ta))
 
@@ -124,27 +149,22 @@ def coast(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: floa
 
 
 def next_start_h(
-    cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: float, hours_left: float
+    cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: float, hours_left: float, factor: float = 1.0
 ) -> float | None:
     """When (hours from now) preheating should begin if the zone cools freely until then: the
-    admin page's "tomorrow's heating starts at". ``None`` when it has begun or is unknown."""
+    admin page's "tomorrow's heating starts at". ``None`` when it has begun or is unknown.
+
+    A fixed point ``t = hours_left − lead(state at t)``: the lead changes slowly with the time the
+    zone cools, so a few rounds settle it to the minute."""
     if hours_left <= 0:
         return None
-
     cooling = thermal.path(p, now, u=0.0)
-
-    def slack(t: float) -> float:
+    cap = cfg.optimum_start.max_preheat_h
+    t = max(0.0, hours_left - min(lead(cfg, p, now, goal, factor), cap))
+    for _ in range(FORECAST_ROUNDS):
         ta, tm = cooling.at(t)
-        needed = lead(cfg, p, thermal.Now(ta, tm, now.to), goal)
-        return hours_left - t - min(needed, cfg.optimum_start.max_preheat_h)
-
-    if slack(0.0) <= 0:
-        return 0.0
-    low, high = 0.0, hours_left
-    for _ in range(30):
-        mid = (low + high) / 2
-        if slack(mid) > 0:
-            low = mid
-        else:
-            high = mid
-    return low if math.isfinite(low) else None
+        nxt = max(0.0, hours_left - min(lead(cfg, p, thermal.Now(ta, tm, now.to), goal, factor), cap))
+        if abs(nxt - t) < 1 / 60:
+            return nxt
+        t = nxt
+    return t

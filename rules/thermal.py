@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 #: a prediction that never gets there (the heater cannot reach the target)
 NEVER_H = math.inf
+#: predicted crossings are found to this precision (h)
+CROSSING_TOLERANCE_H = 1 / 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,7 @@ def _first_crossing(way: Path, target: float, low: float, high: float) -> float:
             high = mid
         else:
             low = mid
-        if high - low < 1e-4:
+        if high - low < CROSSING_TOLERANCE_H:
             break
     return high
 

@@ -152,6 +152,7 @@ class ModelMemory(_Frozen):
     acc: LogAcc | None = None
     tm: float | None = None  # the structure's estimated temperature (°C) ...
     tm_ns: int | None = None  # ... at this time
+    tm_since_ns: int | None = None  # since when the structure has been followed
     #: the air temperature the model estimates while the thermometer is silent (°C)
     virtual: float | None = None
 
@@ -178,6 +179,9 @@ class ZoneMemory(_Frozen):
     setback_hold_c: float | None = None
     #: the occupancy (start ns) the zone coasts to the end of (optimum stop)
     coast_for_ns: int | None = None
+    #: the arrival being judged (rules.arrival) and what the judged ones taught: a factor on every lead
+    arrival: tuple[int, float, int] | None = None
+    lead_factor: float = 1.0
 
 
 class LeakMemory(_Frozen):
@@ -227,7 +231,7 @@ def shift_memory(memory: Memory, step_ns: int) -> Memory:
                 "trace": tuple((r[0] + step_ns, *r[1:]) for r in zone.trace),
                 "window_stats": None
                 if zone.window_stats is None
-                else (*zone.window_stats[:4], zone.window_stats[4] + step_ns),
+                else (*zone.window_stats[:5], zone.window_stats[5] + step_ns),
                 "model": _moved_model(zone.model, step_ns),
                 "window_open_since_ns": moved(zone.window_open_since_ns),
                 "max_on_since_ns": moved(zone.max_on_since_ns),
@@ -245,6 +249,7 @@ def _moved_model(model: ModelMemory, step_ns: int) -> ModelMemory:
             "rows": tuple((r[0] + step_ns, *r[1:]) for r in model.rows),
             "acc": None if acc is None else (acc[0] + step_ns, *acc[1:7], acc[7] + step_ns),
             "tm_ns": None if model.tm_ns is None else model.tm_ns + step_ns,
+            "tm_since_ns": None if model.tm_since_ns is None else model.tm_since_ns + step_ns,
             "fitted_to_ns": None if model.fitted_to_ns is None else model.fitted_to_ns + step_ns,
         }
     )

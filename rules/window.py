@@ -23,7 +23,10 @@ falls by 0.05–0.1 °C/min every time the thermostat stops the heater, so "a dr
   the threshold): a heater that runs and a room that does not warm is more likely a heater fault
   than a window;
 - right after an occupancy starts or ends (people and their ventilation come and go) the detector
-  waits :data:`QUIET_MIN`.
+  waits :data:`QUIET_MIN`;
+- it judges only a zone held at its target (the air within :data:`HELD_BAND_C` of it for the whole
+  span and :data:`HELD_EXTRA_MIN` before): a warm-up from a setback, where the heaters' own thermal
+  lag and the structure's estimate matter most, is not judged.
 
 Heating stops for at most ``off_min`` minutes after a detection, then resumes even if the window
 stays open (a window left open all night must not let the building freeze).
@@ -60,6 +63,10 @@ FORGET = 1 / 1440
 CAPACITY_SCALES = (0.5, 1.0, 2.0)
 #: ... when the heater ran at least this share of the span
 WARM_UP_SHARE = 0.7
+#: the zone is "held" when its air stays this close to the target ...
+HELD_BAND_C = 1.5
+#: ... over the span and this many minutes before it
+HELD_EXTRA_MIN = 10
 
 History = tuple[tuple[int, float], ...]
 #: one tick of the trace: (time ns, measured air °C, heater power fraction since the last tick, structure °C)
@@ -130,6 +137,7 @@ class Seen:
     params: thermal.Params | None
     outdoor: float
     occ: float
+    target: float | None = None  # the temperature the zone is held at (None: not held, not judged)
 
 
 def detect(  # noqa: PLR0911 (a rule table: one return per rule)
@@ -154,7 +162,7 @@ def detect(  # noqa: PLR0911 (a rule table: one return per rule)
     stats = _learn(seen, now_ns)
     if open_since_ns is not None and now_ns < open_since_ns + off_ns:
         return WindowState(True, open_since_ns, open_since_ns + off_ns), stats
-    found = _residual(cfg, seen, air_capacity(seen.params, stats), now_ns)
+    found = _residual(cfg, seen, air_capacity(seen.params, stats), now_ns) if _held(cfg, seen, now_ns) else None
     if found is None:
         return WindowState(False, None, None), stats
     residual, fell, flat_out = found
@@ -187,6 +195,16 @@ def _learn(seen: Seen, now_ns: int) -> Stats:
             sxy = (1 - FORGET) * sxy + drive * rate
             sxx = (1 - FORGET) * sxx + drive * drive
     return (sxy, sxx, mean, var, occ, quiet)
+
+
+def _held(cfg: WindowDetection, seen: Seen, now_ns: int) -> bool:
+    """Whether the zone has been held at its target long enough to be judged."""
+    if seen.target is None:
+        return False
+    since = now_ns - int((cfg.over_min + HELD_EXTRA_MIN) * MINUTE_NS)
+    span = [r for r in seen.trace if r[0] >= since]
+    covered = bool(seen.trace) and seen.trace[0][0] <= since
+    return covered and all(abs(r[1] - seen.target) <= HELD_BAND_C for r in span)
 
 
 def air_capacity(p: thermal.Params, stats: Stats | None) -> thermal.Params:

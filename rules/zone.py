@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from rules import arrival as arrival_of
 from rules import pilot_wire, preheat, presence, schedule, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.heating_config import HeatingConfig
@@ -118,15 +119,30 @@ def decide_zone(
     )
     mem = mem.model_copy(update={"model": zone_model.observe(cfg, mem.model, sample)})
     model = zone_model.View(cfg, mem.model, measured, outdoor, air_stats=mem.window_stats)
-    mem, win = _window(cfg, state, mem, model, sample)
+    arrival, factor = arrival_of.watch(
+        mem.arrival,
+        mem.lead_factor,
+        since_ns=sched.since_ns if plan.occupied else None,
+        goal=plan.target,
+        measured=measured,
+        now_ns=now_ns,
+    )
+    mem = mem.model_copy(update={"arrival": arrival, "lead_factor": factor})
     mem, plan, forecast = _optimum(zone, mem, sched, plan, model=model, conditions=conditions, rz=rz, now_ns=now_ns)
+    mem, win = _window(cfg, state, mem, model, sample, target=plan.target)
     return outputs(
         zone, state, mem, plan, seen=seen, model=(model, forecast), win=win, conditions=conditions, rz=rz, now_ns=now_ns
     )
 
 
 def _window(
-    cfg: HeatingConfig, state: State, mem: ZoneMemory, model: zone_model.View, sample: zone_model.Sample
+    cfg: HeatingConfig,
+    state: State,
+    mem: ZoneMemory,
+    model: zone_model.View,
+    sample: zone_model.Sample,
+    *,
+    target: float | None,
 ) -> tuple[ZoneMemory, window.WindowState]:
     """Open-window detection: contacts, or the air falling below the model's prediction (rules.window)."""
     trace = mem.trace
@@ -140,8 +156,8 @@ def _window(
     elif sample.measured is None:
         trace = ()
     seen = None
-    if model.now is not None and sample.measured is not None:
-        seen = window.Seen(trace, mem.window_stats, model.params, model.now.to, sample.occ)
+    if model.now is not None and sample.measured is not None and model.settled(sample.now_ns):
+        seen = window.Seen(trace, mem.window_stats, model.params, model.now.to, sample.occ, target)
     win, stats = window.detect(cfg.window, state.inputs, mem.window_open_since_ns, sample.now_ns, seen)
     since = win.since_ns if win.open and not win.contact else None
     return mem.model_copy(update={"trace": trace, "window_stats": stats, "window_open_since_ns": since}), win
@@ -244,7 +260,8 @@ def _optimum(
     elif not plan.occupied and upcoming is not None and cfg.optimum_start.enabled and _RANK[plan.mode] > 0:
         goal = cfg.occupancy_target(upcoming.setpoint_c, upcoming.activity)
         hours_left = (upcoming.start_ns - now_ns) / HOUR_NS
-        start = preheat.start(cfg, model.params, model.now, goal=goal, hours_left=hours_left)
+        factor = mem.lead_factor
+        start = preheat.start(cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor)
         forecast = Forecast(None, start.lead_h)
         if mem.preheat_for_ns == upcoming.start_ns or start.begin:
             preheat_for = upcoming.start_ns
@@ -263,10 +280,12 @@ def _optimum(
                 )
                 conditions[f"preheat_late:{zone.key}"] = Notice("preheat_late", zone.key, "warning", reason)
         elif model.now is not None:
-            next_h = preheat.next_start_h(cfg, model.params, model.now, goal=goal, hours_left=hours_left)
+            next_h = preheat.next_start_h(cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor)
             forecast = Forecast(None if next_h is None else now_ns + int(next_h * HOUR_NS), start.lead_h)
             if plan.mode == "reduit" and plan.source == "unoccupied" and cfg.optimum_start.deep_setback:
-                hold = preheat.setback(cfg, model.params, model.now, goal=goal, hold_c=mem.setback_hold_c)
+                hold = preheat.setback(
+                    cfg, model.params, model.now, goal=goal, hold_c=mem.setback_hold_c, factor=factor
+                )
                 if hold is None:
                     plan = replace(plan, mode="hors_gel", source="setback", target=cfg.setpoints.hors_gel)
                 else:

@@ -34,6 +34,16 @@ FAILSAFE_OUTDOOR_C = -10.0
 MAX_STEP_H = 1.0
 #: emitters' share of their heat that goes to the air
 AIR_SHARE = {"convector": 0.9, "radiant": 0.5}
+#: minutes emitters take to deliver their heat after a switch, when the configuration does not say
+LAG_MIN = {"convector": 5.0, "radiant": 10.0}
+
+
+def lag_h(cfg: HeatingConfig) -> float:
+    """The heaters' own lag (h): how far ahead the thermostat switches."""
+    lag = cfg.model.lag_min
+    return (LAG_MIN[cfg.model.emitter] if lag is None else lag) / 60
+
+
 #: a fit is believed only if the time constant it gives lies in this range (h)
 PLAUSIBLE_TAU_H = (2.0, 500.0)
 
@@ -97,23 +107,26 @@ def observe(cfg: HeatingConfig, memory: ModelMemory, x: Sample) -> ModelMemory:
     if x.u is None and x.measured is not None:  # convectors regulating: the power that holds the air
         u = thermal.hold_duty(p, x.measured, to, x.occ)
     virtual: float | None = None
+    since = memory.tm_since_ns
     if x.measured is not None:
-        tm = x.measured if memory.tm is None else thermal.mass_step(p, memory.tm, ta=x.measured, to=to, u=u, hours=dt_h)
+        if memory.tm is None:  # first reading: the structure is taken at the air's temperature
+            tm, since = x.measured, x.now_ns
+        else:
+            tm = thermal.mass_step(p, memory.tm, ta=x.measured, to=to, u=u, hours=dt_h)
         air = x.measured
     else:
-        start = memory.virtual
-        if start is None and x.last is not None:
-            start = x.last[1]
-        tm = memory.tm if memory.tm is not None else (start if start is not None else cfg.setpoints.reduit)
-        air = start if start is not None else tm
+        start = memory.virtual if memory.virtual is not None else (x.last[1] if x.last is not None else None)
+        if start is None or memory.tm is None:  # never read: nothing to stand in with
+            return memory
         if x.u is None:  # pilot wire: the convectors regulate themselves around their order
             u = 0.0
-        now = thermal.step(p, thermal.Now(air, tm, to, x.occ), u=u, hours=dt_h)
+        now = thermal.step(p, thermal.Now(start, memory.tm, to, x.occ), u=u, hours=dt_h)
         air, tm, virtual = now.ta, now.tm, now.ta
     acc, rows = memory.acc, memory.rows
     if x.measured is not None and x.outdoor is not None and cfg.optimum_start.learn:
         acc, rows = identify.add_sample(acc, rows, now_ns=x.now_ns, ta=x.measured, to=x.outdoor, u=x.u, occ=x.occ)
-    out = memory.model_copy(update={"tm": tm, "tm_ns": x.now_ns, "virtual": virtual, "acc": acc, "rows": rows})
+    update = {"tm": tm, "tm_ns": x.now_ns, "tm_since_ns": since, "virtual": virtual, "acc": acc, "rows": rows}
+    out = memory.model_copy(update=update)
     if _fit_due(out):
         out = _refit(cfg, out, air=air, to=to, u=u, now_ns=x.now_ns)
     return out
@@ -163,6 +176,9 @@ def fallback_outdoor(cfg: HeatingConfig, memory: ModelMemory, *, silent: bool) -
 class View:
     """The zone's model and its state this tick, as the planning steps and the outputs need them."""
 
+    #: the structure's estimate is believed for fine predictions (windows) after this long
+    SETTLED_H = 6.0
+
     def __init__(
         self,
         cfg: HeatingConfig,
@@ -180,6 +196,12 @@ class View:
         ta = measured if measured is not None else memory.virtual
         to = outdoor if outdoor is not None else fallback_outdoor(cfg, memory, silent=measured is None)
         self.now = thermal.Now(ta, memory.tm, to) if ta is not None and memory.tm is not None else None
+
+    def settled(self, now_ns: int) -> bool:
+        """Whether the structure's estimate has been followed long enough to be believed (its first
+        value is the air's, which a setback can leave several degrees off)."""
+        since = self.memory.tm_since_ns
+        return since is not None and now_ns - since >= self.SETTLED_H * HOUR_NS
 
     def summary(self, *, next_start_ns: int | None, lead_h: float | None) -> ModelSummary:
         """What the admin page shows of the model."""

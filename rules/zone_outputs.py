@@ -187,12 +187,14 @@ def _room(
     p = window.air_capacity(view.params, mem.window_stats)
     falling = thermal.path(p, replace(view.now, ta=measured, occ=1.0 if plan.occupied else 0.0), u=0.0)
     floor = goal - cfg.cold_tolerance
-    if out.code == "heat_off_enough" and falling.air(preheat.NEXT_TICK_H) <= floor:
-        # the air will cross the threshold before the next tick: switch on now, not a tick late
+    lag = zone_model.lag_h(cfg)
+    if out.code == "heat_off_enough" and falling.air(preheat.NEXT_TICK_H + lag) <= floor:
+        # the air will cross the threshold before the heaters (a tick and their own lag away) warm it
         return thermostat.limits(cfg, thermostat.Outcome(True, "heat_on"), x)
     if out.code != "heat_off_reached" or measured >= goal + preheat.HOLD_MAX_OVER_C:
         return out
-    if falling.air((cfg.min_off_min + 1) / 60) >= goal - preheat.COMFORT_BAND_C + preheat.HOLD_MARGIN_C:
+    off_h = cfg.min_off_min / 60 + preheat.NEXT_TICK_H + lag
+    if falling.air(off_h) >= goal - preheat.COMFORT_BAND_C + preheat.HOLD_MARGIN_C:
         return out
     return thermostat.Outcome(True, "heat_on_hold", (("minutes", round(cfg.min_off_min, 1)),))
 

@@ -44,4 +44,7 @@ def with_prior(heating: HeatingConfig) -> HeatingConfig:
         p.people * p.vent_kw_per_k_per_person / power,
         air_share,
     )
-    return heating.model_copy(update={"model": model.model_copy(update={"prior": prior})})
+    update: dict[str, object] = {"prior": prior}
+    if model.lag_min is None:  # the archetype's heaters' own lag
+        update["lag_min"] = p.emitter.lag_min
+    return heating.model_copy(update={"model": model.model_copy(update=update)})

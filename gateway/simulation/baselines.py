@@ -99,6 +99,10 @@ class _Thermostat:
             self.levels = levels
             return self.heater.power(order, model.air_c)
         measured = model.sensor_reading(self.zw.noise[""][i])  # its built-in thermometer
+        if cfg.kind == "people":  # pew heaters: on through the occupancy (and the lead), like the rules
+            inputs = thermostat.Inputs(None, None, None, False, None, self.relay, now)
+            wanted = thermostat.Outcome(mode == "confort" and target is not None, "people")
+            return self._switch(thermostat.limits(cfg, wanted, inputs).on, now)
         rise = None
         if cfg.max_rise_c_per_h is not None:
             self.history = window.remember(self.history, now, measured)
@@ -116,9 +120,13 @@ class _Thermostat:
                 now_ns=now,
             ),
         )
-        if outcome.on != self.relay.on:
-            self.relay = RelayState(outcome.on, now)
+        return self._switch(outcome.on, now)
+
+    def _switch(self, on: bool, now: int) -> float:
+        if on != self.relay.on:
+            self.relay = RelayState(on, now)
             self.switches += 1
+        assert isinstance(self.heater, RelayHeater)  # pilot wire is handled above
         return self.heater.power(self.relay.on)
 
 

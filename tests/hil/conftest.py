@@ -33,7 +33,8 @@ PARIS = ZoneInfo("Europe/Paris")
 #: open, optimum start before a booking.
 PROTECTIONS = """failsafe = { stale_after_min = 15, mode = "off" }
 window = { contacts = ["salle-fenetre"], off_min = 30 }
-optimum_start = { rate_c_per_h = 2.0, max_preheat_h = 8 }
+optimum_start = { max_preheat_h = 8 }
+model = { archetype = "salle-des-fetes-1980", floor_area_m2 = 300 }
 """
 
 #: The test village; ``{state_dir}`` is filled in by :func:`village_config`.

@@ -152,6 +152,8 @@ def test_shift_memory_moves_measured_stamps_only() -> None:
                     tm_ns=20,
                     fitted_to_ns=3600,
                 ),
+                trace=((15, 17.0, 1.0, 16.0),),
+                window_stats=(1.0, 2.0, 0.0, 0.01, 1.0, 40),
                 window_open_since_ns=7,
                 preheat_for_ns=1000,
                 max_on_since_ns=9,
@@ -165,6 +167,8 @@ def test_shift_memory_moves_measured_stamps_only() -> None:
     assert moved.model.acc == (7197, 0.5, 8.5, 2.0, 0.5, 0.5, 0.0, 7297)
     assert (moved.model.tm_ns, moved.model.fitted_to_ns, moved.model.tm) == (17, 3597, 16.0)
     assert moved.attended_ns == 900  # an occupancy's start is wall time
+    assert moved.trace == ((12, 17.0, 1.0, 16.0),)
+    assert moved.window_stats == (1.0, 2.0, 0.0, 0.01, 1.0, 37)  # the quiet time after an occupancy change
     assert (moved.window_open_since_ns, moved.max_on_since_ns) == (4, 6)
     assert moved.preheat_for_ns == 1000  # a scheduled start is itself wall time
     assert shift_memory(mem, 0) is mem

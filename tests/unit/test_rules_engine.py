@@ -15,9 +15,11 @@ from rules.types import (
     InputState,
     LightOverride,
     Memory,
+    ModelMemory,
     Reason,
     RelayState,
     SensorValue,
+    ZoneMemory,
     memory_from_json,
     memory_to_json,
 )
@@ -60,6 +62,7 @@ def test_optimum_start_preheats_before_occupancy_and_latches() -> None:
     # lead (the generic prior, outdoors assumed 5 °C without a thermometer) sets the start
     cfg = hall_heating()
     lead_h = preheat.lead(cfg, zone_model.prior(cfg), thermal.Now(13.0, 13.0, zone_model.ASSUMED_OUTDOOR_C), 19.0)
+    assert lead_h < cfg.optimum_start.max_preheat_h
     start = at(2026, 1, 13, 18, 30)
     early, late = start - timedelta(hours=lead_h, minutes=5), start - timedelta(hours=lead_h, minutes=-5)
     before = decide(site(), state(early, hall_c=13.0), early).zones[0]
@@ -113,11 +116,12 @@ def test_window_contact_cuts_the_hall_and_the_pilot_wire_goes_to_frost_protectio
     assert action.reason.code == "heat_window"
     assert [n.kind for n in decision.notices] == ["window_open"]
     # a school window detected by a fast drop: the pilot wire sends hors-gel (minus relay only)
-    school_time = at(2026, 1, 12, 10, 0)
-    memory = Memory()
-    for i in range(12):
-        t = at(2026, 1, 12, 9, 48 + i) if i < 12 else school_time
-        memory = decide(site(), state(t, school_c=19.0 - 0.1 * i, age_min=0, memory=memory), t).memory
+    followed = ModelMemory(tm=18.8, tm_ns=ns(at(2026, 1, 12, 9, 27)), tm_since_ns=ns(at(2026, 1, 12, 2, 0)))
+    memory = Memory(zones={SCHOOL: ZoneMemory(model=followed)})  # the structure followed since the night
+    for i in range(32):  # held at 19 °C from 09:28, then falling 0.1 °C a minute from 09:48
+        t = at(2026, 1, 12, 9, 28) + timedelta(minutes=i)
+        temperature = 19.0 if i < 20 else 19.0 - 0.1 * (i - 20)
+        memory = decide(site(), state(t, school_c=temperature, age_min=0, memory=memory), t).memory
     last = at(2026, 1, 12, 9, 59)
     decision = decide(site(), state(last, school_c=17.9, age_min=0, memory=memory), last)
     assert (decision.desired()["ecole-fp-plus"], decision.desired()["ecole-fp-minus"]) == (False, True)

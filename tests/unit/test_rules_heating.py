@@ -107,7 +107,7 @@ def _run(p: thermal.Params, *, minutes: int, window_at: int | None = None, seed:
         t = NOW + k * MIN
         seen_c = now.ta + rng.gauss(0, 0.05)
         trace = window.add_trace(trace, (t, seen_c, float(on), now.tm))
-        state, stats = window.detect(cfg, {}, open_since, t, window.Seen(trace, stats, p, 3.0, 1.0))
+        state, stats = window.detect(cfg, {}, open_since, t, window.Seen(trace, stats, p, 3.0, 1.0, 19.0))
         open_since = state.since_ns if state.open else None
         verdicts.append(state.open)
         want = (seen_c < 19.3) if on else (seen_c <= 18.7)

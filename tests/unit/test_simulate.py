@@ -53,6 +53,7 @@ PER_CONTROLLER = {
     "below_target_hours_in_outages",
     "below_target_hours_in_windows",
     "late_starts",
+    "occupied_hours_below_target_instant",
     "min_temperature_c",
     "max_temperature_c",
     "relay_switches",
