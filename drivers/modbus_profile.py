@@ -1,7 +1,8 @@
 """Meter profiles: register maps as data files, compiled once into decoders.
 
 Rules of this module:
-- a profile file (``drivers/profiles/<name>.toml``) is validated when loaded; a bad file is a
+- a profile file (shipped in ``drivers/profiles/<name>.toml``, or one's own beside the
+  configuration: :mod:`gateway.meter_profiles`) is validated when loaded; a bad file is a
   :class:`ProfileError` naming the file and the field, never a crash at poll time;
 - every field is a *canonical quantity* (:data:`CANONICAL_UNITS`) and the profile says in which
   unit the meter reports it; the compiled field carries the exact factor to the canonical unit
@@ -33,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -101,7 +101,36 @@ Convert = Literal["four_quadrant_pf"]
 
 
 class ProfileError(ValueError):
-    """A profile file that cannot be used (unknown name, bad field, wrong unit)."""
+    """A profile that cannot be used (unknown name, bad field, wrong unit).
+
+    An error inside a profile file carries ``file``, ``field`` (the path in the file, as
+    pydantic's ``loc``: ``("fields", "power_w", "unit")``) and ``reason``; ``line`` once someone
+    located it (:meth:`at_line`; this module does not scan TOML for positions). It reads
+    ``FILE:LINE: field: reason``, like a configuration error.
+    """
+
+    def __init__(
+        self, reason: str, *, file: str | None = None, field: tuple[str | int, ...] = (), line: int | None = None
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.field = field
+        self.line = line
+        where = f"{file}:{line}" if file is not None and line else file
+        text = f"{format_field(field)}: {reason}" if field else reason
+        super().__init__(f"{where}: {text}" if where else text)
+
+    def at_line(self, line: int) -> ProfileError:
+        """The same error, located at ``line`` of its file."""
+        return ProfileError(self.reason, file=self.file, field=self.field, line=line)
+
+
+def format_field(path: tuple[str | int, ...]) -> str:
+    """``("bounds", "power_w", 0)`` -> ``bounds.power_w[0]`` (as configuration errors write paths)."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,28 +272,33 @@ class _File(_Strict):
 def _compile_field(name: str, raw: _Field, doc: _File, where: str) -> FieldSpec:
     if doc.configurable:
         if raw.unit != "count":
-            raise ProfileError(f"{where}: fields.{name}.unit: a configurable counter's unit is 'count'")
+            raise ProfileError("a configurable counter's unit is 'count'", file=where, field=("fields", name, "unit"))
         factor = Fraction(1)
     else:
         units = CANONICAL_UNITS.get(name)
         if units is None:
-            raise ProfileError(f"{where}: fields.{name}: not a canonical quantity ({', '.join(CANONICAL_UNITS)})")
+            raise ProfileError(
+                f"not a canonical quantity ({', '.join(CANONICAL_UNITS)})", file=where, field=("fields", name)
+            )
         if raw.unit not in units:
-            raise ProfileError(f"{where}: fields.{name}.unit: {raw.unit!r} cannot give {name} (use {', '.join(units)})")
+            reason = f"{raw.unit!r} cannot give {name} (use {', '.join(units)})"
+            raise ProfileError(reason, file=where, field=("fields", name, "unit"))
         factor = Fraction(str(raw.scale)) * units[raw.unit]
     if not raw.scale > 0:
-        raise ProfileError(f"{where}: fields.{name}.scale must be positive")
+        raise ProfileError("must be positive", file=where, field=("fields", name, "scale"))
     address = raw.number - 1 if doc.numbering == "one-based" else raw.number
     if address < 0 or address > 65535:
-        raise ProfileError(f"{where}: fields.{name}.register {raw.number} is outside the {doc.numbering} range")
+        reason = f"register {raw.number} is outside the {doc.numbering} range"
+        raise ProfileError(reason, file=where, field=("fields", name, "register"))
     reg_type = raw.type or doc.defaults.type
     markers = raw.not_available if raw.not_available is not None else doc.defaults.not_available
     if reg_type == "float32" and markers:
-        raise ProfileError(f"{where}: fields.{name}: float32 values use NaN, not integer markers")
+        raise ProfileError("float32 values use NaN, not integer markers", file=where, field=("fields", name))
     if address + WIDTHS[reg_type] > 65536:
-        raise ProfileError(f"{where}: fields.{name} runs past register 65535")
+        raise ProfileError("runs past register 65535", file=where, field=("fields", name))
     if raw.convert == "four_quadrant_pf" and name != "power_factor":
-        raise ProfileError(f"{where}: fields.{name}.convert: 'four_quadrant_pf' applies to power_factor only")
+        reason = "'four_quadrant_pf' applies to power_factor only"
+        raise ProfileError(reason, file=where, field=("fields", name, "convert"))
     return FieldSpec(
         name=name,
         function=raw.function or doc.defaults.function,
@@ -288,19 +322,19 @@ def _compile_bounds(doc: _File, where: str) -> Bounds:
             continue
         low, high = value
         if not low < high:
-            raise ProfileError(f"{where}: bounds.{family}: the lower bound {low:g} is not below {high:g}")
+            reason = f"the lower bound {low:g} is not below {high:g}"
+            raise ProfileError(reason, file=where, field=("bounds", family))
         ranges[family] = (float(low), float(high))
     names = sorted(COUNTER_QUANTITIES) if doc.configurable else list(doc.fields)
     needed = {FAMILIES[name] for name in names}
     for family in sorted(needed):
         if family not in ranges:
-            raise ProfileError(f"{where}: bounds.{family}: missing (the plausible range of its values)")
+            raise ProfileError("missing (the plausible range of its values)", file=where, field=("bounds", family))
         if family in COUNTER_FAMILIES and family not in doc.bounds.rise_per_hour:
-            raise ProfileError(
-                f"{where}: bounds.rise_per_hour.{family}: missing (how much this counter may grow in an hour)"
-            )
+            reason = "missing (how much this counter may grow in an hour)"
+            raise ProfileError(reason, file=where, field=("bounds", "rise_per_hour", family))
     for family in sorted(set(ranges) - needed):
-        raise ProfileError(f"{where}: bounds.{family}: the profile has no such quantity")
+        raise ProfileError("the profile has no such quantity", file=where, field=("bounds", family))
     return Bounds(ranges, {str(k): v for k, v in doc.bounds.rise_per_hour.items()})
 
 
@@ -309,17 +343,18 @@ def parse_profile(text: str, *, where: str = "<profile>", draft: bool = False) -
     try:
         doc = _File.model_validate(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{where}: not valid TOML: {exc}") from exc
+        raise ProfileError(f"not valid TOML: {exc}", file=where) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        raise ProfileError(f"{where}: {path}: {first['msg']}") from exc
+        path = tuple(p for p in first["loc"] if p != "[key]")  # "[key]": pydantic marks a bad dict key
+        raise ProfileError(str(first["msg"]), file=where, field=path) from exc
     if not doc.fields:
-        raise ProfileError(f"{where}: a profile needs at least one field")
+        raise ProfileError("a profile needs at least one field", file=where, field=("fields",))
     if doc.configurable and list(doc.fields) != ["counter"]:
-        raise ProfileError(f"{where}: a configurable profile has exactly one field, 'counter'")
+        raise ProfileError("a configurable profile has exactly one field, 'counter'", file=where, field=("fields",))
     if doc.bounds is None and not draft:
-        raise ProfileError(f"{where}: bounds: missing (each quantity's plausible range: docs/meter-profiles.md)")
+        reason = "missing (each quantity's plausible range: docs/meter-profiles.md)"
+        raise ProfileError(reason, file=where, field=("bounds",))
     fields = tuple(_compile_field(name, raw, doc, where) for name, raw in doc.fields.items())
     return Profile(
         name=doc.name,
@@ -339,24 +374,25 @@ def profile_names() -> set[str]:
     return available_profiles()
 
 
-@functools.cache
-def load_profile(name: str) -> Profile:
-    """The shipped profile ``name`` (cached: profiles are immutable)."""
+def shipped_profile_text(name: str) -> str:
+    """The text of the shipped profile ``name`` (``drivers/profiles/<name>.toml``)."""
     if name not in profile_names():
         raise ProfileError(f"unknown profile {name!r}; known: {', '.join(sorted(profile_names()))}")
-    resource = resources.files("drivers.profiles").joinpath(f"{name}.toml")
-    profile = parse_profile(resource.read_text(encoding="utf-8"), where=f"drivers/profiles/{name}.toml")
-    if profile.name != name:
-        raise ProfileError(f"drivers/profiles/{name}.toml: name = {profile.name!r} differs from the file name")
-    return profile
+    return resources.files("drivers.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 
-def load_profile_file(path: Path) -> Profile:
-    """A profile from any file (to try a new map before adding it to ``drivers/profiles``).
+@functools.cache
+def load_profile(name: str) -> Profile:
+    """The shipped profile ``name`` (cached: profiles are immutable).
 
-    A draft may leave ``[bounds]`` out: ``modbus-read`` shows the values as decoded.
+    A profile of one's own (a file beside the configuration) is found and loaded by
+    :mod:`gateway.meter_profiles`, with the same validation.
     """
-    return parse_profile(path.read_text(encoding="utf-8"), where=str(path), draft=True)
+    where = f"drivers/profiles/{name}.toml"
+    profile = parse_profile(shipped_profile_text(name), where=where)
+    if profile.name != name:
+        raise ProfileError(f"{profile.name!r} differs from the file name", file=where, field=("name",))
+    return profile
 
 
 # decoding lives in drivers.modbus_decode; these names stay importable from here
@@ -375,8 +411,9 @@ __all__ = [
     "decode_field",
     "decode_run",
     "encode_field",
+    "format_field",
     "load_profile",
-    "load_profile_file",
     "parse_profile",
     "profile_names",
+    "shipped_profile_text",
 ]

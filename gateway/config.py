@@ -101,20 +101,22 @@ def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = N
         config = GatewayConfig.model_validate(_migrate(data), context={"base_dir": base_dir})
     except ValidationError as exc:
         problems = validation_problems(file, exc, locate(text), GatewayConfig)
-        raise ConfigError(_in_file_order(problems)) from exc
+        raise ConfigError(_in_file_order(problems, file)) from exc
     pairs = [pair for module in CROSS_CHECKS for pair in _cross_check(module, config)]
     if pairs:
         located = locate(text)
-        raise ConfigError(_in_file_order([cross_problem(file, path, reason, located) for path, reason in pairs]))
+        # a cross-check may report a problem already located in another file (a meter profile)
+        problems = [p if isinstance(p, ConfigProblem) else cross_problem(file, *p, located) for p in pairs]
+        raise ConfigError(_in_file_order(problems, file))
     return config
 
 
-def _in_file_order(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    """Problems sorted as a person reads the file: by line, then path."""
-    return sorted(problems, key=lambda p: (p.line or 0, p.path))
+def _in_file_order(problems: list[ConfigProblem], file: str) -> list[ConfigProblem]:
+    """Problems sorted as a person reads the file: by line, then path; other files' after."""
+    return sorted(problems, key=lambda p: (p.file != file, p.file, p.line or 0, p.path))
 
 
-def _cross_check(module_name: str, config: GatewayConfig) -> list[tuple[str, str]]:
+def _cross_check(module_name: str, config: GatewayConfig) -> list[tuple[str, str] | ConfigProblem]:
     module = importlib.import_module(module_name)
     check = getattr(module, "cross_check", None)
     return list(check(config)) if check else []

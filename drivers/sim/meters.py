@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from drivers.modbus_profile import Profile, encode_field, load_profile
+from drivers.modbus_profile import Profile, encode_field
 
 _SIM_EPOCH = 1_700_000_000.0
 _VILLAGE_TZ = ZoneInfo("Europe/Paris")
@@ -161,7 +161,7 @@ class SimulatedMeters:
         kinds = ("office", "office", "hall", "church", "office")
         meters = []
         for i, dev in enumerate(bus.devices):
-            profile = load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
+            profile = dev.meter_profile  # found and compiled with the configuration
             peak = 3000.0 + 1500.0 * (dev.unit % 5)
             base = 180.0 + 70.0 * (dev.unit % 7)  # standby loads differ from building to building
             model = MeterModel(peak_w=peak, base_w=base, kind=kinds[i % len(kinds)], seed=dev.unit)

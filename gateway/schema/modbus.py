@@ -4,15 +4,26 @@ Every number is finite and within sane limits (an error names the file, line and
 ``interval_s`` 0.2..3600 s, ``timeout_s`` 0.05..30 s (on RS-485, at least the time the largest
 reply takes on the line at its baud rate), ``max_backoff_s`` 1..3600 s, a pulse counter's
 ``scale`` 1e-6..1000 units per count.
+
+A device's ``profile`` is found (a path, the ``profiles/`` folder beside the configuration, or
+a shipped one: :mod:`gateway.meter_profiles`) and compiled while the configuration is validated:
+the register map that was checked is the one that runs, and a changed profile file makes a
+changed configuration (a reload applies it). An error inside a profile file is reported at its
+own file and line.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
+from gateway.errors import ConfigProblem
 from gateway.schema.base import Ident, Section
+
+if TYPE_CHECKING:
+    from drivers.modbus_profile import Profile, ProfileError
 
 
 class ModbusDeviceConfig(Section):
@@ -20,7 +31,10 @@ class ModbusDeviceConfig(Section):
 
     id: Ident
     unit: Annotated[int, Field(ge=1, le=247, description="Modbus device id (slave address)")]
-    profile: str = Field(min_length=1, description="register map name, e.g. 'sdm630'")
+    profile: str = Field(
+        min_length=1,
+        description="register map: a shipped name ('sdm630'), a name in profiles/ beside the configuration, or a path",
+    )
     building: Ident
     zone: Ident | None = None
     interval_s: Annotated[float, Field(ge=0.2, le=3600, allow_inf_nan=False)] = 10.0
@@ -29,6 +43,55 @@ class ModbusDeviceConfig(Section):
     )
     quantity: str | None = Field(default=None, description="pulse-counter only: e.g. 'water_m3'")
     enabled: bool = True
+    #: the compiled register map (compared with the rest: an edited profile file is a changed configuration)
+    _register_map: Any = PrivateAttr(default=None)
+    _profile_error: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _find_profile(self, info: ValidationInfo) -> ModbusDeviceConfig:
+        """Find and compile the profile now; an error is kept for :func:`cross_check` to report."""
+        from drivers.modbus_profile import ProfileError
+        from gateway.meter_profiles import load_meter_profile
+
+        context = info.context if isinstance(info.context, dict) else {}
+        base = context.get("base_dir")
+        base_dir = Path(base) if base is not None else None
+        loaded: dict[tuple[str, Path | None], Any] = context.setdefault("meter_profiles", {})  # one read per file
+        key = (self.profile, base_dir)
+        if key not in loaded:
+            try:
+                loaded[key] = load_meter_profile(self.profile, base_dir=base_dir)
+            except ProfileError as exc:
+                loaded[key] = exc
+        outcome = loaded[key]
+        if isinstance(outcome, ProfileError):
+            self._profile_error = outcome
+        else:
+            self._register_map = outcome
+        return self
+
+    @property
+    def profile_error(self) -> ProfileError | None:
+        """Why the profile could not be loaded (:func:`cross_check` reports it), or ``None``."""
+        error: ProfileError | None = self._profile_error
+        return error
+
+    @property
+    def register_map(self) -> Profile:
+        """The register map, as loaded with the configuration (a configurable one not yet bound)."""
+        if self._profile_error is not None:
+            raise self._profile_error
+        if self._register_map is None:  # built without validation (model_construct): a shipped name
+            from gateway.meter_profiles import load_meter_profile
+
+            self._register_map = load_meter_profile(self.profile, base_dir=None)
+        profile: Profile = self._register_map
+        return profile
+
+    @property
+    def meter_profile(self) -> Profile:
+        """The register map bound to the device's ``quantity`` and ``scale``: what its bus polls."""
+        return self.register_map.bind(quantity=self.quantity, scale=self.scale)
 
 
 class _Bus(Section):
@@ -59,19 +122,20 @@ class RtuBusConfig(_Bus):
 BusConfig = Annotated[TcpBusConfig | RtuBusConfig, Field(discriminator="kind")]
 
 
-def cross_check(config: object) -> list[tuple[str, str]]:
+def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
     """Devices must name known buildings/zones and profiles; ids unique across buses.
 
-    A ``pulse-counter`` needs ``quantity`` and ``scale`` (within the profile's sane range);
-    other profiles refuse them. Two buses may not drive the same line (serial port, or TCP host
-    and port): one task owns one bus. On RS-485, ``timeout_s`` must leave time for the largest
-    request and reply of its meters at the line's baud rate.
+    A profile that cannot be found is reported at the device's ``profile``; one with a mistake
+    inside, at its own file and line (once, however many devices use it). A configurable
+    profile (``pulse-counter``) needs ``quantity`` and ``scale`` (within the profile's sane
+    range); other profiles refuse them. Two buses may not drive the same line (serial port, or
+    TCP host and port): one task owns one bus. On RS-485, ``timeout_s`` must leave time for the
+    largest request and reply of its meters at the line's baud rate.
     """
-    from drivers.profiles import available_profiles
+    from gateway.meter_profiles import problem_of
 
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str] | ConfigProblem] = []
     buildings = config.buildings  # type: ignore[attr-defined]
-    known_profiles = available_profiles()
     seen: dict[str, str] = {}
     lines: dict[str, str] = {}
     for bus_id, bus in config.buses.items():  # type: ignore[attr-defined]
@@ -88,9 +152,13 @@ def cross_check(config: object) -> list[tuple[str, str]]:
                 problems.append((f"{path}.building", f"no building {dev.building!r} in [buildings]"))
             elif dev.zone and dev.zone not in buildings[dev.building].zones:
                 problems.append((f"{path}.zone", f"building {dev.building!r} has no zone {dev.zone!r}"))
-            if dev.profile not in known_profiles:
-                known = ", ".join(sorted(known_profiles))
-                problems.append((f"{path}.profile", f"unknown profile {dev.profile!r}; known: {known}"))
+            error = dev.profile_error
+            if error is not None:
+                in_file = problem_of(error)
+                if in_file is None:
+                    problems.append((f"{path}.profile", str(error)))
+                elif in_file not in problems:
+                    problems.append(in_file)
             else:
                 problem, registers = _profile_problem(dev, bus.kind)
                 problems.extend([(f"{path}.{problem[0]}", problem[1])] if problem else [])
@@ -109,12 +177,12 @@ def cross_check(config: object) -> list[tuple[str, str]]:
 def _profile_problem(dev: ModbusDeviceConfig, bus_kind: str) -> tuple[tuple[str, str] | None, int]:
     """``((field, reason) or None, registers in the device's largest request)``."""
     from drivers.modbus_plan import plan_blocks
-    from drivers.modbus_profile import ProfileError, load_profile
+    from drivers.modbus_profile import ProfileError
 
     try:
-        profile = load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale)
+        profile = dev.meter_profile
     except ProfileError as exc:
-        if dev.profile != "pulse-counter":
+        if not dev.register_map.configurable:
             key = "quantity" if dev.quantity is not None else "scale"
         else:
             key = "scale" if "'scale'" in str(exc) else "quantity"

@@ -14,7 +14,6 @@ from typing import Any
 
 from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
 from drivers.modbus_link import RtuLink, TcpLink
-from drivers.modbus_profile import load_profile
 from gateway.config import GatewayConfig
 from gateway.core import Core
 from gateway.model import Reading, Unavailable
@@ -79,7 +78,7 @@ def bus_spec(bus_id: str, bus: TcpBusConfig | RtuBusConfig, core: Core) -> BusSp
         DeviceSpec(
             id=dev.id,
             unit=dev.unit,
-            profile=load_profile(dev.profile).bind(quantity=dev.quantity, scale=dev.scale),
+            profile=dev.meter_profile,
             interval_s=dev.interval_s,
             tags=core.tags(device=dev.id, building=dev.building, zone=dev.zone),
         )

@@ -308,10 +308,10 @@ async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
 
 def _meter_fields(device: Any) -> tuple[str, ...]:
     """The quantities a configured meter publishes (from its register map); none if unknown."""
-    from drivers.modbus_profile import ProfileError, load_profile
+    from drivers.modbus_profile import ProfileError
 
     try:
-        profile = load_profile(device.profile).bind(quantity=device.quantity, scale=device.scale)
+        profile = device.meter_profile
     except (ProfileError, OSError, ValueError):
         return ()
     return tuple(field.name for field in profile.fields)

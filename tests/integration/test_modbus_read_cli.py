@@ -24,9 +24,9 @@ SDM630_VALUES = {
 }  # fmt: skip
 
 
-async def _cli(*args: str) -> tuple[int, str, str]:
+async def _cli(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        CLI, "modbus-read", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        CLI, "modbus-read", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
@@ -124,8 +124,79 @@ async def test_a_profile_file_can_be_tried_before_it_is_shipped(sim_meters, tmp_
     )
     sim = await sim_meters([SimMeter(1, load_profile("sdm120"))])
     sim.set_values(1, {"power_w": 1265.5})
-    code, out, err = await _cli("--host", "127.0.0.1", "--port", str(sim.port), "--unit", "1", "--profile", str(draft))
+    where = ("--host", "127.0.0.1", "--port", str(sim.port), "--unit", "1")
+    # validated as the daemon validates it: a map without [bounds] is refused, at its file and line...
+    code, out, err = await _cli(*where, "--profile", str(draft))
+    assert (code, out) == (2, "")
+    assert err == f"modbus-read: {draft}:1: bounds: missing (each quantity's plausible range: docs/meter-profiles.md)\n"
+    # ...unless it is said to be a draft (trying the register map before working out its bounds)
+    code, out, err = await _cli(*where, "--profile", str(draft), "--draft")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"a draft — unit 1 on 127.0.0.1:{sim.port}"
     assert lines[1].split() == ["power_w", "1265.5"]
+
+
+#: A profile of one's own (issue 11): a meter whose manual numbers its input registers from 1.
+MY_METER = """\
+name = "my-meter"
+description = "Vendor X single-phase meter"
+source = "Vendor X 'Modbus map' v2, table 3"
+numbering = "one-based"
+[defaults]
+function = "input"
+[fields.power_w]
+register = 13
+unit = "kW"
+[fields.energy_import_kwh]
+register = 73
+type = "uint32"
+unit = "Wh"
+[bounds]
+power_w = [-18000, 18000]
+energy_kwh = [0, 1e9]
+[bounds.rise_per_hour]
+energy_kwh = 18
+"""
+
+
+async def test_a_profile_of_ones_own_is_read_by_a_relative_path(sim_meters, tmp_path):
+    from gateway.meter_profiles import load_profile_file
+
+    (tmp_path / "my-meter.toml").write_text(MY_METER, encoding="utf-8")
+    mine = load_profile_file(tmp_path / "my-meter.toml")
+    sim = await sim_meters([SimMeter(7, mine)])  # a real pymodbus server holding the registers in the map's encoding
+    sim.set_values(7, {"power_w": 2500.0, "energy_import_kwh": 1234.567})  # canonical units
+    code, out, err = await _cli(
+        "--host", "127.0.0.1", "--port", str(sim.port), "--unit", "7", "--profile", "./my-meter.toml", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "profile": "my-meter",
+        "unit": 7,
+        "readings": {"power_w": 2500.0, "energy_import_kwh": 1234.567},  # from kW and Wh, exactly
+    }
+    # the map's own table (input registers) and numbering (manual register 13 = wire address 12)
+    assert {(unit, function) for unit, function, _start, _count in sim.requests} == {(7, 4)}
+    assert min(start for _unit, _function, start, _count in sim.requests) == 12
+
+
+async def test_a_name_is_looked_up_in_the_profiles_folder_beside_the_configuration(sim_meters, tmp_path):
+    from gateway.meter_profiles import load_profile_file
+
+    folder = tmp_path / "etc" / "profiles"
+    folder.mkdir(parents=True)
+    (folder / "my-meter.toml").write_text(MY_METER, encoding="utf-8")
+    sim = await sim_meters([SimMeter(2, load_profile_file(folder / "my-meter.toml"))])
+    sim.set_values(2, {"power_w": 750.0, "energy_import_kwh": 5.0})
+    config = str(tmp_path / "etc" / "gateway.toml")  # need not exist: only its folder is used
+    where = ("--host", "127.0.0.1", "--port", str(sim.port), "--unit", "2", "--json")
+    code, out, err = await _cli(*where, "--profile", "my-meter", "--config", config)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["readings"] == {"power_w": 750.0, "energy_import_kwh": 5.0}
+    # a mistake in it is located in the profile file, as check-config and run locate it
+    (folder / "my-meter.toml").write_text(MY_METER.replace('unit = "kW"', 'unit = "kVA"'), encoding="utf-8")
+    code, out, err = await _cli(*where, "--profile", "my-meter", "--config", config)
+    assert (code, out) == (2, "")
+    assert err == f"modbus-read: {folder / 'my-meter.toml'}:9: fields.power_w.unit: 'kVA' cannot give power_w (use W, kW)\n"

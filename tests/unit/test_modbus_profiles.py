@@ -205,7 +205,7 @@ power_w = [-1000, 1000]
         (("power_w = [-1000, 1000]", ""), "bounds.power_w: missing"),
         (("[bounds]\npower_w = [-1000, 1000]", ""), "bounds: missing"),
         (("power_w = [-1000, 1000]", "power_w = [1000, -1000]"), "bounds.power_w: the lower bound 1000 is not below"),
-        (("power_w = [-1000, 1000]", "power_w = [-inf, inf]"), "bounds.power_w.0: Input should be a finite number"),
+        (("power_w = [-1000, 1000]", "power_w = [-inf, inf]"), r"bounds.power_w\[0\]: Input should be a finite number"),
         (("power_w = [-1000, 1000]", "power_w = [0, 1]\nvoltage_v = [0, 300]"), "bounds.voltage_v: the profile has no"),
         (('unit = "kW"', 'unit = "kW"\nscale = 1e300'), "fields.power_w.scale: Input should be less than"),
         (('unit = "kW"', 'unit = "kW"\nscale = nan'), "fields.power_w.scale: Input should be a finite number"),
