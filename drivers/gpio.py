@@ -12,6 +12,11 @@ Rules of this module:
 - gpiozero calls input callbacks from its own threads; they are bridged into the event loop in
   exactly one place, :meth:`GpioBank._from_pin_thread`, with ``loop.call_soon_threadsafe``.
   Everything else (debounce, pulse counting, listeners) runs in the loop thread;
+- a pulse input with a ``max_rate_hz`` counts at most that many pulses a second (a token bucket
+  of :data:`PULSE_BURST` pulses): a faster pulse — electrical noise, a contact chattering longer
+  than the debounce — is **implausible**: not counted, not delivered to listeners (so never
+  journaled), counted in :attr:`GpioBank.implausible` and ``gateway_gpio_implausible_pulses_total``,
+  logged at most once an hour per input;
 - this module does not import ``rules`` (nor ``rules`` this one).
 
 Example::
@@ -37,6 +42,13 @@ from typing import Any, Literal
 log = logging.getLogger("drivers.gpio")
 
 InputKind = Literal["motion", "contact", "pulse"]
+#: Pulses a pulse input may give at once above its steady rate: one of slack for timing jitter
+#: (as a Modbus counter may rise one count more than its rate allows); noise gets no more.
+PULSE_BURST = 2.0
+#: An input's implausible pulses are logged at most this often (they are counted every time).
+IMPLAUSIBLE_LOG_S = 3600.0
+#: The metric counting implausible pulses, per input.
+IMPLAUSIBLE_METRIC = "gateway_gpio_implausible_pulses_total"
 
 
 class GpioError(Exception):
@@ -66,7 +78,8 @@ class InputSpec:
     ``kind``: ``motion`` (PIR, active while presence is seen), ``contact`` (door/window reed
     switch, active = open), ``pulse`` (meter pulse output, each activation counts once).
     ``debounce_s``: edges closer than this to the previous accepted edge are ignored (contact
-    bounce of reed switches and pulse outputs).
+    bounce of reed switches and pulse outputs). ``max_rate_hz`` (pulse inputs): the most pulses a
+    second the meter can give; faster ones are implausible (``None``: no limit).
     """
 
     name: str
@@ -75,6 +88,15 @@ class InputSpec:
     pull: Literal["up", "down", "none"] = "down"
     active_high: bool = True
     debounce_s: float = 0.0
+    max_rate_hz: float | None = None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """A pulse input's allowance: ``tokens`` pulses may come now; refilled at its rate."""
+
+    tokens: float = PULSE_BURST
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +142,12 @@ class GpioBank:
         self._invert: dict[str, bool] = {}
         self._counts: dict[str, int] = {spec.name: 0 for spec in inputs if spec.kind == "pulse"}
         self.bounces = 0  # edges ignored by debounce (all inputs)
+        #: pulses faster than their input's ``max_rate_hz``, per input (never counted nor delivered)
+        self.implausible: dict[str, int] = {}
+        self._buckets = {s.name: _Bucket() for s in inputs if s.kind == "pulse" and s.max_rate_hz is not None}
+        self._swallowed: set[str] = set()  # inputs whose last (implausible) pulse is still high
+        self._logged_at: dict[str, float] = {}
+        self._count: Callable[..., None] | None = None
 
     # ---- boot ----------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -181,6 +209,10 @@ class GpioBank:
         """Also call ``listener(edge)`` (in the loop thread) for every accepted edge."""
         self._listeners.append(listener)
 
+    def count_with(self, count: Callable[..., None]) -> None:
+        """Report implausible pulses to ``count(IMPLAUSIBLE_METRIC, input=name)`` (e.g. ``Metrics.inc``)."""
+        self._count = count
+
     def _callback(self, name: str, active: bool) -> Callable[[], None]:
         def callback() -> None:
             self._from_pin_thread(name, active)
@@ -211,6 +243,12 @@ class GpioBank:
         self._last_edge_at[name] = at
         count = 0
         if spec.kind == "pulse":
+            if active and not self._plausible_pulse(spec, at):
+                self._swallowed.add(name)
+                return
+            if not active and name in self._swallowed:  # the end of a pulse that was not counted
+                self._swallowed.discard(name)
+                return
             if active:
                 self._counts[name] += 1
             count = self._counts[name]
@@ -220,6 +258,33 @@ class GpioBank:
                 listener(edge)
             except Exception:
                 log.exception("GPIO edge listener %r failed", listener)
+
+    def _plausible_pulse(self, spec: InputSpec, at: float) -> bool:
+        """Whether a pulse at ``at`` fits in the input's rate (the token bucket); count it if not."""
+        bucket = self._buckets.get(spec.name)
+        if bucket is None or spec.max_rate_hz is None:
+            return True
+        if bucket.at is not None:
+            bucket.tokens = min(PULSE_BURST, bucket.tokens + max(0.0, at - bucket.at) * spec.max_rate_hz)
+        bucket.at = at
+        if bucket.tokens >= 1.0 - 1e-9:
+            bucket.tokens -= 1.0
+            return True
+        total = self.implausible[spec.name] = self.implausible.get(spec.name, 0) + 1
+        if self._count is not None:
+            self._count(IMPLAUSIBLE_METRIC, input=spec.name)
+        logged = self._logged_at.get(spec.name)
+        if logged is None or at - logged >= IMPLAUSIBLE_LOG_S:
+            self._logged_at[spec.name] = at
+            log.warning(
+                "pulse input %s: a pulse came faster than its meter can give them (%.3g per second at most): "
+                "not counted, not journaled (%d so far; logged at most once an hour). Electrical noise on "
+                "the line, or a meter faster than its declared rise_per_hour",
+                spec.name,
+                spec.max_rate_hz,
+                total,
+            )
+        return False
 
     # ---- relays -------------------------------------------------------------------------------
     def set(self, name: str, on: bool) -> bool:

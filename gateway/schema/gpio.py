@@ -6,7 +6,13 @@ Rules of this section:
 - a pin is used once; a relay or input named by the rules (heating, pilot wire, lighting,
   valve, presence, window contact) must exist here, with the right kind (:func:`cross_check`);
 - an input belongs to a building and a zone (heating: window contact) or a lighting circuit
-  (presence).
+  (presence);
+- a pulse input's numbers are finite and bounded, like a Modbus pulse counter's: ``scale``
+  1e-6..1000 units per pulse, ``debounce_ms`` 0..10 000; it has a **plausible rate**,
+  ``rise_per_hour`` (the most its quantity may grow in an hour: the meter's overload flow, the
+  supply's power; defaults for ``water_m3`` and ``energy_*_kwh`` as the ``pulse-counter``
+  profile's), which the driver enforces (faster pulses are counted apart and never journaled);
+  a ``debounce_ms`` that would swallow pulses arriving at that rate is refused.
 
 Example::
 
@@ -21,6 +27,15 @@ Example::
     pin = 5
     kind = "motion"          # motion | contact | pulse
     building = "salle"
+
+    [gpio.inputs.ecole-eau]
+    pin = 6
+    kind = "pulse"
+    quantity = "water_m3"
+    scale = 0.001            # one pulse = 1 L
+    rise_per_hour = 5        # a DN20 meter's overload flow (default for water: 60)
+    debounce_ms = 10
+    building = "ecole"
 """
 
 from __future__ import annotations
@@ -36,6 +51,13 @@ if TYPE_CHECKING:
 
 #: BCM GPIO numbers of the 40-pin header (0 and 1 are the HAT EEPROM bus: refused).
 BcmPin = Annotated[int, Field(ge=2, le=27)]
+#: What one pulse may be worth, in its quantity: as a Modbus pulse counter's ``scale``
+#: (``drivers.modbus_profile.SCALE_RANGE``; 0.001 = one litre or one Wh).
+PULSE_SCALE_RANGE = (1e-6, 1000.0)
+#: The largest rise per hour of the counter quantities when the input does not say: the
+#: ``pulse-counter`` profile's ``[bounds.rise_per_hour]`` (EN ISO 4064 Q4 of a DN65 water meter;
+#: a 250 kVA supply at full load), sources in docs/meter-profiles.md.
+DEFAULT_RISE_PER_HOUR = {"water_m3": 60.0, "energy_import_kwh": 300.0, "energy_export_kwh": 300.0}
 
 
 class RelayConfig(Section):
@@ -56,14 +78,16 @@ class InputConfig(Section):
     kind: Literal["motion", "contact", "pulse"]
     pull: Literal["up", "down", "none"] = "down"
     active_high: bool = True
-    debounce_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.0
+    debounce_ms: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] = 0.0
     label: str | None = None
     building: Ident | None = None
     zone: Ident | None = None
     circuit: Ident | None = None
     #: pulse inputs: what one pulse counts (e.g. 0.001 m³ of water) and the field name
     quantity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = None
-    scale: Annotated[float, Field(gt=0)] = 1.0
+    scale: Annotated[float, Field(ge=PULSE_SCALE_RANGE[0], le=PULSE_SCALE_RANGE[1], allow_inf_nan=False)] = 1.0
+    #: pulse inputs: the most the quantity may rise in an hour (faster pulses are implausible)
+    rise_per_hour: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _pulse_fields(self) -> InputConfig:
@@ -72,6 +96,19 @@ class InputConfig(Section):
         if self.kind != "pulse" and self.quantity is not None:
             raise ValueError("'quantity' only applies to kind = \"pulse\"")
         return self
+
+    @property
+    def max_rise_per_hour(self) -> float | None:
+        """The declared ``rise_per_hour``, or the default of the quantity (``None``: unknown)."""
+        if self.kind != "pulse":
+            return None
+        return self.rise_per_hour or DEFAULT_RISE_PER_HOUR.get(self.quantity or "")
+
+    @property
+    def max_pulse_rate_hz(self) -> float | None:
+        """The most pulses a second this input may plausibly give (``None``: not a pulse input)."""
+        rise = self.max_rise_per_hour
+        return None if rise is None else rise / self.scale / 3600.0
 
 
 class GpioSection(Section):
@@ -122,12 +159,45 @@ def _unique(gpio: GpioSection) -> list[tuple[str, str]]:
     return problems
 
 
+def _pulse_rates(gpio: GpioSection) -> list[tuple[str, str]]:
+    """Each pulse input has a plausible rate, and a debounce that lets pulses at that rate through."""
+    problems: list[tuple[str, str]] = []
+    for name, item in gpio.inputs.items():
+        base = f"gpio.inputs.{name}"
+        if item.kind != "pulse":
+            if item.rise_per_hour is not None:
+                problems.append((f"{base}.rise_per_hour", 'only applies to kind = "pulse"'))
+            continue
+        rate = item.max_pulse_rate_hz
+        if rate is None:
+            known = ", ".join(sorted(DEFAULT_RISE_PER_HOUR))
+            reason = (
+                f"required for quantity {item.quantity!r}: the most it may rise in an hour, in its unit "
+                f"(pulses faster than that are implausible; defaults exist for {known})"
+            )
+            problems.append((f"{base}.rise_per_hour", reason))
+            continue
+        # a pulse is two edges, each at least debounce_ms after the previous accepted one
+        if item.debounce_ms > 0 and rate * 2 * item.debounce_ms / 1000.0 > 1.0 + 1e-9:
+            most = 1000.0 / (2 * item.debounce_ms)
+            reason = (
+                f"{item.debounce_ms:g} ms ignores pulses coming faster than {most:g} per second, but "
+                f"rise_per_hour = {item.max_rise_per_hour:g} at scale {item.scale:g} means up to {rate:.3g} per "
+                f"second: at full rate pulses would be lost as bounces (at most {500.0 / rate:.3g} ms, "
+                "or a lower rise_per_hour)"
+            )
+            problems.append((f"{base}.debounce_ms", reason))
+    return problems
+
+
 def cross_check(config: GatewayConfig) -> list[tuple[str, str]]:
-    """Pins used once, names unique; relays and inputs the rules name exist, in known buildings and zones."""
+    """Pins used once, names unique; relays and inputs the rules name exist, in known buildings and zones;
+    pulse inputs have a plausible rate their debounce lets through."""
     problems: list[tuple[str, str]] = []
     gpio = config.gpio
     buildings = config.buildings
     problems.extend(_unique(gpio))
+    problems.extend(_pulse_rates(gpio))
     for kind, table in (("relays", gpio.relays), ("inputs", gpio.inputs)):
         for name, item in table.items():
             base = f"gpio.{kind}.{name}"

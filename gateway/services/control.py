@@ -95,6 +95,7 @@ def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
             pull=i.pull,
             active_high=i.active_high,
             debounce_s=i.debounce_ms / 1000.0,
+            max_rate_hz=i.max_pulse_rate_hz,
         )
         for name, i in config.gpio.inputs.items()
     ]
@@ -874,6 +875,7 @@ METRICS = {
     "gateway_relay_putback_total": "relays found changed behind the daemon's back and put back",
     "gateway_relay_errors_total": "relay writes that failed",
     "gateway_settings_rows_skipped_total": "settings rows (overrides) the rules could not use, per evaluation",
+    "gateway_gpio_implausible_pulses_total": "pulses faster than their input's rise_per_hour (never journaled)",
 }
 
 
@@ -896,6 +898,7 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
     if bank is None:  # nothing wired (or options without extras): an empty bank
         has_gpio = bool(config.gpio.relays or config.gpio.inputs)
         bank = bank_from_config(config, _pin_factory(options) if has_gpio else None)
+    bank.count_with(core.metrics.inc)
     tick_s = float(extras.get("control_tick_s", TICK_S))
     grace = float(extras.get("control_startup_grace_s", min(STARTUP_GRACE_S, tick_s)))
     # the daemon's one clock guard (the system service checks it periodically; whoever builds first

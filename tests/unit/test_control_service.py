@@ -118,9 +118,10 @@ async def test_pulses_are_counted_journaled_and_survive_a_restart(tmp_path):
     start = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
     async with control(tmp_path, start) as service:
         pin = service.factory.pin(5)
-        for _ in range(3):
+        for _ in range(3):  # 1 L a pulse, no faster than the meter can (60 m3/h: one every 60 ms)
             pin.drive_high()
             pin.drive_low()
+            await asyncio.sleep(0.07)
         await settle()
         values = [r.field_map()["water_m3"] for r in service.journal.of("input")]
         assert values == pytest.approx([0.001, 0.002, 0.003])
@@ -130,6 +131,22 @@ async def test_pulses_are_counted_journaled_and_survive_a_restart(tmp_path):
         pin.drive_high()
         await settle()
         assert service.journal.of("input")[-1].field_map()["water_m3"] == pytest.approx(0.004)
+
+
+async def test_pulses_faster_than_the_meter_can_give_are_never_journaled_and_are_counted(tmp_path):
+    # Given the town hall's water meter on a pulse input (1 L a pulse; water: at most 60 m3/h)
+    async with control(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)) as service:
+        pin = service.factory.pin(5)
+        # When interference on the cable makes ten pulses within a millisecond
+        for _ in range(10):
+            pin.drive_high()
+            pin.drive_low()
+        await settle()
+        # Then the journal holds no more than the meter could have given (the slack of one pulse)...
+        values = [r.field_map()["water_m3"] for r in service.journal.of("input")]
+        assert values == pytest.approx([0.001, 0.002])
+        # ...and the rest is counted, for /metrics and the Système page
+        assert service.core.metrics.get("gateway_gpio_implausible_pulses_total", input="eau") == 8
 
 
 async def test_a_failing_evaluation_keeps_the_relays_and_is_counted(tmp_path, monkeypatch):

@@ -154,6 +154,59 @@ async def test_pulse_counter_counts_rising_edges_and_ignores_bounces(factory):
     assert bank.bounces >= 2
 
 
+async def test_pulses_faster_than_the_meter_can_give_are_counted_apart_and_never_delivered(factory, caplog):
+    # Given a water meter's pulse input: 1 L per pulse, at most 5 m3/h = 1.39 pulses a second
+    ticks = Ticks()
+    rate = 5 / 0.001 / 3600
+    spec = InputSpec("water", 6, kind="pulse", debounce_s=0.005, max_rate_hz=rate)
+    bank = GpioBank(inputs=[spec], pin_factory=factory, ticks=ticks)
+    counted: list[tuple[str, dict[str, str]]] = []
+    bank.count_with(lambda name, **labels: counted.append((name, labels)))
+    bank.prepare()
+    edges: list[Edge] = []
+    bank.attach(asyncio.get_running_loop(), edges.append)
+    pin = factory.pin(6)
+
+    def pulse(width: float, gap: float) -> None:
+        pin.drive_high()
+        ticks.t += width
+        pin.drive_low()
+        ticks.t += gap
+
+    # When a contactor's interference makes 20 clean-looking pulses in 0.4 s (each longer than the debounce)
+    for _ in range(20):
+        pulse(0.01, 0.01)
+    await asyncio.sleep(0)
+    # Then only the bucket's slack is counted, the rest is implausible: counted apart, never delivered
+    assert bank.pulse_count("water") == 2
+    assert bank.implausible == {"water": 18}
+    assert counted == [("gateway_gpio_implausible_pulses_total", {"input": "water"})] * 18
+    assert [e.count for e in edges if e.active] == [1, 2]
+    assert len([e for e in edges if not e.active]) == 2  # the ends of swallowed pulses are swallowed too
+    assert caplog.text.count("a pulse came faster than its meter can give them") == 1  # logged once
+    # When the meter then gives real pulses, at its full flow, for a minute
+    ticks.t += 2.0
+    for _ in range(83):
+        pulse(0.1, 1 / rate - 0.1)
+    await asyncio.sleep(0)
+    # Then every one of them is counted (the allowance refills at the meter's rate)
+    assert bank.pulse_count("water") == 2 + 83
+    assert bank.implausible == {"water": 18}
+
+
+async def test_a_pulse_input_without_a_rate_counts_everything(factory):
+    ticks = Ticks()
+    bank = GpioBank(inputs=[InputSpec("water", 6, kind="pulse")], pin_factory=factory, ticks=ticks)
+    bank.prepare()
+    bank.attach(asyncio.get_running_loop())
+    for _ in range(50):
+        factory.pin(6).drive_high()
+        factory.pin(6).drive_low()
+    await asyncio.sleep(0)
+    assert bank.pulse_count("water") == 50
+    assert bank.implausible == {}
+
+
 async def test_edges_after_close_are_dropped_quietly(factory):
     bank = GpioBank(inputs=[InputSpec("pir", 5, kind="motion")], pin_factory=factory)
     bank.prepare()
