@@ -15,7 +15,16 @@ Rules of this module:
   (a read, never a write); logout forgets it; a password change forgets every other session
   of the account, a role change or removal all of them. The file is written only on login,
   logout and account changes, never per request (the Pi's SD card);
-- failed logins are slowed down by :mod:`gateway.web.login_guard` (per account and client).
+- failed logins are slowed down by :mod:`gateway.web.login_guard` (per account and client);
+- a write is durable when it returns: the new file is fsynced, renamed over the old one, and the
+  directory fsynced (the rename itself survives a power cut);
+- **a full disk never locks anyone out nor in** (:mod:`gateway.users_unsaved`): a login whose
+  session cannot be written is held in memory (the person is logged in), a logout always ends
+  the session in memory at once; both are written with the next successful write, which is
+  retried every :data:`RETRY_S` seconds meanwhile, and :meth:`UserStore.unsaved` tells the
+  Système page. A restart before that forgets them (held logins log out; held logouts are
+  sessions whose cookie was already cleared in the browser). An account change that cannot be
+  written is refused (:class:`UsersFileError`): nothing changed.
 
 Example::
 
@@ -31,6 +40,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -47,6 +57,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gateway.errors import GatewayError
+from gateway.users_unsaved import Held, Unsaved, UnsavedStatus
+
+log = logging.getLogger("gateway.users")
 
 Role = Literal["agent", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -61,6 +74,8 @@ MAX_SESSIONS = 10
 #: A session ends at the latest this long after its login, however active (the cookie's own idle
 #: limit, ``[web].session_lifetime_min``, is usually reached first).
 SESSION_MAX_AGE_S = 24 * 3600.0
+#: While logins or logouts are held in memory (the file could not be written), it is tried again this often.
+RETRY_S = 30.0
 
 
 class UserError(GatewayError, ValueError):
@@ -69,6 +84,14 @@ class UserError(GatewayError, ValueError):
     def __init__(self, message: str, *, field: str = "name") -> None:
         self.field = field
         super().__init__(message)
+
+
+class UsersFileError(UserError):
+    """The accounts file could not be written (a full disk, a read-only one): nothing changed."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        self.cause = cause
+        super().__init__(f"cannot write {path}: {cause.strerror or cause}; nothing changed", field="file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +137,21 @@ class UserStore:
     """The accounts file ``<state_dir>/users.json``; safe to share between threads and processes."""
 
     def __init__(
-        self, path: Path, *, hasher: PasswordHasher | None = None, wall: Callable[[], float] = time.time
+        self,
+        path: Path,
+        *,
+        hasher: PasswordHasher | None = None,
+        wall: Callable[[], float] = time.time,
+        retry_s: float = RETRY_S,
     ) -> None:
         self.path = Path(path)
         self._wall = wall  # Unix seconds: session login times survive a restart
         self._hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
         self._lock = threading.Lock()
+        self._unsaved = Unsaved(max_sessions=MAX_SESSIONS)
+        self._retry_s = retry_s
+        self._retry: threading.Timer | None = None
+        self._retry_lock = threading.Lock()
         # Verified against for unknown names, so a miss costs the same time as a wrong password.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -152,7 +184,7 @@ class UserStore:
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return None
         if self._hasher.check_needs_rehash(user.password_hash):
-            with contextlib.suppress(UserError):
+            with contextlib.suppress(UserError):  # the file cannot be written: next time
                 self._rehash(name, password, user.password_hash)
         return user
 
@@ -215,17 +247,25 @@ class UserStore:
         """Record a new session of ``name`` (after a successful login); return its id for the cookie.
 
         Sessions older than ``max_age_s`` are forgotten, and the oldest beyond :data:`MAX_SESSIONS`.
+        If the file cannot be written (a full disk), the session is held in memory and written later.
         """
         token = secrets.token_urlsafe(32)
         now = self._wall()
-        with self._writing() as users:
-            old = users.get(name)
-            if old is None:
-                raise UserError(f"no user {name!r}", field="name")
-            alive = sorted(
-                ((k, t) for k, t in old.sessions.items() if now - t < max_age_s), key=lambda kv: kv[1]
-            )[-(MAX_SESSIONS - 1) :]
-            users[name] = replace(old, sessions={**dict(alive), _digest(token): now})
+        try:
+            with self._writing() as users:
+                old = users.get(name)
+                if old is None:
+                    raise UserError(f"no user {name!r}", field="name")
+                alive = sorted(
+                    ((k, t) for k, t in old.sessions.items() if now - t < max_age_s), key=lambda kv: kv[1]
+                )[-(MAX_SESSIONS - 1) :]
+                users[name] = replace(old, sessions={**dict(alive), _digest(token): now})
+        except UsersFileError as exc:
+            user = self.get(name)
+            if user is None:
+                raise UserError(f"no user {name!r}", field="name") from None
+            self._unsaved.hold_login(name, _digest(token), Held(now, max_age_s, user.password_hash, user.role))
+            self._held(exc.cause)
         return token
 
     def session_user(self, name: str, token: str, *, max_age_s: float = SESSION_MAX_AGE_S) -> User | None:
@@ -233,21 +273,42 @@ class UserStore:
         user = self.get(name)
         if user is None or not isinstance(token, str) or not token:
             return None
-        opened = user.sessions.get(_digest(token))
+        key = _digest(token)
+        if self._unsaved.is_ended(name, key):
+            return None  # logged out while the file could not be written
+        opened = user.sessions.get(key)
+        if opened is None:
+            opened = self._unsaved.held_login(name, key, user)
         if opened is None or not 0 <= self._wall() - opened < max_age_s:
             return None
         return user
 
     def close_session(self, name: str, token: str) -> None:
-        """End one session (logout); nothing is written when it was not open."""
+        """End one session (logout), at once in memory whatever the disk; nothing is written when it
+        was not open in the file."""
         key = _digest(token)
         user = self.get(name)
-        if user is None or key not in user.sessions:
+        written = user is not None and key in user.sessions
+        if not written and not self._unsaved.has_held(name, key):
             return
-        with self._writing() as users:
-            old = users.get(name)
-            if old is not None and key in old.sessions:
-                users[name] = replace(old, sessions={k: v for k, v in old.sessions.items() if k != key})
+        self._unsaved.end(name, key, written=written)  # ended now: the file follows
+        if written:
+            try:
+                with self._writing():
+                    pass  # the merge of what is held removes it
+            except UsersFileError as exc:  # held: written with the next write (retried)
+                self._held(exc.cause)
+
+    def unsaved(self) -> UnsavedStatus | None:
+        """Logins and logouts held in memory because the file could not be written (``None``: none)."""
+        return self._unsaved.status()
+
+    def flush(self) -> bool:
+        """Write what is held in memory now; whether nothing is left held."""
+        if self._unsaved.pending:
+            with contextlib.suppress(UsersFileError), self._writing():
+                pass
+        return not self._unsaved.pending
 
     # ---- file --------------------------------------------------------------------------------
     def _read(self) -> dict[str, User]:
@@ -267,36 +328,96 @@ class UserStore:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[dict[str, User]]:
-        """Lock, read, let the caller change the dict, write atomically (0600)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_suffix(".lock")
-        with self._lock, open(lock_path, "a", encoding="utf-8") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        """Lock, read, merge what is held in memory, let the caller change the dict, write atomically
+        (0600) and durably. A file that cannot be written is a :class:`UsersFileError`: nothing
+        changed on disk, what is held stays held (retried)."""
+        with self._lock:
             try:
-                users = self._read()
-                yield users
-                payload = {
-                    "version": _FORMAT_VERSION,
-                    "users": {
-                        u.name: {"role": u.role, "hash": u.password_hash, "created": u.created}
-                        | ({"sessions": dict(u.sessions)} if u.sessions else {})
-                        for u in sorted(users.values(), key=lambda u: u.name)
-                    },
-                }
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".tmp")
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                lock_file = open(self.path.with_suffix(".lock"), "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise UsersFileError(self.path, exc) from exc
+            with lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
                 try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as out:
-                        json.dump(payload, out, indent=2)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    os.chmod(tmp, 0o600)
-                    os.replace(tmp, self.path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                    raise
+                    users = self._read()
+                    held = self._unsaved.merge(users, self._wall())
+                    yield users
+                    try:
+                        self._write(users)
+                    except OSError as exc:
+                        raise UsersFileError(self.path, exc) from exc
+                    recovered = self._unsaved.saved(held)
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+        if recovered is not None:
+            log.warning(
+                "%s can be written again: %d logins and %d logouts held in memory are saved", self.path, *recovered
+            )
+
+    def _write(self, users: dict[str, User]) -> None:
+        payload = {
+            "version": _FORMAT_VERSION,
+            "users": {
+                u.name: {"role": u.role, "hash": u.password_hash, "created": u.created}
+                | ({"sessions": dict(u.sessions)} if u.sessions else {})
+                for u in sorted(users.values(), key=lambda u: u.name)
+            },
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(payload, out, indent=2)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        try:  # the rename is in the directory: without this, a power cut may bring the old file back
+            directory = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(directory)
             finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                os.close(directory)
+        except OSError as exc:  # the new file is in place and read by everyone: only its durability is in doubt
+            log.warning("%s written, but its directory could not be synced: %s", self.path, exc)
+
+    def _held(self, cause: OSError) -> None:
+        """Something is held in memory because of ``cause``: say so once, and try again every
+        :data:`RETRY_S` seconds until it is written."""
+        if self._unsaved.failed(cause.strerror or str(cause), self._wall()):
+            log.error(
+                "cannot write %s (%s): logins and logouts are held in memory until it can be written "
+                "(tried again every %g s); account changes are refused meanwhile",
+                self.path,
+                cause.strerror or cause,
+                self._retry_s,
+            )
+        self._retry_later()
+
+    def _retry_later(self) -> None:
+        """One retry timer at a time (web threads may fail together)."""
+        with self._retry_lock:
+            if self._retry is not None:
+                return
+            timer = threading.Timer(self._retry_s, self._retry_now)
+            timer.daemon = True  # nothing to wait for at exit: what is held is lost with the process anyway
+            timer.name = "users-retry"
+            self._retry = timer
+            timer.start()
+
+    def _retry_now(self) -> None:
+        with self._retry_lock:
+            self._retry = None
+        try:
+            if not self.flush():
+                self._retry_later()
+        except Exception:  # a retry must never kill its thread silently: say why, try again later
+            log.exception("retrying the write of %s failed", self.path)
+            self._retry_later()
 
 
 def _digest(token: str) -> str:

@@ -161,6 +161,7 @@ FR = {
     "reached: the oldest unsent points are dropped": "atteinte : les plus anciens points non envoyés sont supprimés",
     "Storage": "Stockage",
     "in memory only: the journal file cannot be written": "en mémoire seulement : le fichier du journal ne peut pas être écrit",
+    "The accounts file cannot be written since %(since)s (%(error)s): the logins and logouts since then are kept in memory only (logins: %(logins)d, logouts: %(logouts)d). They are written as soon as the file can be (tried every 30 s); a restart before that forgets them.": "Le fichier des comptes ne peut plus être écrit depuis le %(since)s (%(error)s) : les connexions et déconnexions depuis sont gardées en mémoire seulement (connexions : %(logins)d, déconnexions : %(logouts)d). Elles seront enregistrées dès que le fichier pourra l'être (nouvel essai toutes les 30 s) ; un redémarrage d'ici là les oublie.",
     "Rejected": "Refusés",
     "Remove": "Supprimer",
     "Remove this account?": "Supprimer ce compte ?",

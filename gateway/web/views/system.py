@@ -13,4 +13,6 @@ bp = Blueprint("system", __name__)
 def index() -> Any:
     """The system page (every role may read it; nothing here changes anything)."""
     view = current_app.extensions["gateway.backend"].system()
-    return render_template("system.html", view=view, page="system")
+    users = current_app.extensions.get("gateway.users")
+    unsaved = users.unsaved() if users is not None else None  # logins/logouts the disk could not take
+    return render_template("system.html", view=view, page="system", accounts_unsaved=unsaved)

@@ -70,7 +70,11 @@ def remove() -> Any:
     user = _store().get(name)
     if user is None:
         abort(404)
-    _store().remove(name)
+    try:
+        _store().remove(name)
+    except UserError as exc:  # the accounts file cannot be written (a full disk): nothing changed
+        flash(str(exc), "error")
+        return redirect(url_for("users_admin.index"))
     backend().record_action(g.user.name, "user-remove", name, user.role, "")
     flash(_("Account %(name)s removed.", name=name), "ok")
     return redirect(url_for("users_admin.index"))
