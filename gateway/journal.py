@@ -52,14 +52,16 @@ import logging
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from gateway import journal_schema, journal_segments, lineproto
+from gateway import journal_blocks, journal_schema, journal_segments, lineproto
 from gateway.clock import Clock
+from gateway.journal_blocks import BlockCache, block_table, rows_after
 from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
     Footprint,
@@ -73,7 +75,6 @@ from gateway.journal_file import (
     on_disk,
     thread_written_bytes,
 )
-from gateway.journal_schema import SEGMENT_ROWS, segment_table
 from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
@@ -141,6 +142,7 @@ class Journal:
         self._last_id = 0
         self._deleted_upto = 0
         self._segments: list[int] = []  # segment tables present, oldest first
+        self._blocks = BlockCache()  # the blocks a paged fetch reads on from
         self._page_size = 4096
         self._commits = 0
         self._committed = 0
@@ -389,6 +391,7 @@ class Journal:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+        self._blocks.clear()
         moved = move_aside(self.path, "corrupt")
         self._recovered_from = str(moved)
         log.error("journal %s is corrupt (%s); moved aside to %s, continuing in a fresh one "
@@ -429,8 +432,8 @@ class Journal:
         self._segments = journal_schema.segments(db)
         low = high = None
         if self._segments:  # min and max from the b-trees' edges (no scan)
-            (low,) = db.execute(f"SELECT min(id) FROM {segment_table(self._segments[0])}").fetchone()  # noqa: S608
-            (high,) = db.execute(f"SELECT max(id) FROM {segment_table(self._segments[-1])}").fetchone()  # noqa: S608
+            (low,) = db.execute(f"SELECT min(first_id) FROM {block_table(self._segments[0])}").fetchone()  # noqa: S608
+            (high,) = db.execute(f"SELECT max(last_id) FROM {block_table(self._segments[-1])}").fetchone()  # noqa: S608
         self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
         self._deleted_upto = int(low) - 1 if low is not None else self._last_id
         stored = {
@@ -539,7 +542,7 @@ class Journal:
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id = first_id + len(batch) - 1
-            journal_segments.insert(db, segments, [r.time_ns for r in batch], lines, first_id)
+            journal_segments.insert(db, segments, lines, first_id)
             deleted_upto = self._delete_delivered(db, segments, last_id)
             dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
             saved = self._write_cursors(db) if save_cursors or drops else []
@@ -671,24 +674,13 @@ class Journal:
         size = 0
         limit = max(1, limit)
         try:
-            for seq in self._segments:
-                if (seq + 1) * SEGMENT_ROWS - 1 <= start:
-                    continue  # entirely delivered by this sink (or already fetched ahead)
-                query = self._require_db().execute(
-                    f"SELECT id, line FROM {segment_table(seq)} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
-                    (start, limit - len(rows)),
-                )
-                for row_id, line in query:
-                    if rows and size + len(line) > max_bytes:
-                        query.close()
-                        return rows
-                    rows.append(JournalRow(int(row_id), bytes(line)))
-                    size += len(line) + 1
-                query.close()
-                if len(rows) >= limit:
+            for row_id, line in rows_after(self._require_db(), self._segments, start, self._blocks):
+                if rows and (size + len(line) > max_bytes or len(rows) >= limit):
                     break
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
+                rows.append(JournalRow(row_id, line))
+                size += len(line) + 1
+        except (sqlite3.DatabaseError, ValueError, zlib.error) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not is_corruption(exc):
                 raise
             self._recover(str(exc))
             return []
@@ -765,14 +757,16 @@ class Journal:
         self.metrics.set("gateway_journal_lost_total", self._lost)
 
     def _first_time_after(self, db: sqlite3.Connection, after: int) -> int | None:
-        """The measurement time of the first row after id ``after``."""
-        for seq in self._segments:
-            if (seq + 1) * SEGMENT_ROWS - 1 > after:
-                row = db.execute(f"SELECT time_ns FROM {segment_table(seq)} WHERE id > ? ORDER BY id LIMIT 1",  # noqa: S608
-                                 (after,)).fetchone()
-                if row:
-                    return int(row[0])
-        return None
+        """The measurement time of the first row after id ``after`` (None if unknown).
+
+        Damage met here is left to the integrity check or the next fetch, which move the file aside.
+        """
+        try:
+            return journal_blocks.first_time_after(db, self._segments, after)
+        except (sqlite3.DatabaseError, ValueError, zlib.error) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not is_corruption(exc):
+                raise
+            return None
 
     def _db_close(self, left: int) -> None:
         if not self._durable:  # an in-memory journal: what no sink delivered dies with the process too

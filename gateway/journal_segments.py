@@ -1,7 +1,8 @@
-"""The journal's rows in segment tables, and the disk budget's cut: SQL on the journal's thread.
+"""The journal's segments of blocks, and the disk budget's cut: SQL on the journal's thread.
 
 Rules of this module:
-- rows live in ``points_<n>`` tables of :data:`~gateway.journal_schema.SEGMENT_ROWS` ids;
+- rows live in blocks (``journal_blocks``) in ``blocks_<n>`` tables of
+  :data:`~gateway.journal_blocks.SEGMENT_ROWS` ids;
   a segment wholly at or below an id is dropped whole (``DROP TABLE``: its pages join the
   free list without being rewritten, unlike row deletes); the newest segment always stays
   (``max(id)`` tells where the id sequence stands after a restart);
@@ -17,28 +18,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from gateway import journal_schema
+from gateway import journal_blocks
+from gateway.journal_blocks import SEGMENT_ROWS, block_table
 from gateway.journal_file import LOW_WATER, Footprint
-from gateway.journal_schema import SEGMENT_ROWS, segment_table
 
 DROP_SEGMENTS_MAX = 64  # delivered segments dropped per commit at most (~1 M rows): bounded commits
 
 
-def insert(db: sqlite3.Connection, segments: list[int], times: Sequence[int], lines: Sequence[bytes],
-           first_id: int) -> None:
-    """Insert rows ``first_id, first_id + 1, ...``, segment by segment (creating segments as ids reach them)."""
-    start = 0
-    while start < len(lines):
-        seq = (first_id + start) // SEGMENT_ROWS
-        stop = min(len(lines), (seq + 1) * SEGMENT_ROWS - first_id)
-        if seq not in segments:
-            db.execute(journal_schema.segment_create(seq))
-            segments.append(seq)
-        db.executemany(
-            f"INSERT INTO {segment_table(seq)} (id, time_ns, line) VALUES (?, ?, ?)",  # noqa: S608
-            ((first_id + i, times[i], lines[i]) for i in range(start, stop)),
-        )
-        start = stop
+def insert(db: sqlite3.Connection, segments: list[int], lines: Sequence[bytes], first_id: int) -> None:
+    """Insert rows ``first_id, first_id + 1, ...`` as compressed blocks, segment by segment."""
+    journal_blocks.insert(db, segments, lines, first_id)
 
 
 def slice_end(lines: Sequence[bytes], start: int, limit: int) -> int:
@@ -61,7 +50,7 @@ def drop(db: sqlite3.Connection, segments: list[int], upto: int, *, cap: bool = 
     """``DROP`` the segments entirely at or below ``upto``; return the last id dropped, if any."""
     dropped = droppable(segments, upto, cap=cap)
     for seq in dropped:
-        db.execute(f"DROP TABLE {segment_table(seq)}")
+        db.execute(f"DROP TABLE {block_table(seq)}")
         segments.remove(seq)
     return (dropped[-1] + 1) * SEGMENT_ROWS - 1 if dropped else None
 
@@ -77,7 +66,9 @@ def budget_cut(db: sqlite3.Connection, segments: list[int], footprint: Footprint
                last_id: int, newest: int, deleted_upto: int, delivered_upto: int) -> int | None:
     """Past the budget, delete the oldest rows (rows every sink delivered first; never the ``newest``).
 
-    Returns the id up to which rows are now gone, or ``None`` if nothing had to go.
+    Returns the id up to which rows are now gone, or ``None`` if nothing had to go. Blocks go
+    whole: the cut reaches the end of the block holding the wanted id (never into the ``newest``
+    rows, which are blocks of their own).
     """
     used = used_bytes(db, page_size)
     allowed = footprint.data_bytes  # the budget less the WAL's and one transaction's room
@@ -93,5 +84,5 @@ def budget_cut(db: sqlite3.Connection, segments: list[int], footprint: Footprint
     drop(db, segments, cut, cap=False)
     oldest = cut // SEGMENT_ROWS
     if oldest in segments and (oldest + 1) * SEGMENT_ROWS - 1 > cut:  # part of the oldest segment
-        db.execute(f"DELETE FROM {segment_table(oldest)} WHERE id <= ?", (cut,))  # noqa: S608
+        cut = journal_blocks.trim(db, oldest, cut)
     return cut

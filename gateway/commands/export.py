@@ -100,7 +100,7 @@ def export_archive(path: Path, start_ns: int, end_ns: int, fmt: str, out: IO[str
 
 def export_journal(path: Path, start_ns: int, end_ns: int, fmt: str, out: IO[str]) -> int:
     """Write the raw points still in the journal with a time in ``[start_ns, end_ns)``."""
-    from gateway import lineproto
+    from gateway import journal_blocks, lineproto
 
     db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
     count = 0
@@ -109,7 +109,7 @@ def export_journal(path: Path, start_ns: int, end_ns: int, fmt: str, out: IO[str
         if writer is not None:
             writer.writerow(["time_utc", "time_ns", "measurement", *_KNOWN_TAGS, "other_tags", "field",
                              "value"])
-        for (line,) in _journal_lines(db, start_ns, end_ns):
+        for line in journal_blocks.lines_between(db, start_ns, end_ns):
             text = bytes(line).decode("utf-8")
             if writer is None:
                 out.write(text + "\n")
@@ -123,17 +123,6 @@ def export_journal(path: Path, start_ns: int, end_ns: int, fmt: str, out: IO[str
     finally:
         db.close()
     return count
-
-
-def _journal_lines(db: sqlite3.Connection, start_ns: int, end_ns: int) -> Iterator[tuple[bytes]]:
-    """The journal's lines in ``[start_ns, end_ns)``, segment by segment, oldest first."""
-    from gateway.journal_schema import segment_table, segments
-
-    for seq in segments(db):
-        yield from db.execute(
-            f"SELECT line FROM {segment_table(seq)} WHERE time_ns >= ? AND time_ns < ? ORDER BY id",  # noqa: S608
-            (start_ns, end_ns),
-        )
 
 
 def run(args: argparse.Namespace) -> int:

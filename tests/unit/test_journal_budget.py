@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,17 @@ from gateway import lineproto
 from gateway.clock import SystemClock
 from gateway.journal import Journal
 from gateway.metrics import Metrics
-from gateway.model import Event
+from gateway.model import Event, Reading
 
-from .test_journal import reading
+from .test_journal import T0
+
+
+def reading(i: int) -> Reading:
+    """A meter reading whose values look measured (journal blocks are compressed: noise fills the budget)."""
+    noise = random.Random(i)
+    return Reading.make("meter", {"site": "st-martin", "device": f"m{i % 7}"},
+                        {f"value_{k}": noise.uniform(0, 1000) for k in range(6)},
+                        time_ns=T0 + i * 1_000_000_000)
 
 BUDGET = 1024 * 1024  # 1 MiB: a few thousand rows
 

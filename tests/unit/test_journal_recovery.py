@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import journal_schema, lineproto
+from gateway import journal_blocks, journal_schema, lineproto
 from gateway.clock import SystemClock
 from gateway.journal import Journal
 from gateway.metrics import Metrics
@@ -138,8 +138,10 @@ def test_a_v1_file_is_migrated_with_its_rows_and_cursors(tmp_path: Path) -> None
     journal.close()
     db = sqlite3.connect(path)
     assert journal_schema.user_version(db) == journal_schema.VERSION
-    times = [t for (t,) in db.execute("SELECT time_ns FROM points_0 ORDER BY id")]
-    assert times == [reading(i).time_ns for i in range(50)]  # filled from each line's timestamp
+    lines = [line for _id, line in journal_blocks.rows_after(db, journal_blocks.segments(db), 0)]
+    assert lines == [lineproto.encode(reading(i)) for i in range(50)]  # every row kept through v2, v3, v4
+    (lo, hi), = db.execute("SELECT min(time_lo), max(time_hi) FROM blocks_0")
+    assert (lo, hi) == (reading(0).time_ns, reading(49).time_ns)  # filled from each line's timestamp
     db.close()
 
 
@@ -170,12 +172,13 @@ def test_a_large_journal_is_checked_after_start_up_and_replaced_without_losing_t
     journal.advance_sync("local", 1000)
     journal.close()
     db = sqlite3.connect(path)
-    leaves = [n for (n,) in db.execute(
-        "SELECT pageno FROM dbstat WHERE name = 'points_0' AND pagetype = 'leaf' ORDER BY path")]
+    pages = [n for (n,) in db.execute(  # the compressed blocks' overflow pages
+        "SELECT pageno FROM dbstat WHERE name = 'blocks_0' AND pagetype = 'overflow' ORDER BY path")]
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
     db.close()
-    with path.open("r+b") as handle:  # one leaf in the middle: opening works, the check finds it
-        handle.seek((leaves[len(leaves) // 2] - 1) * 4096 + 8)
-        handle.write(b"\xde\xad\xbe\xef" * 1000)
+    with path.open("r+b") as handle:  # one page in the middle: opening works, the check finds it
+        handle.seek((pages[len(pages) // 2] - 1) * page_size)
+        handle.write(b"\xde\xad\xbe\xef" * (page_size // 4))
     metrics = Metrics()
     journal = Journal(path, sinks=("local",), metrics=metrics, clock=SystemClock(), check_at_open_below=0)
     events: list[Event] = []

@@ -62,21 +62,21 @@ def test_a_stop_on_a_full_disk_counts_logs_and_reports_the_loss_at_the_next_star
     journal.append(reading(0))
     journal.commit()
     fill_the_disk(journal)
-    for i in range(1, 501):
+    for i in range(1, 5001):  # compressed blocks: enough of them to need new pages
         journal.append(reading(i))
     with caplog.at_level(logging.ERROR, "gateway.journal"):
         journal.close()  # never raises
     lines = [r.getMessage() for r in caplog.records if "LOST" in r.getMessage()]
     assert len(lines) == 1
-    assert lines[0].startswith("journal: 500 readings held in memory could not be written at stop")
-    assert metrics.get("gateway_journal_lost_total") == 500
+    assert lines[0].startswith("journal: 5000 readings held in memory could not be written at stop")
+    assert metrics.get("gateway_journal_lost_total") == 5000
     # the next start says it again, as an alarm, and keeps the count
     metrics = Metrics()
     journal = journal_at(path, metrics)
     events: list[Event] = []
     journal.set_event_handler(events.append)
-    assert journal.stats().lost == 500
-    assert metrics.get("gateway_journal_lost_total") == 500
+    assert journal.stats().lost == 5000
+    assert metrics.get("gateway_journal_lost_total") == 5000
     assert [(e.kind, e.severity) for e in events] == [("journal_lost_at_stop", "alarm")]
     assert journal.stats().sinks["remote"].backlog == 1  # what was committed is all there
     journal.close()
@@ -84,7 +84,7 @@ def test_a_stop_on_a_full_disk_counts_logs_and_reports_the_loss_at_the_next_star
     journal = journal_at(path)
     events.clear()
     journal.set_event_handler(events.append)
-    assert journal.stats().lost == 500
+    assert journal.stats().lost == 5000
     assert events == []
     journal.close()
 
