@@ -14,18 +14,13 @@ Exit code (see :func:`exit_code`): 0 all OK, 1 warnings only, 2 at least one fai
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import grp
 import json
 import os
 import pwd
 import shutil
-import ssl
 import stat
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,21 +262,6 @@ def _secret(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").strip() if path is not None else None
 
 
-def _http(sink: Any, url: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
-    context = None
-    if url.startswith("https:"):
-        context = ssl.create_default_context(cafile=str(sink.ca_file) if sink.ca_file else None)
-        if not sink.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) URL from the config
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-            return response.status, response.read(1_000_000)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(10_000)
-
-
 def _unreachable(what: str, url: str, exc: Exception) -> Finding:
     reason = getattr(exc, "reason", exc)
     return Finding(
@@ -290,23 +270,24 @@ def _unreachable(what: str, url: str, exc: Exception) -> Finding:
 
 
 def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: PLR0911 - one exit per verdict
-    base = str(sink.url).rstrip("/")
+    import urllib3
+
+    from gateway.sinks.influx_http import Endpoint, v1_auth  # the sink's own transport settings
+
     try:
         password = _secret(sink.password_file)
     except OSError as exc:
         return Finding("FAIL", what, f"cannot read password_file: {exc}")
-    headers = {}
-    if sink.username:
-        token = base64.b64encode(f"{sink.username}:{password or ''}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
+    server = Endpoint(sink, auth=v1_auth(sink, password), pool_size=1)
     try:
-        status, _ = _http(sink, f"{base}/ping", headers, probes.timeout_s)
+        status, _ = server.get("/ping", timeout=probes.timeout_s)
         if status not in (200, 204):
-            return Finding("FAIL", what, f"{base}/ping answered HTTP {status}: is it an InfluxDB 1.x server?")
-        query = urllib.parse.urlencode({"q": "SHOW DATABASES"})
-        status, body = _http(sink, f"{base}/query?{query}", headers, probes.timeout_s)
-    except (OSError, ssl.SSLError) as exc:
-        return _unreachable(what, base, exc)
+            return Finding("FAIL", what, f"{server.base}/ping answered HTTP {status}: is it an InfluxDB 1.x server?")
+        status, body = server.get("/query", query={"q": "SHOW DATABASES"}, timeout=probes.timeout_s)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return _unreachable(what, server.base, exc)
+    finally:
+        server.close()
     if status in (401, 403):
         return Finding("FAIL", what, "not authorised: check username and password_file")
     if status != 200:
@@ -320,22 +301,27 @@ def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: 
 
 
 def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: PLR0911 - one exit per verdict
-    base = str(sink.url).rstrip("/")
+    import urllib3
+
+    from gateway.sinks.influx_http import Endpoint, v2_auth  # the sink's own transport settings
+
     try:
         token = _secret(sink.token_file)
     except OSError as exc:
         return Finding("FAIL", what, f"cannot read token_file: {exc}")
-    headers = {"Authorization": f"Token {token}"} if token else {}
+    server = Endpoint(sink, auth=v2_auth(token), pool_size=1)
     try:
-        status, _ = _http(sink, f"{base}/ping", {}, probes.timeout_s)
+        status, _ = server.get("/ping", auth=False, timeout=probes.timeout_s)
         if status not in (200, 204):
-            status, _ = _http(sink, f"{base}/health", {}, probes.timeout_s)
+            status, _ = server.get("/health", auth=False, timeout=probes.timeout_s)
         if status not in (200, 204):
-            return Finding("FAIL", what, f"{base} answered HTTP {status} to /ping and /health")
-        query = urllib.parse.urlencode({"org": sink.org, "name": sink.bucket})
-        status, body = _http(sink, f"{base}/api/v2/buckets?{query}", headers, probes.timeout_s)
-    except (OSError, ssl.SSLError) as exc:
-        return _unreachable(what, base, exc)
+            return Finding("FAIL", what, f"{server.base} answered HTTP {status} to /ping and /health")
+        query = {"org": sink.org, "name": sink.bucket}
+        status, body = server.get("/api/v2/buckets", query=query, timeout=probes.timeout_s)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return _unreachable(what, server.base, exc)
+    finally:
+        server.close()
     if status in (401, 403):
         return Finding("FAIL", what, "token refused: check token_file (a write token for the bucket)")
     if status in (400, 404, 405):

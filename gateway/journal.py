@@ -89,7 +89,12 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.journal")
 
-_CURSOR_SAVE_S = 5.0  # moved cursors are written at most this often by the loop (one page less per commit)
+#: moved cursors are written by the loop once a sink has delivered this many rows since they were last
+#: written (and at every explicit commit, at close, when the budget drops rows): a crash makes a sink
+#: resend at most this many points, which InfluxDB overwrites; a commit of readings writes no cursor page
+CURSOR_SAVE_ROWS = 10_000
+#: readings that are durable before they are acknowledged: committed at once, not at the next window
+URGENT = frozenset({"relay", "event"})
 _BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
 
 
@@ -109,7 +114,7 @@ class Journal:
         metrics: Metrics,
         clock: Clock,
         budget_bytes: int = 256 * 1024 * 1024,
-        commit_interval_s: float = 1.0,
+        commit_interval_s: float = 5.0,
         buffer_points: int = 50_000,
         check_at_open_below: int = 16 * 1024 * 1024,
     ) -> None:
@@ -134,6 +139,9 @@ class Journal:
         self._event_handler: Callable[[Event], None] | None = None
         self._pending_events: list[Event] = []
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # set while run() commits
+        self._wake = asyncio.Event()
+        self._wake_pending = False
         # below: owned by the journal thread
         self._db: sqlite3.Connection | None = None
         self._durable = True
@@ -150,7 +158,6 @@ class Journal:
         self._last_commit_s = 0.0
         self._write_errors = 0
         self._written_base: int | None = None
-        self._cursors_saved_at = 0.0
         self._write_failing = False
         self._over_budget = False
         self._episode_dropped = 0
@@ -176,6 +183,12 @@ class Journal:
             else:
                 overflowed = first = False
             self._buffer.append(reading)
+            wake = reading.measurement in URGENT and not self._wake_pending and self._loop is not None
+            if wake:
+                self._wake_pending = True
+        if wake and (loop := self._loop) is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: the final commit takes it
+                loop.call_soon_threadsafe(self._wake.set)
         if overflowed:
             self.metrics.inc("gateway_journal_buffer_overflow_total")
             if first:
@@ -194,13 +207,24 @@ class Journal:
         return count
 
     async def run(self) -> None:
-        """Group-commit every ``commit_interval_s`` until cancelled; commit once more on the way out."""
+        """Group-commit every ``commit_interval_s`` until cancelled; commit once more on the way out.
+
+        A reading that must be durable before it is acknowledged (:data:`URGENT`: a relay switch,
+        an event) wakes the loop at once: it is committed with whatever waits beside it.
+        """
         loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._loop = loop
         next_at = loop.time() + self.commit_interval_s
         try:
             while True:
-                await asyncio.sleep(max(0.0, next_at - loop.time()))
-                next_at = max(next_at + self.commit_interval_s, loop.time())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, next_at - loop.time())):
+                        await self._wake.wait()
+                self._wake.clear()
+                self._wake_pending = False
+                if loop.time() >= next_at:
+                    next_at = max(next_at + self.commit_interval_s, loop.time())
                 try:
                     count, last_id = await loop.run_in_executor(self._executor, self._db_commit, False)
                 except Exception:  # a bug must not stop the daemon: say it once, keep committing
@@ -212,6 +236,7 @@ class Journal:
                 self._loop_failed = False
                 self._after_commit(count, last_id)
         except asyncio.CancelledError:
+            self._loop = None
             if not self._closed:
                 self.commit()  # the final commit: blocking is right at shutdown
             raise
@@ -468,7 +493,7 @@ class Journal:
     def _persist_cursors(self) -> None:
         """Write moved cursors now (autocommit: at open and close)."""
         for cursor in self._write_cursors(self._require_db()):
-            cursor.dirty = False
+            cursor.saved()
 
     def _write_cursors(self, db: sqlite3.Connection) -> list[Cursor]:
         """Write every moved cursor; the caller marks them clean once committed."""
@@ -492,7 +517,7 @@ class Journal:
             self._refresh_stats()
 
     def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
-        """One group commit; moved cursors are saved when ``save_cursors`` or every ``_CURSOR_SAVE_S``.
+        """One group commit; moved cursors are saved when ``save_cursors`` or every :data:`CURSOR_SAVE_ROWS`.
 
         A window larger than the footprint's slice is committed in several transactions, oldest
         first, so no transaction grows the WAL or the file past the budget. Whatever fails, the
@@ -531,7 +556,7 @@ class Journal:
                       lines: list[bytes]) -> bool:
         """One transaction; ``False`` if it failed (rolled back, nothing in memory moved)."""
         dirty = any(c.dirty for c in self._cursors.values())
-        save_cursors = dirty and (save_cursors or time.monotonic() - self._cursors_saved_at >= _CURSOR_SAVE_S)
+        save_cursors = dirty and (save_cursors or self._unsaved_rows() >= CURSOR_SAVE_ROWS)
         deletable = bool(journal_segments.droppable(self._segments, min(self._min_cursor(), self._last_id)))
         if not batch and not save_cursors and not deletable:
             return True
@@ -588,9 +613,7 @@ class Journal:
 
     def _committed_ok(self, saved: list[Cursor], last_id: int, deleted_upto: int, started: float) -> None:
         for cursor in saved:
-            cursor.dirty = False
-        if saved:
-            self._cursors_saved_at = time.monotonic()
+            cursor.saved()
         self._last_id = last_id
         self._deleted_upto = deleted_upto
         self._commits += 1
@@ -624,6 +647,10 @@ class Journal:
             log.error("journal commit failed (%s); keeping up to %d readings in memory and retrying",
                       exc, self.buffer_points)
             self._queue_event("journal_write_failed", f"the journal cannot write ({exc})", "alarm")
+
+    def _unsaved_rows(self) -> int:
+        """The most rows one sink delivered since its cursor was last written."""
+        return max((c.last_id - c.saved_id for c in self._cursors.values() if c.dirty), default=0)
 
     def _min_cursor(self) -> int:
         return min((c.last_id for c in self._cursors.values()), default=self._last_id)

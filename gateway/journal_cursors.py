@@ -30,8 +30,18 @@ class Cursor:
     delivered: int = 0
     last_success_ns: int | None = None
     dirty: bool = False  # moved since last written to the file
+    saved_id: int = -1  # ``last_id`` as last written to the file (-1: as loaded)
     held: int = 0  # the sink holds rows in flight up to this id (its latest fetch)
     at_risk: tuple[Span, ...] = field(default_factory=tuple)  # removed while in flight
+
+    def __post_init__(self) -> None:
+        if self.saved_id < 0:
+            self.saved_id = self.last_id
+
+    def saved(self) -> None:
+        """Written to the file (the transaction committed)."""
+        self.dirty = False
+        self.saved_id = self.last_id
 
     @property
     def at_risk_rows(self) -> int:

@@ -20,7 +20,10 @@ class ArchiveConfig(Section):
     enabled: bool = True
     path: ConfigPath | None = Field(default=None, description="default: <state_dir>/archive.sqlite")
     retention_years: Annotated[int, Field(ge=1, le=50)] = 5
-    flush_interval_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    flush_interval_s: Annotated[float, Field(ge=1, le=3600)] = Field(
+        default=300.0,
+        description="hourly aggregates written this often (a flush rewrites each series' current hour: SD wear)",
+    )
 
 
 class JournalConfig(Section):
@@ -28,6 +31,9 @@ class JournalConfig(Section):
 
     path: ConfigPath | None = Field(default=None, description="default: <state_dir>/journal.sqlite")
     budget_mb: Annotated[float, Field(ge=1, le=100_000)] = 256.0
-    commit_interval_s: Annotated[float, Field(ge=0.05, le=30)] = 1.0
+    commit_interval_s: Annotated[float, Field(ge=0.05, le=30)] = Field(
+        default=5.0,
+        description="readings wait at most this long for their group commit (relay switches and events: at once)",
+    )
     buffer_points: Annotated[int, Field(ge=1000, le=2_000_000)] = 50_000
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)

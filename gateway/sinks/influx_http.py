@@ -142,35 +142,78 @@ def _tls_kwargs(config: InfluxV1SinkConfig | InfluxV2SinkConfig) -> dict[str, An
     return kwargs
 
 
+def v1_auth(config: InfluxV1SinkConfig, password: str | None) -> dict[str, str]:
+    """Basic auth headers of an InfluxDB 1.x sink (none without a username)."""
+    if not config.username:
+        return {}
+    creds = f"{config.username}:{password or ''}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(creds).decode("ascii")}
+
+
+def v2_auth(token: str | None) -> dict[str, str]:
+    """Token auth headers of an InfluxDB 2.x sink."""
+    return {"Authorization": f"Token {token}"} if token else {}
+
+
+class Endpoint:
+    """The server a sink talks to: base URL, auth, TLS and timeouts over one urllib3 pool.
+
+    The sinks post through it; ``village-gateway doctor`` probes the same server through it, so
+    what the doctor checks is what the sink will use (same TLS settings, same credentials).
+
+    >>> Endpoint(config, auth=v1_auth(config, password), pool_size=1).get("/ping")  # doctest: +SKIP
+    (204, b'')
+    """
+
+    def __init__(self, config: InfluxV1SinkConfig | InfluxV2SinkConfig, *, auth: dict[str, str],
+                 pool_size: int) -> None:
+        self.base = str(config.url).rstrip("/")
+        self.auth = dict(auth)
+        self._timeout = urllib3.Timeout(connect=min(10.0, config.timeout_s), read=config.timeout_s)
+        self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, retries=False, **_tls_kwargs(config))
+
+    def request(self, method: str, path: str, *, query: dict[str, str] | None = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None, auth: bool = True,
+                timeout: float | None = None) -> urllib3.BaseHTTPResponse:
+        """One request; raises ``urllib3.exceptions.HTTPError``/``OSError`` when the server is not reached."""
+        url = self.base + path + ("?" + urlencode(query) if query else "")
+        sent = {**(self.auth if auth else {}), **(headers or {})}
+        wait = self._timeout if timeout is None else urllib3.Timeout(connect=timeout, read=timeout)
+        return self._pool.request(method, url, body=body, headers=sent, timeout=wait)
+
+    def get(self, path: str, *, query: dict[str, str] | None = None, auth: bool = True,
+            timeout: float | None = None) -> tuple[int, bytes]:
+        """``GET`` ``path``: the status and (the first MB of) the body."""
+        resp = self.request("GET", path, query=query, auth=auth, timeout=timeout)
+        return resp.status, resp.data[:1_000_000]
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
 class V1Transport:
     """InfluxDB 1.x ``POST /write?db=&rp=&precision=ns`` with basic auth."""
 
     def __init__(self, config: InfluxV1SinkConfig, *, password: str | None, pool_size: int) -> None:
-        query = {"db": config.database, "precision": "ns"}
+        self._query = {"db": config.database, "precision": "ns"}
         if config.retention_policy:
-            query["rp"] = config.retention_policy
-        self._url = str(config.url).rstrip("/") + "/write?" + urlencode(query)
-        self._headers = {"Content-Type": "text/plain; charset=utf-8"}
-        if config.username:
-            creds = f"{config.username}:{password or ''}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(creds).decode("ascii")
-        self._timeout = urllib3.Timeout(connect=min(10.0, config.timeout_s), read=config.timeout_s)
-        self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, retries=False, **_tls_kwargs(config))
+            self._query["rp"] = config.retention_policy
+        self.endpoint = Endpoint(config, auth=v1_auth(config, password), pool_size=pool_size)
 
     def post(self, body: bytes, *, gzipped: bool) -> Answer:
-        headers = dict(self._headers)
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
         if gzipped:
             headers["Content-Encoding"] = "gzip"
         started = time.monotonic()
         try:
-            resp = self._pool.request("POST", self._url, body=body, headers=headers, timeout=self._timeout)
+            resp = self.endpoint.request("POST", "/write", query=self._query, body=body, headers=headers)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return _network_answer(exc, time.monotonic() - started)
         message = resp.data.decode("utf-8", "replace").strip()
         return classify(resp.status, message, resp.headers.get("Retry-After"), time.monotonic() - started)
 
     def close(self) -> None:
-        self._pool.clear()
+        self.endpoint.close()
 
 
 class V2Transport:

@@ -35,7 +35,7 @@ def test_minimal_config_is_valid_with_french_defaults() -> None:
     config = parse_config(SITE, file="village.toml")
     assert config.site.timezone == "Europe/Paris"
     assert config.buildings["mairie"].zones["bureaux"].name == "Bureaux"
-    assert config.journal.commit_interval_s == 1.0
+    assert config.journal.commit_interval_s == 5.0
     assert config.journal_path == Path("/var/lib/village-gateway/journal.sqlite")
 
 

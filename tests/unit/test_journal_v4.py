@@ -88,3 +88,57 @@ def test_blocks_round_trip_and_say_their_times() -> None:
     start, end = reading(10).time_ns, reading(20).time_ns
     assert list(journal_blocks.lines_between(db, start, end)) == lines[10:20]
     assert journal_blocks.first_time_after(db, segments, 6) == reading(2).time_ns
+
+
+async def test_readings_wait_for_the_window_but_a_relay_switch_is_committed_at_once(tmp_path: Path) -> None:
+    import asyncio
+
+    from gateway.model import Reading
+
+    journal = open_journal(tmp_path / "journal.sqlite", commit_interval_s=30.0)
+    committed: list[int] = []
+    journal.add_commit_listener(committed.append)
+    task = asyncio.create_task(journal.run())
+    await asyncio.sleep(0.05)
+    # Given meter readings: they wait for the 30 s window
+    journal.append(reading(1))
+    await asyncio.sleep(0.3)
+    assert committed == []
+    # When a relay switches, it is durable at once, with what waited beside it
+    journal.append(Reading.make("relay", {"site": "st-martin", "circuit": "c1"}, {"on": True}, time_ns=reading(2).time_ns))
+    for _ in range(100):
+        if committed:
+            break
+        await asyncio.sleep(0.02)
+    assert committed == [2]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    journal.close()
+
+
+def test_cursors_are_written_by_delivery_volume_not_by_time(tmp_path: Path) -> None:
+    from gateway.journal import CURSOR_SAVE_ROWS
+
+    path = tmp_path / "journal.sqlite"
+    journal = open_journal(path, sinks=("local",))
+    for i in range(CURSOR_SAVE_ROWS + 10):
+        journal.append(reading(i))
+    journal.commit(save_cursors=False)
+
+    def stored() -> int:
+        db = sqlite3.connect(path)
+        try:
+            return int(db.execute("SELECT last_id FROM cursors WHERE sink = 'local'").fetchone()[0])
+        finally:
+            db.close()
+
+    journal.advance_sync("local", 100)
+    journal.append(reading(10**6))
+    journal.commit(save_cursors=False)  # a group commit of readings writes no cursor page...
+    assert stored() == 0
+    journal.advance_sync("local", CURSOR_SAVE_ROWS + 5)
+    journal.append(reading(10**6 + 1))
+    journal.commit(save_cursors=False)  # ...until a sink has delivered CURSOR_SAVE_ROWS since
+    assert stored() == CURSOR_SAVE_ROWS + 5
+    journal.close()
