@@ -29,12 +29,8 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,12 +40,13 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+from gateway import storage
 from gateway.archive_hours import SeriesAcc, SeriesKey, increase, is_counter, merge
 from gateway.clock import Clock
-from gateway.journal_file import is_corruption
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading
 from gateway.sqlite_tx import rollback
+from gateway.storage import Pragmas, Schema, SqliteThread, UnusableFileError, move_aside, script
 
 __all__ = ["HOUR_NS", "Archive", "HourRow", "bucket_totals", "increase", "is_counter", "read_hours", "tags_json"]
 
@@ -117,14 +114,14 @@ class Archive:
         self.metrics = metrics or Metrics()
         _describe(self.metrics)
         self.retention_years = retention_years
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._thread = SqliteThread("archive")
         self._lock = threading.Lock()
         self._acc: dict[SeriesKey, SeriesAcc] = {}
         self._series: dict[SeriesKey, _Known] = {}  # what the file holds (archive thread only)
         self._pending_events: list[Event] = []
         self._closed = False
         self._db: sqlite3.Connection | None = None
-        self._executor.submit(self._db_open).result()
+        self._thread.call(self._db_open)
 
     # ------------------------------------------------------------ feeding
 
@@ -155,8 +152,7 @@ class Archive:
 
     async def aflush(self) -> int:
         """:meth:`flush` from the event loop (runs on the archive's thread)."""
-        loop = asyncio.get_running_loop()
-        return int(await loop.run_in_executor(self._executor, self._db_flush))
+        return int(await self._thread.acall(self._db_flush))
 
     def prune(self) -> int:
         """Delete hours older than the retention; return the rows deleted."""
@@ -164,8 +160,7 @@ class Archive:
 
     async def aprune(self) -> int:
         """:meth:`prune` from the event loop."""
-        loop = asyncio.get_running_loop()
-        return int(await loop.run_in_executor(self._executor, self._db_prune))
+        return int(await self._thread.acall(self._db_prune))
 
     def take_events(self) -> list[Event]:
         """Events to raise once the core exists (a corrupt archive moved aside)."""
@@ -237,38 +232,29 @@ class Archive:
                       "are lost from the hourly archive (the raw points are in the journal)", exc, rows, readings)
         finally:
             self._closed = True
-            self._executor.submit(self._db_close).result()
-            self._executor.shutdown(wait=True)
+            self._thread.close(self._db_close)
 
     # ------------------------------------------------------------ archive thread
 
     def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         if self._closed:
             raise RuntimeError("archive is closed")
-        return self._executor.submit(fn, *args).result()
+        return self._thread.call(fn, *args)
 
     def _db_open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # cannot open, locked, disk full, I/O (not damage) raise: never move five years aside
             self._db = _connect(self.path, check=True)
-        except sqlite3.OperationalError as exc:
-            if not is_corruption(exc):
-                raise  # cannot open, locked, disk full, I/O: not damage, never move five years aside
-            self._move_aside(exc)
-        except sqlite3.DatabaseError as exc:  # not a database, malformed, failed check, newer schema
+        except UnusableFileError as exc:  # not a database, malformed, failed check, newer schema
             self._move_aside(exc)
         for series_id, measurement, tags, field, last_value in _require(self._db).execute(
             "SELECT id, measurement, tags, field, last_value FROM series"
         ):
             self._series[(measurement, tags, field)] = (int(series_id), last_value)
 
-    def _move_aside(self, exc: sqlite3.DatabaseError) -> None:
+    def _move_aside(self, exc: UnusableFileError) -> None:
         """A damaged archive: keep it aside for analysis, start a fresh one, queue an event."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        for extra in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.replace(f"{self.path}{extra}", f"{target}{extra}")
+        target = move_aside(self.path, "corrupt")
         log.error("archive %s is unusable (%s); moved aside to %s, starting a fresh one",
                   self.path, exc, target)
         self._pending_events.append(Event(
@@ -401,30 +387,14 @@ def _require(db: sqlite3.Connection | None) -> sqlite3.Connection:
     return db
 
 
+SCHEMA = Schema("archive", SCHEMA_VERSION, {0: script(";".join(_SCHEMA))})
+#: WAL + NORMAL: never corrupt, may lose the last flush (the raw points are in the journal)
+PRAGMAS = Pragmas(synchronous="NORMAL")
+
+
 def _connect(path: Path, *, check: bool) -> sqlite3.Connection:
-    """Open (creating or checking) the archive file; raise ``sqlite3.DatabaseError`` if corrupt."""
-    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-    try:
-        db.execute("PRAGMA cache_size = -2048")
-        db.execute("PRAGMA secure_delete = FAST")  # no extra writes when pruning (see gateway/journal.py)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: never corrupt, may lose the last flush
-        if check:
-            result = [str(r[0]) for r in db.execute("PRAGMA quick_check(5)")]
-            if result != ["ok"]:
-                raise sqlite3.DatabaseError(f"quick_check: {'; '.join(result)[:300]}")
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"archive schema v{version} is newer than this gateway's")
-        if version == 0:
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-    except sqlite3.DatabaseError:
-        db.close()
-        raise
+    """Open (creating or checking) the archive file; raise :class:`UnusableFileError` if damaged or newer."""
+    db, _ = storage.connect(path, schema=SCHEMA, pragmas=PRAGMAS, quick_check="open" if check else "never")
     return db
 
 

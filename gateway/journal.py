@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import contextlib
 import logging
 import sqlite3
@@ -79,6 +78,7 @@ from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
 from gateway.sqlite_tx import rollback
+from gateway.storage import SqliteThread
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -129,7 +129,7 @@ class Journal:
         self.commit_interval_s = commit_interval_s
         self.buffer_points = buffer_points
         self._sink_names = tuple(dict.fromkeys(sinks))
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._thread = SqliteThread("journal")
         self._lock = threading.Lock()
         self._buffer: collections.deque[Reading] = collections.deque()
         self._overflow = 0
@@ -168,7 +168,7 @@ class Journal:
         self._loop_failed = False
         self._call(self._db_open)
         if self._check_pending:  # a large file: check it on the journal thread, without delaying start-up
-            self._executor.submit(self._db_deferred_check)
+            self._thread.submit(self._db_deferred_check)
 
     # ------------------------------------------------------------------ public API
 
@@ -226,7 +226,7 @@ class Journal:
                 if loop.time() >= next_at:
                     next_at = max(next_at + self.commit_interval_s, loop.time())
                 try:
-                    count, last_id = await loop.run_in_executor(self._executor, self._db_commit, False)
+                    count, last_id = await self._thread.acall(self._db_commit, False)
                 except Exception:  # a bug must not stop the daemon: say it once, keep committing
                     if not self._loop_failed:
                         log.exception("journal group commit failed unexpectedly; retrying every %.1f s",
@@ -251,13 +251,11 @@ class Journal:
         fetch its next window while the current one is in flight. The cursor is not touched:
         it moves only through :meth:`advance`.
         """
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._db_fetch, sink, limit, max_bytes, after)
+        return await self._thread.acall(self._db_fetch, sink, limit, max_bytes, after)
 
     async def advance(self, sink: str, last_id: int) -> None:
         """``sink`` delivered every row up to ``last_id``; persisted with the next group commit."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._db_advance, sink, last_id)
+        await self._thread.acall(self._db_advance, sink, last_id)
 
     def fetch_sync(
         self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
@@ -318,15 +316,14 @@ class Journal:
             with self._lock:
                 left = len(self._buffer)
                 self._buffer.clear()
-            self._executor.submit(self._db_close, left).result()
-            self._executor.shutdown(wait=True)
+            self._thread.close(lambda: self._db_close(left))
 
     # ------------------------------------------------------------------ loop-side helpers
 
     def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         if self._closed:
             raise RuntimeError("journal is closed")
-        return self._executor.submit(fn, *args).result()
+        return self._thread.call(fn, *args)
 
     def _after_commit(self, count: int, last_id: int) -> None:
         if count:
@@ -371,21 +368,27 @@ class Journal:
 
     def _start_fresh(self, suffix: str, reason: str) -> None:
         """The file found at open is unusable: keep it aside, start an empty journal."""
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
-        moved = move_aside(self.path, suffix)
-        self._recovered_from = str(moved)
+        moved = self._replace_file(suffix)
         log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one", self.path, reason, moved)
         self._queue_event("journal_recovered",
                           f"the journal was unusable ({reason}); kept as {moved.name}, a fresh one started",
                           "alarm", moved_to=str(moved))
+        self._load_state()
+
+    def _replace_file(self, suffix: str) -> Path:
+        """Close the file, keep it aside (``journal.sqlite.<suffix>-<time>``), open a fresh one (or memory)."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        self._blocks.clear()
+        moved = move_aside(self.path, suffix)
+        self._recovered_from = str(moved)
         try:
             self._db = self._connect_checked(self.path)
-        except (UnusableFileError, sqlite3.Error, OSError) as again:
-            self._fall_back_to_memory(str(again))
-        self._load_state()
+        except (UnusableFileError, sqlite3.Error, OSError) as exc:
+            self._fall_back_to_memory(str(exc))
+        return moved
 
     def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
         db, check_due = connect(path, check_below=self.check_at_open_below, footprint=self._footprint)
@@ -412,23 +415,13 @@ class Journal:
         """
         old_last = self._last_id
         lost = {s: c.cut(old_last, self._deleted_upto) for s, c in self._cursors.items()}  # in flight: at risk
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
-        self._blocks.clear()
-        moved = move_aside(self.path, "corrupt")
-        self._recovered_from = str(moved)
+        moved = self._replace_file("corrupt")
         log.error("journal %s is corrupt (%s); moved aside to %s, continuing in a fresh one "
                   "(%s points not yet delivered are in the old file)", self.path, reason, moved,
                   max(lost.values(), default=0))
         self._queue_event("journal_recovered",
                           f"the journal was corrupt ({reason}); kept as {moved.name}, a fresh one started",
                           "alarm", moved_to=str(moved))
-        try:
-            self._db = self._connect_checked(self.path)
-        except (UnusableFileError, sqlite3.Error, OSError) as exc:
-            self._fall_back_to_memory(str(exc))
         db = self._require_db()
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
         self._last_id = self._deleted_upto = old_last

@@ -1,10 +1,12 @@
-"""The journal's file: open with the right settings, check, move aside, recognise damage.
+"""The journal's file: its settings and budget on the card, and the ledger of readings lost at a stop.
 
 Rules of this module:
 - functions here run on the journal's thread (they do SQLite and file I/O);
-- a file that exists but cannot be used raises :class:`UnusableFileError` (the caller moves
-  it aside with :func:`move_aside` and starts a fresh one); a file that cannot be opened at all
-  raises ``sqlite3.Error``/``OSError`` (the caller falls back to memory);
+- opening, checking, migrating and moving aside are :mod:`gateway.storage`'s (shared with the
+  archive and the settings store): a file that exists but cannot be used raises
+  :class:`UnusableFileError` (the caller moves it aside with :func:`move_aside` and starts a
+  fresh one); a file that cannot be opened at all raises ``sqlite3.Error``/``OSError`` (the
+  caller falls back to memory);
 - the settings are chosen for power-loss safety and for the SD card (see docs/storage.md).
 """
 
@@ -14,37 +16,23 @@ import contextlib
 import logging
 import os
 import sqlite3
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import journal_schema
+from gateway import journal_schema, storage
 from gateway.sqlite_tx import rollback
+from gateway.storage import Pragmas, UnusableFileError, check_integrity, is_corruption, move_aside, on_disk
+
+__all__ = ["LOW_WATER", "PAGE_SIZE", "Footprint", "LossLedger", "UnusableFileError", "absorb_ledger",
+           "check_integrity", "connect", "is_corruption", "move_aside", "on_disk", "thread_written_bytes"]
 
 log = logging.getLogger("gateway.journal")
 
-_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 #: Page size of a new journal. A group commit rewrites whole pages in the WAL (the leaf receiving
 #: its block, the file header when the file grows, a free-list page), each again at checkpoint:
 #: with 1 KiB pages a commit of a few readings writes ~3 KiB instead of ~12 KiB. A file created
 #: with 4 KiB pages (v3 and before) keeps them: changing it needs a VACUUM, a full copy of the file.
 PAGE_SIZE = 1024
-
-
-class UnusableFileError(Exception):
-    """The file exists but cannot be used: move it aside (``suffix``: ``corrupt`` or ``newer``)."""
-
-    def __init__(self, reason: str, suffix: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.suffix = suffix
-
-
-def is_corruption(exc: sqlite3.Error) -> bool:
-    """A damaged file (as opposed to a full or failing disk, which may recover by itself)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF in _CORRUPTION_CODES) or "malformed" in str(exc)
 
 
 _WAL_FRAME_HEADER = 24
@@ -80,10 +68,6 @@ class Footprint:
         """``journal_size_limit``: the WAL file's size once a checkpoint has reset it."""
         return _WAL_HEADER + self.wal_pages * (self.page_size + _WAL_FRAME_HEADER)
 
-    def wal_frames(self, page_size: int) -> int:
-        """``wal_autocheckpoint`` for a file of ``page_size`` pages: the same WAL bytes whatever the page size."""
-        return max(8, (self.wal_bytes - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER))
-
     @property
     def slice_bytes(self) -> int:
         """Bytes of line protocol one transaction inserts at most (a larger window takes several)."""
@@ -102,92 +86,20 @@ class Footprint:
         return max(self.budget // 4, int((self.budget - fixed) / (2 - LOW_WATER)))
 
 
-def on_disk(path: Path | str) -> int:
-    """Bytes the journal occupies: database file, WAL and WAL index."""
-    total = 0
-    for extra in ("", "-wal", "-shm"):
-        with contextlib.suppress(OSError):
-            total += os.stat(f"{path}{extra}").st_size
-    return total
-
-
 def connect(
     path: Path | str, *, check_below: int, footprint: Footprint | None = None
 ) -> tuple[sqlite3.Connection, bool]:
-    """Open, check (files under ``check_below`` bytes) and migrate.
+    """Open, check (files under ``check_below`` bytes; larger ones later: the ``bool``) and migrate.
 
-    Returns the connection and whether a (deferred) ``quick_check`` is still due. ``footprint``
-    sizes the WAL (the default: a 256 MB budget).
+    ``footprint`` sizes the WAL (the default: a 256 MB budget). Raises like
+    :func:`gateway.storage.connect`.
     """
     footprint = footprint or Footprint(256 * 1024 * 1024)
-    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)  # sqlite3.Error: cannot open
-    memory = str(path) == ":memory:"
-    check_due = False
-    try:
-        size = 0 if memory else Path(str(path)).stat().st_size
-        if not size:  # a new file: small pages, so a small group commit writes little (see PAGE_SIZE)
-            db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        db.execute("PRAGMA cache_size = -2048")  # 2 MiB page cache: memory stays flat
-        # Debian's and pyenv's SQLite zero every freed page (SECURE_DELETE): that doubles the writes
-        # of deleting delivered rows; FAST only zeroes what is written anyway (measurements, not secrets)
-        db.execute("PRAGMA secure_delete = FAST")
-        # auto_vacuum stays NONE: freed pages are reused in place (no pointer-map page written
-        # per commit); the file stays at its high-water mark, which the budget bounds
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if not memory and str(mode).lower() != "wal":
-            raise UnusableFileError(f"cannot use WAL mode (got {mode})", "corrupt")
-        db.execute("PRAGMA synchronous = FULL")  # fsync the WAL at each commit: survives power loss
-        # fewer checkpoints: fewer rewrites of hot pages; bounded by the budget, and cut back after each
-        page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
-        db.execute(f"PRAGMA wal_autocheckpoint = {footprint.wal_frames(page_size)}")
-        db.execute(f"PRAGMA journal_size_limit = {footprint.wal_bytes}")
-        if size:
-            if size < check_below:
-                check_integrity(db, path, "integrity_check")
-            else:
-                check_due = True
-        journal_schema.migrate(db)
-    except journal_schema.NewerSchemaError as exc:
-        db.close()
-        raise UnusableFileError(str(exc), "newer") from exc
-    except sqlite3.OperationalError as exc:
-        db.close()
-        if is_corruption(exc):
-            raise UnusableFileError(str(exc), "corrupt") from exc
-        raise  # disk full, locked, I/O: not damage; the caller runs in memory and the file stays
-    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
-        db.close()
-        raise UnusableFileError(str(exc), "corrupt") from exc
-    except UnusableFileError:
-        db.close()
-        raise
-    return db, check_due
-
-
-def check_integrity(db: sqlite3.Connection, path: Path | str, pragma: str) -> None:
-    """Run ``integrity_check`` or ``quick_check``; raise :class:`UnusableFileError` unless ok."""
-    size = Path(str(path)).stat().st_size
-    started = time.monotonic()
-    result = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}(20)")]
-    if result != ["ok"]:
-        raise UnusableFileError(f"{pragma}: {'; '.join(result)[:300]}", "corrupt")
-    log.info("journal %s: %s ok (%.1f MB, %.2f s)", path, pragma, size / 1e6, time.monotonic() - started)
-
-
-def move_aside(path: Path, suffix: str) -> Path:
-    """Rename ``path`` (and its ``-wal``/``-shm``) to ``<name>.<suffix>-<UTC time>``; return the new name."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.{suffix}-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{suffix}-{stamp}.{n}")
-        n += 1
-    for extra in ("", "-wal", "-shm"):
-        source = Path(f"{path}{extra}")
-        if source.exists():
-            with contextlib.suppress(OSError):
-                os.replace(source, f"{target}{extra}")
-    return target
+    # fsync the WAL at each commit (survives power loss); fewer checkpoints: fewer rewrites of hot
+    # pages, bounded by the budget and cut back after each
+    pragmas = Pragmas(synchronous="FULL", page_size=PAGE_SIZE, wal_bytes=footprint.wal_bytes)
+    return storage.connect(path, schema=journal_schema.SCHEMA, pragmas=pragmas, full_check_below=check_below,
+                           quick_check="deferred")
 
 
 def thread_written_bytes() -> int:

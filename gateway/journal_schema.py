@@ -31,18 +31,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from gateway import journal_blocks
+from gateway import journal_blocks, storage
 from gateway.journal_blocks import BLOCK_ROWS, SEGMENT_ROWS, block_table, segments
-from gateway.sqlite_tx import rollback
+from gateway.storage import NewerSchemaError, Schema
+from gateway.storage.sqlite_file import user_version
 
 VERSION = 4
 
-__all__ = ["MIGRATIONS", "SEGMENT_ROWS", "VERSION", "NewerSchemaError", "block_table", "last_id", "migrate",
-           "segments", "user_version"]
-
-
-class NewerSchemaError(RuntimeError):
-    """The file was written by a newer version of the gateway."""
+__all__ = ["MIGRATIONS", "SCHEMA", "SEGMENT_ROWS", "VERSION", "NewerSchemaError", "block_table", "last_id",
+           "migrate", "segments", "user_version"]
 
 
 _V1 = (
@@ -158,9 +155,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
 }
 
 
-def user_version(db: sqlite3.Connection) -> int:
-    """The schema version stored in the file."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+SCHEMA = Schema("journal", VERSION, MIGRATIONS)
 
 
 def migrate(db: sqlite3.Connection) -> list[int]:
@@ -168,19 +163,4 @@ def migrate(db: sqlite3.Connection) -> list[int]:
 
     ``db`` must be in autocommit mode (``isolation_level=None``).
     """
-    version = user_version(db)
-    if version > VERSION:
-        raise NewerSchemaError(f"journal schema v{version} is newer than this gateway's v{VERSION}")
-    steps: list[int] = []
-    while version < VERSION:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[version](db)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            rollback(db)  # SQLite may have rolled back already (SQLITE_FULL): keep the error that matters
-            raise
-        version += 1
-        steps.append(version)
-    return steps
+    return storage.migrate(db, SCHEMA)

@@ -21,7 +21,6 @@ is only locked, full or failing is left untouched and an in-memory store stands 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -31,10 +30,11 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from gateway import storage
 from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
-from gateway.journal_file import is_corruption
 from gateway.sqlite_tx import rollback
+from gateway.storage import Pragmas, Schema, UnusableFileError, is_corruption, move_aside, script
 
 SCHEMA_VERSION = 2
 
@@ -60,6 +60,11 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE overrides ADD COLUMN setpoint_c REAL;
     """,
 }
+
+
+SCHEMA = Schema("settings", SCHEMA_VERSION, {version - 1: script(sql) for version, sql in _MIGRATIONS.items()})
+PRAGMAS = Pragmas(synchronous="FULL")  # WAL, fsync at each commit: an edit survives a power cut
+_CHECK_BELOW = 64 * 1024 * 1024  # a settings file is small: fully checked at every open
 
 
 def _ns(when: datetime) -> int:
@@ -101,16 +106,11 @@ class SettingsStore:
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
-        except StorageError:
-            self._db.close()  # set: only _migrate raises it
-            raise
+            self._db, _ = storage.connect(path, schema=SCHEMA, pragmas=PRAGMAS, full_check_below=_CHECK_BELOW,
+                                          check_same_thread=False)
+        except UnusableFileError as exc:  # damaged, or written by a newer gateway: open() moves it aside
+            raise StorageError(f"settings store {path}: {exc.reason}") from (exc.__cause__ or exc)
         except sqlite3.Error as exc:
-            with contextlib.suppress(Exception):
-                self._db.close()
             raise StorageError(f"settings store {path}: {exc}") from exc
         self.version = 0  # bumped on every change (the control loop rebuilds its site when it moves)
         #: set by :meth:`open` when an unreadable file was moved aside (what happened, in words)
@@ -134,13 +134,7 @@ class SettingsStore:
                     " configured schedules apply until a restart opens it, edits made meanwhile are not kept"
                 )
                 return store
-            stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-            source = Path(path)
-            aside = source.with_name(f"{source.name}.corrupt-{stamp}")
-            for suffix in ("", "-wal", "-shm"):
-                part = Path(f"{source}{suffix}")
-                if part.exists():
-                    part.replace(Path(f"{aside}{suffix}"))
+            aside = move_aside(Path(path), "corrupt", now=now)
             store = cls(path)
             store.recovered = (
                 f"settings store unreadable ({exc.__cause__ or exc}); moved aside as {aside.name} and a fresh one"
@@ -148,15 +142,6 @@ class SettingsStore:
                 " bookings, audit log) are lost"
             )
             return store
-
-    def _migrate(self) -> None:
-        current = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if current > SCHEMA_VERSION:
-            raise StorageError(
-                f"{self.path}: schema version {current} is newer than this program ({SCHEMA_VERSION})"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            self._db.executescript(f"BEGIN; {_MIGRATIONS[version]} PRAGMA user_version = {version}; COMMIT;")
 
     def close(self) -> None:
         """Close the database."""

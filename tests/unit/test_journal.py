@@ -303,7 +303,7 @@ def test_a_stuck_disk_never_blocks_append_or_stats(path: Path) -> None:
 
     journal = open_journal(path)
     gate = threading.Event()
-    journal._executor.submit(gate.wait)  # test seam: the journal's one thread is stuck
+    journal._thread.submit(gate.wait)  # test seam: the journal's one thread is stuck
 
     def produce() -> None:
         for i in range(1000):
