@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     parser.add_argument("--rate", type=int, default=2000, help="synthetic points per second")
     parser.add_argument("--commit-interval", type=float, default=1.0, help="journal group commit, seconds")
+    parser.add_argument("--kill-after", type=float, default=3.0, help="latest kill, seconds after start-up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -36,7 +37,7 @@ def main() -> None:
                 server,
                 cycles=args.cycles,
                 rate=args.rate,
-                kill_window_s=(0.05, 3.0),
+                kill_window_s=(0.05, args.kill_after),
                 commit_interval_s=args.commit_interval,
                 seed=int(time.time()),
             )

@@ -50,55 +50,44 @@ import contextlib
 import logging
 import sqlite3
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from gateway import journal_blocks, journal_schema, journal_segments, lineproto
+from gateway import journal_blocks, journal_segments
 from gateway.clock import Clock
-from gateway.journal_blocks import BlockCache, block_table, rows_after
+from gateway.journal_blocks import BlockCache, rows_after
+from gateway.journal_commit import CURSOR_SAVE_ROWS, JournalCommits
 from gateway.journal_cursors import Cursor
 from gateway.journal_file import (
     Footprint,
     LossLedger,
-    UnusableFileError,
-    absorb_ledger,
-    check_integrity,
-    connect,
     is_corruption,
-    move_aside,
     on_disk,
     thread_written_bytes,
 )
+from gateway.journal_lifecycle import JournalLifecycle
 from gateway.journal_stats import JournalRow, JournalStats, SinkStats, describe_metrics
 from gateway.metrics import Metrics
-from gateway.model import Event, Reading, Severity
-from gateway.sqlite_tx import rollback
+from gateway.model import Event, Reading
 from gateway.storage import SqliteThread
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
 
-__all__ = ["Journal", "JournalRow", "JournalStats", "SinkStats", "open_journal"]
+__all__ = ["CURSOR_SAVE_ROWS", "URGENT", "Journal", "JournalRow", "JournalStats", "SinkStats", "open_journal"]
 
 _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.journal")
 
-#: moved cursors are written by the loop once a sink has delivered this many rows since they were last
-#: written (and at every explicit commit, at close, when the budget drops rows): a crash makes a sink
-#: resend at most this many points, which InfluxDB overwrites; a commit of readings writes no cursor page
-CURSOR_SAVE_ROWS = 10_000
 #: readings that are durable before they are acknowledged: committed at once, not at the next window
 URGENT = frozenset({"relay", "event"})
-_BUDGET_CLEAR = 0.90  # an over-budget episode ends below this fraction
 
 
-class Journal:
+class Journal(JournalLifecycle, JournalCommits):
     """SQLite outbox with per-sink cursors, group commit and a disk budget.
 
     Build it with :func:`open_journal`. ``append`` may be called from any thread; the
@@ -342,349 +331,7 @@ class Journal:
         for event in events:
             self._event_handler(event)
 
-    def _queue_event(self, kind: str, message: str, severity: Severity = "warning", **data: str | int) -> None:
-        event = Event(kind=kind, subject="journal", message=message, time_ns=self.clock.time_ns(),
-                      severity=severity, data=tuple(sorted(data.items())))
-        with self._lock:
-            self._pending_events.append(event)
-
     # ------------------------------------------------------------------ journal thread
-
-    def _db_open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect_checked(self.path)
-            self._load_state()
-        except UnusableFileError as exc:
-            self._start_fresh(exc.suffix, exc.reason)
-        except (sqlite3.Error, OSError) as exc:
-            if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
-                self._start_fresh("corrupt", str(exc))
-            else:  # disk full, locked, I/O, permissions: not damage; the file stays for the next start
-                self._fall_back_to_memory(str(exc))
-                self._load_state()
-        self._absorb_lost()
-        self._refresh_stats()
-
-    def _start_fresh(self, suffix: str, reason: str) -> None:
-        """The file found at open is unusable: keep it aside, start an empty journal."""
-        moved = self._replace_file(suffix)
-        log.error("journal %s is unusable (%s); moved aside to %s, starting a fresh one", self.path, reason, moved)
-        self._queue_event("journal_recovered",
-                          f"the journal was unusable ({reason}); kept as {moved.name}, a fresh one started",
-                          "alarm", moved_to=str(moved))
-        self._load_state()
-
-    def _replace_file(self, suffix: str) -> Path:
-        """Close the file, keep it aside (``journal.sqlite.<suffix>-<time>``), open a fresh one (or memory)."""
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
-        self._blocks.clear()
-        moved = move_aside(self.path, suffix)
-        self._recovered_from = str(moved)
-        try:
-            self._db = self._connect_checked(self.path)
-        except (UnusableFileError, sqlite3.Error, OSError) as exc:
-            self._fall_back_to_memory(str(exc))
-        return moved
-
-    def _connect_checked(self, path: Path | str) -> sqlite3.Connection:
-        db, check_due = connect(path, check_below=self.check_at_open_below, footprint=self._footprint)
-        self._check_pending = self._check_pending or check_due
-        self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
-        return db
-
-    def _db_deferred_check(self) -> None:
-        """``quick_check`` of a large journal, run as the journal thread's first job after opening.
-
-        Start-up (relay boot states first of all) does not wait for reading a few hundred MB
-        from the SD card; appends wait in the memory buffer meanwhile.
-        """
-        try:
-            check_integrity(self._require_db(), self.path, "quick_check")
-        except (UnusableFileError, sqlite3.DatabaseError) as exc:
-            self._recover(str(exc))
-
-    def _recover(self, reason: str) -> None:
-        """Corruption found while running: keep the file aside, continue in a fresh one.
-
-        Ids continue from the last one committed, so sinks holding rows of the old file can
-        still ``advance``; rows a sink had not delivered are counted as dropped for it.
-        """
-        old_last = self._last_id
-        lost = {s: c.cut(old_last, self._deleted_upto) for s, c in self._cursors.items()}  # in flight: at risk
-        moved = self._replace_file("corrupt")
-        log.error("journal %s is corrupt (%s); moved aside to %s, continuing in a fresh one "
-                  "(%s points not yet delivered are in the old file)", self.path, reason, moved,
-                  max(lost.values(), default=0))
-        self._queue_event("journal_recovered",
-                          f"the journal was corrupt ({reason}); kept as {moved.name}, a fresh one started",
-                          "alarm", moved_to=str(moved))
-        db = self._require_db()
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_id', ?)", (old_last,))
-        self._last_id = self._deleted_upto = old_last
-        self._segments = journal_schema.segments(db)
-        for sink in self._cursors:
-            if lost[sink]:
-                self.metrics.inc("gateway_journal_dropped_total", lost[sink], sink=sink)
-        self._persist_cursors()
-        self._refresh_stats()
-
-    def _fall_back_to_memory(self, reason: str) -> None:
-        log.error("journal %s cannot be opened (%s): running with an in-memory journal, "
-                  "points are NOT durable until this is fixed", self.path, reason)
-        self._durable = False
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-        self._queue_event("journal_unavailable",
-                          f"the journal file cannot be opened ({reason}); points are kept in memory only",
-                          "alarm")
-        self._db = self._connect_checked(":memory:")
-
-    def _load_state(self) -> None:
-        db = self._require_db()
-        mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
-        self._segments = journal_schema.segments(db)
-        low = high = None
-        if self._segments:  # min and max from the b-trees' edges (no scan)
-            (low,) = db.execute(f"SELECT min(first_id) FROM {block_table(self._segments[0])}").fetchone()  # noqa: S608
-            (high,) = db.execute(f"SELECT max(last_id) FROM {block_table(self._segments[-1])}").fetchone()  # noqa: S608
-        self._last_id = max(int(mark[0]) if mark else 0, int(high or 0))
-        self._deleted_upto = int(low) - 1 if low is not None else self._last_id
-        stored = {
-            str(sink): Cursor(int(last_id), int(dropped), int(delivered), success)
-            for sink, last_id, dropped, delivered, success in db.execute(
-                "SELECT sink, last_id, dropped, delivered, last_success_ns FROM cursors"
-            )
-        }
-        for sink in set(stored) - set(self._sink_names):
-            log.info("journal: sink %r is no longer configured; its cursor is removed", sink)
-            db.execute("DELETE FROM cursors WHERE sink = ?", (sink,))
-        self._cursors = {}
-        start = self._new_cursor_start([c for s, c in stored.items() if s in self._sink_names])
-        for sink in self._sink_names:
-            cursor = stored.get(sink)
-            if cursor is None:
-                cursor = Cursor(start, dirty=True)
-                log.info("journal: new sink %r starts at the oldest row not yet delivered (%d rows)", sink,
-                         self._last_id - start)
-            self._cursors[sink] = cursor
-        self._persist_cursors()
-
-    def _new_cursor_start(self, existing: list[Cursor]) -> int:
-        """A new sink gets what some sink still needs (everything kept if it is the only one)."""
-        return max(self._deleted_upto, min((c.last_id for c in existing), default=self._deleted_upto))
-
-    def _require_db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("journal is not open")
-        return self._db
-
-    def _persist_cursors(self) -> None:
-        """Write moved cursors now (autocommit: at open and close)."""
-        for cursor in self._write_cursors(self._require_db()):
-            cursor.saved()
-
-    def _write_cursors(self, db: sqlite3.Connection) -> list[Cursor]:
-        """Write every moved cursor; the caller marks them clean once committed."""
-        written = []
-        for sink, cursor in self._cursors.items():
-            if cursor.dirty:
-                written.append(cursor)
-                db.execute(
-                    "INSERT INTO cursors (sink, last_id, dropped, delivered, last_success_ns)"
-                    " VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT(sink) DO UPDATE SET last_id = excluded.last_id, dropped = excluded.dropped,"
-                    " delivered = excluded.delivered, last_success_ns = excluded.last_success_ns",
-                    (sink, cursor.last_id, cursor.stored_dropped, cursor.delivered, cursor.last_success_ns),
-                )
-        return written
-
-    def _db_register(self, sink: str) -> None:
-        if sink not in self._cursors:
-            self._cursors[sink] = Cursor(self._new_cursor_start(list(self._cursors.values())), dirty=True)
-            self._sink_names = (*self._sink_names, sink)
-            self._refresh_stats()
-
-    def _db_commit(self, save_cursors: bool) -> tuple[int, int]:
-        """One group commit; moved cursors are saved when ``save_cursors`` or every :data:`CURSOR_SAVE_ROWS`.
-
-        A window larger than the footprint's slice is committed in several transactions, oldest
-        first, so no transaction grows the WAL or the file past the budget. Whatever fails, the
-        window is never lost: what was not committed goes back in front of the buffer (bounded
-        and counted) and waits for the next commit. Returns the rows committed and the last id.
-        """
-        db = self._require_db()  # before taking the window: a closed journal leaves it in the buffer
-        with self._lock:
-            batch = list(self._buffer)
-            self._buffer.clear()
-        batch, lines = self._encode(batch)
-        done = 0
-        while True:
-            end = journal_segments.slice_end(lines, done, self._footprint.slice_bytes)
-            if not self._commit_slice(db, save_cursors, batch[done:end], lines[done:end]):
-                self._requeue(batch[done:])  # the window waits in memory for the next commit
-                return done, self._last_id
-            done = end
-            if done >= len(batch):
-                return done, self._last_id
-
-    def _encode(self, batch: list[Reading]) -> tuple[list[Reading], list[bytes]]:
-        """The window's lines; a reading that cannot be encoded (a bug upstream) is rejected and counted."""
-        kept, lines = [], []
-        for reading in batch:
-            try:
-                lines.append(lineproto.encode(reading))
-            except Exception:
-                self.metrics.inc("gateway_journal_rejected_total")
-                log.exception("journal: reading rejected, cannot be encoded: %r", reading)
-                continue
-            kept.append(reading)
-        return kept, lines
-
-    def _commit_slice(self, db: sqlite3.Connection, save_cursors: bool, batch: list[Reading],
-                      lines: list[bytes]) -> bool:
-        """One transaction; ``False`` if it failed (rolled back, nothing in memory moved)."""
-        dirty = any(c.dirty for c in self._cursors.values())
-        save_cursors = dirty and (save_cursors or self._unsaved_rows() >= CURSOR_SAVE_ROWS)
-        deletable = bool(journal_segments.droppable(self._segments, min(self._min_cursor(), self._last_id)))
-        if not batch and not save_cursors and not deletable:
-            return True
-        started = time.monotonic()
-        first_id = self._last_id + 1
-        before = {sink: cursor.copy() for sink, cursor in self._cursors.items()}  # restored on failure
-        segments = list(self._segments)  # this transaction's view; adopted after COMMIT
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            last_id = first_id + len(batch) - 1
-            journal_segments.insert(db, segments, lines, first_id)
-            deleted_upto = self._delete_delivered(db, segments, last_id)
-            dropped_upto, drops = self._enforce_budget(db, segments, last_id, len(batch), deleted_upto)
-            saved = self._write_cursors(db) if save_cursors or drops else []
-            db.execute("COMMIT")
-        except Exception as exc:  # SQLite or our own bug: undo, keep the window, report once per episode
-            rollback(db)
-            for sink, cursor in before.items():  # the budget may have moved them: undo
-                self._cursors[sink].__dict__.update(cursor.__dict__)
-            if isinstance(exc, sqlite3.Error) and is_corruption(exc):
-                self._recover(str(exc))
-            else:
-                self._commit_failed(exc)
-                with contextlib.suppress(sqlite3.Error):
-                    self._refresh_stats()
-            return False
-        # durable from here on
-        self._segments = segments
-        self._committed_ok(saved, last_id, max(deleted_upto, dropped_upto), started)
-        if drops:
-            self._log_drops(drops)
-        else:
-            self._budget_check(db, last_id)
-        self._committed += len(batch)
-        if batch:
-            self.metrics.inc("gateway_journal_committed_total", len(batch))
-            for listener in self._batch_listeners:
-                try:
-                    listener(batch)
-                except Exception:
-                    log.exception("journal batch listener %r failed", listener)
-        self._refresh_stats()
-        return True
-
-    def _budget_check(self, db: sqlite3.Connection, last_id: int) -> None:
-        """After a commit that dropped nothing: is an over-budget episode over?"""
-        if not self._over_budget:
-            return
-        caught_up = self._min_cursor() >= last_id  # what is left is delivered: nothing unsent at risk
-        if caught_up or journal_segments.used_bytes(db, self._page_size) < self._footprint.data_bytes * _BUDGET_CLEAR:
-            self._over_budget = False
-            log.warning("journal back under its budget (%d points dropped in this episode)", self._episode_dropped)
-            self._episode_dropped = 0
-
-    def _committed_ok(self, saved: list[Cursor], last_id: int, deleted_upto: int, started: float) -> None:
-        for cursor in saved:
-            cursor.saved()
-        self._last_id = last_id
-        self._deleted_upto = deleted_upto
-        self._commits += 1
-        self._last_commit_ns = self.clock.time_ns()
-        self._last_commit_s = time.monotonic() - started
-        if self._write_failing:
-            self._write_failing = False
-            log.warning("journal writes work again")
-        with self._lock:
-            if self._overflow_logged and len(self._buffer) < self.buffer_points // 2:
-                self._overflow_logged = False  # the next overflow episode is logged again
-                log.warning("journal buffer drained (%d readings dropped so far)", self._overflow)
-
-    def _requeue(self, batch: list[Reading]) -> None:
-        """Put a window that could not be committed back in front of the buffer (bounded)."""
-        with self._lock:
-            room = self.buffer_points - len(self._buffer)
-            keep = batch[-room:] if room > 0 else []
-            lost = len(batch) - len(keep)
-            self._buffer.extendleft(reversed(keep))
-            self._overflow += lost
-        if lost:
-            self.metrics.inc("gateway_journal_buffer_overflow_total", lost)
-
-    def _commit_failed(self, exc: Exception) -> None:
-        """A failing disk (full, I/O error): retry at the next commit; report once per episode."""
-        self._write_errors += 1
-        self.metrics.inc("gateway_journal_write_errors_total")
-        if not self._write_failing:
-            self._write_failing = True
-            log.error("journal commit failed (%s); keeping up to %d readings in memory and retrying",
-                      exc, self.buffer_points)
-            self._queue_event("journal_write_failed", f"the journal cannot write ({exc})", "alarm")
-
-    def _unsaved_rows(self) -> int:
-        """The most rows one sink delivered since its cursor was last written."""
-        return max((c.last_id - c.saved_id for c in self._cursors.values() if c.dirty), default=0)
-
-    def _min_cursor(self) -> int:
-        return min((c.last_id for c in self._cursors.values()), default=self._last_id)
-
-    def _delete_delivered(self, db: sqlite3.Connection, segments: list[int], last_id: int) -> int:
-        """Drop the segments every sink has delivered; return the new ``deleted_upto``."""
-        gone = journal_segments.drop(db, segments, min(self._min_cursor(), last_id))
-        return max(self._deleted_upto, gone) if gone is not None else self._deleted_upto
-
-    def _enforce_budget(
-        self, db: sqlite3.Connection, segments: list[int], last_id: int, newest: int, deleted_upto: int
-    ) -> tuple[int, dict[str, int]]:
-        """Drop the oldest rows past the budget; return where rows are gone up to and the drops per sink."""
-        cut = journal_segments.budget_cut(db, segments, self._footprint, self._page_size, last_id=last_id,
-                                          newest=newest, deleted_upto=deleted_upto,
-                                          delivered_upto=min(self._min_cursor(), last_id))
-        if cut is None:
-            return deleted_upto, {}
-        drops: dict[str, int] = {}
-        for sink, cursor in self._cursors.items():
-            if cursor.last_id < cut:  # rows it holds in flight are at risk, not dropped (yet)
-                drops[sink] = cursor.cut(cut, deleted_upto)
-        if not self._cursors:
-            drops[""] = cut - deleted_upto
-        return cut, drops
-
-    def _log_drops(self, drops: dict[str, int]) -> None:
-        total = max(drops.values())
-        first = not self._over_budget
-        self._over_budget = True
-        self._episode_dropped += total
-        for sink, count in drops.items():
-            if sink:
-                self.metrics.inc("gateway_journal_dropped_total", count, sink=sink)
-        if first:
-            per_sink = ", ".join(f"{s}: {c.dropped}" for s, c in self._cursors.items())
-            log.error("journal over its disk budget (%.0f MB): dropping the OLDEST unsent points "
-                      "(dropped so far per sink: %s); logged once per episode, counted in "
-                      "gateway_journal_dropped_total", self.budget_bytes / 1e6, per_sink or "none")
-            self._queue_event("journal_budget", f"disk budget reached: dropping the oldest unsent points "
-                              f"({total} so far in this episode)", "warning")
 
     def _db_fetch(self, sink: str, limit: int, max_bytes: int, after: int | None = None) -> list[JournalRow]:
         start = self._cursor(sink).last_id
@@ -724,13 +371,6 @@ class Journal:
             return  # already there (a resend after a restart, or rows dropped meanwhile)
         self.metrics.inc("gateway_journal_delivered_total", delivered, sink=sink)
         self._refresh_stats(lag=False)
-
-    def _cursor(self, sink: str) -> Cursor:
-        try:
-            return self._cursors[sink]
-        except KeyError:
-            known = ", ".join(self._cursors) or "none"
-            raise KeyError(f"unknown journal sink {sink!r} (known: {known})") from None
 
     def _refresh_stats(self, *, lag: bool = True) -> None:
         db = self._require_db()
@@ -788,39 +428,6 @@ class Journal:
                 raise
             return None
 
-    def _db_close(self, left: int) -> None:
-        if not self._durable:  # an in-memory journal: what no sink delivered dies with the process too
-            left += max(0, self._last_id - max(self._min_cursor(), self._deleted_upto))
-        if left:
-            self._lost_at_stop(left)
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._persist_cursors()
-                self._db.execute("PRAGMA optimize")
-            try:
-                self._db.close()
-            except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
-                log.warning("journal: closing %s: %s", self.path, exc)
-            self._db = None
-
-    def _lost_at_stop(self, left: int) -> None:
-        self._lost += left
-        self.metrics.inc("gateway_journal_lost_total", left)
-        recorded = self._durable and self._ledger.record(left, self.clock.time_ns())
-        log.error("journal: %d readings held in memory could not be written %sat stop (%d failed commits "
-                  "since start) and are LOST; %s", left, "" if self._durable else "to disk (in-memory journal) ",
-                  self._write_errors,
-                  f"recorded in {self._ledger.path.name}, reported again at the next start" if recorded
-                  else "counted in gateway_journal_lost_total")
-
-    def _absorb_lost(self) -> None:
-        """Count the readings a previous stop recorded as lost (once), and prepare the ledger."""
-        self._lost, lost, stopped_ns = absorb_ledger(self._require_db(), self._ledger if self._durable else None)
-        if lost:
-            log.error("journal: %d readings were lost at the last stop (%s): the disk could not take them",
-                      lost, datetime.fromtimestamp(stopped_ns / 1e9, UTC).isoformat(timespec="seconds"))
-            self._queue_event("journal_lost_at_stop", f"{lost} readings held in memory were lost at the last "
-                              "stop: the disk could not take them", "alarm", lost=lost)
 
 def open_journal(
     config: GatewayConfig,
