@@ -31,19 +31,19 @@ import asyncio
 import contextlib
 import gzip
 import logging
-import math
 import random
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from gateway.model import Event, Severity
 from gateway.schema.sinks import InfluxV1SinkConfig, InfluxV2SinkConfig
 from gateway.service import StopPhase
 from gateway.sinks.influx_http import Answer, Transport, V1Transport, V2Transport, read_secret
+from gateway.sinks.influx_windows import SinkJournal, _Batch, _chunks, _Health, _lanes, _line_time_ns, _Window
+
+__all__ = ["InfluxSink", "SinkJournal", "build_influx_sinks"]
 
 log = logging.getLogger("gateway.sinks.influx")
 
@@ -58,89 +58,6 @@ _MAX_RETRY_AFTER_S = 3600.0
 _REJECTED_MAX_BYTES = 16 * 1024 * 1024
 #: The last chance to flush at shutdown.
 _FINAL_FLUSH_S = 5.0
-
-
-class JournalRowLike(Protocol):
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def line(self) -> bytes: ...
-
-
-class SinkJournal(Protocol):
-    """The part of :class:`gateway.journal.Journal` a sink uses."""
-
-    async def fetch(
-        self, sink: str, limit: int = 5000, max_bytes: int = 1_000_000, after: int | None = None
-    ) -> Sequence[JournalRowLike]: ...
-
-    async def advance(self, sink: str, last_id: int) -> None: ...
-
-
-@dataclass
-class _Health:
-    """Failure bookkeeping: one log line and one event per state change."""
-
-    failures: int = 0
-    failing_since: float | None = None
-    down: bool = False
-    problem: str | None = None  # "auth" / "not_found" / "tls" once reported loudly
-    last_kind: str = ""
-    last_message: str = ""
-    reported: set[str] = field(default_factory=set)
-
-
-def _line_time_ns(line: bytes) -> int | None:
-    """The timestamp at the end of a line of line protocol."""
-    _, _, tail = line.rpartition(b" ")
-    try:
-        return int(tail)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """One request's lines and its encoded body."""
-
-    lines: list[bytes]
-    body: bytes
-    gzipped: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    """One fetched window, cut into lanes of encoded batches, ready to send."""
-
-    last_id: int
-    first_ts: int | None
-    full: bool  # the fetch hit its limit: more backlog behind it
-    lanes: list[list[_Batch]]
-
-
-def _chunks(lines: list[bytes], batch: int, max_batch: int) -> list[list[bytes]]:
-    """Cut ``lines`` into requests of about ``batch`` lines (equal sizes, at most a quarter more).
-
-    A lane of 5,200 lines with a batch of 5,000 goes as one request, not 5,000 + 200.
-    """
-    limit = max(batch, min(max_batch, batch + batch // 4))
-    count = max(1, math.ceil(len(lines) / limit))
-    size = math.ceil(len(lines) / count)
-    return [lines[i : i + size] for i in range(0, len(lines), size)]
-
-
-def _lanes(lines: list[bytes], count: int) -> list[list[bytes]]:
-    """Split ``lines`` into ``count`` lanes by series, keeping order inside each lane.
-
-    Lanes are delivered concurrently, so a series must stay in one lane for its points to
-    reach the server oldest first. The part before the first space is a function of the
-    series (measurement and tags, escaped), whatever the escaping, so it is a sound key.
-    """
-    lanes: list[list[bytes]] = [[] for _ in range(count)]
-    for line in lines:
-        lanes[hash(line.split(b" ", 1)[0]) % count].append(line)
-    return [lane for lane in lanes if lane]
 
 
 class InfluxSink:
