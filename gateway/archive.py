@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from gateway import storage
+from gateway import archive_queries, storage
 from gateway.archive_hours import SeriesAcc, SeriesKey, increase, is_counter, merge
+from gateway.archive_queries import HOUR_NS, hour_ceil
 from gateway.clock import Clock
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading
@@ -54,7 +55,6 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("gateway.archive")
 
-HOUR_NS = 3_600 * 1_000_000_000
 SCHEMA_VERSION = 1
 _SCHEMA = (
     "CREATE TABLE series (id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,"
@@ -328,39 +328,15 @@ class Archive:
                      cutoff.date(), self.retention_years)
         return int(deleted)
 
-    def _matching(self, db: sqlite3.Connection, measurement: str, tags_filter: dict[str, str],
-                  field: str) -> list[int]:
-        ids = []
-        for series_id, tags in db.execute("SELECT id, tags FROM series WHERE measurement = ? AND field = ?",
-                                          (measurement, field)):
-            tag_map = json.loads(tags)
-            if all(tag_map.get(k) == v for k, v in tags_filter.items()):
-                ids.append(int(series_id))
-        return ids
-
     def _db_series(self, measurement: str, tags_filter: dict[str, str], field: str,
                    start_ns: int, end_ns: int) -> list[tuple[int, float, float, float]]:
-        db = _require(self._db)
-        ids = self._matching(db, measurement, tags_filter, field)
-        if not ids:
-            return []
-        query = ("SELECT hour, sum(sum) / sum(count), min(min), max(max) FROM hourly"
-                 " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
-                 " GROUP BY hour ORDER BY hour")
-        return [(int(h) * HOUR_NS, float(mean), float(lo), float(hi)) for h, mean, lo, hi in
-                db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))]
+        return archive_queries.hourly_series(_require(self._db), measurement, tags_filter, field,
+                                             start_ns=start_ns, end_ns=end_ns)
 
     def _db_deltas(self, measurement: str, tags_filter: dict[str, str], field: str,
                    start_ns: int, end_ns: int) -> list[tuple[int, float]]:
-        db = _require(self._db)
-        ids = self._matching(db, measurement, tags_filter, field)
-        if not ids:
-            return []
-        query = ("SELECT hour, sum(coalesce(delta, 0)) FROM hourly"
-                 " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
-                 " GROUP BY hour ORDER BY hour")
-        return [(int(h) * HOUR_NS, float(total)) for h, total in
-                db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))]
+        return archive_queries.hourly_deltas(_require(self._db), measurement, tags_filter, field,
+                                             start_ns=start_ns, end_ns=end_ns)
 
     def _db_list_series(self, measurement: str | None) -> list[tuple[str, dict[str, str], str]]:
         db = _require(self._db)
@@ -374,11 +350,6 @@ class Archive:
             except sqlite3.Error as exc:  # a checkpoint on a failing disk: the WAL is replayed at the next open
                 log.warning("archive: closing %s: %s", self.path, exc)
             self._db = None
-
-
-def _hour_ceil(time_ns: int) -> int:
-    """The index of the first hour starting at or after ``time_ns``."""
-    return -(-time_ns // HOUR_NS)
 
 
 def _require(db: sqlite3.Connection | None) -> sqlite3.Connection:
@@ -432,7 +403,7 @@ def read_hours(path: Path | str, start_ns: int, end_ns: int) -> Iterator[HourRow
         query = db.execute(
             "SELECT series_id, hour, count, sum, min, max, delta FROM hourly INDEXED BY hourly_hour"
             " WHERE hour >= ? AND hour < ? ORDER BY hour, series_id",
-            (_hour_ceil(start_ns), _hour_ceil(end_ns)),
+            (hour_ceil(start_ns), hour_ceil(end_ns)),
         )
         for series_id, hour, count, total, low, high, delta in query:
             measurement, tags, field = names[int(series_id)]

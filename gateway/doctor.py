@@ -24,9 +24,12 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gateway.clock import KernelSync, LastSeen, SyncSource
+
+if TYPE_CHECKING:
+    from gateway.sinks.influx_http import Endpoint
 
 Level = Literal["OK", "WARN", "FAIL"]
 
@@ -262,55 +265,56 @@ def _secret(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").strip() if path is not None else None
 
 
-def _unreachable(what: str, url: str, exc: Exception) -> Finding:
-    reason = getattr(exc, "reason", exc)
-    return Finding(
-        "FAIL", what, f"{url} unreachable ({reason}): server running? address right? network up?"
-    )
-
-
-def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: PLR0911 - one exit per verdict
+def _exchange(what: str, server: Endpoint, ask: Callable[[Endpoint], Finding]) -> Finding:
+    """Ask the server through the sink's own transport; unreachable is a finding. Always closes it."""
     import urllib3
 
+    try:
+        return ask(server)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Finding("FAIL", what, f"{server.base} unreachable ({reason}): server running? address right? "
+                       "network up?")
+    finally:
+        server.close()
+
+
+def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:
     from gateway.sinks.influx_http import Endpoint, v1_auth  # the sink's own transport settings
 
     try:
         password = _secret(sink.password_file)
     except OSError as exc:
         return Finding("FAIL", what, f"cannot read password_file: {exc}")
-    server = Endpoint(sink, auth=v1_auth(sink, password), pool_size=1)
-    try:
+
+    def ask(server: Endpoint) -> Finding:
         status, _ = server.get("/ping", timeout=probes.timeout_s)
         if status not in (200, 204):
             return Finding("FAIL", what, f"{server.base}/ping answered HTTP {status}: is it an InfluxDB 1.x server?")
         status, body = server.get("/query", query={"q": "SHOW DATABASES"}, timeout=probes.timeout_s)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        return _unreachable(what, server.base, exc)
-    finally:
-        server.close()
-    if status in (401, 403):
-        return Finding("FAIL", what, "not authorised: check username and password_file")
-    if status != 200:
-        return Finding("FAIL", what, f"SHOW DATABASES answered HTTP {status}")
-    names = {row[0] for result in json.loads(body).get("results", []) for series in result.get("series", [])
-             for row in series.get("values", [])}
-    if sink.database not in names:
-        return Finding("WARN", what, f"reachable, but database {sink.database!r} does not exist: "
-                       f"influx -execute 'CREATE DATABASE \"{sink.database}\"'")
-    return Finding("OK", what, f"reachable and authorised, database {sink.database!r} exists")
+        if status in (401, 403):
+            return Finding("FAIL", what, "not authorised: check username and password_file")
+        if status != 200:
+            return Finding("FAIL", what, f"SHOW DATABASES answered HTTP {status}")
+        names = {row[0] for result in json.loads(body).get("results", []) for series in result.get("series", [])
+                 for row in series.get("values", [])}
+        if sink.database not in names:
+            return Finding("WARN", what, f"reachable, but database {sink.database!r} does not exist: "
+                           f"influx -execute 'CREATE DATABASE \"{sink.database}\"'")
+        return Finding("OK", what, f"reachable and authorised, database {sink.database!r} exists")
+
+    return _exchange(what, Endpoint(sink, auth=v1_auth(sink, password), pool_size=1), ask)
 
 
-def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: PLR0911 - one exit per verdict
-    import urllib3
-
+def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:
     from gateway.sinks.influx_http import Endpoint, v2_auth  # the sink's own transport settings
 
     try:
         token = _secret(sink.token_file)
     except OSError as exc:
         return Finding("FAIL", what, f"cannot read token_file: {exc}")
-    server = Endpoint(sink, auth=v2_auth(token), pool_size=1)
-    try:
+
+    def ask(server: Endpoint) -> Finding:
         status, _ = server.get("/ping", auth=False, timeout=probes.timeout_s)
         if status not in (200, 204):
             status, _ = server.get("/health", auth=False, timeout=probes.timeout_s)
@@ -318,21 +322,19 @@ def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:  # noqa: 
             return Finding("FAIL", what, f"{server.base} answered HTTP {status} to /ping and /health")
         query = {"org": sink.org, "name": sink.bucket}
         status, body = server.get("/api/v2/buckets", query=query, timeout=probes.timeout_s)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        return _unreachable(what, server.base, exc)
-    finally:
-        server.close()
-    if status in (401, 403):
-        return Finding("FAIL", what, "token refused: check token_file (a write token for the bucket)")
-    if status in (400, 404, 405):
-        return Finding("WARN", what, "reachable; this server has no buckets API (e.g. VictoriaMetrics), "
-                       "so the token and bucket could not be verified")
-    if status != 200:
-        return Finding("FAIL", what, f"the buckets API answered HTTP {status}")
-    buckets = {b.get("name") for b in json.loads(body).get("buckets", [])}
-    if sink.bucket not in buckets:
-        return Finding("FAIL", what, f"authorised, but bucket {sink.bucket!r} not found in org {sink.org!r}")
-    return Finding("OK", what, f"reachable and authorised, bucket {sink.bucket!r} exists")
+        if status in (401, 403):
+            return Finding("FAIL", what, "token refused: check token_file (a write token for the bucket)")
+        if status in (400, 404, 405):
+            return Finding("WARN", what, "reachable; this server has no buckets API (e.g. VictoriaMetrics), "
+                           "so the token and bucket could not be verified")
+        if status != 200:
+            return Finding("FAIL", what, f"the buckets API answered HTTP {status}")
+        buckets = {b.get("name") for b in json.loads(body).get("buckets", [])}
+        if sink.bucket not in buckets:
+            return Finding("FAIL", what, f"authorised, but bucket {sink.bucket!r} not found in org {sink.org!r}")
+        return Finding("OK", what, f"reachable and authorised, bucket {sink.bucket!r} exists")
+
+    return _exchange(what, Endpoint(sink, auth=v2_auth(token), pool_size=1), ask)
 
 
 def _check_mqtt(what: str, sink: Any, probes: Probes) -> Finding:

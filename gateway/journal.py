@@ -316,11 +316,7 @@ class Journal(JournalLifecycle, JournalCommits):
 
     def _after_commit(self, count: int, last_id: int) -> None:
         if count:
-            for listener in self._commit_listeners:
-                try:
-                    listener(last_id)
-                except Exception:
-                    log.exception("journal commit listener %r failed", listener)
+            self._notify(self._commit_listeners, last_id, "commit")
         self._flush_events()
 
     def _flush_events(self) -> None:

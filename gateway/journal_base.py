@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from gateway.clock import Clock
 from gateway.journal_blocks import BlockCache
@@ -26,6 +28,9 @@ from gateway.journal_stats import JournalStats
 from gateway.metrics import Metrics
 from gateway.model import Event, Reading, Severity
 from gateway.storage import SqliteThread
+
+_A = TypeVar("_A")
+log = logging.getLogger("gateway.journal")
 
 
 class JournalBase:
@@ -80,6 +85,15 @@ class JournalBase:
 
     def _refresh_stats(self, *, lag: bool = True) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def _notify(listeners: Sequence[Callable[[_A], None]], value: _A, what: str) -> None:
+        """Call each listener; one that fails is logged and the others still run."""
+        for listener in listeners:
+            try:
+                listener(value)
+            except Exception:
+                log.exception("journal %s listener %r failed", what, listener)
 
     def _recover(self, reason: str) -> None:
         raise NotImplementedError

@@ -113,11 +113,7 @@ class JournalCommits(JournalBase):
         self._committed += len(batch)
         if batch:
             self.metrics.inc("gateway_journal_committed_total", len(batch))
-            for listener in self._batch_listeners:
-                try:
-                    listener(batch)
-                except Exception:
-                    log.exception("journal batch listener %r failed", listener)
+            self._notify(self._batch_listeners, batch, "batch")
         self._refresh_stats()
         return True
 

@@ -79,15 +79,10 @@ class Cursor:
         above ``after`` were given up. Returns the rows that became dropped.
         """
         keep = -1 if after is None else after  # from its cursor: it holds nothing it had before
-        dropped = 0
-        spans = []
-        for lo, hi in self.at_risk:
-            top = min(hi, max(lo, keep))
-            dropped += hi - top
-            if top > lo:
-                spans.append((lo, top))
+        kept, given_up = _split(self.at_risk, keep)
+        dropped = _rows(given_up)
         if dropped:
-            self.at_risk = tuple(spans)
+            self.at_risk = kept
             self.dropped += dropped
             self.dirty = True
         self.held = max(self.last_id if after is None else after, last or 0)
@@ -95,14 +90,8 @@ class Cursor:
 
     def acknowledged(self, upto: int, now_ns: int) -> int:
         """The sink delivered every row it held up to ``upto``; return the rows counted delivered."""
-        delivered = 0
-        spans = []
-        for lo, hi in self.at_risk:
-            bottom = min(hi, max(lo, upto))
-            delivered += bottom - lo
-            if hi > bottom:
-                spans.append((bottom, hi))
-        self.at_risk = tuple(spans)
+        acknowledged, self.at_risk = _split(self.at_risk, upto)
+        delivered = _rows(acknowledged)
         if upto > self.last_id:
             delivered += upto - self.last_id
             self.last_id = upto
@@ -111,3 +100,19 @@ class Cursor:
             self.last_success_ns = now_ns
             self.dirty = True
         return delivered
+
+
+def _split(spans: tuple[Span, ...], at: int) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
+    """The parts of ``spans`` at or below ``at`` and above it."""
+    below, above = [], []
+    for lo, hi in spans:
+        mid = min(hi, max(lo, at))
+        if mid > lo:
+            below.append((lo, mid))
+        if hi > mid:
+            above.append((mid, hi))
+    return tuple(below), tuple(above)
+
+
+def _rows(spans: tuple[Span, ...]) -> int:
+    return sum(hi - lo for lo, hi in spans)

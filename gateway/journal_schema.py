@@ -91,11 +91,14 @@ def _v3_segments(db: sqlite3.Connection) -> list[int]:
 
 def last_id(db: sqlite3.Connection) -> int:
     """The last id committed (for tools and tests reading the file; the journal keeps it in memory)."""
-    mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
     present = segments(db)
-    high = None
-    if present:
-        (high,) = db.execute(f"SELECT max(last_id) FROM {block_table(present[-1])}").fetchone()  # noqa: S608
+    return _last_id(db, f"SELECT max(last_id) FROM {block_table(present[-1])}" if present else None)  # noqa: S608
+
+
+def _last_id(db: sqlite3.Connection, newest_query: str | None) -> int:
+    """The high-water mark in ``meta`` or the newest segment's top id, whichever is further."""
+    mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
+    high = db.execute(newest_query).fetchone()[0] if newest_query else None
     return max(int(mark[0]) if mark else 0, int(high or 0))
 
 
@@ -141,12 +144,8 @@ def _rows(query: sqlite3.Cursor) -> Iterator[tuple[int, bytes]]:
 
 
 def _v3_last_id(db: sqlite3.Connection) -> int:
-    mark = db.execute("SELECT value FROM meta WHERE key = 'last_id'").fetchone()
     present = _v3_segments(db)
-    high = None
-    if present:
-        (high,) = db.execute(f"SELECT max(id) FROM {_v3_table(present[-1])}").fetchone()  # noqa: S608
-    return max(int(mark[0]) if mark else 0, int(high or 0))
+    return _last_id(db, f"SELECT max(id) FROM {_v3_table(present[-1])}" if present else None)  # noqa: S608
 
 
 #: ``MIGRATIONS[v]`` upgrades a file from version ``v`` to ``v + 1``.

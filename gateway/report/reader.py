@@ -14,14 +14,15 @@ Rules of this module:
 
 from __future__ import annotations
 
-import json
+import contextlib
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from gateway.archive import HOUR_NS, bucket_totals
+from gateway import archive_queries
+from gateway.archive import bucket_totals
 
 Period = Literal["hour", "day", "month", "year"]
 
@@ -46,10 +47,6 @@ class ArchiveReader(Protocol):
     ) -> list[tuple[int, float]]: ...
 
 
-def _hour_ceil(time_ns: int) -> int:
-    return -(-time_ns // HOUR_NS)
-
-
 class ReadOnlyArchive:
     """The archive file opened read-only (``mode=ro``): safe beside a running daemon (WAL readers).
 
@@ -67,37 +64,13 @@ class ReadOnlyArchive:
             raise FileNotFoundError(f"{self.path} does not exist (has the gateway run yet?)")
         return sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, timeout=30.0)
 
-    @staticmethod
-    def _matching(db: sqlite3.Connection, measurement: str, tags_filter: Mapping[str, str], field: str) -> list[int]:
-        ids = []
-        for series_id, tags in db.execute(
-            "SELECT id, tags FROM series WHERE measurement = ? AND field = ?", (measurement, field)
-        ):
-            tag_map = json.loads(tags)
-            if all(tag_map.get(k) == v for k, v in tags_filter.items()):
-                ids.append(int(series_id))
-        return ids
-
     def series(
         self, measurement: str, tags_filter: Mapping[str, str] | None, field: str, start_ns: int, end_ns: int
     ) -> list[tuple[int, float, float, float]]:
         """``(hour_start_ns, mean, min, max)`` per hour, as :meth:`gateway.archive.Archive.series`."""
-        db = self._connect()
-        try:
-            ids = self._matching(db, measurement, dict(tags_filter or {}), field)
-            if not ids:
-                return []
-            query = (
-                "SELECT hour, sum(sum) / sum(count), min(min), max(max) FROM hourly"
-                " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
-                " GROUP BY hour ORDER BY hour"
-            )
-            return [
-                (int(h) * HOUR_NS, float(mean), float(lo), float(hi))
-                for h, mean, lo, hi in db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))
-            ]
-        finally:
-            db.close()
+        with contextlib.closing(self._connect()) as db:
+            return archive_queries.hourly_series(db, measurement, dict(tags_filter or {}), field,
+                                                 start_ns=start_ns, end_ns=end_ns)
 
     def counter_sum(
         self,
@@ -111,36 +84,12 @@ class ReadOnlyArchive:
         timezone: str = "Europe/Paris",
     ) -> list[tuple[int, float]]:
         """Counter totals per local period, as :meth:`gateway.archive.Archive.counter_sum`."""
-        db = self._connect()
-        try:
-            ids = self._matching(db, measurement, dict(tags_filter or {}), field)
-            if not ids:
-                return []
-            query = (
-                "SELECT hour, sum(coalesce(delta, 0)) FROM hourly"
-                " WHERE series_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
-                " GROUP BY hour ORDER BY hour"
-            )
-            hourly = [
-                (int(h) * HOUR_NS, float(total))
-                for h, total in db.execute(query, (json.dumps(ids), _hour_ceil(start_ns), _hour_ceil(end_ns)))
-            ]
-        finally:
-            db.close()
+        with contextlib.closing(self._connect()) as db:
+            hourly = archive_queries.hourly_deltas(db, measurement, dict(tags_filter or {}), field,
+                                                   start_ns=start_ns, end_ns=end_ns)
         return bucket_totals(hourly, period, ZoneInfo(timezone))
 
     def last_value(self, measurement: str, tags_filter: Mapping[str, str], field: str) -> float | None:
         """The last value the archive saw of a series (a counter's reading), or ``None``."""
-        db = self._connect()
-        try:
-            ids = self._matching(db, measurement, tags_filter, field)
-            if not ids:
-                return None
-            row = db.execute(
-                "SELECT last_value FROM series WHERE id IN (SELECT value FROM json_each(?))"
-                " AND last_value IS NOT NULL ORDER BY last_ns DESC LIMIT 1",
-                (json.dumps(ids),),
-            ).fetchone()
-        finally:
-            db.close()
-        return None if row is None else float(row[0])
+        with contextlib.closing(self._connect()) as db:
+            return archive_queries.last_value(db, measurement, tags_filter, field)
