@@ -170,14 +170,8 @@ class Archive:
 
     # ------------------------------------------------------------ queries
 
-    def series(
-        self,
-        measurement: str,
-        tags_filter: Mapping[str, str] | None,
-        field: str,
-        start_ns: int,
-        end_ns: int,
-    ) -> list[tuple[int, float, float, float]]:
+    def series(self, measurement: str, tags_filter: Mapping[str, str] | None, field: str, start_ns: int,
+               end_ns: int) -> list[tuple[int, float, float, float]]:
         """``(hour_start_ns, mean, min, max)`` per hour in ``[start_ns, end_ns)``, oldest first.
 
         Several matching series (e.g. every thermometer of a building) are combined: mean
@@ -186,17 +180,9 @@ class Archive:
         result = self._call(self._db_series, measurement, dict(tags_filter or {}), field, start_ns, end_ns)
         return list(result)
 
-    def counter_sum(
-        self,
-        measurement: str,
-        tags_filter: Mapping[str, str] | None,
-        field: str,
-        start_ns: int,
-        end_ns: int,
-        *,
-        period: Literal["hour", "day", "month", "year"] = "day",
-        timezone: str = "Europe/Paris",
-    ) -> list[tuple[int, float]]:
+    def counter_sum(self, measurement: str, tags_filter: Mapping[str, str] | None, field: str, start_ns: int,
+                    end_ns: int, *, period: Literal["hour", "day", "month", "year"] = "day",
+                    timezone: str = "Europe/Paris") -> list[tuple[int, float]]:
         """Counter totals (sum of hourly deltas over matching series) per local ``period``.
 
         Returns ``(period_start_ns, total)`` oldest first; periods start at local midnight /

@@ -265,10 +265,21 @@ def _secret(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").strip() if path is not None else None
 
 
-def _exchange(what: str, server: Endpoint, ask: Callable[[Endpoint], Finding]) -> Finding:
-    """Ask the server through the sink's own transport; unreachable is a finding. Always closes it."""
+def _exchange(what: str, sink: Any, secret_file: str, auth: Callable[[str | None], dict[str, str]],
+              ask: Callable[[Endpoint], Finding]) -> Finding:
+    """Ask the sink's server through the sink's own transport (its TLS settings and credentials).
+
+    An unreadable secret and an unreachable server are findings; the connection is always closed.
+    """
     import urllib3
 
+    from gateway.sinks.influx_http import Endpoint
+
+    try:
+        secret = _secret(getattr(sink, secret_file))
+    except OSError as exc:
+        return Finding("FAIL", what, f"cannot read {secret_file}: {exc}")
+    server = Endpoint(sink, auth=auth(secret), pool_size=1)
     try:
         return ask(server)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -280,12 +291,7 @@ def _exchange(what: str, server: Endpoint, ask: Callable[[Endpoint], Finding]) -
 
 
 def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:
-    from gateway.sinks.influx_http import Endpoint, v1_auth  # the sink's own transport settings
-
-    try:
-        password = _secret(sink.password_file)
-    except OSError as exc:
-        return Finding("FAIL", what, f"cannot read password_file: {exc}")
+    from gateway.sinks.influx_http import v1_auth
 
     def ask(server: Endpoint) -> Finding:
         status, _ = server.get("/ping", timeout=probes.timeout_s)
@@ -303,16 +309,11 @@ def _check_influx_v1(what: str, sink: Any, probes: Probes) -> Finding:
                            f"influx -execute 'CREATE DATABASE \"{sink.database}\"'")
         return Finding("OK", what, f"reachable and authorised, database {sink.database!r} exists")
 
-    return _exchange(what, Endpoint(sink, auth=v1_auth(sink, password), pool_size=1), ask)
+    return _exchange(what, sink, "password_file", lambda secret: v1_auth(sink, secret), ask)
 
 
 def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:
-    from gateway.sinks.influx_http import Endpoint, v2_auth  # the sink's own transport settings
-
-    try:
-        token = _secret(sink.token_file)
-    except OSError as exc:
-        return Finding("FAIL", what, f"cannot read token_file: {exc}")
+    from gateway.sinks.influx_http import v2_auth
 
     def ask(server: Endpoint) -> Finding:
         status, _ = server.get("/ping", auth=False, timeout=probes.timeout_s)
@@ -334,7 +335,7 @@ def _check_influx_v2(what: str, sink: Any, probes: Probes) -> Finding:
             return Finding("FAIL", what, f"authorised, but bucket {sink.bucket!r} not found in org {sink.org!r}")
         return Finding("OK", what, f"reachable and authorised, bucket {sink.bucket!r} exists")
 
-    return _exchange(what, Endpoint(sink, auth=v2_auth(token), pool_size=1), ask)
+    return _exchange(what, sink, "token_file", v2_auth, ask)
 
 
 def _check_mqtt(what: str, sink: Any, probes: Probes) -> Finding:

@@ -72,17 +72,8 @@ class ReadOnlyArchive:
             return archive_queries.hourly_series(db, measurement, dict(tags_filter or {}), field,
                                                  start_ns=start_ns, end_ns=end_ns)
 
-    def counter_sum(
-        self,
-        measurement: str,
-        tags_filter: Mapping[str, str] | None,
-        field: str,
-        start_ns: int,
-        end_ns: int,
-        *,
-        period: Period = "day",
-        timezone: str = "Europe/Paris",
-    ) -> list[tuple[int, float]]:
+    def counter_sum(self, measurement: str, tags_filter: Mapping[str, str] | None, field: str, start_ns: int,
+                    end_ns: int, *, period: Period = "day", timezone: str = "Europe/Paris") -> list[tuple[int, float]]:
         """Counter totals per local period, as :meth:`gateway.archive.Archive.counter_sum`."""
         with contextlib.closing(self._connect()) as db:
             hourly = archive_queries.hourly_deltas(db, measurement, dict(tags_filter or {}), field,

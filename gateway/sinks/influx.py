@@ -60,6 +60,20 @@ _REJECTED_MAX_BYTES = 16 * 1024 * 1024
 _FINAL_FLUSH_S = 5.0
 
 
+_METRICS = (  # name, kind, help
+    ("gateway_sink_up", "gauge", "1 when the sink's last write succeeded"),
+    ("gateway_sink_backlog_points", "gauge", "points journaled but not yet delivered"),
+    ("gateway_sink_lag_seconds", "gauge", "age of the oldest undelivered point"),
+    ("gateway_sink_last_success_timestamp_seconds", "gauge", "time of the last 2xx"),
+    ("gateway_sink_points_total", "counter", "points delivered (2xx)"),
+    ("gateway_sink_bytes_total", "counter", "request bytes sent (after gzip)"),
+    ("gateway_sink_requests_total", "counter", "write requests by outcome"),
+    ("gateway_sink_errors_total", "counter", "failed write requests by kind"),
+    ("gateway_sink_rejected_total", "counter", "lines refused by the server and set aside"),
+    ("gateway_sink_batch_size", "gauge", "current adaptive batch size"),
+)
+
+
 class InfluxSink:
     """One ``[sinks.<name>]`` of kind ``influx-v1`` or ``influx-v2``, as a daemon service.
 
@@ -437,16 +451,8 @@ class InfluxSink:
 
     def _describe(self) -> None:
         m = self._metrics
-        m.describe("gateway_sink_up", "gauge", "1 when the sink's last write succeeded")
-        m.describe("gateway_sink_backlog_points", "gauge", "points journaled but not yet delivered")
-        m.describe("gateway_sink_lag_seconds", "gauge", "age of the oldest undelivered point")
-        m.describe("gateway_sink_last_success_timestamp_seconds", "gauge", "time of the last 2xx")
-        m.describe("gateway_sink_points_total", "counter", "points delivered (2xx)")
-        m.describe("gateway_sink_bytes_total", "counter", "request bytes sent (after gzip)")
-        m.describe("gateway_sink_requests_total", "counter", "write requests by outcome")
-        m.describe("gateway_sink_errors_total", "counter", "failed write requests by kind")
-        m.describe("gateway_sink_rejected_total", "counter", "lines refused by the server and set aside")
-        m.describe("gateway_sink_batch_size", "gauge", "current adaptive batch size")
+        for name, kind, text in _METRICS:
+            m.describe(name, kind, text)
         m.set("gateway_sink_up", 1.0, sink=self.sink)
         m.set("gateway_sink_batch_size", self._batch, sink=self.sink)
         m.inc("gateway_sink_rejected_total", 0, sink=self.sink)
