@@ -308,7 +308,8 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     state = tmp / "demo-state"
     web_port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    gw = subprocess.Popen([*village_cmd(), "demo", "--state-dir", str(state), "--http", f"127.0.0.1:{web_port}",
+    extra = ["--config", str(args.demo_config)] if args.demo_config else []
+    gw = subprocess.Popen([*village_cmd(), "demo", *extra, "--state-dir", str(state), "--http", f"127.0.0.1:{web_port}",
                            "--status-every", "3600"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                           start_new_session=True)  # fmt: skip
     logs = Drain(gw.stdout)
@@ -404,6 +405,7 @@ def main() -> int:
     parser.add_argument("--trace", type=float, default=30.0, help="seconds of strace by writer (0: none)")
     parser.add_argument("--tbw", type=float, default=10.0, help="card endurance, terabytes written")
     parser.add_argument("--keep", type=Path, help="keep the state directories here")
+    parser.add_argument("--demo-config", type=Path, help="the demo on this configuration (default: the example)")
     args = parser.parse_args()
     import logging
 
