@@ -52,8 +52,9 @@ async def test_a_week_without_the_remote_server_loses_nothing(tmp_path: Path) ->
 async def test_past_the_disk_budget_the_oldest_unsent_points_are_dropped_counted_and_the_rest_arrives(
     tmp_path: Path,
 ) -> None:
-    # Given a 1 MB budget and the remote server gone for a week of the light load (~3 MB of journal)
-    readings = [r for day in range(7) for r in demo_readings(
+    # Given a 1 MB budget and the remote server gone for four weeks of the light load (~12 MB of lines,
+    # ~2 MB of compressed journal blocks)
+    readings = [r for day in range(28) for r in demo_readings(
         site="saint-martin", seconds=86400, start_ns=T0_NS + day * 86400 * 10**9, devices=LIGHT)]  # fmt: skip
     with faulty_proxy(0) as proxy:  # nothing behind it yet: 502
         config = gateway_config(tmp_path / "gw", influx_v2_sink("remote", proxy.url, max_backoff_s=0.5), budget_mb=1)
