@@ -79,7 +79,12 @@ def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> 
         assert health["journal_ok"] is True
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert "/login" in response.url  # every page but /health asks for a login
-        retained = asyncio.run(_retained(int(broker.group(1)), "village/saint-martin/#"))
+        deadline = time.monotonic() + 20  # readings reach MQTT after their group commit (every 5 s)
+        while True:
+            retained = asyncio.run(_retained(int(broker.group(1)), "village/saint-martin/#"))
+            if any(t.endswith("/temperature_c") for t in retained) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert retained["village/saint-martin/status"] == "online"
         assert any(topic.endswith("/temperature_c") for topic in retained)
         assert any(topic.endswith("/power_w") for topic in retained)
