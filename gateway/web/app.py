@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gateway import __version__
 from gateway.config import GatewayConfig
-from gateway.control import ControlBusyError
+from gateway.control.values import ControlBusyError
 from gateway.users import UserStore
 from gateway.web import charts, i18n, security
 from gateway.web.backend import Backend

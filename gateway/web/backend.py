@@ -3,7 +3,7 @@
 Rules of this module:
 - reads come from immutable snapshots (the control façade's views, ``StateStore.snapshot()``,
   ``Metrics.items()``, ``Journal.stats()``, the hourly archive's own connection); nothing here
-  touches the event loop except through :class:`gateway.control.Control`, which marshals
+  touches the event loop except through :class:`gateway.control.facade.Control`, which marshals
   changes into it;
 - schedule edits (edit/move/remove a period, copy a day) are computed here on a copy of the
   week and sent as one ``set_week_schedule`` call: the whole change applies or none of it;

@@ -13,9 +13,9 @@ from gpiozero.pins.mock import MockFactory
 
 from gateway.clock import ManualClock
 from gateway.config import parse_config
+from gateway.control.settings_store import SettingsStore
 from gateway.daemon import Daemon, RunOptions
 from gateway.errors import StorageError
-from gateway.settings_store import SettingsStore
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -175,7 +175,7 @@ async def test_engine_memory_and_switch_times_survive_a_restart(tmp_path):
     # When the daemon restarts a minute later (the relay boots off, as it was)
     async with control(tmp_path, start + timedelta(minutes=6), initial_c=17.0) as service:
         # Then the engine memory is back and the switch at 09:05 still counts: minimum off time (3 min)
-        assert service._memory.zones["mairie/bureaux"].history[: len(history)] == history
+        assert service.memory.current.zones["mairie/bureaux"].history[: len(history)] == history
         assert service.bank.get("chauffage") is False
         assert "durée minimale d’arrêt" in service.control.zone("mairie", "bureaux").status.reason
         service.clock.advance(3 * 60)
@@ -223,14 +223,14 @@ async def test_a_clock_step_shifts_the_shells_stamps_at_the_next_evaluation(tmp_
     async with control(tmp_path, start, initial_c=15.0) as service:
         await settle()
         assert service.bank.get("chauffage")  # on since 09:00
-        since = service._relay_since["chauffage"]
+        since = service.outputs.since["chauffage"]
         service.clock.advance(60)
         old = service.clock.time_ns()
         temperature(service, 15.1)  # measured before the step
         service.clock.jump(-3600)  # NTP steps the wall clock back an hour
         temperature(service, 15.2)  # measured after: both the state store and control take 15.2
         await settle()
-        assert service._relay_since["chauffage"] == since - 3600 * 10**9
+        assert service.outputs.since["chauffage"] == since - 3600 * 10**9
         state = service.state_at(service.clock.now())
         assert state.readings[("t1", "temperature_c")].value == 15.2
         assert state.readings[("t1", "temperature_c")].time_ns == service.clock.time_ns()
@@ -435,7 +435,7 @@ async def test_an_evaluation_failing_after_the_decision_still_leads_to_the_safe_
             raise OSError("the relay board's I2C expander is gone")
 
         # Given applying the decision fails at every evaluation (the rules themselves work)
-        monkeypatch.setattr(service, "_apply", broken)
+        monkeypatch.setattr(service.outputs, "apply", broken)
         service.tick()  # (this raised out of the tick before: nothing counted, nothing made safe)
         assert service.bank.get("chauffage") is True
         service.clock.advance(30)

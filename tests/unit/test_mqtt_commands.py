@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import parse_config
-from gateway.control import Control
-from gateway.settings_store import SettingsStore
+from gateway.control.facade import Control
+from gateway.control.settings_store import SettingsStore
 from gateway.sinks.mqtt import MqttSink
 from tests.support.village import hall, recorded_core, site
 
@@ -87,7 +87,7 @@ def test_rejections_raise_an_event_then_are_throttled_but_all_counted(sink) -> N
 
 
 def test_commands_past_the_rate_are_refused_unread_and_the_zone_cap_holds(sink) -> None:
-    from gateway.control_bounds import MAX_PENDING_OVERRIDES
+    from gateway.control.bounds import MAX_PENDING_OVERRIDES
     from gateway.sinks.mqtt_commands import RATE_BURST, RATE_PER_MIN
 
     mqtt, control, core = sink

@@ -56,7 +56,7 @@ def index() -> Any:
 @bp.post("/eclairage/<circuit>/override")
 @require_role("agent")
 def add_override(circuit: str) -> Any:
-    from gateway.control import UnknownSubjectError, ValidationError
+    from gateway.control.values import UnknownSubjectError, ValidationError
 
     if circuit not in backend().config.lighting.circuits:
         abort(404)
@@ -85,7 +85,7 @@ def add_override(circuit: str) -> Any:
 @bp.post("/eclairage/override-cancel")
 @require_role("agent")
 def cancel_override() -> Any:
-    from gateway.control import UnknownSubjectError
+    from gateway.control.values import UnknownSubjectError
 
     ident = posted_id("cancel")
     try:

@@ -33,7 +33,7 @@ bp = Blueprint("zone", __name__)
 
 
 def _detail(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError
+    from gateway.control.values import UnknownSubjectError
 
     try:
         return backend().zone(building, zone)
@@ -154,7 +154,7 @@ def _back(building: str, zone: str, anchor: str) -> Any:
 @require_role("agent")
 def save_period(building: str, zone: str, key: str) -> Any:
     """Add (``key`` = new) or edit/move period number ``key``."""
-    from gateway.control import SchedulePeriod, ValidationError
+    from gateway.control.values import SchedulePeriod, ValidationError
 
     detail = _detail(building, zone)
     index = None if key == "new" else _index(key, len(detail.week))
@@ -177,7 +177,7 @@ def save_period(building: str, zone: str, key: str) -> Any:
 @bp.post("/zone/<building>/<zone>/period-remove")
 @require_role("agent")
 def remove_period(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
+    from gateway.control.values import ValidationError
 
     detail = _detail(building, zone)
     form = PeriodRemoveForm(prefix="rm")
@@ -194,7 +194,7 @@ def remove_period(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/copy")
 @require_role("agent")
 def copy_day(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
+    from gateway.control.values import ValidationError
 
     _detail(building, zone)
     form = _copy_form(bind=True)
@@ -224,7 +224,7 @@ def reset(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/exception")
 @require_role("agent")
 def add_exception(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
+    from gateway.control.values import ValidationError
 
     _detail(building, zone)
     form = _exception_form(bind=True)
@@ -242,7 +242,7 @@ def add_exception(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/exception-remove")
 @require_role("agent")
 def remove_exception(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError
+    from gateway.control.values import UnknownSubjectError
 
     _detail(building, zone)
     ident = posted_id("exrm")
@@ -259,7 +259,7 @@ def remove_exception(building: str, zone: str) -> Any:
 def add_override(building: str, zone: str) -> Any:
     """Book the zone (or force it) from start to end in a mode (its configured setpoint applies) or at a
     temperature within the zone's bounds."""
-    from gateway.control import ValidationError
+    from gateway.control.values import ValidationError
 
     detail = _detail(building, zone)
     form = _override_form(detail, bind=True)
@@ -288,7 +288,7 @@ def add_override(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/override-cancel")
 @require_role("agent")
 def cancel_override(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError, ValidationError
+    from gateway.control.values import UnknownSubjectError, ValidationError
 
     _detail(building, zone)
     ident = posted_id("cancel")

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
+from gateway.control.values import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
 from gateway.journal_file import is_corruption
 from gateway.sqlite_tx import rollback
