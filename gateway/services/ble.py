@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 from drivers.ble import AdvertListener, BleScanner, BleSensor, RadioFactory, SensorUpdate, bleak_radio_factory
+from drivers.sim.ble_adverts import SimSensor, SimulatedRadio
 from gateway.config import GatewayConfig
 from gateway.core import Core
 from gateway.model import Event, Reading, Unavailable
@@ -130,8 +131,6 @@ def _describe(core: Core) -> None:
 
 
 def _sim_factory(config: GatewayConfig, options: Any) -> RadioFactory:
-    from drivers.sim.ble_adverts import SimSensor, SimulatedRadio
-
     zone_temperature = options.extras.get("sim_zone_temperature")
     sensors = []
     for s in config.ble.sensors:

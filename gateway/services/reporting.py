@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway import __version__
+from gateway.report.daily import DailyFigures
+from gateway.report.door import load_station
+from gateway.report.summary import daily_readings, health_reading, newest_reading_age_s
 from gateway.service import Service, StopPhase
 
 log = logging.getLogger("gateway.services.reporting")
@@ -58,7 +61,6 @@ class HealthService:
 
     def point(self) -> Any:
         """The health point now (from snapshots only)."""
-        from gateway.report.summary import health_reading, newest_reading_age_s
 
         now_ns = self.core.clock.time_ns()
         snapshot = self.core.state.snapshot()
@@ -101,9 +103,6 @@ class DailySummaryService:
     stop_phase = StopPhase.PRODUCER
 
     def __init__(self, *, core: Any, archive: Any, state_file: Path) -> None:
-        from gateway.report.daily import DailyFigures
-        from gateway.report.door import load_station
-
         self.core = core
         self.state_file = state_file
         self.figures = DailyFigures(config=core.config, archive=archive, now=core.clock.now,
@@ -138,7 +137,6 @@ class DailySummaryService:
 
     def step(self) -> tuple[list[Any], date] | None:
         """One pass's points and the last day they cover (blocking: run in a thread)."""
-        from gateway.report.summary import daily_readings
 
         span = self.due(self.core.clock.now())
         if span is None:

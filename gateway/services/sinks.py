@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from gateway.archive import Archive
 from gateway.journal import Journal
 from gateway.service import Service, StopPhase
+from gateway.sinks.influx import build_influx_sinks
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -137,7 +138,6 @@ def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
             if extras is not None:
                 extras["archive"] = archive  # for the admin page's charts
             services.append(ArchiveService(archive, core, flush_interval_s=config.journal.archive.flush_interval_s))
-    from gateway.sinks.influx import build_influx_sinks
 
     services.extend(build_influx_sinks(config, core, journal))
     return services

@@ -26,6 +26,11 @@ from typing import Any
 
 from gateway.schema.web import parse_listen
 from gateway.service import Service, StopPhase
+from gateway.users import UserStore
+from gateway.web.app import create_app
+from gateway.web.backend import Backend
+from gateway.web.keys import load_or_create_secret
+from gateway.web.security import waitress_limits
 
 log = logging.getLogger("gateway.web")
 
@@ -40,7 +45,6 @@ class WebServer:
     ) -> None:
         from waitress.server import create_server
 
-        from gateway.web.security import waitress_limits
 
         self._map: dict[int, Any] = {}
         options: dict[str, Any] = {
@@ -141,10 +145,6 @@ def _url_host(host: str) -> str:
 
 def build(config: Any, core: Any, options: Any) -> list[Service]:
     """The admin page service, with its app built on the control façade and the core's snapshots."""
-    from gateway.users import UserStore
-    from gateway.web.app import create_app
-    from gateway.web.backend import Backend
-    from gateway.web.keys import load_or_create_secret
 
     extras = getattr(options, "extras", None) or {}
     control = extras.get("control")

@@ -32,6 +32,7 @@ from gateway.metrics import Metrics
 from gateway.report.door import Reports
 from gateway.report.meters import EnergyRow, MeterTotals
 from gateway.state import StateStore
+from gateway.web.archive_adapter import hourly_means
 
 log = logging.getLogger("gateway.web.backend")
 
@@ -440,7 +441,6 @@ class Backend:
         by_zone: tuple[str, str] | None = None,
     ) -> list[tuple[int, float]]:
         """``(hour start epoch s, mean)`` pairs from the archive (adapter over gateway.archive)."""
-        from gateway.web.archive_adapter import hourly_means
 
         if self.archive is None:
             return []

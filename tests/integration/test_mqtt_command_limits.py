@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import aiomqtt
 
 from gateway.control.bounds import MAX_PENDING_OVERRIDES
-from gateway.sinks.mqtt_commands import RATE_BURST
+from gateway.control.mqtt_commands import RATE_BURST
 from tests.integration.test_mqtt_sink import BASE, Running, wait_for, write_config
 from tests.support.mosquitto import collect, publish
 

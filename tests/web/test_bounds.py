@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.control import bounds
+from gateway.control.mqtt_commands import CommandError, apply_override, parse_override
 from gateway.control.values import ValidationError
-from gateway.sinks.mqtt_commands import CommandError, apply_override, parse_override
 from tests.web.conftest import NOW, csrf
 from tests.web.test_edits import HALL, booking, error_next_to
 

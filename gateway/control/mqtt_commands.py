@@ -45,6 +45,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gateway.control.values import UnknownSubjectError, ValidationError
 from gateway.model import Event
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from gateway.core import Core
     from gateway.sinks.mqtt_topics import Topics
 
-log = logging.getLogger("gateway.sinks.mqtt")
+log = logging.getLogger("gateway.sinks.mqtt")  # its log lines stay beside the sink's
 
 MAX_BODY = 1024
 USER = "mqtt"
@@ -131,7 +132,6 @@ def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: 
 
 def apply_override(control: Control, request: OverrideRequest) -> Any:
     """Create the override through the façade; :class:`CommandError` with the façade's reason."""
-    from gateway.control.values import UnknownSubjectError, ValidationError
 
     try:
         return control.add_override(
