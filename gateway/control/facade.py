@@ -23,6 +23,9 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.zone(building, zone) -> ZoneDetail              # status + week, exceptions, overrides, bounds
     control.circuit(circuit) -> CircuitDetail               # status + overrides + today's sun times
     control.set_week_schedule(building, zone, periods, *, user)      # periods: Sequence[SchedulePeriod]
+    control.save_period(building, zone, index, period, *, user)      # add (index None), edit or move one
+    control.remove_period(building, zone, index, *, user)
+    control.copy_day(building, zone, source, targets, *, user)       # each edit: one change, all or nothing
     control.reset_week_schedule(building, zone, *, user)             # back to the configured one
     control.add_exception(building, zone, start, end, label, periods=(), *, user) -> ScheduleException
     control.remove_exception(exception_id, *, user)
@@ -68,7 +71,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from gateway.control import bounds
+from gateway.control import bounds, weeks
 from gateway.control.values import (
     AuditEntry,
     CircuitDetail,
@@ -174,6 +177,31 @@ class Control:
         self._views.check_zone(building, zone)
         clean = self._views.validate_periods(periods)
         self._change(lambda: self._store.set_week(f"{building}/{zone}", clean, user=user, now=self._now()))
+
+    def save_period(
+        self, building: str, zone: str, index: int | None, period: SchedulePeriod, *, user: str
+    ) -> None:
+        """Add a period to a zone's week (``index`` None) or replace period ``index`` (edit or move)."""
+        self._edit_week(building, zone, lambda week: weeks.with_period(week, index, period), user=user)
+
+    def remove_period(self, building: str, zone: str, index: int, *, user: str) -> None:
+        """Remove period ``index`` of a zone's week."""
+        self._edit_week(building, zone, lambda week: weeks.without_period(week, index), user=user)
+
+    def copy_day(self, building: str, zone: str, source: int, targets: Sequence[int], *, user: str) -> None:
+        """Replace the periods of each target day with a copy of the source day's."""
+        days = tuple(targets)
+        self._edit_week(building, zone, lambda week: weeks.with_day_copied(week, source, days), user=user)
+
+    def _edit_week(self, building: str, zone: str, edit: Callable[[weeks.Week], weeks.Week], *, user: str) -> None:
+        """Read the week, edit it, validate and store it in one change: all of it applies or none."""
+        self._views.check_zone(building, zone)
+
+        def apply() -> None:
+            clean = self._views.validate_periods(edit(self._views.week(building, zone, self._store)))
+            self._store.set_week(f"{building}/{zone}", clean, user=user, now=self._now())
+
+        self._change(apply)
 
     def reset_week_schedule(self, building: str, zone: str, *, user: str) -> None:
         """Forget the edited schedule: the configured one applies again."""

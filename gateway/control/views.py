@@ -200,7 +200,7 @@ class Views:
         status = next(z for z in zones if z.building == building and z.zone == zone)
         edited = store.week(key)
         heating = self.heating(building, zone)
-        week = edited if edited is not None else tuple(periods_from_slots(heating.schedule))
+        week = edited if edited is not None else self.default_week(building, zone)
         low, high = self.setpoint_bounds(building, zone)
         return ZoneDetail(
             status=status,
@@ -213,6 +213,15 @@ class Views:
             setpoint_min_c=low,
             setpoint_max_c=high,
         )
+
+    def week(self, building: str, zone: str, store: SettingsStore) -> tuple[SchedulePeriod, ...]:
+        """The zone's week as it applies: the edited one, else the configured one."""
+        edited = store.week(f"{building}/{zone}")
+        return edited if edited is not None else self.default_week(building, zone)
+
+    def default_week(self, building: str, zone: str) -> tuple[SchedulePeriod, ...]:
+        """The zone's week as configured."""
+        return tuple(periods_from_slots(self.heating(building, zone).schedule))
 
     def circuit_detail(
         self, circuit: str, latest: Evaluation | None, store: SettingsStore, now: datetime

@@ -5,8 +5,8 @@ Rules of this module:
   ``Metrics.items()``, ``Journal.stats()``, the hourly archive's own connection); nothing here
   touches the event loop except through :class:`gateway.control.facade.Control`, which marshals
   changes into it;
-- schedule edits (edit/move/remove a period, copy a day) are computed here on a copy of the
-  week and sent as one ``set_week_schedule`` call: the whole change applies or none of it;
+- schedule edits (edit/move/remove a period, copy a day) are the façade's (shared with MQTT and
+  tools): each is one change there, the whole of it applies or none;
 - everything the admin page shows about the system (devices, journal, sinks, clock, disk) is
   assembled here into plain frozen values, so templates only format.
 """
@@ -20,7 +20,7 @@ import shutil
 import threading
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,31 +171,17 @@ class Backend:
     def modes(self) -> tuple[str, ...]:
         return tuple(self.control.modes)
 
-    # ---- schedule edits (one set_week_schedule call each: all or nothing) ------------------
+    # ---- schedule edits (the façade's: one change each, all or nothing) ------------------
     def save_period(self, building: str, zone: str, index: int | None, period: Any, *, user: str) -> None:
         """Add a period (``index`` None) or replace period ``index`` (edit or move)."""
-        week = list(self.control.zone(building, zone).week)
-        if index is None:
-            week.append(period)
-        else:
-            if not 0 <= index < len(week):
-                raise LookupError(index)
-            week[index] = period
-        self.control.set_week_schedule(building, zone, week, user=user)
+        self.control.save_period(building, zone, index, period, user=user)
 
     def remove_period(self, building: str, zone: str, index: int, *, user: str) -> None:
-        week = list(self.control.zone(building, zone).week)
-        if not 0 <= index < len(week):
-            raise LookupError(index)
-        del week[index]
-        self.control.set_week_schedule(building, zone, week, user=user)
+        self.control.remove_period(building, zone, index, user=user)
 
     def copy_day(self, building: str, zone: str, source: int, targets: Sequence[int], *, user: str) -> None:
         """Replace the periods of each target day with a copy of the source day's."""
-        week = list(self.control.zone(building, zone).week)
-        kept = [p for p in week if p.day not in targets]
-        copies = [replace(p, day=t) for t in targets for p in week if p.day == source]
-        self.control.set_week_schedule(building, zone, kept + copies, user=user)
+        self.control.copy_day(building, zone, source, targets, user=user)
 
     def reset_week(self, building: str, zone: str, *, user: str) -> None:
         self.control.reset_week_schedule(building, zone, user=user)
