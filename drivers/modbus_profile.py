@@ -371,7 +371,6 @@ def parse_profile(text: str, *, where: str = "<profile>", draft: bool = False) -
 
 def profile_names() -> set[str]:
     """Names of the shipped profiles."""
-
     return available_profiles()
 
 

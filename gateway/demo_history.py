@@ -190,7 +190,6 @@ class VillageHistory:
 
     def _target(self, zone: _Zone, t_ns: int, *, managed: bool) -> tuple[float | None, bool]:
         """The zone's target this hour and whether its schedule says it is occupied."""
-
         heating = zone.heating
         sp = heating.setpoints
         mid = t_ns + HOUR_NS // 2
@@ -239,7 +238,6 @@ class VillageHistory:
     # ---- façades --------------------------------------------------------------------------------
     def lighting_switches(self, day: date, *, managed: bool) -> Iterator[Reading]:
         """The façade and street circuits' switches of local ``day`` (evening) and the next morning."""
-
         site = self.config.site
         for circuit in self.config.lighting.circuits.values():
             if circuit.kind not in {"facade", "street"} or not circuit.dusk_to_dawn:

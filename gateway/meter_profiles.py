@@ -117,7 +117,6 @@ def load_meter_profile(ref: str, *, base_dir: Path | None, draft: bool = False) 
 
 def load_profile_file(path: Path, *, draft: bool = False) -> Profile:
     """A profile of one's own from ``path``, validated like a shipped one."""
-
     where = str(path)
     text = _read(path)
     try:

@@ -49,7 +49,6 @@ class Reason:
 
     def text(self, lang: str = "fr") -> str:
         """The reason in plain words (``"fr"`` or ``"en"``)."""
-
         return render(self, lang)
 
 

@@ -73,7 +73,6 @@ class CommandError(ValueError):
 @dataclass(frozen=True, slots=True)
 class OverrideRequest:
     """A validated request, before the façade checks the zone."""
-
     building: str
     zone: str
     mode: str | None
@@ -132,7 +131,6 @@ def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: 
 
 def apply_override(control: Control, request: OverrideRequest) -> Any:
     """Create the override through the façade; :class:`CommandError` with the façade's reason."""
-
     try:
         return control.add_override(
             request.building,
@@ -184,7 +182,6 @@ class RateLimit:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one command: ``result`` applied | rejected | rate_limited, and the answer to send."""
-
     result: str
     reason: str = ""
     override_id: int | None = None

@@ -37,7 +37,6 @@ class EmptyArchive:
 
 def load_station(config: Any) -> dict[date, float]:
     """The station's degree-days of ``[report] degree_days_csv``, or nothing (logged) if unreadable."""
-
     path = config.report.degree_days_csv
     if path is None:
         return {}

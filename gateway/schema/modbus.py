@@ -53,7 +53,6 @@ class ModbusDeviceConfig(Section):
     @model_validator(mode="after")
     def _find_profile(self, info: ValidationInfo) -> ModbusDeviceConfig:
         """Find and compile the profile now; an error is kept for :func:`cross_check` to report."""
-
         context = info.context if isinstance(info.context, dict) else {}
         base = context.get("base_dir")
         base_dir = Path(base) if base is not None else None
@@ -132,7 +131,6 @@ def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
     TCP host and port): one task owns one bus. On RS-485, ``timeout_s`` must leave time for the
     largest request and reply of its meters at the line's baud rate.
     """
-
     problems: list[tuple[str, str] | ConfigProblem] = []
     buildings = config.buildings  # type: ignore[attr-defined]
     seen: dict[str, str] = {}
@@ -175,7 +173,6 @@ def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
 
 def _profile_problem(dev: ModbusDeviceConfig, bus_kind: str) -> tuple[tuple[str, str] | None, int]:
     """``((field, reason) or None, registers in the device's largest request)``."""
-
     try:
         profile = dev.meter_profile
     except ProfileError as exc:

@@ -150,7 +150,6 @@ class SimZoneConfig(Section):
 
     def params(self, *, design_outdoor_c: float = -7.0) -> ZoneParams:
         """The zone model's parameters (:class:`drivers.sim.ArchetypeError` if the figures do not hold)."""
-
         if self.archetype is None:
             shorthand = one_node(
                 self.heat_capacity_kwh_per_k or 0.0,  # validated: both set in this form
@@ -201,7 +200,6 @@ class OutdoorConfig(Section):
 
     def figures(self) -> OutdoorFigures:
         """The values in force: the preset's, with what this table sets."""
-
         preset = PRESETS[self.preset]
         return OutdoorFigures(
             mean_c=preset.mean_c if self.mean_c is None else self.mean_c,
@@ -279,7 +277,6 @@ class SimulationSection(Section):
 
 def _zone_problems(key: str, zone: SimZoneConfig, design_outdoor_c: float) -> list[tuple[str, str]]:
     """An archetype that exists, overrides within its ranges, figures that make a model."""
-
     base = f"simulation.zones.{key}"
     if zone.archetype is None:
         return []

@@ -1,34 +1,34 @@
-"""Builds control: the relays claimed at their boot state, the settings store, the façade, the loop.
+"""Builds control: the settings store, the façade, the control loop (and the demo's plant).
 
 Everything that runs lives in :mod:`gateway.control` (one folder answers "why did this relay
 switch"); this module only assembles it from the configuration.
 
 Rules of this module:
-- :func:`claim_outputs` is the first thing ``Daemon.build()`` does (before any file is opened);
-  the bank it claims is reused here;
+- the relays were claimed at their boot state by the daemon before anything else
+  (:func:`gateway.control.outputs.claim_outputs`); the bank it claimed is handed in and reused;
 - a settings store found corrupt is moved aside and a fresh one used; people are told
   (``settings_reset`` alarm) what was lost;
-- ``build()`` puts the :class:`gateway.control.facade.Control` façade in ``options.extras["control"]``
-  for the web and MQTT subsystems built after it.
+- the façade it returns (:class:`ControlParts`) is what the web and MQTT builders are handed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from dataclasses import dataclass
 
 from drivers.gpio import GpioBank
-from gateway.clock_guard import guard_for
+from gateway.clock_guard import ClockGuard
+from gateway.config import GatewayConfig
 from gateway.control.facade import Control
-from gateway.control.loop import STARTUP_GRACE_S, TICK_S, ControlService
+from gateway.control.loop import ControlService
 from gateway.control.outputs import bank_from_config
-from gateway.control.outputs import claim_outputs as claim_bank
 from gateway.control.settings_store import SettingsStore
+from gateway.core import Core
+from gateway.hooks import Hooks
 from gateway.model import Event
-from gateway.plant import build_plant
+from gateway.plant import Plant, build_plant
 from gateway.service import Service
-from gateway.services.system import add_health_check
 
 log = logging.getLogger("gateway.control")
 
@@ -43,25 +43,32 @@ METRICS = {
 }
 
 
-def claim_outputs(config: Any, options: Any) -> GpioBank | None:
-    """Claim every relay at its declared boot state: the first thing ``Daemon.build()`` does.
+@dataclass(frozen=True, kw_only=True)
+class ControlParts:
+    """What the control subsystem hands the daemon: the façade, the loop, the demo's plant."""
 
-    The bank is kept in ``options.extras["gpio_bank"]`` and reused by :func:`build`; ``None``
-    when nothing is wired.
-    """
-    extras = options.extras
-    bank = extras.get("gpio_bank")
-    if bank is not None:
-        return bank  # type: ignore[no-any-return]
-    if not (config.gpio.relays or config.gpio.inputs):
-        return None
-    bank = claim_bank(config, _pin_factory(options))
-    extras["gpio_bank"] = bank
-    return bank
+    control: Control
+    service: ControlService
+    plant: Plant | None
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """The services to run, the control loop first."""
+        return (self.service,) if self.plant is None else (self.service, self.plant)
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """The control service (and, in the demo, the simulated plant); the façade in ``options.extras``."""
+def build(
+    config: GatewayConfig,
+    core: Core,
+    *,
+    bank: GpioBank | None,
+    pins: object,
+    guard: ClockGuard | None,
+    hooks: Hooks,
+    demo: bool = False,
+    ble_silenced: set[str] | None = None,
+) -> ControlParts:
+    """The façade and the control loop on ``bank`` (``None``: nothing claimed, an unprepared bank on ``pins``)."""
     for name, help_text in METRICS.items():
         core.metrics.describe(name, "counter", help_text)
     core.metrics.describe("gateway_rules_ok", "gauge", "1 while the rules evaluate, 0 while outputs are held safe")
@@ -72,44 +79,24 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
         with contextlib.suppress(Exception):
             core.raise_event(Event("settings_reset", "settings", store.recovered, core.clock.time_ns(), "alarm"))
     control = Control(config=config, store=store, now=core.clock.now, state=core.state)
-    extras = getattr(options, "extras", None)
-    if extras is None:
-        extras = {}
-    bank = claim_outputs(config, options) if isinstance(getattr(options, "extras", None), dict) else None
-    if bank is None:  # nothing wired (or options without extras): an empty bank
+    if bank is None:  # nothing wired (or built without the daemon): a bank prepared by the service
         has_gpio = bool(config.gpio.relays or config.gpio.inputs)
-        bank = bank_from_config(config, _pin_factory(options) if has_gpio else None)
+        bank = bank_from_config(config, pins if has_gpio else None)
     bank.count_with(core.metrics.inc)
-    tick_s = float(extras.get("control_tick_s", TICK_S))
-    grace = float(extras.get("control_startup_grace_s", min(STARTUP_GRACE_S, tick_s)))
-    # the daemon's one clock guard (the system service checks it periodically; whoever builds first
-    # creates it): the rules run in safe modes while the clock is not trusted
-    guard = guard_for(config, core, options) if isinstance(getattr(options, "extras", None), dict) else None
     service = ControlService(
         config=config,
         core=core,
         bank=bank,
         store=store,
         control=control,
-        tick_s=tick_s,
-        startup_grace_s=grace,
+        tick_s=hooks.control_tick_s,
+        startup_grace_s=hooks.startup_grace_s(),
         guard=guard,
     )
-    extras["control"] = control
-    extras["control_service"] = service
-    if isinstance(getattr(options, "extras", None), dict):
-        add_health_check(options, "rules tick", service.tick_health)
-    services: list[Service] = [service]
-    if getattr(options, "demo", False) or extras.get("plant"):
-        services.extend(build_plant(config, core, options, service))
-    return services
-
-
-def _pin_factory(options: Any) -> Any:
-    factory = getattr(options, "pin_factory", None)
-    if factory is None and getattr(options, "demo", False):
-        from gpiozero.pins.mock import MockFactory
-
-        factory = MockFactory()
-        options.pin_factory = factory  # the demo's plant and tests reach the same pins
-    return factory
+    plant = None
+    if demo or hooks.plant:
+        silenced = ble_silenced if ble_silenced is not None else set()
+        plant = build_plant(
+            config, core, relay_level=bank.get, pins=pins, hooks=hooks, demo=demo, ble_silenced=silenced
+        )
+    return ControlParts(control=control, service=service, plant=plant)

@@ -427,7 +427,6 @@ class Backend:
         by_zone: tuple[str, str] | None = None,
     ) -> list[tuple[int, float]]:
         """``(hour start epoch s, mean)`` pairs from the archive (adapter over gateway.archive)."""
-
         if self.archive is None:
             return []
         try:

@@ -93,7 +93,6 @@ class MultiCheckbox(SelectMultipleField):
 
 def day_choices() -> list[tuple[str, str]]:
     """Monday..Sunday as ``("0", "lundi")``; built per request (translated)."""
-
     return [(str(i), weekday_name(i)) for i in range(7)]
 
 

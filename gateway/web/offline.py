@@ -18,7 +18,6 @@ from gateway.web import charts, i18n
 
 def offline_app(config: Any) -> Flask:
     """A minimal app carrying the templates, the French catalogue and the formatting filters."""
-
     app = Flask("gateway.web.app")  # same root: templates/ and translations/ of gateway/web
     app.config.update(
         BABEL_DEFAULT_LOCALE="fr",

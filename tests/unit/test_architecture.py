@@ -28,7 +28,7 @@ MAX_LINES = 500
 
 #: Modules that may import our modules inside functions: the command line loads each command (and
 #: what it needs) only when that command runs, so ``village-gateway --help`` or ``check-config``
-#: stay quick on a Pi; the daemon loads each subsystem's builder by name (``SUBSYSTEMS``);
+#: stay quick on a Pi; the daemon loads the subsystems' builders only once the relays are claimed;
 #: ``gateway.doctor`` is the body of ``village-gateway doctor`` (it loads the configuration only
 #: once its own checks of the machine have run).
 LAZY_LOADERS = frozenset({"gateway.cli", "gateway.daemon", "gateway.doctor"}) | {

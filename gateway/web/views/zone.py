@@ -153,7 +153,6 @@ def _back(building: str, zone: str, anchor: str) -> Any:
 @require_role("agent")
 def save_period(building: str, zone: str, key: str) -> Any:
     """Add (``key`` = new) or edit/move period number ``key``."""
-
     detail = _detail(building, zone)
     index = None if key == "new" else _index(key, len(detail.week))
     form = _period_form(detail, index, bind=True)
