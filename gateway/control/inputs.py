@@ -28,6 +28,7 @@ from gateway.control.settings_store import SettingsStore
 from gateway.control.values import Override
 from gateway.control.views import CounterRate, slots_from_periods
 from gateway.model import Reading
+from gateway.words import say
 from rules.config import MODES, Period, Site, Slot, ZoneSpec, site_from_config
 from rules.types import Booking, InputState, LightOverride, Memory, SensorValue, State
 
@@ -77,13 +78,21 @@ class Inputs:
     """Readings, input levels and settings rows as the rules' :class:`rules.types.State`."""
 
     def __init__(
-        self, *, config: Any, core: Any, bank: GpioBank, store: SettingsStore, raise_event: RaiseEvent
+        self,
+        *,
+        config: Any,
+        core: Any,
+        bank: GpioBank,
+        store: SettingsStore,
+        raise_event: RaiseEvent,
+        lang: str = "fr",
     ) -> None:
         self.config = config
         self.core = core
         self.bank = bank
         self.store = store
         self._raise = raise_event
+        self.lang = lang
         self.relevant = relevant_devices(config)
         #: water meters (Modbus devices counting m³): their flow for the overview
         self.water = frozenset(
@@ -216,7 +225,7 @@ class Inputs:
         self._raise(
             "settings_row_invalid",
             "warning",
-            f"Réservation/dérogation {getattr(override, 'id', '?')} ignorée : {exc}",
+            say("settings_row_invalid", self.lang, id=getattr(override, "id", "?"), error=exc),
             str(getattr(override, "subject", "") or "settings"),
         )
 

@@ -88,7 +88,7 @@ class ControlService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = False
         self.outputs = Outputs(config=config, core=core, bank=bank, lang=lang)
-        self.inputs = Inputs(config=config, core=core, bank=bank, store=store, raise_event=self._raise)
+        self.inputs = Inputs(config=config, core=core, bank=bank, store=store, raise_event=self._raise, lang=lang)
         self.memory = MemoryKeeper(
             store=store, bank=bank, pulse_scale={name: i.scale for name, i in config.gpio.inputs.items()}
         )
@@ -98,6 +98,7 @@ class ControlService:
             tick_s=tick_s,
             on_change=self._rules_ok,
             raise_event=lambda kind, severity, message: self._raise(kind, severity, message, "rules"),
+            lang=lang,
         )
         self.steps = StepWatch(self.clock, guard)
         self.status = StatusBuilder(config=config, core=core, bank=bank, lang=lang)

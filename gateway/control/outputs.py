@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.gpio import GpioBank, InputSpec, RelaySpec
 from gateway.model import Reading
+from gateway.words import say
 
 if TYPE_CHECKING:
     from rules.types import Decision
 
 log = logging.getLogger("gateway.control")
-
-#: The reason journaled with a relay driven to its safe level.
-SAFE_REASON = "niveau de sécurité : les règles ne s'évaluent plus"
 
 
 def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
@@ -119,7 +117,7 @@ class Outputs:
             reason = action.reason.text(self.lang)
             if commanded is not None and commanded != actual:
                 self.core.metrics.inc("gateway_relay_putback_total", relay=name)
-                reason = f"{reason} (remis en place : changé hors du contrôle)"
+                reason = say("relay_put_back", self.lang, reason=reason)
                 log.warning("relay %s was %s behind the daemon's back; put back", name, "on" if actual else "off")
             if self._drive(name, action.on) is None:
                 continue
@@ -131,7 +129,7 @@ class Outputs:
         for name, on in levels.items():
             if not self._drive(name, on):
                 continue
-            self._switched(name, on, SAFE_REASON, now_ns)
+            self._switched(name, on, say("relay_safe_level", self.lang), now_ns)
 
     def release_to_boot_state(self) -> None:
         """On shutdown: every relay back to its declared boot state before gpiozero closes the pins

@@ -16,17 +16,13 @@ from typing import Any
 
 from drivers.gpio import GpioBank
 from gateway.clock import Clock
+from gateway.words import say
 
 log = logging.getLogger("gateway.control")
 
 #: Failed evaluations in a row before the heating outputs are driven to their safe level.
 RULES_FAIL_LIMIT = 2
 
-RULES_FAILED = (
-    "Les règles ne s'évaluent plus : chauffage coupé (hors-gel pour le fil pilote), éclairage à "
-    "son état de démarrage ; voir le journal du service"
-)
-RULES_RECOVERED = "Les règles s'évaluent de nouveau : contrôle normal"
 
 
 def safe_levels(config: Any, bank: GpioBank) -> dict[str, bool]:
@@ -65,12 +61,14 @@ class FailureEpisodes:
         tick_s: float,
         on_change: Callable[[bool], None],
         raise_event: Callable[[str, str, str], None],
+        lang: str = "fr",
     ) -> None:
         self.clock = clock
         self.metrics = metrics
         self.tick_s = tick_s
         self._on_change = on_change  # called with the new "rules ok" value at each episode's edge
         self._raise = raise_event
+        self.lang = lang
         self.streak = 0  # failed evaluations in a row
         self._last_good = clock.monotonic()
         self.failing = False  # heating outputs held at their safe level
@@ -92,7 +90,7 @@ class FailureEpisodes:
                 trigger,
             )
             self.metrics.set("gateway_rules_ok", 0)
-            self._raise("rules_failed", "alarm", RULES_FAILED)
+            self._raise("rules_failed", "alarm", say("rules_failed", self.lang))
             self._on_change(False)
         return True
 
@@ -106,4 +104,4 @@ class FailureEpisodes:
         self.metrics.set("gateway_rules_ok", 1)
         self._on_change(True)
         log.info("rules evaluate again: control resumed")
-        self._raise("rules_failed_end", "info", RULES_RECOVERED)
+        self._raise("rules_failed_end", "info", say("rules_failed_end", self.lang))
