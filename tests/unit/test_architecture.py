@@ -40,6 +40,10 @@ LAZY_LOADERS = frozenset({"gateway.cli", "gateway.daemon", "gateway.doctor"}) | 
 OVERSIZED_UNTIL_ISSUE_11 = frozenset({"gateway.journal", "gateway.sinks.influx", "gateway.doctor"})
 
 
+#: What control must not import: the doors reach control, never the other way round.
+DOORS = ("gateway.web", "gateway.services", "gateway.sinks.mqtt", "gateway.daemon")
+
+
 @dataclass(frozen=True)
 class Import:
     """One import of ours: who imports what, where."""
@@ -152,6 +156,17 @@ def test_sinks_and_web_import_neither_drivers_nor_rules(package):
         _where(i)
         for i in IMPORTS
         if _under(i.module, package) and (_under(i.target, "drivers") or _under(i.target, "rules"))
+    ]
+    assert bad == []
+
+
+def test_control_is_reached_by_the_doors_and_never_reaches_them():
+    """Control imports neither the page, nor the builders, nor the sinks; the sinks do not import control."""
+    bad = [
+        _where(i)
+        for i in IMPORTS
+        if (_under(i.module, "gateway.control") and any(_under(i.target, p) for p in DOORS))
+        or (_under(i.module, "gateway.sinks") and _under(i.target, "gateway.control"))
     ]
     assert bad == []
 
