@@ -82,15 +82,14 @@ class Inputs:
         *,
         config: Any,
         core: Any,
-        bank: GpioBank,
         store: SettingsStore,
         raise_event: RaiseEvent,
         lang: str = "fr",
     ) -> None:
         self.config = config
-        self.core = core
-        self.bank = bank
         self.store = store
+        self._state = core.state
+        self._metrics = core.metrics
         self._raise = raise_event
         self.lang = lang
         self.relevant = relevant_devices(config)
@@ -109,11 +108,11 @@ class Inputs:
         self._latest: dict[tuple[str, str], SensorValue] = {}
 
     # ---- what arrives -------------------------------------------------------------------------
-    def start(self, now_ns: int) -> None:
-        """At start nobody knows when an input last changed: an active one (window open, someone
-        there) counts from now, an inactive one from long ago (no presence hold after a reboot)."""
-        for name in self.bank.input_specs:
-            active = self.bank.input_active(name)
+    def start(self, bank: GpioBank, now_ns: int) -> None:
+        """The inputs' levels at start. Nobody knows when an input last changed: an active one (window
+        open, someone there) counts from now, an inactive one from long ago (no presence hold after a reboot)."""
+        for name in bank.input_specs:
+            active = bank.input_active(name)
             self.levels[name] = InputState(active, now_ns if active else 0)
 
     def reading(self, reading: Reading) -> bool:
@@ -150,7 +149,7 @@ class Inputs:
             name: InputState(i.active, closer(i.since_ns, step_ns, now_ns)) if i.since_ns else i
             for name, i in self.levels.items()
         }
-        for key, sample in self.core.state.snapshot().samples.items():
+        for key, sample in self._state.snapshot().samples.items():
             moved = closer(sample.time_ns, step_ns, now_ns)
             if moved != sample.time_ns:
                 self._moved[key] = (sample.time_ns, moved)
@@ -200,7 +199,7 @@ class Inputs:
 
     def _readings(self) -> dict[tuple[str, str], SensorValue]:
         readings: dict[tuple[str, str], SensorValue] = {}
-        for key, sample in self.core.state.snapshot().samples.items():
+        for key, sample in self._state.snapshot().samples.items():
             value = sample.value
             time_ns = sample.time_ns
             moved = self._moved.get(key)
@@ -216,7 +215,7 @@ class Inputs:
 
     def _skip_row(self, override: Any, exc: Exception) -> None:
         """A settings row the rules cannot use: skipped, counted; logged and raised once per row."""
-        self.core.metrics.inc("gateway_settings_rows_skipped_total")
+        self._metrics.inc("gateway_settings_rows_skipped_total")
         key = f"override {getattr(override, 'id', '?')}"
         if key in self._bad_rows:
             return

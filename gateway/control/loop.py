@@ -74,21 +74,16 @@ class ControlService:
         self.config = config
         self.core = core
         self.bank = bank
+        #: the rules tick and the start-up grace, in seconds of monotonic time
+        self.tick_s, self.startup_grace_s = tick_s, startup_grace_s
         self.store = store
         self.control = control
-        self.tick_s = tick_s
-        self.startup_grace_s = startup_grace_s
+        self.guard = guard
         self.lang = lang
         self.clock = core.clock
-        self.guard = guard
-        self.evaluations = 0
-        self.last_decision: Decision | None = None
-        self.last_tick_at = self.clock.monotonic()  # monotonic time of the latest tick (liveness)
-        self._grace_until = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending = False
+        # the parts, one concern each (see the module docstring)
         self.outputs = Outputs(config=config, core=core, bank=bank, lang=lang)
-        self.inputs = Inputs(config=config, core=core, bank=bank, store=store, raise_event=self._raise, lang=lang)
+        self.inputs = Inputs(config=config, core=core, store=store, raise_event=self._raise, lang=lang)
         self.memory = MemoryKeeper(
             store=store, bank=bank, pulse_scale={name: i.scale for name, i in config.gpio.inputs.items()}
         )
@@ -105,6 +100,13 @@ class ControlService:
         self._input_tags = {
             name: core.tags(device=name, building=i.building, zone=i.zone) for name, i in config.gpio.inputs.items()
         }
+        # what the loop itself keeps
+        self.evaluations = 0
+        self.last_decision: Decision | None = None
+        self.last_tick_at = self.clock.monotonic()  # monotonic time of the latest tick (liveness)
+        self._grace_until = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending = False
         if self.inputs.water:
             core.on_reading(self.inputs.counter)
         if guard is not None:
@@ -128,7 +130,7 @@ class ControlService:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.bank.attach(loop, self._on_edge)
-        self.inputs.start(self.clock.time_ns())
+        self.inputs.start(self.bank, self.clock.time_ns())
         self.control.attach(loop, self.evaluate)
         self.core.on_reading(self._on_reading)
         # start-up grace: the relays stay at their (safe) boot state while the sensors report for the

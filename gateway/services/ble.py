@@ -118,16 +118,22 @@ def _sensor(cfg: BleSensorConfig) -> BleSensor:
     return BleSensor(cfg.id, cfg.address, cfg.format, key, cfg.stale_after_s)
 
 
+#: name -> (kind, help) of the metrics this module counts
+METRICS = {
+    "gateway_ble_adverts_total": ("counter", "BLE advertisements heard (any device)"),
+    "gateway_ble_readings_total": ("counter", "readings published per BLE sensor"),
+    "gateway_ble_coalesced_total": ("counter", "repeated adverts folded into the previous reading"),
+    "gateway_ble_rejected_total": ("counter", "adverts of configured sensors rejected, by reason"),
+    "gateway_ble_scanner_restarts_total": ("counter", "scanner restarts by the watchdog"),
+    "gateway_ble_adapter_up": ("gauge", "1 while the Bluetooth adapter is scanning"),
+    "gateway_ble_sensor_stale": ("gauge", "1 while a BLE sensor is silent past stale_after_s"),
+    "gateway_ble_sensor_age_seconds": ("gauge", "seconds since a BLE sensor's last new measurement"),
+}
+
+
 def _describe(core: Core) -> None:
-    m = core.metrics
-    m.describe("gateway_ble_adverts_total", "counter", "BLE advertisements heard (any device)")
-    m.describe("gateway_ble_readings_total", "counter", "readings published per BLE sensor")
-    m.describe("gateway_ble_coalesced_total", "counter", "repeated adverts folded into the previous reading")
-    m.describe("gateway_ble_rejected_total", "counter", "adverts of configured sensors rejected, by reason")
-    m.describe("gateway_ble_scanner_restarts_total", "counter", "scanner restarts by the watchdog")
-    m.describe("gateway_ble_adapter_up", "gauge", "1 while the Bluetooth adapter is scanning")
-    m.describe("gateway_ble_sensor_stale", "gauge", "1 while a BLE sensor is silent past stale_after_s")
-    m.describe("gateway_ble_sensor_age_seconds", "gauge", "seconds since a BLE sensor's last new measurement")
+    for name, (kind, help_text) in METRICS.items():
+        core.metrics.describe(name, kind, help_text)
 
 
 def _sim_factory(

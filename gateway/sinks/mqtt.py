@@ -339,10 +339,16 @@ def _display_names(config: Any) -> dict[str, str]:
     return names
 
 
+#: name -> (kind, help) of the metrics this module counts
+METRICS = {
+    "gateway_mqtt_connected": ("gauge", "1 while connected to the MQTT broker"),
+    "gateway_mqtt_disconnects_total": ("counter", "MQTT connection losses and failed attempts"),
+    "gateway_mqtt_messages_total": ("counter", "MQTT messages published, by kind"),
+    "gateway_mqtt_rows_total": ("counter", "journal rows drained by the MQTT sink"),
+    "gateway_mqtt_commands_total": ("counter", "MQTT commands received, by result"),
+}
+
+
 def _describe(core: Core) -> None:
-    m = core.metrics
-    m.describe("gateway_mqtt_connected", "gauge", "1 while connected to the MQTT broker")
-    m.describe("gateway_mqtt_disconnects_total", "counter", "MQTT connection losses and failed attempts")
-    m.describe("gateway_mqtt_messages_total", "counter", "MQTT messages published, by kind")
-    m.describe("gateway_mqtt_rows_total", "counter", "journal rows drained by the MQTT sink")
-    m.describe("gateway_mqtt_commands_total", "counter", "MQTT commands received, by result")
+    for name, (kind, help_text) in METRICS.items():
+        core.metrics.describe(name, kind, help_text)

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from gateway import __version__
 from gateway.config import GatewayConfig
+from gateway.control.values import AuditEntry
 from gateway.metrics import Metrics
 from gateway.report.door import Reports
 from gateway.report.meters import EnergyRow, MeterTotals
@@ -83,18 +84,6 @@ class SystemView:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRow:
-    """One line of the action log (from the control audit or the web's own user changes)."""
-
-    time: datetime
-    user: str
-    action: str
-    subject: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True, slots=True)
 class AlertRow:
     """An alert for the top of the overview."""
 
@@ -136,18 +125,18 @@ class Backend:
         started_monotonic: float | None = None,
     ) -> None:
         self.config = config
+        self.tz = ZoneInfo(config.site.timezone)
         self.control = control
         self.metrics = metrics
         self.state = state
+        self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self.journal = journal
         self.archive = archive
         self._now_ns = clock_now_ns
         self._clock_status = clock_status
-        self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self._meters = MeterTotals(config=config, archive=archive, now=self.now)
         self.reports = Reports(config=config, archive=archive, now=self.now)  # Énergie signatures, public page
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
-        self.tz = ZoneInfo(config.site.timezone)
 
     # ---- time -----------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -202,9 +191,9 @@ class Backend:
         self.control.cancel_override(override_id, user=user)
 
     # ---- action log -------------------------------------------------------------------------
-    def actions(self, limit: int = 200) -> list[ActionRow]:
+    def actions(self, limit: int = 200) -> list[AuditEntry]:
         """Control changes and account changes, newest first."""
-        rows = [ActionRow(e.time, e.user, e.action, e.subject, e.old, e.new) for e in self.control.audit_log(limit)]
+        rows: list[AuditEntry] = list(self.control.audit_log(limit))
         rows.extend(self._web_actions(limit))
         rows.sort(key=lambda r: r.time, reverse=True)
         return rows[:limit]
@@ -213,7 +202,7 @@ class Backend:
         """Record an account change (user added/removed, password changed) in the control audit log."""
         self.control.record_action(user, action, subject, old, new)
 
-    def _web_actions(self, limit: int) -> list[ActionRow]:
+    def _web_actions(self, limit: int) -> list[AuditEntry]:
         """Account changes an older version wrote to ``web-audit.jsonl`` (read, never written now)."""
         try:
             lines = self._web_audit.read_text(encoding="utf-8").splitlines()[-limit:]
@@ -224,7 +213,8 @@ class Backend:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 raw = json.loads(line)
                 out.append(
-                    ActionRow(
+                    AuditEntry(
+                        0,  # not a row of the settings store
                         datetime.fromisoformat(raw["time"]),
                         raw["user"],
                         raw["action"],
@@ -418,13 +408,7 @@ class Backend:
         return Series(fld, tuple(t for t, _ in points), tuple(v for _, v in points))
 
     def _archive_hourly(
-        self,
-        *,
-        device: str,
-        field: str,
-        start: datetime,
-        end: datetime,
-        by_zone: tuple[str, str] | None = None,
+        self, *, device: str, field: str, start: datetime, end: datetime, by_zone: tuple[str, str] | None = None
     ) -> list[tuple[int, float]]:
         """``(hour start epoch s, mean)`` pairs from the archive (adapter over gateway.archive)."""
         if self.archive is None:
