@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.gpio import Edge, GpioBank
 from gateway.control.clock_steps import closer
@@ -32,13 +32,18 @@ from gateway.words import say
 from rules.config import MODES, Period, Site, Slot, ZoneSpec, site_from_config
 from rules.types import Booking, InputState, LightOverride, Memory, SensorValue, State
 
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.core import Core
+
+
 log = logging.getLogger("gateway.control")
 
 #: ``raise_event(kind, severity, message, subject)``: how a skipped row is said.
 RaiseEvent = Callable[[str, str, str, str], None]
 
 
-def effective_site(config: Any, store: SettingsStore) -> Site:
+def effective_site(config: GatewayConfig, store: SettingsStore) -> Site:
     """The configured site with the schedule edits of the settings store layered over it."""
     site = site_from_config(config)
     weeks = store.weeks()
@@ -61,7 +66,7 @@ def effective_site(config: Any, store: SettingsStore) -> Site:
     return site.model_copy(update={"zones": tuple(zones)})
 
 
-def relevant_devices(config: Any) -> frozenset[str]:
+def relevant_devices(config: GatewayConfig) -> frozenset[str]:
     """The devices whose readings the rules use (zone sensors, outdoor sensors, leak meters)."""
     devices: set[str] = set()
     for building in config.buildings.values():
@@ -80,8 +85,8 @@ class Inputs:
     def __init__(
         self,
         *,
-        config: Any,
-        core: Any,
+        config: GatewayConfig,
+        core: Core,
         store: SettingsStore,
         raise_event: RaiseEvent,
         lang: str = "fr",

@@ -26,7 +26,7 @@ import logging
 import math
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.gpio import Edge, GpioBank
 from gateway.clock import sleep as monotonic_sleep
@@ -43,6 +43,11 @@ from gateway.model import Event, Reading
 from gateway.service import StopPhase
 from rules import engine
 from rules.types import Decision, RelayState, State
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.core import Core
+
 
 log = logging.getLogger("gateway.control")
 
@@ -61,8 +66,8 @@ class ControlService:
     def __init__(
         self,
         *,
-        config: Any,
-        core: Any,
+        config: GatewayConfig,
+        core: Core,
         bank: GpioBank,
         store: SettingsStore,
         control: Control,

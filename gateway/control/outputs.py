@@ -23,12 +23,14 @@ from gateway.model import Reading
 from gateway.words import say
 
 if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.core import Core
     from rules.types import Decision
 
 log = logging.getLogger("gateway.control")
 
 
-def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
+def bank_from_config(config: GatewayConfig, pin_factory: Any) -> GpioBank:
     """The GPIO bank of ``[gpio]`` on ``pin_factory``."""
     relays = [
         RelaySpec(name, r.pin, active_high=r.active_high, boot_on=r.boot == "on")
@@ -49,7 +51,7 @@ def bank_from_config(config: Any, pin_factory: Any) -> GpioBank:
     return GpioBank(relays=relays, inputs=inputs, pin_factory=pin_factory)
 
 
-def claim_outputs(config: Any, pin_factory: Any) -> GpioBank | None:
+def claim_outputs(config: GatewayConfig, pin_factory: Any) -> GpioBank | None:
     """Claim every relay at its declared boot state (``None`` when nothing is wired)."""
     if not (config.gpio.relays or config.gpio.inputs):
         return None
@@ -58,7 +60,7 @@ def claim_outputs(config: Any, pin_factory: Any) -> GpioBank | None:
     return bank
 
 
-def journal_point(core: Any, measurement: str, tags: Mapping[str, str], fields: dict[str, Any], now_ns: int) -> None:
+def journal_point(core: Core, measurement: str, tags: Mapping[str, str], fields: dict[str, Any], now_ns: int) -> None:
     """Publish one point of control (relay, input, climate); a clock not set loses the point, not the switch."""
     try:
         reading = Reading.make(measurement, tags, fields, time_ns=now_ns)
@@ -71,7 +73,7 @@ def journal_point(core: Any, measurement: str, tags: Mapping[str, str], fields: 
 class Outputs:
     """The relays of the bank as the control loop drives them: levels, switch times, failures."""
 
-    def __init__(self, *, config: Any, core: Any, bank: GpioBank, lang: str) -> None:
+    def __init__(self, *, config: GatewayConfig, core: Core, bank: GpioBank, lang: str) -> None:
         self.core = core
         self.bank = bank
         self.lang = lang

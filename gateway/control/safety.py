@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.gpio import GpioBank
 from gateway.clock import Clock
 from gateway.words import say
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+
 
 log = logging.getLogger("gateway.control")
 
@@ -25,7 +29,7 @@ RULES_FAIL_LIMIT = 2
 
 
 
-def safe_levels(config: Any, bank: GpioBank) -> dict[str, bool]:
+def safe_levels(config: GatewayConfig, bank: GpioBank) -> dict[str, bool]:
     """The level each output takes while the rules cannot run (docs/control.md, "Safe by default").
 
     A heater relay: off. A pilot-wire pair: the hors-gel order (minus only), so convectors keep

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from astral import LocationInfo
@@ -22,13 +22,19 @@ from gateway.model import Event
 from rules.config import Site
 from rules.types import Decision, InputState
 
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.core import Core
+    from gateway.schema.site import SiteConfig
+
+
 _SUN_CACHE: dict[tuple[float, float, str], tuple[datetime | None, datetime | None]] = {}
 
 
 class StatusBuilder:
     """Builds the :class:`Evaluation` of each decision for one configuration."""
 
-    def __init__(self, *, config: Any, core: Any, bank: GpioBank, lang: str) -> None:
+    def __init__(self, *, config: GatewayConfig, core: Core, bank: GpioBank, lang: str) -> None:
         self.config = config
         self.core = core
         self.bank = bank
@@ -124,7 +130,7 @@ class StatusBuilder:
         return tuple(sorted(out, key=lambda a: a.time, reverse=True))
 
 
-def sun_times(site: Any, now: datetime) -> tuple[datetime | None, datetime | None]:
+def sun_times(site: SiteConfig, now: datetime) -> tuple[datetime | None, datetime | None]:
     """Today's sunrise and sunset at the site (astral), cached per local day."""
     tz = ZoneInfo(site.timezone)
     day = now.astimezone(tz).date()
