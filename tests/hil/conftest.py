@@ -192,7 +192,8 @@ async def running_village(
         clock=clock,
         pin_factory=factory,
         http=f"127.0.0.1:{free_port()}",
-        hooks=Hooks(plant=True, control_startup_grace_s=0.0, plant_period_s=3600.0, **hooks),
+        # the story's defaults, each overridable by the test (plant_period_s, plant_initial_c, ...)
+        hooks=Hooks(**{"plant": True, "control_startup_grace_s": 0.0, "plant_period_s": 3600.0, **hooks}),
     )
     daemon = Daemon(config, options)
     daemon.build()
