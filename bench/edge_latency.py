@@ -33,6 +33,7 @@ from gpiozero.pins.mock import MockFactory
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon, RunOptions
+from gateway.hooks import Hooks
 from gateway.model import Reading
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +94,7 @@ async def main(samples: int) -> dict[str, float]:
         clock=clock,
         pin_factory=factory,
         http=f"127.0.0.1:{free_port()}",
-        extras={"plant_period_s": 2.0, "sim_ble_interval_s": 1.0, "control_startup_grace_s": 0.0},
+        hooks=Hooks(plant_period_s=2.0, sim_ble_interval_s=1.0, control_startup_grace_s=0.0),
     )
     meters = [
         asyncio.create_task(serve_simulated_meters(bus, port=modbus_port)) for bus in config.buses.values()

@@ -161,7 +161,7 @@ async def run_gateway(port: int, state_dir: Path, influx_port: int, args: argpar
     )
     spec = BusSpec("bench", TcpLink("127.0.0.1", port), devices, timeout_s=1.0)
     if not args.idle:
-        daemon.services.append(ModbusBusService(BusPoller(spec, CoreReporter(core), wall_ns=core.clock.time_ns)))
+        daemon.add_service(ModbusBusService(BusPoller(spec, CoreReporter(core), wall_ns=core.clock.time_ns)))
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
     figures = await measure(

@@ -38,6 +38,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from drivers.profiles import available_profiles
+
 Function = Literal["input", "holding"]
 RegType = Literal["uint16", "int16", "uint32", "int32", "uint64", "int64", "float32"]
 WordOrder = Literal["big", "little"]
@@ -369,8 +371,6 @@ def parse_profile(text: str, *, where: str = "<profile>", draft: bool = False) -
 
 def profile_names() -> set[str]:
     """Names of the shipped profiles."""
-    from drivers.profiles import available_profiles
-
     return available_profiles()
 
 

@@ -279,15 +279,9 @@ class StampingRecorder:
         return getattr(self._inner, name)
 
 
-def guard_for(config: Any, core: Any, options: Any) -> ClockGuard:
-    """The daemon's one :class:`ClockGuard`, created on first use (control and system share it).
-
-    Kept in ``options.extras["clock_guard"]`` so that whichever subsystem builds first creates
-    it; the journal of ``core`` is wrapped once so readings are stamped.
-    """
-    guard = options.extras.get("clock_guard")
-    if isinstance(guard, ClockGuard):
-        return guard
+def guard_for(config: Any, core: Any) -> ClockGuard:
+    """The daemon's one :class:`ClockGuard` (the daemon builds it once and hands it to control and
+    system); the journal of ``core`` is wrapped once so readings are stamped."""
     guard = ClockGuard(
         policy=config.service.clock,
         clock=core.clock,
@@ -295,7 +289,6 @@ def guard_for(config: Any, core: Any, options: Any) -> ClockGuard:
         metrics=core.metrics,
         on_event=core.raise_event,
     )
-    options.extras["clock_guard"] = guard
     if not isinstance(core.journal, StampingRecorder):
         core.journal = StampingRecorder(core.journal, guard)
     return guard

@@ -1,7 +1,12 @@
-"""Wiring only: configuration -> services -> one TaskGroup; orderly stop on SIGTERM/SIGINT.
+"""Wiring only: configuration -> parts, built in order as typed objects -> one TaskGroup; orderly stop.
 
-Start-up order: relay boot states (``gateway.services.control.claim_outputs``, the first line
-of ``build()``) before anything else; then every service's ``prepare()`` and task.
+Start-up order (:meth:`Daemon.build`, each step a typed call whose inputs are the parts built
+before it): relay boot states (:func:`gateway.control.outputs.claim_outputs`) before anything
+else — no file opened, no heavy import —; the journal and the core; the clock guard; control
+(settings store, façade, loop, the demo's plant); system (clock, systemd, health checks); Modbus;
+BLE; the journal's services, the archive and the InfluxDB sinks; reporting; MQTT; the admin page.
+Everything built is kept in one frozen :class:`Parts`; the test and simulation knobs come in one
+frozen :class:`gateway.hooks.Hooks`. Then every service's ``prepare()`` and task, in that order.
 Shutdown: producers stop (control puts every relay back to its boot state), the journal commits,
 sinks flush, the rest stops.
 """
@@ -10,19 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig
-from gateway.core import Core
+from gateway.control.outputs import claim_outputs
+from gateway.hooks import Hooks
 from gateway.metrics import Metrics
+from gateway.reload import reload_config
 from gateway.service import Service, StopPhase
-from gateway.services import SUBSYSTEMS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from drivers.gpio import GpioBank
+    from gateway.archive import Archive
+    from gateway.clock_guard import ClockGuard
+    from gateway.control.facade import Control
+    from gateway.control.loop import ControlService
+    from gateway.core import Core
+    from gateway.plant import Plant
+    from gateway.services.system import HealthCheck
+    from gateway.services.web import WebService
 
 log = logging.getLogger("gateway.daemon")
 
@@ -35,8 +53,26 @@ class RunOptions:
     http: str | None = None  # "HOST:PORT" for the admin page, overrides [web].listen
     demo: bool = False  # simulated village: sim servers, MockFactory pins, simulated BLE
     clock: Clock = field(default_factory=SystemClock)
-    pin_factory: Any = None  # gpiozero pin factory; MockFactory in the demo and tests
-    extras: dict[str, Any] = field(default_factory=dict)  # test and simulation hooks
+    pin_factory: object = None  # gpiozero pin factory; MockFactory in the demo and tests
+    hooks: Hooks = field(default_factory=Hooks)  # test and simulation knobs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parts:
+    """Everything :meth:`Daemon.build` made, in the order it made it."""
+
+    bank: GpioBank | None  # the relays, claimed first (None: nothing wired)
+    pins: object  # the pin factory the bank (and the demo's plant) use
+    core: Core
+    guard: ClockGuard
+    control: Control
+    control_service: ControlService
+    plant: Plant | None  # the demo's (or a test's) simulated rooms
+    ble_silenced: set[str]  # simulated BLE sensors that stop advertising (shared by plant and radio)
+    health_checks: Mapping[str, HealthCheck]
+    archive: Archive | None
+    web: WebService | None
+    services: tuple[Service, ...]
 
 
 class Daemon:
@@ -46,31 +82,97 @@ class Daemon:
         self.config = config
         self.options = options or RunOptions()
         self.metrics = Metrics()
-        self.core: Core | None = None
-        self.services: list[Service] = []
+        self.bank: GpioBank | None = None  # claimed before anything else (kept if the build fails later)
+        self.parts: Parts | None = None
+        self.reexec_requested = False  # a reload accepted a new configuration: re-execute after stopping
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload_requested = asyncio.Event()
 
+    @property
+    def core(self) -> Core | None:
+        """The core, once built."""
+        return self.parts.core if self.parts is not None else None
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """The services, in start order (none before :meth:`build`)."""
+        return self.parts.services if self.parts is not None else ()
+
     def build(self) -> Core:
-        """Relays to their boot state; then open the journal, build the core and every service.
+        """Relays to their boot state; then open the journal, build the core and every part, in order.
 
         The GPIO bank is claimed before anything else (no file opened, no heavy import), so a
         start that fails afterwards (a corrupt file, a bad port) still leaves the relays safe.
+        The subsystems' builders are imported only then (the one place our modules load lazily).
         """
-        from gateway.services.control import claim_outputs
+        config, options, hooks = self.config, self.options, self.options.hooks
+        pins = self._pins()
+        if self.bank is None:
+            self.bank = claim_outputs(config, pins)
 
-        claim_outputs(self.config, self.options)
-
+        from gateway.clock_guard import guard_for
+        from gateway.core import Core
         from gateway.journal import open_journal
+        from gateway.services import ble, control, modbus, mqtt, reporting, sinks, system, web
 
-        journal = open_journal(self.config, metrics=self.metrics, clock=self.options.clock)
-        self.core = Core(config=self.config, clock=self.options.clock, journal=journal, metrics=self.metrics)
-        self.services = []
-        for module_name in SUBSYSTEMS:
-            module = importlib.import_module(module_name)
-            self.services.extend(module.build(self.config, self.core, self.options))
-        return self.core
+        journal = open_journal(config, metrics=self.metrics, clock=options.clock)
+        core = Core(config=config, clock=options.clock, journal=journal, metrics=self.metrics)
+        guard = guard_for(config, core)  # wraps the journal: readings are stamped while the clock is untrusted
+        silenced: set[str] = set()
+        ctl = control.build(
+            config, core, bank=self.bank, pins=pins, guard=guard, hooks=hooks, demo=options.demo, ble_silenced=silenced
+        )
+        checks: dict[str, HealthCheck] = {"rules tick": ctl.service.tick_health, **system.health_checks(config, core)}
+        clock_and_systemd = system.build(config, core, guard=guard, checks=checks, notifier=hooks.notifier)
+        buses = modbus.build(config, core)
+        temperature = ctl.plant.temperature if ctl.plant is not None else None
+        scanner = ble.build(
+            config, core, hooks=hooks, demo=options.demo, zone_temperature=temperature, silenced=silenced
+        )
+        stores = sinks.build(config, core)
+        uploads = reporting.build(config, core, control=ctl.control, guard=guard, archive=stores.archive)
+        brokers = mqtt.build(config, core, control=ctl.control)
+        page = web.build(config, core, control=ctl.control, guard=guard, archive=stores.archive, http=options.http)
+        services: tuple[Service, ...] = (
+            *ctl.services,
+            *clock_and_systemd,
+            *buses,
+            *scanner,
+            *stores.services,
+            *uploads,
+            *brokers,
+            *([page] if page is not None else []),
+        )
+        self.parts = Parts(
+            bank=self.bank,
+            pins=pins,
+            core=core,
+            guard=guard,
+            control=ctl.control,
+            control_service=ctl.service,
+            plant=ctl.plant,
+            ble_silenced=silenced,
+            health_checks=checks,
+            archive=stores.archive,
+            web=page,
+            services=services,
+        )
+        return core
+
+    def add_service(self, service: Service) -> None:
+        """One more service after the built ones (a benchmark's workload, a test's synthetic source)."""
+        if self.parts is None:
+            raise RuntimeError("build() the daemon before adding services")
+        self.parts = replace(self.parts, services=(*self.parts.services, service))
+
+    def _pins(self) -> object:
+        """The pin factory: the one given, or simulated pins in the demo (the plant and tests share them)."""
+        if self.options.pin_factory is None and self.options.demo:
+            from gpiozero.pins.mock import MockFactory
+
+            self.options.pin_factory = MockFactory()
+        return self.options.pin_factory
 
     def stop(self) -> None:
         """Ask the daemon to stop (thread-unsafe: call from the loop)."""
@@ -82,7 +184,7 @@ class Daemon:
 
     async def run(self) -> None:
         """Run until :meth:`stop` or a signal."""
-        if self.core is None:
+        if self.parts is None:
             self.build()
         for service in self.services:
             service.prepare()
@@ -127,6 +229,4 @@ class Daemon:
 
     async def _reload(self) -> None:
         """Re-read the configuration; keep running on the old one if the new one is invalid."""
-        from gateway.reload import reload_config
-
         await reload_config(self)

@@ -40,7 +40,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from drivers.sim.climate import Climate
+from gateway.archive import Archive, read_hours
+from gateway.clock import SystemClock
 from gateway.model import Reading
+from gateway.schema.report import outdoor_sensor
+from rules.lighting import sun_of
+from rules.schedule import evaluate
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
@@ -130,8 +136,6 @@ class VillageHistory:
     """The simulated village, stepped one hour at a time from ``start``."""
 
     def __init__(self, config: Any, *, start: datetime, seed: int) -> None:
-        from drivers.sim.climate import Climate
-
         self.config = config
         self.site = config.site.id
         self.tz = ZoneInfo(config.site.timezone)
@@ -186,8 +190,6 @@ class VillageHistory:
 
     def _target(self, zone: _Zone, t_ns: int, *, managed: bool) -> tuple[float | None, bool]:
         """The zone's target this hour and whether its schedule says it is occupied."""
-        from rules.schedule import evaluate
-
         heating = zone.heating
         sp = heating.setpoints
         mid = t_ns + HOUR_NS // 2
@@ -236,8 +238,6 @@ class VillageHistory:
     # ---- façades --------------------------------------------------------------------------------
     def lighting_switches(self, day: date, *, managed: bool) -> Iterator[Reading]:
         """The façade and street circuits' switches of local ``day`` (evening) and the next morning."""
-        from rules.lighting import sun_of
-
         site = self.config.site
         for circuit in self.config.lighting.circuits.values():
             if circuit.kind not in {"facade", "street"} or not circuit.dusk_to_dawn:
@@ -280,8 +280,6 @@ def _local_ns(day: date, clock: str, tz: ZoneInfo, *, after: int) -> int:
 
 
 def _outdoor_sensors(config: Any) -> list[str]:
-    from gateway.schema.report import outdoor_sensor
-
     names = {
         z.heating.outdoor_sensor
         for b in config.buildings.values()
@@ -322,8 +320,6 @@ def seed_history(
 ) -> SeedResult:
     """Write ``days`` of simulated history ending at ``end`` (default: the current hour) into the archive
     at ``path``, if it holds no hour yet. The file is built beside it and moved into place when complete."""
-    from gateway.archive import Archive, read_hours
-    from gateway.clock import SystemClock
 
     if days <= 0:
         return SeedResult(False, "no history asked for")

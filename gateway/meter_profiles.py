@@ -39,7 +39,14 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.modbus_profile import ProfileError, load_profile, profile_names, shipped_profile_text
+from drivers.modbus_profile import (
+    ProfileError,
+    format_field,
+    load_profile,
+    parse_profile,
+    profile_names,
+    shipped_profile_text,
+)
 from gateway.config_problems import MAX_DEPTH, depth_problem, syntax_problem
 from gateway.errors import ConfigProblem
 from gateway.tomlpos import locate, parse_path, quick_depth
@@ -110,8 +117,6 @@ def load_meter_profile(ref: str, *, base_dir: Path | None, draft: bool = False) 
 
 def load_profile_file(path: Path, *, draft: bool = False) -> Profile:
     """A profile of one's own from ``path``, validated like a shipped one."""
-    from drivers.modbus_profile import parse_profile
-
     where = str(path)
     text = _read(path)
     try:
@@ -135,7 +140,6 @@ def problem_of(exc: ProfileError) -> ConfigProblem | None:
     """An error inside a profile file as a configuration problem (``None``: the reference's own)."""
     if exc.file is None:
         return None
-    from drivers.modbus_profile import format_field
 
     return ConfigProblem(exc.file, format_field(exc.field), exc.reason, exc.line)
 

@@ -13,10 +13,11 @@ Rules of this module:
   integrates exactly over the time elapsed since the previous one (monotonic time: a step of the
   wall clock is not an hour of heating), so any step length is stable;
 - sensors configured as BLE thermometers are not published here: the simulated BLE radio sends
-  real advertisements carrying the plant's temperature (``options.extras["sim_zone_temperature"]``);
+  real advertisements carrying the plant's temperature (:meth:`Plant.temperature`, handed to the
+  simulated radio by the daemon);
 - a sensor can be silenced (:meth:`Plant.silence`) to exercise the rules' fail-safe: a thermometer
   published here stops, and a BLE one is put in the simulated radio's ``silenced`` set
-  (``options.extras["sim_ble_silenced"]``, shared with :mod:`gateway.services.ble`);
+  (``Parts.ble_silenced``, shared with :mod:`gateway.services.ble`);
 - ``[[simulation.outages]]`` silence their sensor while they last. The demo runs on today's date,
   not on the simulated week's, so each outage recurs every week at its weekday and local time
   (``mairie-t1``, Wednesday 02:00 for 3 h in examples/village.toml); it is resumed when it ends.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,8 +43,9 @@ from drivers.sim.emitters import PilotWireConvector, RelayHeater
 from drivers.sim.weather import Weather
 from drivers.sim.zone_model import ZoneModel
 from drivers.sim.zone_params import ZoneParams
+from gateway.hooks import Hooks
 from gateway.model import Reading
-from gateway.service import Service, StopPhase
+from gateway.service import StopPhase
 
 log = logging.getLogger("gateway.plant")
 
@@ -282,19 +285,25 @@ def _zone_model(
     return params, PilotWireConvector(power, sp.confort, eco, frost)
 
 
-def build_plant(config: Any, core: Any, options: Any, control: Any) -> list[Service]:
-    """The plant of the demo (or of a test asking for it), sharing the control service's pins."""
-    extras = options.extras
-    plant = Plant(
+def build_plant(
+    config: Any,
+    core: Any,
+    *,
+    relay_level: Callable[[str], bool],
+    pins: Any,
+    hooks: Hooks,
+    demo: bool,
+    ble_silenced: set[str],
+) -> Plant:
+    """The plant of the demo (or of a test asking for it), on the control service's pins."""
+    divisor = hooks.plant_capacity_divisor
+    return Plant(
         config=config,
         core=core,
-        relay_level=control.bank.get,
-        period_s=float(extras.get("plant_period_s", 10.0)),
-        capacity_divisor=float(extras.get("plant_capacity_divisor", 10.0 if options.demo else 1.0)),
-        initial_c=extras.get("plant_initial_c"),
-        pins=options.pin_factory,
-        ble_silenced=extras.setdefault("sim_ble_silenced", set()),
+        relay_level=relay_level,
+        period_s=hooks.plant_period_s,
+        capacity_divisor=divisor if divisor is not None else (10.0 if demo else 1.0),
+        initial_c=dict(hooks.plant_initial_c) if hooks.plant_initial_c is not None else None,
+        pins=pins,
+        ble_silenced=ble_silenced,
     )
-    extras["plant"] = plant
-    extras.setdefault("sim_zone_temperature", plant.temperature)
-    return [plant]

@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.reload")
 
-#: ``daemon.options.extras`` key set when the process must re-execute after stopping.
-REEXEC_KEY = "reexec"
-
-
 async def reload_config(daemon: Daemon) -> bool:
     """Validate the file again; return whether the new configuration was accepted. Never raises.
 
@@ -84,7 +80,7 @@ def _reload(daemon: Daemon) -> bool:
     changed = sorted(name for name in type(new).model_fields if getattr(new, name) != getattr(old, name))
     log.info("reload: configuration changed (%s); restarting in place to apply it", ", ".join(changed))
     notifier.notify(reloading=True, status=f"reloading: {', '.join(changed)} changed")
-    daemon.options.extras[REEXEC_KEY] = True
+    daemon.reexec_requested = True
     daemon.stop()
     return True
 
@@ -103,7 +99,7 @@ def _refused(daemon: Daemon, status: str, event: str) -> None:
 
 def reexec_if_requested(daemon: Daemon) -> None:
     """After the daemon stopped: re-execute this process if a reload asked for it."""
-    if not daemon.options.extras.get(REEXEC_KEY):
+    if not daemon.reexec_requested:
         return
     argv = [sys.executable, *sys.orig_argv[1:]]
     log.info("re-executing: %s", " ".join(argv))
@@ -115,8 +111,7 @@ def reexec_if_requested(daemon: Daemon) -> None:
 
 
 def _notifier(daemon: Daemon) -> Notifier:
-    notifier = daemon.options.extras.get("notifier")
-    return notifier if isinstance(notifier, Notifier) else Notifier.from_environment()
+    return daemon.options.hooks.notifier or Notifier.from_environment()
 
 
 def _event(daemon: Daemon, message: str) -> None:

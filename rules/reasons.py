@@ -15,8 +15,10 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from rules.types import ParamValue, Reason
+if TYPE_CHECKING:
+    from rules.types import ParamValue, Reason
 
 Lang = str
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.model import Command, Event, FieldValue, Severity
 from rules.config import Mode
+from rules.reasons import render
 
 ParamValue = str | int | float | bool
 
@@ -48,8 +49,6 @@ class Reason:
 
     def text(self, lang: str = "fr") -> str:
         """The reason in plain words (``"fr"`` or ``"en"``)."""
-        from rules.reasons import render
-
         return render(self, lang)
 
 

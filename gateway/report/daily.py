@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from gateway.report import degree_days as dd
 from gateway.report.meters import SETTLED_S, configured_meters, meter_field
 from gateway.report.reader import ArchiveReader
+from gateway.schema.report import outdoor_sensor
 
 NS = 1_000_000_000
 
@@ -55,8 +56,6 @@ class DailyFigures:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         station: Mapping[date, float] | None = None,
     ) -> None:
-        from gateway.schema.report import outdoor_sensor
-
         self.config = config
         self.archive = archive
         self.tz = ZoneInfo(config.site.timezone)

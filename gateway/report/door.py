@@ -20,6 +20,7 @@ from gateway.report.daily import DailyFigures
 from gateway.report.meters import year_ago_date
 from gateway.report.public import TTL_S, PublicPage, PublicView, comparable_start, periods
 from gateway.report.refresh import Refreshing
+from gateway.report.station_csv import StationCsvError, load
 
 log = logging.getLogger("gateway.report")
 
@@ -36,8 +37,6 @@ class EmptyArchive:
 
 def load_station(config: Any) -> dict[date, float]:
     """The station's degree-days of ``[report] degree_days_csv``, or nothing (logged) if unreadable."""
-    from gateway.report.station_csv import StationCsvError, load
-
     path = config.report.degree_days_csv
     if path is None:
         return {}

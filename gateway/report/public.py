@@ -26,6 +26,7 @@ from gateway.report.compare import MIN_COVERAGE, compare_building
 from gateway.report.daily import DailyFigures
 from gateway.report.meters import year_ago_date
 from gateway.report.refresh import Refreshing
+from rules.lighting import dusk_to_dawn_hours
 
 #: How long a computed view is served before it is computed again (seconds).
 TTL_S = 600.0
@@ -140,8 +141,6 @@ def _zone(figures: DailyFigures, building: str, zone_id: str, name: str, *, firs
 
 
 def _facades(figures: DailyFigures, building: str, first: date, last: date) -> tuple[PublicFacade, ...]:
-    from rules.lighting import dusk_to_dawn_hours
-
     config = figures.config
     out = []
     for circuit in config.lighting.circuits.values():

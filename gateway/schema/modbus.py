@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
+from drivers.modbus_plan import plan_blocks
+from drivers.modbus_profile import ProfileError
 from gateway.errors import ConfigProblem
+from gateway.meter_profiles import load_meter_profile, problem_of
 from gateway.schema.base import Ident, Section
 
 if TYPE_CHECKING:
@@ -50,9 +53,6 @@ class ModbusDeviceConfig(Section):
     @model_validator(mode="after")
     def _find_profile(self, info: ValidationInfo) -> ModbusDeviceConfig:
         """Find and compile the profile now; an error is kept for :func:`cross_check` to report."""
-        from drivers.modbus_profile import ProfileError
-        from gateway.meter_profiles import load_meter_profile
-
         context = info.context if isinstance(info.context, dict) else {}
         base = context.get("base_dir")
         base_dir = Path(base) if base is not None else None
@@ -82,7 +82,6 @@ class ModbusDeviceConfig(Section):
         if self._profile_error is not None:
             raise self._profile_error
         if self._register_map is None:  # built without validation (model_construct): a shipped name
-            from gateway.meter_profiles import load_meter_profile
 
             self._register_map = load_meter_profile(self.profile, base_dir=None)
         profile: Profile = self._register_map
@@ -132,8 +131,6 @@ def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
     TCP host and port): one task owns one bus. On RS-485, ``timeout_s`` must leave time for the
     largest request and reply of its meters at the line's baud rate.
     """
-    from gateway.meter_profiles import problem_of
-
     problems: list[tuple[str, str] | ConfigProblem] = []
     buildings = config.buildings  # type: ignore[attr-defined]
     seen: dict[str, str] = {}
@@ -176,9 +173,6 @@ def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
 
 def _profile_problem(dev: ModbusDeviceConfig, bus_kind: str) -> tuple[tuple[str, str] | None, int]:
     """``((field, reason) or None, registers in the device's largest request)``."""
-    from drivers.modbus_plan import plan_blocks
-    from drivers.modbus_profile import ProfileError
-
     try:
         profile = dev.meter_profile
     except ProfileError as exc:

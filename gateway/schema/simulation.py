@@ -33,6 +33,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
+from drivers.sim import one_node, zone_params
+from drivers.sim.archetypes import ArchetypeError, ArchetypeParams, archetype_names, load_archetype
+from drivers.sim.weather import PRESETS
+from drivers.sim.zone_params import SENSOR_LAG_MIN
 from gateway.schema.base import Section
 from rules.config import Ident, ZoneRef
 
@@ -146,9 +150,6 @@ class SimZoneConfig(Section):
 
     def params(self, *, design_outdoor_c: float = -7.0) -> ZoneParams:
         """The zone model's parameters (:class:`drivers.sim.ArchetypeError` if the figures do not hold)."""
-        from drivers.sim import one_node, zone_params
-        from drivers.sim.zone_params import SENSOR_LAG_MIN
-
         if self.archetype is None:
             shorthand = one_node(
                 self.heat_capacity_kwh_per_k or 0.0,  # validated: both set in this form
@@ -199,8 +200,6 @@ class OutdoorConfig(Section):
 
     def figures(self) -> OutdoorFigures:
         """The values in force: the preset's, with what this table sets."""
-        from drivers.sim.weather import PRESETS
-
         preset = PRESETS[self.preset]
         return OutdoorFigures(
             mean_c=preset.mean_c if self.mean_c is None else self.mean_c,
@@ -278,8 +277,6 @@ class SimulationSection(Section):
 
 def _zone_problems(key: str, zone: SimZoneConfig, design_outdoor_c: float) -> list[tuple[str, str]]:
     """An archetype that exists, overrides within its ranges, figures that make a model."""
-    from drivers.sim.archetypes import ArchetypeError, ArchetypeParams, archetype_names, load_archetype
-
     base = f"simulation.zones.{key}"
     if zone.archetype is None:
         return []

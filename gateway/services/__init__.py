@@ -1,17 +1,9 @@
 """Builders turning configuration into services, one module per subsystem.
 
-Each module defines ``build(config, core, options) -> list[Service]``. The daemon calls them
-in :data:`SUBSYSTEMS` order; ``prepare()`` runs in that order too, so control (relay boot
-states) comes first.
+Each module's ``build(config, core, *, ...)`` takes, as typed keyword arguments, the parts built
+before it (the control façade, the clock guard, the archive, the hooks) and returns its services
+(or a small frozen value holding them and what later builders need). :meth:`gateway.daemon.Daemon.build`
+calls them explicitly, in order: control (relay boot states were claimed before anything), system,
+Modbus, BLE, the journal and sinks, reporting, MQTT, the admin page; ``prepare()`` runs in that
+order too.
 """
-
-SUBSYSTEMS = (
-    "gateway.services.control",  # GPIO boot states, rules tick (issue 3)
-    "gateway.services.system",  # clock, notify/watchdog, health (issue 6)
-    "gateway.services.modbus",  # one task per bus (issue 2)
-    "gateway.services.ble",  # passive scanner (issue 4)
-    "gateway.services.sinks",  # journal group commit; InfluxDB v1/v2 sinks (issues 2, 7)
-    "gateway.services.reporting",  # gateway_health and daily summaries for the intercommunality (issue 14)
-    "gateway.services.mqtt",  # MQTT state, events, commands (issue 4)
-    "gateway.services.web",  # admin page (issue 5)
-)

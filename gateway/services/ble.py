@@ -8,21 +8,22 @@ Rules of this module:
 - a sensor silent past its ``stale_after_s`` raises ``sensor_stale`` (warning) and is marked
   unavailable in the state (the rules also see the age of its samples); it raises
   ``sensor_recovered`` when it speaks again;
-- the radio: ``options.extras["ble_radio_factory"]`` (tests), the simulated sensors of
-  :mod:`drivers.sim.ble_adverts` when ``options.demo``, otherwise bleak on ``[ble].adapter``.
-  The demo's thermal model may provide ``options.extras["sim_zone_temperature"]``, a
-  ``(building, zone) -> float | None`` callable, for the simulated sensors to report; a sensor id
-  added to ``options.extras["sim_ble_silenced"]`` (a set) stops advertising (dead battery).
+- the radio: ``Hooks.ble_radio_factory`` (tests), the simulated sensors of
+  :mod:`drivers.sim.ble_adverts` in the demo, otherwise bleak on ``[ble].adapter``. The demo's
+  thermal model provides ``zone_temperature``, a ``(building, zone) -> float | None`` callable,
+  for the simulated sensors to report; a sensor id added to ``silenced`` (a set shared with the
+  plant) stops advertising (dead battery).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from drivers.ble import AdvertListener, BleScanner, BleSensor, RadioFactory, SensorUpdate, bleak_radio_factory
+from drivers.sim.ble_adverts import SimSensor, SimulatedRadio
 from gateway.config import GatewayConfig
 from gateway.core import Core
+from gateway.hooks import Hooks, ZoneTemperature
 from gateway.model import Event, Reading, Unavailable
 from gateway.schema.ble import BindKeyError, BleSensorConfig
 from gateway.service import Service, StopPhase
@@ -117,22 +118,27 @@ def _sensor(cfg: BleSensorConfig) -> BleSensor:
     return BleSensor(cfg.id, cfg.address, cfg.format, key, cfg.stale_after_s)
 
 
+#: name -> (kind, help) of the metrics this module counts
+METRICS = {
+    "gateway_ble_adverts_total": ("counter", "BLE advertisements heard (any device)"),
+    "gateway_ble_readings_total": ("counter", "readings published per BLE sensor"),
+    "gateway_ble_coalesced_total": ("counter", "repeated adverts folded into the previous reading"),
+    "gateway_ble_rejected_total": ("counter", "adverts of configured sensors rejected, by reason"),
+    "gateway_ble_scanner_restarts_total": ("counter", "scanner restarts by the watchdog"),
+    "gateway_ble_adapter_up": ("gauge", "1 while the Bluetooth adapter is scanning"),
+    "gateway_ble_sensor_stale": ("gauge", "1 while a BLE sensor is silent past stale_after_s"),
+    "gateway_ble_sensor_age_seconds": ("gauge", "seconds since a BLE sensor's last new measurement"),
+}
+
+
 def _describe(core: Core) -> None:
-    m = core.metrics
-    m.describe("gateway_ble_adverts_total", "counter", "BLE advertisements heard (any device)")
-    m.describe("gateway_ble_readings_total", "counter", "readings published per BLE sensor")
-    m.describe("gateway_ble_coalesced_total", "counter", "repeated adverts folded into the previous reading")
-    m.describe("gateway_ble_rejected_total", "counter", "adverts of configured sensors rejected, by reason")
-    m.describe("gateway_ble_scanner_restarts_total", "counter", "scanner restarts by the watchdog")
-    m.describe("gateway_ble_adapter_up", "gauge", "1 while the Bluetooth adapter is scanning")
-    m.describe("gateway_ble_sensor_stale", "gauge", "1 while a BLE sensor is silent past stale_after_s")
-    m.describe("gateway_ble_sensor_age_seconds", "gauge", "seconds since a BLE sensor's last new measurement")
+    for name, (kind, help_text) in METRICS.items():
+        core.metrics.describe(name, kind, help_text)
 
 
-def _sim_factory(config: GatewayConfig, options: Any) -> RadioFactory:
-    from drivers.sim.ble_adverts import SimSensor, SimulatedRadio
-
-    zone_temperature = options.extras.get("sim_zone_temperature")
+def _sim_factory(
+    config: GatewayConfig, *, zone_temperature: ZoneTemperature | None, interval_s: float, silenced: set[str]
+) -> RadioFactory:
     sensors = []
     for s in config.ble.sensors:
         if not s.enabled:
@@ -152,23 +158,33 @@ def _sim_factory(config: GatewayConfig, options: Any) -> RadioFactory:
         value = zone_temperature(sensor.building, sensor.zone)
         return float(value) if value is not None else None
 
-    interval = float(options.extras.get("sim_ble_interval_s", 5.0))
-    silenced: set[str] = options.extras.setdefault("sim_ble_silenced", set())
     return lambda callback: SimulatedRadio(
-        callback, sensors=sensors, temperature_of=temperature_of, interval_s=interval, silenced=silenced
+        callback, sensors=sensors, temperature_of=temperature_of, interval_s=interval_s, silenced=silenced
     )
 
 
-def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
+def build(
+    config: GatewayConfig,
+    core: Core,
+    *,
+    hooks: Hooks,
+    demo: bool = False,
+    zone_temperature: ZoneTemperature | None = None,
+    silenced: set[str] | None = None,
+) -> list[Service]:
     """The BLE service, or nothing when no sensor is configured."""
     if not config.ble.enabled or not any(s.enabled for s in config.ble.sensors):
         return []
-    extras = getattr(options, "extras", {}) or {}
     fallback = None
-    if "ble_radio_factory" in extras:
-        factory = extras["ble_radio_factory"]
-    elif getattr(options, "demo", False):
-        factory = _sim_factory(config, options)
+    if hooks.ble_radio_factory is not None:
+        factory = hooks.ble_radio_factory
+    elif demo:
+        factory = _sim_factory(
+            config,
+            zone_temperature=hooks.sim_zone_temperature or zone_temperature,
+            interval_s=hooks.sim_ble_interval_s,
+            silenced=silenced if silenced is not None else set(),
+        )
     else:
         passive = config.ble.scanning_mode == "passive"
         factory = bleak_radio_factory(adapter=config.ble.adapter, passive=passive)

@@ -10,8 +10,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-from typing import Any
-
 from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
 from drivers.modbus_link import RtuLink, TcpLink
 from gateway.config import GatewayConfig
@@ -88,7 +86,7 @@ def bus_spec(bus_id: str, bus: TcpBusConfig | RtuBusConfig, core: Core) -> BusSp
     return BusSpec(bus_id, link, devices, timeout_s=bus.timeout_s, max_backoff_s=bus.max_backoff_s)
 
 
-def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
+def build(config: GatewayConfig, core: Core) -> list[Service]:
     """One :class:`ModbusBusService` per bus that has enabled devices."""
     for name, help_text in METRICS.items():
         core.metrics.describe(name, "counter", help_text)

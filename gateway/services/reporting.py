@@ -24,9 +24,17 @@ import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from gateway import __version__
+from gateway.archive import Archive
+from gateway.clock_guard import ClockGuard
+from gateway.config import GatewayConfig
+from gateway.control.facade import Control
+from gateway.core import Core
+from gateway.model import Reading
+from gateway.report.daily import DailyFigures
+from gateway.report.door import load_station
+from gateway.report.summary import daily_readings, health_reading, newest_reading_age_s
 from gateway.service import Service, StopPhase
 
 log = logging.getLogger("gateway.services.reporting")
@@ -47,19 +55,20 @@ class HealthService:
     name = "health"
     stop_phase = StopPhase.PRODUCER
 
-    def __init__(self, *, core: Any, options: Any, interval_s: float) -> None:
+    def __init__(
+        self, *, core: Core, interval_s: float, control: Control | None = None, guard: ClockGuard | None = None
+    ) -> None:
         self.core = core
-        self.options = options
+        self.control = control
+        self.guard = guard
         self.interval_s = interval_s
         self._started = time.monotonic()
 
     def prepare(self) -> None:
         """Nothing before the tasks start."""
 
-    def point(self) -> Any:
+    def point(self) -> Reading:
         """The health point now (from snapshots only)."""
-        from gateway.report.summary import health_reading, newest_reading_age_s
-
         now_ns = self.core.clock.time_ns()
         snapshot = self.core.state.snapshot()
         backlog = 0
@@ -68,11 +77,11 @@ class HealthService:
             with contextlib.suppress(Exception):  # a storage error must not stop the heartbeat
                 backlog = max((s.backlog for s in stats().sinks.values()), default=0)
         alarms = None
-        control = self.options.extras.get("control")
+        control = self.control
         if control is not None:
             with contextlib.suppress(Exception):
                 alarms = sum(1 for a in control.overview().alerts if a.severity == "alarm")
-        guard = self.options.extras.get("clock_guard")
+        guard = self.guard
         return health_reading(
             site=self.core.config.site.id,
             time_ns=now_ns,
@@ -100,10 +109,7 @@ class DailySummaryService:
     name = "daily-summary"
     stop_phase = StopPhase.PRODUCER
 
-    def __init__(self, *, core: Any, archive: Any, state_file: Path) -> None:
-        from gateway.report.daily import DailyFigures
-        from gateway.report.door import load_station
-
+    def __init__(self, *, core: Core, archive: Archive, state_file: Path) -> None:
         self.core = core
         self.state_file = state_file
         self.figures = DailyFigures(config=core.config, archive=archive, now=core.clock.now,
@@ -136,10 +142,8 @@ class DailySummaryService:
             return None
         return first, min(settled, first + timedelta(days=BATCH_DAYS - 1))
 
-    def step(self) -> tuple[list[Any], date] | None:
+    def step(self) -> tuple[list[Reading], date] | None:
         """One pass's points and the last day they cover (blocking: run in a thread)."""
-        from gateway.report.summary import daily_readings
-
         span = self.due(self.core.clock.now())
         if span is None:
             return None
@@ -167,12 +171,20 @@ class DailySummaryService:
             await asyncio.sleep(CHECK_EVERY_S)
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
+def build(
+    config: GatewayConfig,
+    core: Core,
+    *,
+    control: Control | None,
+    guard: ClockGuard | None,
+    archive: Archive | None,
+) -> list[Service]:
     """The health heartbeat and, with an archive, the daily summary (``[report] daily_summary``)."""
     if not config.report.daily_summary:
         return []
-    services: list[Service] = [HealthService(core=core, options=options, interval_s=config.report.health_interval_s)]
-    archive = options.extras.get("archive")
+    services: list[Service] = [
+        HealthService(core=core, control=control, guard=guard, interval_s=config.report.health_interval_s)
+    ]
     if archive is not None:
         state_file = Path(config.service.state_dir) / "report-summary.json"
         services.append(DailySummaryService(core=core, archive=archive, state_file=state_file))

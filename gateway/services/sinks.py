@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from gateway.archive import Archive
 from gateway.journal import Journal
 from gateway.service import Service, StopPhase
+from gateway.sinks.influx import build_influx_sinks
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -121,11 +123,19 @@ def open_archive(config: GatewayConfig, core: Core) -> Archive:
     return Archive(path, clock=core.clock, retention_years=settings.retention_years, metrics=core.metrics)
 
 
-def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
+@dataclass(frozen=True, kw_only=True)
+class SinkParts:
+    """The journal's services and sinks, and the hourly archive (``None`` without one) for the pages."""
+    services: tuple[Service, ...]
+    archive: Archive | None
+
+
+def build(config: GatewayConfig, core: Core) -> SinkParts:
     """Journal commit loop, hourly archive, InfluxDB sinks."""
     # the core's journal may be wrapped (the clock guard stamps readings); wrappers delegate the rest
     journal = cast(Journal, core.journal)
     services: list[Service] = [JournalService(journal, core), JournalCloser(journal)]
+    archive: Archive | None = None
     if config.journal.archive.enabled:
         try:
             archive = open_archive(config, core)
@@ -133,11 +143,6 @@ def build(config: GatewayConfig, core: Core, options: Any) -> list[Service]:
             log.error("hourly archive cannot be opened (%s); running without it", exc)
         else:
             journal.add_batch_listener(archive.add)
-            extras = getattr(options, "extras", None)
-            if extras is not None:
-                extras["archive"] = archive  # for the admin page's charts
             services.append(ArchiveService(archive, core, flush_interval_s=config.journal.archive.flush_interval_s))
-    from gateway.sinks.influx import build_influx_sinks
-
     services.extend(build_influx_sinks(config, core, journal))
-    return services
+    return SinkParts(services=tuple(services), archive=archive)

@@ -8,8 +8,9 @@
 - ``clock``: runs :meth:`gateway.clock_guard.ClockGuard.check` every ``check_interval_s``
   and saves the last trusted time at shutdown.
 
-Health checks are callables returning ``None`` when healthy or a reason; other subsystems add
-theirs with :func:`add_health_check` (e.g. "the journal has not committed for 60 s").
+Health checks are callables returning ``None`` when healthy or a reason; the daemon gathers them
+by name (the control loop's tick, the journal's commits: :func:`health_checks`) and hands them
+to :func:`build`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from gateway.clock_guard import ClockGuard, guard_for
+from gateway.clock_guard import ClockGuard
+from gateway.config import GatewayConfig
+from gateway.core import Core
 from gateway.service import Service, StopPhase
 from gateway.systemd_notify import Notifier
 
@@ -32,11 +35,6 @@ HealthCheck = Callable[[], "str | None"]
 STATUS_INTERVAL_S = 30.0
 #: The journal may go this long (at least) without a commit while readings wait.
 STALL_MIN_S = 120.0
-
-
-def add_health_check(options: Any, name: str, check: HealthCheck) -> None:
-    """Register a liveness check the watchdog consults before each ping."""
-    options.extras.setdefault("health_checks", {})[name] = check
 
 
 class JournalLiveness:
@@ -72,10 +70,10 @@ class SystemdService:
     name = "systemd"
     stop_phase = StopPhase.SYSTEM
 
-    def __init__(self, *, notifier: Notifier, guard: ClockGuard | None, options: Any) -> None:
+    def __init__(self, *, notifier: Notifier, guard: ClockGuard | None, checks: Mapping[str, HealthCheck]) -> None:
         self.notifier = notifier
         self.guard = guard
-        self.options = options
+        self.checks = checks
         self._unhealthy: str | None = None
         self._status = ""
 
@@ -85,7 +83,7 @@ class SystemdService:
     def problems(self) -> list[str]:
         """Failing health checks, as ``name: reason`` (an exception counts as a failure)."""
         found = []
-        for name, check in dict(self.options.extras.get("health_checks", {})).items():
+        for name, check in dict(self.checks).items():
             try:
                 reason = check()
             except Exception as exc:  # a broken check must not stop the pings silently
@@ -162,11 +160,22 @@ class ClockService:
             self.guard.persist()
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """The clock monitor and the systemd notifier (with the journal's liveness check)."""
-    guard = guard_for(config, core, options)
-    if callable(getattr(core.journal, "stats", None)):
-        stall_s = max(STALL_MIN_S, 30 * config.journal.commit_interval_s)
-        add_health_check(options, "journal", JournalLiveness(core.journal, stall_s=stall_s))
-    notifier = options.extras.get("notifier") or Notifier.from_environment()
-    return [ClockService(guard), SystemdService(notifier=notifier, guard=guard, options=options)]
+def health_checks(config: GatewayConfig, core: Core) -> dict[str, HealthCheck]:
+    """The journal's liveness check (when the core's journal keeps statistics)."""
+    if not callable(getattr(core.journal, "stats", None)):
+        return {}
+    stall_s = max(STALL_MIN_S, 30 * config.journal.commit_interval_s)
+    return {"journal": JournalLiveness(core.journal, stall_s=stall_s)}
+
+
+def build(
+    config: GatewayConfig,
+    core: Core,
+    *,
+    guard: ClockGuard,
+    checks: Mapping[str, HealthCheck],
+    notifier: Notifier | None = None,
+) -> list[Service]:
+    """The clock monitor and the systemd notifier, pinging while every one of ``checks`` passes."""
+    notifier = notifier or Notifier.from_environment()
+    return [ClockService(guard), SystemdService(notifier=notifier, guard=guard, checks=checks)]

@@ -2,9 +2,9 @@
 
 Rules of this module:
 - the web thread reaches the core only through :class:`gateway.web.backend.Backend` (the
-  control façade from ``options.extras["control"]``, state snapshots, metrics, journal stats,
-  the hourly archive from ``options.extras["archive"]``);
-- ``--http HOST:PORT`` (``options.http``) overrides ``[web].listen``;
+  control façade, state snapshots, metrics, journal stats, the hourly archive: what the daemon
+  hands :func:`build`);
+- ``--http HOST:PORT`` (``RunOptions.http``) overrides ``[web].listen``;
 - a request body over 64 kB is refused by waitress itself (413) before it is read, and an accepted
   body stays in memory: nothing a client sends is spooled to the SD card
   (:func:`gateway.web.security.waitress_limits`);
@@ -22,10 +22,21 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from gateway.archive import Archive
+from gateway.clock_guard import ClockGuard
+from gateway.config import GatewayConfig
+from gateway.control.facade import Control
+from gateway.core import Core
 from gateway.schema.web import parse_listen
-from gateway.service import Service, StopPhase
+from gateway.service import StopPhase
+from gateway.users import UserStore
+from gateway.web.app import create_app
+from gateway.web.backend import Backend
+from gateway.web.keys import load_or_create_secret
+from gateway.web.security import waitress_limits
 
 log = logging.getLogger("gateway.web")
 
@@ -40,7 +51,6 @@ class WebServer:
     ) -> None:
         from waitress.server import create_server
 
-        from gateway.web.security import waitress_limits
 
         self._map: dict[int, Any] = {}
         options: dict[str, Any] = {
@@ -139,19 +149,20 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def build(config: Any, core: Any, options: Any) -> list[Service]:
-    """The admin page service, with its app built on the control façade and the core's snapshots."""
-    from gateway.users import UserStore
-    from gateway.web.app import create_app
-    from gateway.web.backend import Backend
-    from gateway.web.keys import load_or_create_secret
-
-    extras = getattr(options, "extras", None) or {}
-    control = extras.get("control")
+def build(
+    config: GatewayConfig,
+    core: Core,
+    *,
+    control: Control | None,
+    guard: ClockGuard | None = None,
+    archive: Archive | None = None,
+    http: str | None = None,
+) -> WebService | None:
+    """The admin page service, with its app built on the control façade and the core's snapshots
+    (``None`` without a façade); ``http`` ("HOST:PORT") overrides ``[web].listen``."""
     if control is None:
         log.error("the control façade is missing (control subsystem not built); admin page disabled")
-        return []
-    guard = extras.get("clock_guard")
+        return None
     state_dir = config.service.state_dir
     backend = Backend(
         config=config,
@@ -160,10 +171,8 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
         state=core.state,
         clock_now_ns=core.clock.time_ns,
         journal=core.journal,
-        archive=extras.get("archive"),
-        clock_status=(lambda: (guard.status.trusted, guard.status.reason or guard.status.detail))
-        if guard
-        else None,
+        archive=archive,
+        clock_status=_clock_status(guard),
     )
     app = create_app(
         config=config,
@@ -172,9 +181,13 @@ def build(config: Any, core: Any, options: Any) -> list[Service]:
         secret_key=load_or_create_secret(config.web.secret_path(state_dir)),
     )
     backend.warm(public=config.web.public_page)  # the Énergie and public pages ready before a visitor
-    host, port = parse_listen(getattr(options, "http", None) or config.web.listen)
-    service = WebService(
+    host, port = parse_listen(http or config.web.listen)
+    return WebService(
         app=app, host=host, port=port, threads=config.web.threads, trusted_proxy=config.web.trusted_proxy
     )
-    extras["web"] = service
-    return [service]
+
+
+def _clock_status(guard: ClockGuard | None) -> Callable[[], tuple[bool | None, str | None]] | None:
+    if guard is None:
+        return None
+    return lambda: (guard.status.trusted, guard.status.reason or guard.status.detail)

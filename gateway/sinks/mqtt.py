@@ -14,10 +14,12 @@ Rules of this module:
 - reconnects back off exponentially with jitter up to ``max_backoff_s``; logged once when
   the broker goes away and once when it is back; a connection lost as the daemon stops leaves
   nothing for asyncio to complain about at exit (:func:`_collect_disconnect_error`);
-- commands (``.../override/set``) run in the event loop and reach control only through the
-  façade (:mod:`gateway.sinks.mqtt_commands`: MQTT v5 "retain as published", so retained
-  commands are refused live and replayed alike; rate-limited; answered on ``.../override/result``);
-  a bad command raises an event, never an exception.
+- commands (``.../override/set``) are control's second face (:mod:`gateway.control.mqtt_commands`,
+  handed in by the builder as a :class:`CommandFace`): the sink subscribes and serves them on its
+  connection and knows nothing of control; without one, commands are not subscribed;
+- Home Assistant discovery announces the subjects the builder hands in (every zone's temperature,
+  every meter's quantities from its register map): the sink only carries data, it reads no
+  register map itself.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ import contextlib
 import logging
 import random
 import ssl
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway import lineproto
 from gateway.schema.mqtt import MqttSinkConfig
 from gateway.service import StopPhase
-from gateway.sinks.mqtt_commands import CommandHandler
+from gateway.sinks.influx_http import read_secret
 from gateway.sinks.mqtt_topics import StateMessage, Topics
 
 if TYPE_CHECKING:
@@ -49,24 +52,55 @@ _MAX_FETCH_BYTES = 2_000_000
 _PUBLISH_WINDOW = 10
 
 
+#: A subject Home Assistant discovery announces: (building, zone or device, quantity).
+Subject = tuple[str, str, str]
+
+
+class CommandOutcome(Protocol):
+    """What a handled command came to (``"applied"``, ``"rejected"``, ``"rate_limited"``)."""
+
+    @property
+    def result(self) -> str: ...
+
+
+class CommandFace(Protocol):
+    """The commands a sink serves on its connection (:class:`gateway.control.mqtt_commands.CommandHandler`)."""
+
+    async def subscribe(self, client: aiomqtt.Client) -> None: ...
+
+    async def serve(self, client: aiomqtt.Client) -> None: ...
+
+    def handle(self, topic: str, body: bytes, *, retained: bool = False) -> CommandOutcome: ...
+
+
 class MqttSink:
     """One broker; a service of the daemon (stop phase ``CONSUMER``).
 
     Example::
 
-        sink = MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=journal, control=control)
+        sink = MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=journal, commands=handler,
+                        discovery=[("salle", "grande_salle", "temperature_c")])
         await sink.run()
     """
 
     stop_phase = StopPhase.CONSUMER
 
-    def __init__(self, sink: str, config: MqttSinkConfig, *, core: Core, journal: Any, control: Any = None) -> None:
+    def __init__(
+        self,
+        sink: str,
+        config: MqttSinkConfig,
+        *,
+        core: Core,
+        journal: Any,
+        commands: CommandFace | None = None,
+        discovery: Sequence[Subject] = (),
+    ) -> None:
         self.name = f"sink:{sink}"
         self.sink = sink
         self.config = config
         self._core = core
         self._journal = journal
-        self._control = control
+        self._discovery = tuple(discovery)
         self.topics = Topics(config.topic_prefix, core.config.site.id)
         self._names = _display_names(core.config)
         self._announced: set[str] = set()
@@ -75,7 +109,7 @@ class MqttSink:
         self.connected = False
         self.connected_once = False  # since the last disconnect: resets the backoff
         self._down_logged = False
-        self._commands = CommandHandler(sink=sink, core=core, topics=self.topics, control=control)
+        self._commands = commands
         _describe(core)
 
     def prepare(self) -> None:
@@ -129,8 +163,6 @@ class MqttSink:
 
         password = None
         if self.config.password_file is not None:
-            from gateway.sinks.influx_http import read_secret
-
             password = read_secret(self.config.password_file, "MQTT password")
         tls = None
         if self.config.tls:
@@ -164,7 +196,7 @@ class MqttSink:
             if self.config.homeassistant_discovery:
                 await self._announce_configured(client)
             tasks = [asyncio.create_task(self._drain_loop(client), name=f"{self.name}-drain")]
-            if self.config.commands:
+            if self.config.commands and self._commands is not None:
                 await self._commands.subscribe(client)
                 tasks.append(asyncio.create_task(self._commands.serve(client), name=f"{self.name}-commands"))
             try:
@@ -231,19 +263,9 @@ class MqttSink:
         return len(rows) < self.config.batch_size
 
     async def _announce_configured(self, client: aiomqtt.Client) -> None:
-        """Every zone's temperature and every meter's quantities, before any reading arrives:
-        Home Assistant sees the whole village as soon as the gateway connects."""
-        config = self._core.config
-        subjects: list[tuple[str, str, str]] = [
-            (building_id, zone_id, "temperature_c")
-            for building_id, building in config.buildings.items()
-            for zone_id in building.zones
-        ]
-        for bus in config.buses.values():
-            for device in bus.devices:
-                if device.enabled:
-                    subjects.extend((device.building, device.zone or device.id, name) for name in _meter_fields(device))
-        for building_id, segment, quantity in subjects:
+        """Every subject the builder handed in (zones' temperatures, meters' quantities), before any
+        reading arrives: Home Assistant sees the whole village as soon as the gateway connects."""
+        for building_id, segment, quantity in self._discovery:
             msg = StateMessage(
                 self.topics.state(building_id, segment, quantity), "", building_id, segment, quantity, False
             )
@@ -253,7 +275,9 @@ class MqttSink:
 
     # ---- commands ------------------------------------------------------------------------------
     def handle_command(self, topic: str, body: bytes, *, retained: bool = False) -> bool:
-        """Apply one command (:class:`gateway.sinks.mqtt_commands.CommandHandler`); never raises."""
+        """Apply one command through the command face (``False`` without one); never raises."""
+        if self._commands is None:
+            return False
         return self._commands.handle(topic, body, retained=retained).result == "applied"
 
     # ---- health --------------------------------------------------------------------------------
@@ -306,17 +330,6 @@ async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
             raise exc
 
 
-def _meter_fields(device: Any) -> tuple[str, ...]:
-    """The quantities a configured meter publishes (from its register map); none if unknown."""
-    from drivers.modbus_profile import ProfileError
-
-    try:
-        profile = device.meter_profile
-    except (ProfileError, OSError, ValueError):
-        return ()
-    return tuple(field.name for field in profile.fields)
-
-
 def _display_names(config: Any) -> dict[str, str]:
     names: dict[str, str] = {}
     for building_id, building in config.buildings.items():
@@ -326,19 +339,16 @@ def _display_names(config: Any) -> dict[str, str]:
     return names
 
 
+#: name -> (kind, help) of the metrics this module counts
+METRICS = {
+    "gateway_mqtt_connected": ("gauge", "1 while connected to the MQTT broker"),
+    "gateway_mqtt_disconnects_total": ("counter", "MQTT connection losses and failed attempts"),
+    "gateway_mqtt_messages_total": ("counter", "MQTT messages published, by kind"),
+    "gateway_mqtt_rows_total": ("counter", "journal rows drained by the MQTT sink"),
+    "gateway_mqtt_commands_total": ("counter", "MQTT commands received, by result"),
+}
+
+
 def _describe(core: Core) -> None:
-    m = core.metrics
-    m.describe("gateway_mqtt_connected", "gauge", "1 while connected to the MQTT broker")
-    m.describe("gateway_mqtt_disconnects_total", "counter", "MQTT connection losses and failed attempts")
-    m.describe("gateway_mqtt_messages_total", "counter", "MQTT messages published, by kind")
-    m.describe("gateway_mqtt_rows_total", "counter", "journal rows drained by the MQTT sink")
-    m.describe("gateway_mqtt_commands_total", "counter", "MQTT commands received, by result")
-
-
-def build_mqtt_sinks(config: Any, core: Core, journal: Any, control: Any) -> list[MqttSink]:
-    """The configured (and enabled) MQTT sinks."""
-    return [
-        MqttSink(name, sink, core=core, journal=journal, control=control)
-        for name, sink in config.sinks.items()
-        if isinstance(sink, MqttSinkConfig) and sink.enabled
-    ]
+    for name, (kind, help_text) in METRICS.items():
+        core.metrics.describe(name, kind, help_text)

@@ -8,7 +8,7 @@ Topic layout (``<p>`` = ``topic_prefix``/``site``)::
                                                  device id takes the zone's place
     <p>/<building>/<zone>/relay_<relay>          a relay's state ("true"/"false")
     <p>/events                                   one JSON object per event (not retained)
-    <p>/<building>/<zone>/override/set           commands in (see gateway.sinks.mqtt_commands)
+    <p>/<building>/<zone>/override/set           commands in (see gateway.control.mqtt_commands)
 
 Payloads: numbers as plain text (``19.25``), booleans ``true``/``false``, strings as they are.
 Rules: only the measurements ``meter``, ``climate``, ``input`` and ``relay`` are state; ``event``

@@ -22,11 +22,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gateway import __version__
 from gateway.config import GatewayConfig
-from gateway.control import ControlBusyError
+from gateway.control.values import ControlBusyError
 from gateway.users import UserStore
 from gateway.web import charts, i18n, security
 from gateway.web.backend import Backend
 from gateway.web.login_guard import LoginGuard
+from gateway.web.views import actions, auth, energy, lighting, monitoring, overview, public, system, users_admin, zone
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,22 +79,10 @@ def create_app(
     app.jinja_env.globals.update(asset=_asset_url(), site_name=config.site.name, version=__version__)
     app.jinja_env.globals.update(charts.GLOBALS)
 
-    from gateway.web.views import (
-        actions,
-        auth,
-        energy,
-        lighting,
-        monitoring,
-        overview,
-        system,
-        users_admin,
-        zone,
-    )
 
     for module in (auth, monitoring, overview, zone, lighting, energy, system, actions, users_admin):
         app.register_blueprint(module.bp)
     if web.public_page:  # off by default: /public is then an unknown URL like any other
-        from gateway.web.views import public
 
         app.register_blueprint(public.bp)
 

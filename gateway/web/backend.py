@@ -3,10 +3,10 @@
 Rules of this module:
 - reads come from immutable snapshots (the control façade's views, ``StateStore.snapshot()``,
   ``Metrics.items()``, ``Journal.stats()``, the hourly archive's own connection); nothing here
-  touches the event loop except through :class:`gateway.control.Control`, which marshals
+  touches the event loop except through :class:`gateway.control.facade.Control`, which marshals
   changes into it;
-- schedule edits (edit/move/remove a period, copy a day) are computed here on a copy of the
-  week and sent as one ``set_week_schedule`` call: the whole change applies or none of it;
+- schedule edits (edit/move/remove a period, copy a day) are the façade's (shared with MQTT and
+  tools): each is one change there, the whole of it applies or none;
 - everything the admin page shows about the system (devices, journal, sinks, clock, disk) is
   assembled here into plain frozen values, so templates only format.
 """
@@ -20,7 +20,7 @@ import shutil
 import threading
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,12 @@ from zoneinfo import ZoneInfo
 
 from gateway import __version__
 from gateway.config import GatewayConfig
+from gateway.control.values import AuditEntry
 from gateway.metrics import Metrics
 from gateway.report.door import Reports
 from gateway.report.meters import EnergyRow, MeterTotals
 from gateway.state import StateStore
+from gateway.web.archive_adapter import hourly_means
 
 log = logging.getLogger("gateway.web.backend")
 
@@ -82,18 +84,6 @@ class SystemView:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRow:
-    """One line of the action log (from the control audit or the web's own user changes)."""
-
-    time: datetime
-    user: str
-    action: str
-    subject: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True, slots=True)
 class AlertRow:
     """An alert for the top of the overview."""
 
@@ -135,18 +125,18 @@ class Backend:
         started_monotonic: float | None = None,
     ) -> None:
         self.config = config
+        self.tz = ZoneInfo(config.site.timezone)
         self.control = control
         self.metrics = metrics
         self.state = state
+        self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self.journal = journal
         self.archive = archive
         self._now_ns = clock_now_ns
         self._clock_status = clock_status
-        self._started = _time.monotonic() if started_monotonic is None else started_monotonic
         self._meters = MeterTotals(config=config, archive=archive, now=self.now)
         self.reports = Reports(config=config, archive=archive, now=self.now)  # Énergie signatures, public page
         self._web_audit = Path(config.service.state_dir) / "web-audit.jsonl"
-        self.tz = ZoneInfo(config.site.timezone)
 
     # ---- time -----------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -170,31 +160,17 @@ class Backend:
     def modes(self) -> tuple[str, ...]:
         return tuple(self.control.modes)
 
-    # ---- schedule edits (one set_week_schedule call each: all or nothing) ------------------
+    # ---- schedule edits (the façade's: one change each, all or nothing) ------------------
     def save_period(self, building: str, zone: str, index: int | None, period: Any, *, user: str) -> None:
         """Add a period (``index`` None) or replace period ``index`` (edit or move)."""
-        week = list(self.control.zone(building, zone).week)
-        if index is None:
-            week.append(period)
-        else:
-            if not 0 <= index < len(week):
-                raise LookupError(index)
-            week[index] = period
-        self.control.set_week_schedule(building, zone, week, user=user)
+        self.control.save_period(building, zone, index, period, user=user)
 
     def remove_period(self, building: str, zone: str, index: int, *, user: str) -> None:
-        week = list(self.control.zone(building, zone).week)
-        if not 0 <= index < len(week):
-            raise LookupError(index)
-        del week[index]
-        self.control.set_week_schedule(building, zone, week, user=user)
+        self.control.remove_period(building, zone, index, user=user)
 
     def copy_day(self, building: str, zone: str, source: int, targets: Sequence[int], *, user: str) -> None:
         """Replace the periods of each target day with a copy of the source day's."""
-        week = list(self.control.zone(building, zone).week)
-        kept = [p for p in week if p.day not in targets]
-        copies = [replace(p, day=t) for t in targets for p in week if p.day == source]
-        self.control.set_week_schedule(building, zone, kept + copies, user=user)
+        self.control.copy_day(building, zone, source, targets, user=user)
 
     def reset_week(self, building: str, zone: str, *, user: str) -> None:
         self.control.reset_week_schedule(building, zone, user=user)
@@ -215,9 +191,9 @@ class Backend:
         self.control.cancel_override(override_id, user=user)
 
     # ---- action log -------------------------------------------------------------------------
-    def actions(self, limit: int = 200) -> list[ActionRow]:
+    def actions(self, limit: int = 200) -> list[AuditEntry]:
         """Control changes and account changes, newest first."""
-        rows = [ActionRow(e.time, e.user, e.action, e.subject, e.old, e.new) for e in self.control.audit_log(limit)]
+        rows: list[AuditEntry] = list(self.control.audit_log(limit))
         rows.extend(self._web_actions(limit))
         rows.sort(key=lambda r: r.time, reverse=True)
         return rows[:limit]
@@ -226,7 +202,7 @@ class Backend:
         """Record an account change (user added/removed, password changed) in the control audit log."""
         self.control.record_action(user, action, subject, old, new)
 
-    def _web_actions(self, limit: int) -> list[ActionRow]:
+    def _web_actions(self, limit: int) -> list[AuditEntry]:
         """Account changes an older version wrote to ``web-audit.jsonl`` (read, never written now)."""
         try:
             lines = self._web_audit.read_text(encoding="utf-8").splitlines()[-limit:]
@@ -237,7 +213,8 @@ class Backend:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 raw = json.loads(line)
                 out.append(
-                    ActionRow(
+                    AuditEntry(
+                        0,  # not a row of the settings store
                         datetime.fromisoformat(raw["time"]),
                         raw["user"],
                         raw["action"],
@@ -431,17 +408,9 @@ class Backend:
         return Series(fld, tuple(t for t, _ in points), tuple(v for _, v in points))
 
     def _archive_hourly(
-        self,
-        *,
-        device: str,
-        field: str,
-        start: datetime,
-        end: datetime,
-        by_zone: tuple[str, str] | None = None,
+        self, *, device: str, field: str, start: datetime, end: datetime, by_zone: tuple[str, str] | None = None
     ) -> list[tuple[int, float]]:
         """``(hour start epoch s, mean)`` pairs from the archive (adapter over gateway.archive)."""
-        from gateway.web.archive_adapter import hourly_means
-
         if self.archive is None:
             return []
         try:

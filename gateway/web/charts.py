@@ -13,11 +13,10 @@ from typing import Any
 from markupsafe import Markup
 
 from gateway.report import svg
+from gateway.web.i18n import day, number
 
 
 def _fmt(value: float) -> str:
-    from gateway.web.i18n import number
-
     return number(value, 0 if float(value).is_integer() or abs(value) >= 10 else 1)
 
 
@@ -33,8 +32,6 @@ def signature_svg(building: Any, *, title: str, x_label: str, y_label: str) -> M
 
 def monthly_svg(months: Sequence[tuple[date, float | None, float | None]], *, title: str, y_label: str) -> Markup:
     """This period's months (dark) against the reference's (light), as grouped bars."""
-    from gateway.web.i18n import day
-
     labels = [day(m, "MMM") for m, _, _ in months]
     groups = [(svg.REFERENCE, [r for _, _, r in months]), (svg.CURRENT, [c for _, c, _ in months])]
     return svg.bars(labels, groups, title=title, y_label=y_label, fmt=_fmt)

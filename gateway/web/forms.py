@@ -38,6 +38,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from gateway.users import MIN_PASSWORD_LENGTH
+from gateway.web.i18n import number, weekday_name
 
 _REQUIRED = _l("Required.")
 
@@ -92,8 +93,6 @@ class MultiCheckbox(SelectMultipleField):
 
 def day_choices() -> list[tuple[str, str]]:
     """Monday..Sunday as ``("0", "lundi")``; built per request (translated)."""
-    from gateway.web.i18n import weekday_name
-
     return [(str(i), weekday_name(i)) for i in range(7)]
 
 
@@ -190,7 +189,6 @@ class OverrideForm(OverrideSpanForm):
             raise ValidationError(_l("A temperature in °C, e.g. 17,5.")) from None
         low, high = self.setpoint_bounds
         if not math.isfinite(value) or not low <= value <= high:
-            from gateway.web.i18n import number
 
             raise ValidationError(_l("Between %(low)s and %(high)s °C.", low=number(low), high=number(high)))
         field.value = round(value, 1)

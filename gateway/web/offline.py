@@ -13,12 +13,11 @@ from flask import Flask, render_template
 from flask_babel import Babel
 
 from gateway import __version__
+from gateway.web import charts, i18n
 
 
 def offline_app(config: Any) -> Flask:
     """A minimal app carrying the templates, the French catalogue and the formatting filters."""
-    from gateway.web import charts, i18n
-
     app = Flask("gateway.web.app")  # same root: templates/ and translations/ of gateway/web
     app.config.update(
         BABEL_DEFAULT_LOCALE="fr",

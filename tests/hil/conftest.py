@@ -23,6 +23,7 @@ from gpiozero.pins.mock import MockFactory
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon, RunOptions
+from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.procs import free_port
 from tests.support.village import hall, site
@@ -107,10 +108,11 @@ class Village:
         self.daemon = daemon
         self.clock = clock
         self.pins = factory
-        extras = daemon.options.extras
-        self.control = extras["control"]
-        self.service = extras["control_service"]
-        self.plant = extras["plant"]
+        parts = daemon.parts
+        assert parts is not None
+        self.control = parts.control
+        self.service = parts.control_service
+        self.plant = parts.plant
         self.switches: list[Switch] = []
         self.events: list[Event] = []
         core = daemon.core
@@ -178,7 +180,7 @@ def hall_config(tmp_path: Path) -> Any:
 
 @contextlib.asynccontextmanager
 async def running_village(
-    config: Any, start: datetime, *, synchronised: bool = True, **extras: Any
+    config: Any, start: datetime, *, synchronised: bool = True, **hooks: Any
 ) -> AsyncIterator[Village]:
     """The daemon on ``config`` from local time ``start``, stopped cleanly afterwards.
 
@@ -190,12 +192,8 @@ async def running_village(
         clock=clock,
         pin_factory=factory,
         http=f"127.0.0.1:{free_port()}",
-        extras={
-            "plant": True,
-            "control_startup_grace_s": 0.0,
-            "plant_period_s": 3600.0,
-            **extras,
-        },
+        # the story's defaults, each overridable by the test (plant_period_s, plant_initial_c, ...)
+        hooks=Hooks(**{"plant": True, "control_startup_grace_s": 0.0, "plant_period_s": 3600.0, **hooks}),
     )
     daemon = Daemon(config, options)
     daemon.build()

@@ -30,7 +30,7 @@ def scheduled_hall(tmp_path: Any) -> Any:
 
 
 def guard_of(village: Village) -> Any:
-    return village.daemon.options.extras["clock_guard"]
+    return village.daemon.parts.guard
 
 
 async def test_unsynchronised_at_boot_runs_the_safe_mode_then_the_schedule_once_synchronised(scheduled_hall):

@@ -17,7 +17,7 @@ from gateway.config import load_config
 from gateway.core import Core
 from gateway.daemon import Daemon, RunOptions
 from gateway.model import Reading
-from gateway.reload import REEXEC_KEY, reload_config
+from gateway.reload import reload_config
 from gateway.services import modbus
 from tests.support.modbus_recorder import wait_until
 from tests.support.procs import free_port
@@ -116,7 +116,7 @@ async def test_the_modbus_service_polls_a_real_server_with_profiles_of_ones_own(
     config = load_config(village(tmp_path, port=free_port()))
     journal = ListJournal()
     core = Core(config=config, clock=SystemClock(), journal=journal)
-    (service,) = modbus.build(config, core, None)
+    (service,) = modbus.build(config, core)
     bus = config.buses["compteurs"]
     async with SimulatedMeters.from_config(bus) as sim:  # a pymodbus server holding each map's registers
         sim.set_values(1, {"power_w": 1500.0, "energy_import_kwh": 8765.432})
@@ -142,7 +142,7 @@ async def test_a_custom_profiles_bounds_apply_in_the_daemon(tmp_path):
     config = load_config(village(tmp_path, port=free_port()))
     journal = ListJournal()
     core = Core(config=config, clock=SystemClock(), journal=journal)
-    (service,) = modbus.build(config, core, None)
+    (service,) = modbus.build(config, core)
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         sim.set_values(1, {"power_w": 25_000_000.0, "energy_import_kwh": 10.0})  # 25 MW on a 80 A meter
         sim.set_values(2, {"water_m3": 1.0})
@@ -185,9 +185,9 @@ async def test_a_reload_applies_an_edited_profile_file(tmp_path):
     file = village(tmp_path)
     daemon = Daemon(load_config(file), RunOptions(config_path=file))
     assert await reload_config(daemon) is True  # nothing edited: nothing to do
-    assert REEXEC_KEY not in daemon.options.extras
+    assert not daemon.reexec_requested
     (tmp_path / "etc" / "profiles" / "my-meter.toml").write_text(
         MY_METER.replace("register = 73", "register = 75"), encoding="utf-8"
     )
     assert await reload_config(daemon) is True
-    assert daemon.options.extras[REEXEC_KEY] is True
+    assert daemon.reexec_requested is True

@@ -44,7 +44,7 @@ async def test_the_demo_villages_meters_reach_the_state_and_the_journal():
     config = _demo_config(port)
     journal = ListJournal()
     core = Core(config=config, clock=SystemClock(), journal=journal)
-    services = modbus.build(config, core, None)
+    services = modbus.build(config, core)
     assert [(s.name, s.stop_phase) for s in services] == [("modbus:compteurs", StopPhase.PRODUCER)]
     devices = [d.id for d in config.buses["compteurs"].devices]
     async with SimulatedMeters.from_config(config.buses["compteurs"]):
@@ -71,7 +71,7 @@ async def test_a_dead_meter_is_reported_unavailable_to_the_core():
     port = free_port()
     config = _demo_config(port)
     core = Core(config=config, clock=SystemClock(), journal=ListJournal())
-    (service,) = modbus.build(config, core, None)
+    (service,) = modbus.build(config, core)
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         sim.silence(4)  # the church's ABB meter
         task = asyncio.create_task(service.run())
@@ -92,7 +92,7 @@ def test_disabled_meters_are_not_polled_and_empty_buses_get_no_task():
     )
     config = parse_config(text, file="village.toml", base_dir=EXAMPLE.parent)
     core = Core(config=config, clock=SystemClock(), journal=ListJournal())
-    (service,) = modbus.build(config, core, None)
+    (service,) = modbus.build(config, core)
     assert "mairie-general" not in [d.spec.id for d in service.poller.devices]
     assert len(service.poller.devices) == 4
 
@@ -102,7 +102,7 @@ async def test_implausible_values_never_reach_the_journal_and_are_counted_in_met
     config = _demo_config(port)
     journal = ListJournal()
     core = Core(config=config, clock=SystemClock(), journal=journal)
-    (service,) = modbus.build(config, core, None)
+    (service,) = modbus.build(config, core)
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         # the hall's SDM120 reports 3.4e38 V and a negative energy (issue 12)
         sim.set_values(3, {"voltage_v": 3.4e38, "current_a": 2.0, "power_w": 460.0, "power_factor": 0.95,

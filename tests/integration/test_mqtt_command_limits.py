@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
-from gateway.control_bounds import MAX_PENDING_OVERRIDES
-from gateway.sinks.mqtt_commands import RATE_BURST
+from gateway.control.bounds import MAX_PENDING_OVERRIDES
+from gateway.control.mqtt_commands import RATE_BURST
 from tests.integration.test_mqtt_sink import BASE, Running, wait_for, write_config
 from tests.support.mosquitto import collect, publish
 
@@ -36,7 +36,7 @@ async def test_a_retained_command_is_refused_when_it_arrives_live_and_answered(t
         # published live with the retain flag: the broker forwards it to the gateway at once
         await publish(mosquitto, SET, json.dumps({"mode": "arret", "until": until, "id": "r1"}), retain=True)
         await wait_for(lambda: _count(gw, "rejected") == 1)
-        control = gw.daemon.options.extras["control"]
+        control = gw.daemon.parts.control
         assert control.zone("salle", "grande_salle").overrides == ()
         # the same command without the flag is applied
         await publish(mosquitto, SET, json.dumps({"mode": "confort", "until": until, "id": "ok1"}))
@@ -64,7 +64,7 @@ async def test_a_flood_of_commands_is_rate_limited_capped_and_counted(tmp_path, 
                 body = {"mode": "confort", "start": start.isoformat(), "until": (start + timedelta(minutes=30)).isoformat()}
                 await client.publish(SET, json.dumps(body), qos=1)
         await wait_for(lambda: _count(gw, "applied") + _count(gw, "rate_limited") + _count(gw, "rejected") == 800, 30)
-        control = gw.daemon.options.extras["control"]
+        control = gw.daemon.parts.control
         overrides = control.zone("salle", "grande_salle").overrides
         applied = _count(gw, "applied")
         assert RATE_BURST <= applied <= RATE_BURST + 5  # the burst, and what the rate refilled meanwhile

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.daemon import Daemon, RunOptions
+from gateway.hooks import Hooks
 from tests.integration.test_mqtt_sink import wait_for
 from tests.support.mosquitto import collect
 from tests.support.procs import free_port
@@ -37,7 +38,7 @@ async def test_demo_ble_sensors_feed_the_zones_and_mqtt(tmp_path, mosquitto) -> 
     daemon = Daemon(
         config,
         RunOptions(
-            demo=True, http=f"127.0.0.1:{free_port()}", extras={"sim_ble_interval_s": 0.5, "plant_period_s": 0.5}
+            demo=True, http=f"127.0.0.1:{free_port()}", hooks=Hooks(sim_ble_interval_s=0.5, plant_period_s=0.5)
         ),
     )
     task = asyncio.create_task(daemon.run())
@@ -46,7 +47,7 @@ async def test_demo_ble_sensors_feed_the_zones_and_mqtt(tmp_path, mosquitto) -> 
         core = daemon.core
         assert core is not None
         await wait_for(lambda: all(core.state.snapshot().value(s, "temperature_c") for s in SENSORS), 20)
-        plant = daemon.options.extras["plant"]
+        plant = daemon.parts.plant
         snap = core.state.snapshot()
         for sensor, zone in SENSORS.items():
             sample = snap.value(sensor, "temperature_c")

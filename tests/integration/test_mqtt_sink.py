@@ -21,6 +21,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.daemon import Daemon, RunOptions
+from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.mosquitto import Broker, collect, publish
 from tests.support.procs import free_port
@@ -95,7 +96,7 @@ class Running:
             RunOptions(
                 config_path=config_path,
                 pin_factory=MockFactory(),
-                extras={"ble_radio_factory": sim_radio(), **extras},
+                hooks=Hooks(ble_radio_factory=sim_radio(), **extras),
             ),
         )
         self.task: asyncio.Task[None] | None = None
@@ -202,7 +203,7 @@ async def test_override_commands_go_through_the_control_facade(tmp_path, mosquit
     async with Running(write_config(tmp_path, mosquitto)) as gw:
         await wait_for(lambda: gw.core.metrics.get("gateway_mqtt_commands_total", sink="mqtt", result="rejected") == 1)
         await asyncio.sleep(1.1)  # rejection events are throttled to one per second
-        control = gw.daemon.options.extras["control"]
+        control = gw.daemon.parts.control
         assert control.zone("salle", "grande_salle").overrides == ()
         events = asyncio.create_task(collect(mosquitto, [f"{BASE}/events"], seconds=8))
         await asyncio.sleep(0.3)

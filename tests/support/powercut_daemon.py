@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     # (the clock guard may wrap the journal; the wrapper delegates everything but append)
     core.journal.add_batch_listener(AckLog(state / "acked.log", run))  # type: ignore[attr-defined]
     if rate > 0:
-        daemon.services.append(
+        daemon.add_service(
             SyntheticSource(core, run=run, rate=rate, generated_path=state / "generated.log")
         )
     ready = state / "ready"

@@ -12,8 +12,8 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.core import Core
-from gateway.daemon import RunOptions
 from gateway.errors import ConfigError
+from gateway.hooks import Hooks
 from gateway.services import ble as ble_service
 from tests.support.village import JournalRecorder, hall, recorded_core, site
 
@@ -106,10 +106,9 @@ async def test_demo_sensors_feed_the_zones_through_the_real_decode_path(keyfile:
     config = config_with(keyfile)
     core, journal, _clock = make_core(config)
     zones = {("mairie", "bureaux"): 17.3}
-    options = RunOptions(
-        demo=True, extras={"sim_ble_interval_s": 0.02, "sim_zone_temperature": lambda b, z: zones.get((b, z))}
-    )
-    (service,) = ble_service.build(config, core, options)
+    silenced: set[str] = set()
+    hooks = Hooks(sim_ble_interval_s=0.02, sim_zone_temperature=lambda b, z: zones.get((b, z)))
+    (service,) = ble_service.build(config, core, hooks=hooks, demo=True, silenced=silenced)
     # When the BLE service runs a moment
     task = asyncio.create_task(service.run())
     await asyncio.sleep(0.2)
@@ -135,7 +134,7 @@ async def test_demo_sensors_feed_the_zones_through_the_real_decode_path(keyfile:
     counters = [r for r in journal.readings if r.tag("device") == "mairie-t1"]
     assert len(counters) == core.metrics.get("gateway_ble_readings_total", sensor="mairie-t1")
     # a dead battery: the silenced sensor stops advertising, the others go on
-    options.extras["sim_ble_silenced"].add("salle-t1")
+    silenced.add("salle-t1")
     before = {d: core.metrics.get("gateway_ble_readings_total", sensor=d) for d in ("salle-t1", "mairie-t1")}
     task = asyncio.create_task(service.run())
     await asyncio.sleep(0.2)
@@ -152,7 +151,7 @@ def test_binary_states_go_to_the_input_measurement(keyfile: Path) -> None:
 
     config = config_with(keyfile)
     core, journal, clock = make_core(config)
-    (service,) = ble_service.build(config, core, RunOptions(extras={"ble_radio_factory": lambda cb: None}))
+    (service,) = ble_service.build(config, core, hooks=Hooks(ble_radio_factory=lambda cb: None))
     decoded = AdvertDecoder().decode(
         "54:48:E6:8F:80:A5",
         -60,
@@ -172,7 +171,7 @@ def test_a_silent_sensor_raises_stale_once_and_recovered(keyfile: Path) -> None:
 
     config = config_with(keyfile)
     core, _journal, clock = make_core(config)
-    (service,) = ble_service.build(config, core, RunOptions(extras={"ble_radio_factory": lambda cb: None}))
+    (service,) = ble_service.build(config, core, hooks=Hooks(ble_radio_factory=lambda cb: None))
     address = "A4:C1:38:02:83:F4"
     service.listener(*to_bleak(address, encode("pvvx", address, Climate(19.0, 50.0), 1), -60))
     clock.advance(601)
@@ -190,4 +189,4 @@ def test_a_silent_sensor_raises_stale_once_and_recovered(keyfile: Path) -> None:
 def test_no_sensors_no_service() -> None:
     config = parse_config(BASE)
     core, _, _ = make_core(config)
-    assert ble_service.build(config, core, RunOptions()) == []
+    assert ble_service.build(config, core, hooks=Hooks()) == []

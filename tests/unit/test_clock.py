@@ -232,19 +232,15 @@ def test_stamping_recorder_wraps_the_journal_once(tmp_path: Path) -> None:
         def raise_event(self, event: Event) -> None:
             self.events.append(event)
 
-    class Options:
-        def __init__(self) -> None:
-            self.extras: dict[str, object] = {}
-
     from gateway.config import parse_config
 
     config = parse_config(
         f'[site]\nid="v"\nname="V"\nlatitude=47\nlongitude=1\n[service]\nstate_dir="{tmp_path}"\n'
     )
-    core, options = Core(), Options()
+    core = Core()
     inner = core.journal
-    guard = guard_for(config, core, options)
-    assert guard_for(config, core, options) is guard  # control and system share one guard
+    guard = guard_for(config, core)
+    guard_for(config, core)  # a second guard does not wrap the journal twice
     assert isinstance(core.journal, StampingRecorder)
     guard.check()
     core.journal.append(reading_at(core.clock))

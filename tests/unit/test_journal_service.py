@@ -49,7 +49,7 @@ async def test_daemon_commits_feeds_the_archive_and_raises_journal_events(tmp_pa
     core.publish(Reading.make("meter", core.tags(device="m1"), {"power_w": 99.0}, time_ns=now + 100))
     daemon.stop()
     await asyncio.wait_for(task, 10)
-    archive = daemon.options.extras["archive"]
+    archive = daemon.parts.archive
     hour = now - now % (3600 * 10**9)
     series = archive_series(tmp_path, hour)
     assert series["power_w"][0] == 51  # every published point, including the one just before stop

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from gateway.config import parse_config
-from gateway.control import Control
-from gateway.settings_store import SettingsStore
+from gateway.control.facade import Control
+from gateway.control.mqtt_commands import CommandHandler
+from gateway.control.settings_store import SettingsStore
 from gateway.sinks.mqtt import MqttSink
+from gateway.sinks.mqtt_topics import Topics
 from tests.support.village import hall, recorded_core, site
 
 CONFIG = (
@@ -34,7 +36,9 @@ def sink(tmp_path: Path):
     core, _, clock = recorded_core(config)
     store = SettingsStore(tmp_path / "settings.sqlite")
     control = Control(config=config, store=store, now=clock.now, state=core.state)
-    yield MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=core.journal, control=control), control, core
+    commands = CommandHandler(sink="mqtt", core=core, topics=Topics(config.sinks["mqtt"].topic_prefix, config.site.id), control=control)
+    mqtt = MqttSink("mqtt", config.sinks["mqtt"], core=core, journal=core.journal, commands=commands)
+    yield mqtt, control, core
     store.close()
 
 
@@ -87,8 +91,8 @@ def test_rejections_raise_an_event_then_are_throttled_but_all_counted(sink) -> N
 
 
 def test_commands_past_the_rate_are_refused_unread_and_the_zone_cap_holds(sink) -> None:
-    from gateway.control_bounds import MAX_PENDING_OVERRIDES
-    from gateway.sinks.mqtt_commands import RATE_BURST, RATE_PER_MIN
+    from gateway.control.bounds import MAX_PENDING_OVERRIDES
+    from gateway.control.mqtt_commands import RATE_BURST, RATE_PER_MIN
 
     mqtt, control, core = sink
     now = core.clock.now()

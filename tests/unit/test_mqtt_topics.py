@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gateway.control.mqtt_commands import CommandError, parse_override
 from gateway.model import Reading
 from gateway.schema.mqtt import MqttSinkConfig
-from gateway.sinks.mqtt_commands import CommandError, parse_override
 from gateway.sinks.mqtt_topics import Topics, unit_of
 
 T = Topics("village", "saint-martin")

@@ -15,11 +15,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from gateway.services.system import SystemdService, add_health_check
+from gateway.services.system import SystemdService
 from gateway.systemd_notify import Notifier
 from tests.support.notify_socket import NotifySocket, notify_socket
 
@@ -110,8 +109,7 @@ def _pings_between(sock: NotifySocket, start: float, end: float) -> list[float]:
 
 async def test_a_blocked_event_loop_stops_the_pings(tmp_path: Path) -> None:
     with notify_socket(tmp_path / "notify") as sock:
-        options = SimpleNamespace(extras={})
-        service = SystemdService(notifier=Notifier(str(sock.path), watchdog_usec=100_000), guard=None, options=options)
+        service = SystemdService(notifier=Notifier(str(sock.path), watchdog_usec=100_000), guard=None, checks={})
         task = asyncio.create_task(service.run())
         await asyncio.sleep(0.5)
         assert len(sock.with_field("WATCHDOG")) >= 3  # healthy: pinging every 50 ms
@@ -132,10 +130,9 @@ async def test_a_blocked_event_loop_stops_the_pings(tmp_path: Path) -> None:
 
 async def test_a_failing_health_check_stops_the_pings_and_says_why(tmp_path: Path) -> None:
     with notify_socket(tmp_path / "notify") as sock:
-        options = SimpleNamespace(extras={})
         state = {"stuck": False}
-        add_health_check(options, "journal", lambda: "no group commit for 90 s" if state["stuck"] else None)
-        service = SystemdService(notifier=Notifier(str(sock.path), watchdog_usec=100_000), guard=None, options=options)
+        checks = {"journal": lambda: "no group commit for 90 s" if state["stuck"] else None}
+        service = SystemdService(notifier=Notifier(str(sock.path), watchdog_usec=100_000), guard=None, checks=checks)
         task = asyncio.create_task(service.run())
         await asyncio.sleep(0.3)
         state["stuck"] = True

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 from gateway.clock import ManualClock
+from gateway.clock_guard import guard_for
 from gateway.config import parse_config
 from gateway.journal import open_journal
 from gateway.metrics import Metrics
 from gateway.model import Reading
-from gateway.services.system import JournalLiveness, SystemdService, build
+from gateway.services.system import JournalLiveness, SystemdService, build, health_checks
 
 
 def test_a_journal_that_stops_committing_makes_the_service_unhealthy(tmp_path: Path) -> None:
@@ -43,10 +43,10 @@ def test_build_registers_the_journal_check(tmp_path: Path) -> None:
         from gateway.core import Core
 
         core = Core(config=config, clock=clock, journal=journal)
-        options = SimpleNamespace(extras={})
-        services = build(config, core, options)
+        checks = health_checks(config, core)
+        services = build(config, core, guard=guard_for(config, core), checks=checks)
         assert [s.name for s in services] == ["clock", "systemd"]
-        assert isinstance(options.extras["health_checks"]["journal"], JournalLiveness)
+        assert isinstance(checks["journal"], JournalLiveness)
         systemd = services[1]
         assert isinstance(systemd, SystemdService)
         assert systemd.problems() == []

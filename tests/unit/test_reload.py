@@ -15,7 +15,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.daemon import Daemon, RunOptions
-from gateway.reload import REEXEC_KEY, reload_config
+from gateway.reload import reload_config
 from tests.support.notify_socket import notify_socket
 
 GOOD = """
@@ -50,7 +50,7 @@ async def test_bad_config_is_refused_and_the_old_one_kept(tmp_path: Path, caplog
     with caplog.at_level(logging.INFO, logger="gateway.reload"):
         assert await reload_config(daemon) is False
     assert daemon.config is old
-    assert REEXEC_KEY not in daemon.options.extras
+    assert not daemon.reexec_requested
     assert not daemon._stop.is_set()
     # the reason, one line per problem, naming file, line and key
     assert "reload refused, still running on the previous configuration" in caplog.text
@@ -124,7 +124,7 @@ async def test_unchanged_config_does_nothing(tmp_path: Path) -> None:
     file = write(tmp_path / "gateway.toml", GOOD.format(name="Same", state="state"))
     daemon = Daemon(load_config(file), RunOptions(config_path=file))
     assert await reload_config(daemon) is True
-    assert REEXEC_KEY not in daemon.options.extras
+    assert not daemon.reexec_requested
     assert not daemon._stop.is_set()
 
 
@@ -134,7 +134,7 @@ async def test_changed_config_asks_for_an_orderly_stop_and_a_reexec(tmp_path: Pa
     write(file, GOOD.format(name="After", state="state"))
     with caplog.at_level(logging.INFO, logger="gateway.reload"):
         assert await reload_config(daemon) is True
-    assert daemon.options.extras[REEXEC_KEY] is True
+    assert daemon.reexec_requested is True
     assert daemon._stop.is_set()
     assert "configuration changed (site)" in caplog.text
 

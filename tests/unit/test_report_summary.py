@@ -13,7 +13,6 @@ import pytest
 
 from gateway.archive import Archive
 from gateway.clock import ManualClock
-from gateway.daemon import RunOptions
 from gateway.demo_history import seed_history
 from gateway.model import Reading, Unavailable
 from gateway.report.daily import DailyFigures
@@ -114,8 +113,7 @@ def test_the_daily_summary_backfills_in_steps_then_one_day_at_a_time(village_yea
 def test_the_health_point(tmp_path: Path):
     config = village_config(tmp_path)
     core, journal, clock = recorded_core(config, now=datetime(2026, 11, 27, 11, tzinfo=UTC))
-    options = RunOptions(clock=clock)
-    service = HealthService(core=core, options=options, interval_s=60)
+    service = HealthService(core=core, interval_s=60)
     empty = service.point().field_map()
     assert "newest_reading_age_s" not in empty  # nothing measured yet
     assert empty["sink_backlog"] == 0

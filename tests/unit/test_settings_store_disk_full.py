@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.control import SchedulePeriod
-from gateway.settings_store import SettingsStore
+from gateway.control.settings_store import SettingsStore
+from gateway.control.values import SchedulePeriod
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway import storage
-from gateway.settings_store import SettingsStore
+from gateway.control.settings_store import SettingsStore
 from gateway.storage import Pragmas, Schema, SqliteThread, UnusableFileError, script
 
 SCHEMA = Schema("test", 2, {0: script("CREATE TABLE a (x); CREATE TABLE b (y)"), 1: script("ALTER TABLE a ADD z")})

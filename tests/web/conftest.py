@@ -112,7 +112,7 @@ def village(config: Any, clock: ManualClock, tmp_path: Path) -> Iterator[dict[st
     """What a running daemon hands the web service: core, control service on MockFactory pins, archive."""
     from gpiozero.pins.mock import MockFactory
 
-    from gateway.daemon import RunOptions
+    from gateway.hooks import Hooks
     from gateway.services.control import build as build_control
 
     state_dir = Path(config.service.state_dir)
@@ -120,9 +120,8 @@ def village(config: Any, clock: ManualClock, tmp_path: Path) -> Iterator[dict[st
     metrics = Metrics()
     journal = open_journal(config, metrics=metrics, clock=clock)
     core = Core(config=config, clock=clock, journal=journal, metrics=metrics)
-    options = RunOptions(pin_factory=MockFactory(), clock=clock)
-    (service,) = build_control(config, core, options)
-    control = options.extras["control"]
+    parts = build_control(config, core, bank=None, pins=MockFactory(), guard=None, hooks=Hooks())
+    service, control = parts.service, parts.control
     service.prepare()
     archive = Archive(state_dir / "archive.sqlite", clock=clock)
     history = list(_week_of_history(clock.now()))

@@ -1,6 +1,6 @@
 """One bound for every door: the control façade refuses dates too far ahead or in the past, and more
 pending overrides or exceptions than a zone may hold, whether the change comes from the admin page's
-forms, an MQTT command or a direct call (gateway/control_bounds.py).
+forms, an MQTT command or a direct call (gateway/control/bounds.py).
 
 Now is Friday 27 November 2026, 12:00 in Paris (tests/web/conftest.py).
 """
@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway import control_bounds as bounds
-from gateway.control import ValidationError
-from gateway.sinks.mqtt_commands import CommandError, apply_override, parse_override
+from gateway.control import bounds
+from gateway.control.mqtt_commands import CommandError, apply_override, parse_override
+from gateway.control.values import ValidationError
 from tests.web.conftest import NOW, csrf
 from tests.web.test_edits import HALL, booking, error_next_to
 

@@ -193,7 +193,7 @@ def test_a_bad_booking_temperature_is_refused_next_to_its_field(agent, village, 
 
 def test_a_busy_control_loop_asks_to_try_again(agent, village, monkeypatch):
     # Given the façade attached to an event loop that is stuck (a long fsync, say) past the timeout
-    monkeypatch.setattr("gateway.control.CHANGE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("gateway.control.facade.CHANGE_TIMEOUT_S", 0.2)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

@@ -74,7 +74,7 @@ def test_system_page_lists_ble_sensors_and_relays(agent):
 
 
 def test_before_the_first_evaluation_the_reason_says_the_gateway_is_starting(village):
-    from gateway.control import Control
+    from gateway.control.facade import Control
 
     fresh = Control(config=village["config"], store=village["service"].store, now=village["clock"].now)
     backend = backend_of(village, control=fresh)

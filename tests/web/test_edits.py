@@ -9,7 +9,7 @@ from datetime import time
 
 import pytest
 
-from gateway.control import SchedulePeriod
+from gateway.control.values import SchedulePeriod
 from tests.web.conftest import csrf
 
 HALL = "/zone/salle/grande_salle"

@@ -10,16 +10,32 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from gateway.web import i18n
-from gateway.web.translations.build import extract
-from gateway.web.translations.fr import FR
+from gateway.web.translations.build import template_of
+from gateway.words import EVENT_WORDS, say
 
 TRANSLATIONS = Path(i18n.__file__).parent / "translations"
 
 
+def source(lang: str) -> dict[str, str]:
+    """The ``.po`` file of ``lang``, the source of its translations: msgid -> translation."""
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return {str(m.id): str(m.string) for m in read_po(f) if m.id}
+
+
 def test_every_string_of_the_page_has_a_french_translation(tmp_path):
-    ids = {m.id for m in extract(tmp_path / "messages.pot") if m.id}
+    ids = {m.id for m in template_of(tmp_path / "messages.pot") if m.id}
     assert len(ids) > 150
-    assert ids - set(FR) == set(), "run: python -m gateway.web.translations.build"
+    french = {k for k, v in source("fr").items() if v}
+    assert ids - french == set(), "run: python -m gateway.web.translations.build, then translate in fr/*.po"
+
+
+@pytest.mark.parametrize("key", sorted(EVENT_WORDS))
+def test_every_event_word_has_french_and_english(key):
+    # Given the shell's one table of event words, Then each is in both catalogues and says something
+    assert EVENT_WORDS[key] in source("en")
+    assert source("fr")[EVENT_WORDS[key]]
+    params = {name: "x" for name in ("id", "error", "reason") if f"%({name})s" in EVENT_WORDS[key]}
+    assert say(key, "en", **params) != say(key, "fr", **params)
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

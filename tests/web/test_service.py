@@ -98,13 +98,11 @@ async def test_a_busy_port_is_retried_without_stopping_the_daemon(app, monkeypat
 
 
 def test_build_uses_the_http_option_over_the_config(village):
-    from gateway.daemon import RunOptions
     from gateway.services.web import build
 
     port = free_port()
-    options = RunOptions(http=f"127.0.0.1:{port}", extras={"control": village["control"]})
-    (service,) = build(village["config"], village["core"], options)
+    service = build(village["config"], village["core"], control=village["control"], http=f"127.0.0.1:{port}")
+    assert service is not None
     assert (service.host, service.port) == ("127.0.0.1", port)
-    assert options.extras["web"] is service
     assert (Path(village["config"].service.state_dir) / "web-secret.key").exists()
-    assert build(village["config"], village["core"], RunOptions()) == []  # no control façade: no page
+    assert build(village["config"], village["core"], control=None) is None  # no control façade: no page

@@ -13,6 +13,7 @@ from flask import abort, current_app, g
 from flask_babel import gettext as _
 
 from gateway.web.forms import RemoveForm
+from gateway.web.i18n import number
 
 #: Messages of the control façade (English, plain words) -> catalogue strings.
 _KNOWN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
@@ -47,8 +48,6 @@ _KNOWN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
 
 
 def _num(text: str) -> str:
-    from gateway.web.i18n import number
-
     value = float(text)
     return number(value, 0 if value.is_integer() else 1)
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
+from gateway.control.values import UnknownSubjectError, ValidationError
 from gateway.web.forms import OverrideSpanForm, RemoveForm, options
 from gateway.web.security import require_role
 from gateway.web.views._common import attach_errors, aware, backend, posted_id, user_name
@@ -56,8 +57,6 @@ def index() -> Any:
 @bp.post("/eclairage/<circuit>/override")
 @require_role("agent")
 def add_override(circuit: str) -> Any:
-    from gateway.control import UnknownSubjectError, ValidationError
-
     if circuit not in backend().config.lighting.circuits:
         abort(404)
     form = _form(circuit, bind=True)
@@ -85,8 +84,6 @@ def add_override(circuit: str) -> Any:
 @bp.post("/eclairage/override-cancel")
 @require_role("agent")
 def cancel_override() -> Any:
-    from gateway.control import UnknownSubjectError
-
     ident = posted_id("cancel")
     try:
         backend().cancel_override(ident, user=user_name())

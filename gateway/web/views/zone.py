@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from gateway.control.values import SchedulePeriod, UnknownSubjectError, ValidationError
 from gateway.web.forms import (
     SETPOINT_CHOICE,
     CopyDayForm,
@@ -33,8 +34,6 @@ bp = Blueprint("zone", __name__)
 
 
 def _detail(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError
-
     try:
         return backend().zone(building, zone)
     except UnknownSubjectError:
@@ -154,8 +153,6 @@ def _back(building: str, zone: str, anchor: str) -> Any:
 @require_role("agent")
 def save_period(building: str, zone: str, key: str) -> Any:
     """Add (``key`` = new) or edit/move period number ``key``."""
-    from gateway.control import SchedulePeriod, ValidationError
-
     detail = _detail(building, zone)
     index = None if key == "new" else _index(key, len(detail.week))
     form = _period_form(detail, index, bind=True)
@@ -177,8 +174,6 @@ def save_period(building: str, zone: str, key: str) -> Any:
 @bp.post("/zone/<building>/<zone>/period-remove")
 @require_role("agent")
 def remove_period(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
-
     detail = _detail(building, zone)
     form = PeriodRemoveForm(prefix="rm")
     if not form.validate_on_submit():
@@ -194,8 +189,6 @@ def remove_period(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/copy")
 @require_role("agent")
 def copy_day(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
-
     _detail(building, zone)
     form = _copy_form(bind=True)
     if not form.validate_on_submit():
@@ -224,8 +217,6 @@ def reset(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/exception")
 @require_role("agent")
 def add_exception(building: str, zone: str) -> Any:
-    from gateway.control import ValidationError
-
     _detail(building, zone)
     form = _exception_form(bind=True)
     if not form.validate_on_submit():
@@ -242,8 +233,6 @@ def add_exception(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/exception-remove")
 @require_role("agent")
 def remove_exception(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError
-
     _detail(building, zone)
     ident = posted_id("exrm")
     try:
@@ -259,7 +248,6 @@ def remove_exception(building: str, zone: str) -> Any:
 def add_override(building: str, zone: str) -> Any:
     """Book the zone (or force it) from start to end in a mode (its configured setpoint applies) or at a
     temperature within the zone's bounds."""
-    from gateway.control import ValidationError
 
     detail = _detail(building, zone)
     form = _override_form(detail, bind=True)
@@ -288,8 +276,6 @@ def add_override(building: str, zone: str) -> Any:
 @bp.post("/zone/<building>/<zone>/override-cancel")
 @require_role("agent")
 def cancel_override(building: str, zone: str) -> Any:
-    from gateway.control import UnknownSubjectError, ValidationError
-
     _detail(building, zone)
     ident = posted_id("cancel")
     try:

@@ -2,7 +2,7 @@
 
 Rules of this module: no I/O and no threads of its own; it reads the configuration, the last
 published evaluation, a state snapshot and the settings store (which has its own lock), and
-returns immutable views. Used only by :mod:`gateway.control`.
+returns immutable views. Used by the façade (:mod:`gateway.control.facade`) and the settings overlay of the loop.
 """
 
 from __future__ import annotations
@@ -14,21 +14,23 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from gateway.control.values import (
+    CircuitDetail,
+    CircuitStatus,
+    Evaluation,
+    MeterStatus,
+    Overview,
+    SchedulePeriod,
+    UnknownSubjectError,
+    ValidationError,
+    ZoneDetail,
+    ZoneStatus,
+)
 from rules.config import DAY_NAMES, MODES
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
-    from gateway.control import (
-        CircuitDetail,
-        CircuitStatus,
-        Evaluation,
-        MeterStatus,
-        Overview,
-        SchedulePeriod,
-        ZoneDetail,
-        ZoneStatus,
-    )
-    from gateway.settings_store import SettingsStore
+    from gateway.control.settings_store import SettingsStore
 
 #: Lowest setpoint an override may ask for (frost protection of pipes is 5 °C and up).
 SETPOINT_FLOOR_C = 5.0
@@ -49,8 +51,6 @@ class Views:
     # ---- subjects ----------------------------------------------------------------------------
     def check_zone(self, building: str, zone: str) -> None:
         """Raise :class:`UnknownSubjectError` unless ``building/zone`` is a heated zone."""
-        from gateway.control import UnknownSubjectError
-
         b = self.config.buildings.get(building)
         z = b.zones.get(zone) if b is not None else None
         if z is None or z.heating is None:
@@ -58,8 +58,6 @@ class Views:
 
     def check_circuit(self, circuit: str) -> None:
         """Raise :class:`UnknownSubjectError` unless ``circuit`` is a lighting circuit."""
-        from gateway.control import UnknownSubjectError
-
         if circuit not in self.config.lighting.circuits:
             raise UnknownSubjectError(f"lighting circuit {circuit}")
 
@@ -87,8 +85,6 @@ class Views:
     # ---- validation --------------------------------------------------------------------------
     def validate_periods(self, periods: Sequence[SchedulePeriod]) -> tuple[SchedulePeriod, ...]:
         """Check a week schedule: days 0-6, end after start (00:00 = midnight), known modes, no overlap."""
-        from gateway.control import SchedulePeriod, ValidationError
-
         errors: dict[str, str] = {}
         clean: list[SchedulePeriod] = []
         if len(periods) > MAX_PERIODS:
@@ -122,8 +118,6 @@ class Views:
     # ---- views -------------------------------------------------------------------------------
     def overview(self, latest: Evaluation | None, snapshot: Any) -> Overview:
         """The "Vue d'ensemble"."""
-        from gateway.control import Overview
-
         site = self.config.site
         zones = latest.zones if latest else tuple(self.placeholder_zones())
         circuits = latest.circuits if latest else tuple(self.placeholder_circuits())
@@ -139,8 +133,6 @@ class Views:
 
     def placeholder_zones(self) -> list[ZoneStatus]:
         """Zones before the first evaluation (daemon starting)."""
-        from gateway.control import ZoneStatus
-
         out = []
         for bid, building in self.config.buildings.items():
             for zid, zone in building.zones.items():
@@ -166,8 +158,6 @@ class Views:
 
     def placeholder_circuits(self) -> list[CircuitStatus]:
         """Circuits before the first evaluation."""
-        from gateway.control import CircuitStatus
-
         return [
             CircuitStatus(circuit=cid, name=c.name or cid, building=None, on=None, reason="not evaluated yet")
             for cid, c in self.config.lighting.circuits.items()
@@ -176,8 +166,6 @@ class Views:
     def meters(self, snapshot: Any, flows: Mapping[str, float] | None = None) -> list[MeterStatus]:
         """Every configured Modbus meter with its latest values (power, energy, water) and, for water
         meters, the flow (m³/h) the control loop measured from the counter (``flows``)."""
-        from gateway.control import MeterStatus
-
         flows = flows or {}
         out: list[MeterStatus] = []
         for bus in self.config.buses.values():
@@ -207,14 +195,12 @@ class Views:
         self, building: str, zone: str, latest: Evaluation | None, store: SettingsStore, now: datetime
     ) -> ZoneDetail:
         """A zone's page."""
-        from gateway.control import ZoneDetail
-
         key = f"{building}/{zone}"
         zones = latest.zones if latest else tuple(self.placeholder_zones())
         status = next(z for z in zones if z.building == building and z.zone == zone)
         edited = store.week(key)
         heating = self.heating(building, zone)
-        week = edited if edited is not None else tuple(periods_from_slots(heating.schedule))
+        week = edited if edited is not None else self.default_week(building, zone)
         low, high = self.setpoint_bounds(building, zone)
         return ZoneDetail(
             status=status,
@@ -228,20 +214,25 @@ class Views:
             setpoint_max_c=high,
         )
 
+    def week(self, building: str, zone: str, store: SettingsStore) -> tuple[SchedulePeriod, ...]:
+        """The zone's week as it applies: the edited one, else the configured one."""
+        edited = store.week(f"{building}/{zone}")
+        return edited if edited is not None else self.default_week(building, zone)
+
+    def default_week(self, building: str, zone: str) -> tuple[SchedulePeriod, ...]:
+        """The zone's week as configured."""
+        return tuple(periods_from_slots(self.heating(building, zone).schedule))
+
     def circuit_detail(
         self, circuit: str, latest: Evaluation | None, store: SettingsStore, now: datetime
     ) -> CircuitDetail:
         """A lighting circuit's page."""
-        from gateway.control import CircuitDetail
-
         circuits = latest.circuits if latest else tuple(self.placeholder_circuits())
         status = next(c for c in circuits if c.circuit == circuit)
         cut = self.config.lighting.cut_of(self.config.lighting.circuits[circuit])
         return CircuitDetail(
             status=status,
-            overrides=tuple(
-                o for o in store.active_overrides(now) if o.kind == "lighting" and o.subject == circuit
-            ),
+            overrides=tuple(o for o in store.active_overrides(now) if o.kind == "lighting" and o.subject == circuit),
             night_cut=None if cut is None else (_clock(cut.start), _clock(cut.end)),
         )
 
@@ -311,8 +302,6 @@ def _clock(text: str) -> time:
 
 def periods_from_slots(slots: Sequence[Any]) -> list[SchedulePeriod]:
     """The rules' schedule slots (days, "HH:MM") as per-day periods; a slot past midnight is split."""
-    from gateway.control import SchedulePeriod
-
     out: list[SchedulePeriod] = []
     for slot in slots:
         start, end = _clock(slot.start), _clock(slot.end)

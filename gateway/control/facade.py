@@ -23,6 +23,9 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.zone(building, zone) -> ZoneDetail              # status + week, exceptions, overrides, bounds
     control.circuit(circuit) -> CircuitDetail               # status + overrides + today's sun times
     control.set_week_schedule(building, zone, periods, *, user)      # periods: Sequence[SchedulePeriod]
+    control.save_period(building, zone, index, period, *, user)      # add (index None), edit or move one
+    control.remove_period(building, zone, index, *, user)
+    control.copy_day(building, zone, source, targets, *, user)       # each edit: one change, all or nothing
     control.reset_week_schedule(building, zone, *, user)             # back to the configured one
     control.add_exception(building, zone, start, end, label, periods=(), *, user) -> ScheduleException
     control.remove_exception(exception_id, *, user)
@@ -37,7 +40,7 @@ Public API (all times are timezone-aware ``datetime``; naive ones are refused)::
     control.modes -> tuple[str, ...]                        # confort, reduit, hors_gel, arret
     control.timezone -> ZoneInfo                            # the site's time zone (for forms)
 
-Bounds: every change is held to :mod:`gateway.control_bounds`, whichever door it came through (the
+Bounds: every change is held to :mod:`gateway.control.bounds`, whichever door it came through (the
 admin page, MQTT commands, tools): overrides and bookings start at most a day ago and end at most
 366 days ahead (180 days long at most), exceptions lie between yesterday and two years ahead, a
 zone or circuit holds at most 20 pending overrides and 100 pending exceptions.
@@ -63,223 +66,35 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from gateway import control_bounds as bounds
-from gateway.errors import GatewayError
+from gateway.control import bounds, weeks
+from gateway.control.values import (
+    AuditEntry,
+    CircuitDetail,
+    ControlBusyError,
+    Evaluation,
+    Override,
+    Overview,
+    ScheduleException,
+    SchedulePeriod,
+    UnknownSubjectError,
+    ValidationError,
+    ZoneDetail,
+)
+from gateway.control.views import Views
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
-    from gateway.settings_store import SettingsStore
-    from rules.types import Reason
+    from gateway.control.settings_store import SettingsStore
 
 T = TypeVar("T")
 
 #: How long a change from another thread may wait for the loop before giving up.
 CHANGE_TIMEOUT_S = 5.0
-
-
-# ---- errors -------------------------------------------------------------------------------------
-class ValidationError(GatewayError, ValueError):
-    """A change refused before anything was applied; ``errors`` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
-
-
-class UnknownSubjectError(GatewayError, KeyError):
-    """No such building/zone, lighting circuit or override."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        super().__init__(what)
-
-    def __str__(self) -> str:
-        return f"unknown {self.what}"
-
-
-class ControlBusyError(GatewayError, TimeoutError):
-    """The control loop did not take a change within :data:`CHANGE_TIMEOUT_S` (nothing applied)."""
-
-
-# ---- views (immutable) --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SchedulePeriod:
-    """One occupied period of a weekly schedule: ``day`` 0 = Monday .. 6 = Sunday, local times.
-
-    ``end`` after ``start`` on the same day; ``end == time(0, 0)`` means "until midnight".
-    """
-
-    day: int
-    start: time
-    end: time
-    mode: str = "confort"
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleException:
-    """Dated days (inclusive) that follow ``periods`` instead of the week schedule.
-
-    Empty ``periods``: unoccupied all day (school holidays, public holidays).
-    """
-
-    id: int
-    start: date
-    end: date
-    label: str
-    periods: tuple[SchedulePeriod, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A booking or manual override, expiring by itself at ``end``.
-
-    Zones: ``mode`` (the zone's setpoint of that mode applies) or ``setpoint_c`` (that temperature;
-    ``mode`` is then ``None``). Lighting circuits: ``on``.
-    """
-
-    id: int
-    kind: str  # "zone" | "lighting"
-    subject: str  # "building/zone" or circuit id
-    start: datetime
-    end: datetime
-    label: str
-    user: str
-    created: datetime
-    mode: str | None = None
-    on: bool | None = None
-    setpoint_c: float | None = None
-
-    def active_at(self, now: datetime) -> bool:
-        """Whether this override applies at ``now``."""
-        return self.start <= now < self.end
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneStatus:
-    """What a zone is doing now and why (from the last rules evaluation)."""
-
-    building: str
-    building_name: str
-    zone: str
-    name: str
-    temperature_c: float | None
-    temperature_time: datetime | None
-    stale: bool
-    target_c: float | None
-    mode: str | None
-    heater_on: bool | None
-    window_open: bool
-    reason: str
-    outputs: tuple[tuple[str, bool], ...] = ()
-    #: the structured reason (code + parameters): ``reason_detail.text("en")`` renders it in English
-    reason_detail: Reason | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CircuitStatus:
-    """A lighting circuit now and why."""
-
-    circuit: str
-    name: str
-    building: str | None
-    on: bool | None
-    reason: str
-    sunrise: datetime | None = None
-    sunset: datetime | None = None
-    reason_detail: Reason | None = None  # structured reason, as on ZoneStatus
-
-
-@dataclass(frozen=True, slots=True)
-class MeterStatus:
-    """A meter's latest readings."""
-
-    device: str
-    building: str | None
-    zone: str | None
-    power_w: float | None
-    energy_kwh: float | None
-    time: datetime | None
-    available: bool = True
-    water_m3: float | None = None  # a water meter's counter
-    flow_m3_h: float | None = None  # its flow over the last ~15 min (counter increase per hour)
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """An event someone should see (leak, stale sensor, fail-safe, sink backlog)."""
-
-    time: datetime
-    kind: str
-    subject: str
-    message: str
-    severity: str
-
-
-@dataclass(frozen=True, slots=True)
-class Overview:
-    """Everything on the "Vue d'ensemble" page."""
-
-    site_id: str
-    site_name: str
-    evaluated_at: datetime | None
-    zones: tuple[ZoneStatus, ...]
-    circuits: tuple[CircuitStatus, ...]
-    meters: tuple[MeterStatus, ...]
-    alerts: tuple[Alert, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneDetail:
-    """A zone's page: status, editable schedule and overrides, and the bounds forms validate with."""
-
-    status: ZoneStatus
-    week: tuple[SchedulePeriod, ...]
-    week_is_default: bool
-    exceptions: tuple[ScheduleException, ...]
-    overrides: tuple[Override, ...]
-    modes: tuple[str, ...]
-    mode_setpoints: dict[str, float] = field(default_factory=dict)
-    setpoint_min_c: float = 5.0
-    setpoint_max_c: float = 19.0
-
-
-@dataclass(frozen=True, slots=True)
-class CircuitDetail:
-    """A lighting circuit's page."""
-
-    status: CircuitStatus
-    overrides: tuple[Override, ...]
-    night_cut: tuple[time, time] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """Who changed what and when (old -> new, as short JSON texts)."""
-
-    id: int
-    time: datetime
-    user: str
-    action: str
-    subject: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """What the control loop publishes after each rules evaluation (read by :meth:`Control.overview`)."""
-
-    at: datetime
-    zones: tuple[ZoneStatus, ...]
-    circuits: tuple[CircuitStatus, ...]
-    alerts: tuple[Alert, ...]
-    meter_flows: Mapping[str, float] = field(default_factory=dict)  # water meter -> m³/h
 
 
 # ---- the façade ---------------------------------------------------------------------------------
@@ -295,8 +110,6 @@ class Control:
         state: Any = None,
         reevaluate: Callable[[], object] | None = None,
     ) -> None:
-        from gateway import control_views
-
         self.config = config
         self._store = store
         self._now = now
@@ -304,7 +117,7 @@ class Control:
         self._reevaluate = reevaluate
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.RLock()
-        self._views = control_views.Views(config)
+        self._views = Views(config)
         self.latest: Evaluation | None = None  # swapped atomically by the control loop
         #: False while the rules fail and the outputs are held at their safe level (set by the loop)
         self.rules_ok = True
@@ -364,6 +177,31 @@ class Control:
         self._views.check_zone(building, zone)
         clean = self._views.validate_periods(periods)
         self._change(lambda: self._store.set_week(f"{building}/{zone}", clean, user=user, now=self._now()))
+
+    def save_period(
+        self, building: str, zone: str, index: int | None, period: SchedulePeriod, *, user: str
+    ) -> None:
+        """Add a period to a zone's week (``index`` None) or replace period ``index`` (edit or move)."""
+        self._edit_week(building, zone, lambda week: weeks.with_period(week, index, period), user=user)
+
+    def remove_period(self, building: str, zone: str, index: int, *, user: str) -> None:
+        """Remove period ``index`` of a zone's week."""
+        self._edit_week(building, zone, lambda week: weeks.without_period(week, index), user=user)
+
+    def copy_day(self, building: str, zone: str, source: int, targets: Sequence[int], *, user: str) -> None:
+        """Replace the periods of each target day with a copy of the source day's."""
+        days = tuple(targets)
+        self._edit_week(building, zone, lambda week: weeks.with_day_copied(week, source, days), user=user)
+
+    def _edit_week(self, building: str, zone: str, edit: Callable[[weeks.Week], weeks.Week], *, user: str) -> None:
+        """Read the week, edit it, validate and store it in one change: all of it applies or none."""
+        self._views.check_zone(building, zone)
+
+        def apply() -> None:
+            clean = self._views.validate_periods(edit(self._views.week(building, zone, self._store)))
+            self._store.set_week(f"{building}/{zone}", clean, user=user, now=self._now())
+
+        self._change(apply)
 
     def reset_week_schedule(self, building: str, zone: str, *, user: str) -> None:
         """Forget the edited schedule: the configured one applies again."""

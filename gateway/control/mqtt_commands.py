@@ -23,14 +23,14 @@ Rules of this module:
   ``mqtt_command_rejected`` events);
 - a body is at most 1 KiB of JSON; exactly one of ``mode`` / ``setpoint``; ``until`` is required,
   ``start`` optional; ``label`` at most 60 characters;
-- dates are bounded by the control façade alone (:mod:`gateway.control_bounds`, the same bound as
+- dates are bounded by the control façade alone (:mod:`gateway.control.bounds`, the same bound as
   the admin page's): this module only checks they are ISO-8601 date-times;
 - a ``setpoint`` is booked as that temperature (``Control.add_override(setpoint_c=...)``), within
   the zone's bounds (its hors-gel setpoint .. ``max_setpoint_c``, 19 °C unless configured: the
   cap of R241-26 for occupied public buildings); outside them the façade refuses it;
-- the override is created by :meth:`gateway.control.Control.add_override` (the admin page's
+- the override is created by :meth:`gateway.control.facade.Control.add_override` (the admin page's
   path: same validation, settings store, audit log with user ``mqtt``);
-- the control façade also caps the overrides a zone holds (:mod:`gateway.control_bounds`);
+- the control façade also caps the overrides a zone holds (:mod:`gateway.control.bounds`);
 - every refusal is a :class:`CommandError` with a one-line reason, answered and raised as an event.
 """
 
@@ -45,16 +45,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gateway.control.values import UnknownSubjectError, ValidationError
 from gateway.model import Event
 
 if TYPE_CHECKING:
     import aiomqtt
 
-    from gateway.control import Control
+    from gateway.control.facade import Control
     from gateway.core import Core
     from gateway.sinks.mqtt_topics import Topics
 
-log = logging.getLogger("gateway.sinks.mqtt")
+log = logging.getLogger("gateway.sinks.mqtt")  # its log lines stay beside the sink's
 
 MAX_BODY = 1024
 USER = "mqtt"
@@ -72,7 +73,6 @@ class CommandError(ValueError):
 @dataclass(frozen=True, slots=True)
 class OverrideRequest:
     """A validated request, before the façade checks the zone."""
-
     building: str
     zone: str
     mode: str | None
@@ -131,8 +131,6 @@ def parse_override(building: str, zone: str, body: bytes, *, now: datetime, tz: 
 
 def apply_override(control: Control, request: OverrideRequest) -> Any:
     """Create the override through the façade; :class:`CommandError` with the façade's reason."""
-    from gateway.control import UnknownSubjectError, ValidationError
-
     try:
         return control.add_override(
             request.building,
@@ -184,7 +182,6 @@ class RateLimit:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one command: ``result`` applied | rejected | rate_limited, and the answer to send."""
-
     result: str
     reason: str = ""
     override_id: int | None = None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import storage
-from gateway.control import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
+from gateway.control.values import AuditEntry, Override, ScheduleException, SchedulePeriod, UnknownSubjectError
 from gateway.errors import StorageError
 from gateway.sqlite_tx import rollback
 from gateway.storage import Pragmas, Schema, UnusableFileError, is_corruption, move_aside, script

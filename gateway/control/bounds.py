@@ -1,7 +1,7 @@
 """How far in time a change to control may reach, and how many a zone may hold: one bound for every door.
 
 Rules of this module:
-- these are the only date bounds of control: :class:`gateway.control.Control` applies them to every
+- these are the only date bounds of control: :class:`gateway.control.facade.Control` applies them to every
   change, whichever door it came through (the admin page's forms, MQTT commands, tools); a door
   may refuse earlier (a form's own checks) but never accepts more;
 - pure functions of their arguments (``now`` is passed in); each problem is added to ``errors``
