@@ -163,10 +163,17 @@ def diagnose(config_path: Path, *, probes: Probes | None = None) -> list[Finding
         ("clock", lambda: check_clock(config, probes)),
         ("disk", lambda: check_disk(config)),
         ("service user", lambda: check_permissions(config, config_path, account)),
+        ("heating", lambda: _heating(config, config_path)),
     ]
     for name, check in checks:
         findings += _guarded(name, check)
     return findings
+
+
+def _heating(config: Any, config_path: Path) -> Iterable[Finding]:
+    from gateway.doctor_heating import check_heating  # its own module (issue 10): fail-safe warnings
+
+    return check_heating(config, config_path)
 
 
 def _guarded(name: str, check: Callable[[], Iterable[Finding]]) -> list[Finding]:
