@@ -24,27 +24,14 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from gateway.clock import KernelSync, LastSeen, SyncSource
+from gateway.doctor_finding import Finding
+from gateway.doctor_heating import check_heating
 
 if TYPE_CHECKING:
     from gateway.sinks.influx_http import Endpoint
-
-Level = Literal["OK", "WARN", "FAIL"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One line of the report."""
-
-    level: Level
-    what: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.level:<4} {self.what}: {self.message}"
-
 
 @dataclass
 class Probes:
@@ -56,12 +43,6 @@ class Probes:
     dbus_socket: Path = Path("/run/dbus/system_bus_socket")
     bluetooth_group: str = "bluetooth"  # the group BlueZ's D-Bus policy lets scan
     timeout_s: float = 5.0
-
-
-def exit_code(findings: Iterable[Finding]) -> int:
-    """0 when everything is OK, 1 with warnings only, 2 with any failure."""
-    levels = {f.level for f in findings}
-    return 2 if "FAIL" in levels else 1 if "WARN" in levels else 0
 
 
 # -- access as the service user ----------------------------------------------------------------
@@ -161,6 +142,7 @@ def diagnose(config_path: Path, *, probes: Probes | None = None) -> list[Finding
         ("clock", lambda: check_clock(config, probes)),
         ("disk", lambda: check_disk(config)),
         ("service user", lambda: check_permissions(config, config_path, account)),
+        ("heating", lambda: check_heating(config, config_path)),  # fail-safe warnings (issue 10)
     ]
     for name, check in checks:
         findings += _guarded(name, check)

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.doctor import Probes, diagnose, exit_code
+    from gateway.doctor import Probes, diagnose
+    from gateway.doctor_finding import exit_code
 
     findings = diagnose(args.config, probes=Probes(timeout_s=args.timeout))
     for finding in findings:

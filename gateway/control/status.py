@@ -86,6 +86,7 @@ class StatusBuilder:
                     reason=z.reason.text(self.lang),
                     outputs=outputs,
                     reason_detail=z.reason,
+                    model=z.model,
                 )
             )
         circuits = []

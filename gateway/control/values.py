@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
-    from rules.types import Reason
+    from rules.types import ModelSummary, Reason
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -115,6 +115,8 @@ class ZoneStatus:
     outputs: tuple[tuple[str, bool], ...] = ()
     #: the structured reason (code + parameters): ``reason_detail.text("en")`` renders it in English
     reason_detail: Reason | None = None
+    #: the zone model's summary (learned or prior figures, next preheat and its lead), if it has one
+    model: ModelSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ Rules of this section:
   valve, presence, window contact) must exist here, with the right kind (:func:`cross_check`);
 - an input belongs to a building and a zone (heating: window contact) or a lighting circuit
   (presence);
+- a zone's presence inputs (``heating.presence.inputs``, the no-show rule) are motion detectors or
+  door contacts: a pulse input or a relay there is an error (an energy meter's pulses are not people);
 - a pulse input's numbers are finite and bounded, like a Modbus pulse counter's: ``scale``
   1e-6..1000 units per pulse, ``debounce_ms`` 0..10 000; it has a **plausible rate**,
   ``rise_per_hour`` (the most its quantity may grow in an hour: the meter's overload flow, the
@@ -134,6 +136,8 @@ def _references(config: GatewayConfig) -> list[tuple[str, str, str]]:
                 refs.append((f"{base}.pilot_wire.minus", heating.pilot_wire.minus, "relay"))
             for i, name in enumerate(heating.window.contacts):
                 refs.append((f"{base}.window.contacts[{i}]", name, "input"))
+            for i, name in enumerate(heating.presence.inputs):
+                refs.append((f"{base}.presence.inputs[{i}]", name, "input"))
     for cid, circuit in config.lighting.circuits.items():
         refs.append((f"lighting.circuits.{cid}.relay", circuit.relay, "relay"))
         for i, name in enumerate(circuit.presence):
@@ -190,6 +194,29 @@ def _pulse_rates(gpio: GpioSection) -> list[tuple[str, str]]:
     return problems
 
 
+#: the kinds of input each use accepts (matched on the reference's path), and what to say otherwise
+_INPUT_KINDS = (
+    (".heating.presence.", ("motion", "contact"), 'zone presence needs kind = "motion" (PIR) or "contact" (door)'),
+    ("presence", ("motion",), 'presence needs kind = "motion"'),
+    ("contacts", ("contact",), 'a window needs kind = "contact"'),
+)
+
+
+def _input_kinds(config: GatewayConfig) -> list[tuple[str, str]]:
+    """Each input the rules name is of a kind its use accepts (a meter's pulses are not people)."""
+    problems: list[tuple[str, str]] = []
+    for path, name, wanted in _references(config):
+        spec = config.gpio.inputs.get(name) if wanted == "input" else None
+        if spec is None:
+            continue
+        for marker, kinds, need in _INPUT_KINDS:
+            if marker in path:
+                if spec.kind not in kinds:
+                    problems.append((path, f"input {name!r} is a {spec.kind}, {need}"))
+                break
+    return problems
+
+
 def cross_check(config: GatewayConfig) -> list[tuple[str, str]]:
     """Pins used once, names unique; relays and inputs the rules name exist, in known buildings and zones;
     pulse inputs have a plausible rate their debounce lets through."""
@@ -212,12 +239,7 @@ def cross_check(config: GatewayConfig) -> list[tuple[str, str]]:
     for path, name, wanted in _references(config):
         if name not in wanted_kind[wanted]:
             other = "input" if wanted == "relay" else "relay"
-            hint = f" (it is an {other})" if name in wanted_kind[other] else ""
+            hint = f" (it is {'an input' if other == 'input' else 'a relay'})" if name in wanted_kind[other] else ""
             problems.append((path, f"no {wanted} {name!r} in [gpio.{wanted}s]{hint}"))
-    for path, name, wanted in _references(config):
-        spec = gpio.inputs.get(name) if wanted == "input" else None
-        if spec is not None and "presence" in path and spec.kind != "motion":
-            problems.append((path, f'input {name!r} is a {spec.kind}, presence needs kind = "motion"'))
-        if spec is not None and "contacts" in path and spec.kind != "contact":
-            problems.append((path, f'input {name!r} is a {spec.kind}, a window needs kind = "contact"'))
+    problems.extend(_input_kinds(config))
     return problems

@@ -35,11 +35,6 @@ LAZY_LOADERS = frozenset({"gateway.cli", "gateway.daemon", "gateway.doctor"}) | 
     f"gateway.commands.{p.stem}" for p in (ROOT / "gateway" / "commands").glob("*.py")
 }
 
-#: Temporary: modules being split by the storage work (issue 11, gateway/storage/). The
-#: coordinator empties this list when both branches are merged.
-OVERSIZED_UNTIL_ISSUE_11 = frozenset({"gateway.journal", "gateway.sinks.influx", "gateway.doctor"})
-
-
 #: What control must not import: the doors reach control, never the other way round.
 DOORS = ("gateway.web", "gateway.services", "gateway.sinks.mqtt", "gateway.daemon")
 
@@ -187,14 +182,8 @@ def test_our_modules_are_imported_at_the_top_except_by_lazy_commands():
 
 def test_no_module_over_500_lines():
     sizes = {m: len(p.read_text(encoding="utf-8").splitlines()) for m, p in MODULES.items()}
-    over = {m: n for m, n in sizes.items() if n > MAX_LINES and m not in OVERSIZED_UNTIL_ISSUE_11}
+    over = {m: n for m, n in sizes.items() if n > MAX_LINES}
     assert over == {}
-
-
-def test_the_temporary_exceptions_are_still_needed():
-    """Once a module of the storage work is split, it leaves the exception list (issue 11)."""
-    sizes = {m: len(MODULES[m].read_text(encoding="utf-8").splitlines()) for m in OVERSIZED_UNTIL_ISSUE_11 if m in MODULES}
-    assert all(n > MAX_LINES for n in sizes.values()), sizes
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from gateway.clock import ManualClock
-from gateway.doctor import Account, Finding, Probes, diagnose, exit_code
+from gateway.doctor import Account, Probes, diagnose
+from gateway.doctor_finding import Finding, exit_code
 from tests.support.influx_servers import start_influxd, start_victoria
 from tests.support.procs import free_port, require_tool, running
 

@@ -29,6 +29,7 @@ from gateway.web.forms import (
 from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
 from gateway.web.views._common import attach_errors, aware, backend, posted_id, translate, user_name
+from gateway.web.zone_model import model_card
 
 bp = Blueprint("zone", __name__)
 
@@ -121,6 +122,7 @@ def render(building: str, zone: str, *, failed: dict[str, Any] | None = None, st
             "zone.html",
             detail=detail,
             status=detail.status,
+            model=model_card(detail.status, now=b.now()),
             building=building,
             zone=zone,
             building_name=building_name,
