@@ -82,7 +82,8 @@ def test_demo_runs_the_simulated_village_and_stops_on_ctrl_c(tmp_path: Path) -> 
         deadline = time.monotonic() + 20  # readings reach MQTT after their group commit (every 5 s)
         while True:
             retained = asyncio.run(_retained(int(broker.group(1)), "village/saint-martin/#"))
-            if any(t.endswith("/temperature_c") for t in retained) or time.monotonic() > deadline:
+            wanted = ("/temperature_c", "/power_w")  # the climate sensors' and the meters' readings
+            if all(any(t.endswith(w) for t in retained) for w in wanted) or time.monotonic() > deadline:
                 break
             time.sleep(1)
         assert retained["village/saint-martin/status"] == "online"
