@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from gateway.plant import Plant
     from gateway.services.system import HealthCheck
     from gateway.services.web import WebService
+    from gateway.web.backend import Backend
+    from gateway.web.front import WsgiApp
 
 log = logging.getLogger("gateway.daemon")
 
@@ -133,7 +135,9 @@ class Daemon:
         stores = sinks.build(config, core)
         uploads = reporting.build(config, core, control=ctl.control, guard=guard, archive=stores.archive)
         brokers = mqtt.build(config, core, control=ctl.control)
-        page = web.build(config, core, control=ctl.control, guard=guard, archive=stores.archive, http=options.http)
+        page = web.build(
+            config, core, control=ctl.control, guard=guard, archive=stores.archive, http=options.http, admin=admin_app
+        )
         services: tuple[Service, ...] = (
             *ctl.services,
             *clock_and_systemd,
@@ -230,3 +234,13 @@ class Daemon:
     async def _reload(self) -> None:
         """Re-read the configuration; keep running on the old one if the new one is invalid."""
         await reload_config(self)
+
+
+def admin_app(config: GatewayConfig, backend: Backend, secret_key: bytes) -> WsgiApp:
+    """The Flask admin app, imported and built on the page's first visit (Flask, Jinja, WTForms,
+    Babel and argon2 weigh about 11 MB of RSS: a Pi that only polls pays none of it)."""
+    from gateway.users import UserStore
+    from gateway.web.app import create_app
+
+    users = UserStore.in_state_dir(config.service.state_dir)
+    return create_app(config=config, backend=backend, users=users, secret_key=secret_key)

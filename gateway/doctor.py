@@ -253,9 +253,7 @@ def _exchange(what: str, sink: Any, secret_file: str, auth: Callable[[str | None
 
     An unreadable secret and an unreachable server are findings; the connection is always closed.
     """
-    import urllib3
-
-    from gateway.sinks.influx_http import Endpoint
+    from gateway.sinks.influx_http import NETWORK_ERRORS, Endpoint
 
     try:
         secret = _secret(getattr(sink, secret_file))
@@ -264,7 +262,7 @@ def _exchange(what: str, sink: Any, secret_file: str, auth: Callable[[str | None
     server = Endpoint(sink, auth=auth(secret), pool_size=1)
     try:
         return ask(server)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except NETWORK_ERRORS as exc:
         reason = getattr(exc, "reason", exc)
         return Finding("FAIL", what, f"{server.base} unreachable ({reason}): server running? address right? "
                        "network up?")

@@ -25,7 +25,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -471,10 +471,20 @@ class SettingsStore:
 
     def save_memory(self, value: Any, key: str = "engine") -> None:
         """Persist the engine memory (JSON-able data)."""
-        text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+        self.save_memories({key: value})
+
+    def save_memories(self, values: Mapping[str, Any]) -> None:
+        """Persist several memory keys in one transaction (one fsync'd commit on the SD card)."""
+        rows = [(key, json.dumps(value, separators=(",", ":"), sort_keys=True)) for key, value in values.items()]
         with self._lock:
-            self._db.execute(
-                "INSERT INTO memory (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, text),
-            )
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT INTO memory (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                rollback(self._db)
+                raise

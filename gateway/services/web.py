@@ -7,7 +7,9 @@ Rules of this module:
 - ``--http HOST:PORT`` (``RunOptions.http``) overrides ``[web].listen``;
 - a request body over 64 kB is refused by waitress itself (413) before it is read, and an accepted
   body stays in memory: nothing a client sends is spooled to the SD card
-  (:func:`gateway.web.security.waitress_limits`);
+  (:func:`gateway.web.policy.waitress_limits`);
+- waitress serves :class:`gateway.web.front.Front`: ``/health`` and ``/metrics`` without Flask,
+  the admin app (``admin`` below: a loader the daemon hands in) built on the first other request;
 - a port that cannot be bound is logged once and retried every 30 s: control never depends
   on the admin page;
 - stopping is clean: the serving loop checks a flag between polls, closes every socket and
@@ -32,15 +34,17 @@ from gateway.control.facade import Control
 from gateway.core import Core
 from gateway.schema.web import parse_listen
 from gateway.service import StopPhase
-from gateway.users import UserStore
-from gateway.web.app import create_app
 from gateway.web.backend import Backend
+from gateway.web.front import Front, WsgiApp
 from gateway.web.keys import load_or_create_secret
-from gateway.web.security import waitress_limits
+from gateway.web.policy import waitress_limits
 
 log = logging.getLogger("gateway.web")
 
 RETRY_BIND_S = 30.0
+
+#: Builds the admin app from the configuration, the backend and the session key.
+AdminFactory = Callable[[GatewayConfig, Backend, bytes], WsgiApp]
 
 
 class WebServer:
@@ -157,9 +161,15 @@ def build(
     guard: ClockGuard | None = None,
     archive: Archive | None = None,
     http: str | None = None,
+    admin: AdminFactory,
 ) -> WebService | None:
     """The admin page service, with its app built on the control façade and the core's snapshots
-    (``None`` without a façade); ``http`` ("HOST:PORT") overrides ``[web].listen``."""
+    (``None`` without a façade); ``http`` ("HOST:PORT") overrides ``[web].listen``.
+
+    ``admin(config, backend, secret_key)`` builds the admin app (the daemon's imports Flask and calls
+    :func:`gateway.web.app.create_app`); it runs on the first request that is not ``/health`` or
+    ``/metrics`` (see :class:`gateway.web.front.Front`).
+    """
     if control is None:
         log.error("the control façade is missing (control subsystem not built); admin page disabled")
         return None
@@ -174,12 +184,8 @@ def build(
         archive=archive,
         clock_status=_clock_status(guard),
     )
-    app = create_app(
-        config=config,
-        backend=backend,
-        users=UserStore.in_state_dir(state_dir),
-        secret_key=load_or_create_secret(config.web.secret_path(state_dir)),
-    )
+    secret_key = load_or_create_secret(config.web.secret_path(state_dir))  # a bad key refuses to start, as before
+    app = Front(backend=backend, load_admin=lambda: admin(config, backend, secret_key))
     backend.warm(public=config.web.public_page)  # the Énergie and public pages ready before a visitor
     host, port = parse_listen(http or config.web.listen)
     return WebService(

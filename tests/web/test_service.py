@@ -98,11 +98,48 @@ async def test_a_busy_port_is_retried_without_stopping_the_daemon(app, monkeypat
 
 
 def test_build_uses_the_http_option_over_the_config(village):
+    from gateway.daemon import admin_app
     from gateway.services.web import build
 
     port = free_port()
-    service = build(village["config"], village["core"], control=village["control"], http=f"127.0.0.1:{port}")
+    service = build(
+        village["config"], village["core"], control=village["control"], http=f"127.0.0.1:{port}", admin=admin_app
+    )
     assert service is not None
     assert (service.host, service.port) == ("127.0.0.1", port)
     assert (Path(village["config"].service.state_dir) / "web-secret.key").exists()
-    assert build(village["config"], village["core"], control=None) is None  # no control façade: no page
+    assert build(village["config"], village["core"], control=None, admin=admin_app) is None  # no façade: no page
+
+
+async def test_monitoring_is_served_without_flask_and_the_admin_app_loads_on_first_visit(village):
+    """Given the daemon's page, /health and /metrics answer without building the admin app; the first
+    admin request builds it, and it still asks for a login (the policy is the admin app's own)."""
+    from gateway.daemon import admin_app
+    from gateway.services.web import build
+
+    port = free_port()
+    service = build(
+        village["config"], village["core"], control=village["control"], http=f"127.0.0.1:{port}", admin=admin_app
+    )
+    assert service is not None
+    front = service.app
+    task = asyncio.create_task(service.run())
+    await asyncio.to_thread(service.bound.wait, 10)
+    status, body, headers = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/health")
+    assert status == 200
+    assert json.loads(body)["version"] == "0.1.0"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in headers
+    status, body, headers = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert b"# TYPE" in body
+    assert not front.admin_loaded
+    status, body, _ = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/")  # redirected to the login
+    assert status == 200
+    assert b'name="csrf_token"' in body
+    assert front.admin_loaded
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.web import prometheus
+from gateway.web.front import metrics_text
 
 bp = Blueprint("monitoring", __name__)
 
@@ -28,23 +29,5 @@ def health() -> Any:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text exposition."""
-    backend = current_app.extensions["gateway.backend"]
-    items = list(backend.metrics.items())
-    names = {item[0] for item in items}
-    _journal, sinks = backend._journal_view()
-    for sink in sinks:
-        labels = (("sink", sink.name),)
-        for metric, value, help_text in (
-            (
-                "gateway_sink_backlog_points",
-                sink.backlog,
-                "points journaled but not yet delivered to the sink",
-            ),
-            ("gateway_sink_lag_seconds", sink.lag_s, "age of the oldest undelivered point"),
-            ("gateway_sink_dropped_points", sink.dropped, "points dropped unsent (disk budget)"),
-            ("gateway_sink_rejected_points", sink.rejected, "points the server rejected as malformed"),
-        ):
-            if value is not None and metric not in names:
-                items.append((metric, "gauge", help_text, labels, float(value)))
-    return Response(prometheus.render(items), content_type=prometheus.CONTENT_TYPE)
+    """Prometheus text exposition (the same text as the daemon's front, :func:`metrics_text`)."""
+    return Response(metrics_text(current_app.extensions["gateway.backend"]), content_type=prometheus.CONTENT_TYPE)
