@@ -19,25 +19,18 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.model import Reading
 from gateway.reload import reload_config
 from gateway.services import modbus
+from tests.support.meter_maps import MY_METER
 from tests.support.modbus_recorder import wait_until
 from tests.support.procs import free_port
+from tests.support.village import building, site, tcp_bus
 
 pytestmark = pytest.mark.integration
 
-CONFIG = """\
-[site]
-id = "x"
-name = "X"
-latitude = 47.0
-longitude = 1.0
-[buildings.ecole]
-name = "École"
-kind = "school"
-[buses.compteurs]
-kind = "tcp"
-host = "127.0.0.1"
-port = {port}
-[[buses.compteurs.devices]]
+CONFIG = (
+    site("x", "X", latitude=47.0, longitude=1.0)
+    + building("ecole", "École", kind="school")
+    + tcp_bus("compteurs", port="{port}")
+    + """[[buses.compteurs.devices]]
 id = "ecole-general"
 unit = 1
 profile = "my-meter"               # profiles/my-meter.toml beside this file
@@ -54,26 +47,7 @@ interval_s = 0.3
 [service]
 state_dir = "{state}"
 """
-MY_METER = """\
-name = "my-meter"
-description = "Vendor X single-phase meter"
-source = "Vendor X 'Modbus map' v2, table 3"
-numbering = "one-based"
-[defaults]
-function = "input"
-[fields.power_w]
-register = 13
-unit = "kW"
-[fields.energy_import_kwh]
-register = 73
-type = "uint32"
-unit = "Wh"
-[bounds]
-power_w = [-18000, 18000]
-energy_kwh = [0, 1e9]
-[bounds.rise_per_hour]
-energy_kwh = 18
-"""
+)
 WATER = """\
 name = "eau"
 description = "DIN-rail pulse counter keeping its count at register 100"

@@ -28,10 +28,41 @@ EVENINGS = '[{ days = "tue,thu,sat", start = "18:00", end = "23:00" }]'
 FRIDAY_NOON = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def site(site_id: str = "saint-martin", name: str = "Saint-Martin", *, timezone: str | None = None) -> str:
+def site(
+    site_id: str = "saint-martin",
+    name: str = "Saint-Martin",
+    *,
+    timezone: str | None = None,
+    latitude: float = 47.39,
+    longitude: float = 0.98,
+) -> str:
     """The ``[site]`` table of a village in Touraine (latitude and longitude for dusk and dawn)."""
     zone = "" if timezone is None else f'timezone = "{timezone}"\n'
-    return f'[site]\nid = "{site_id}"\nname = "{name}"\n{zone}latitude = 47.39\nlongitude = 0.98\n'
+    return f'[site]\nid = "{site_id}"\nname = "{name}"\n{zone}latitude = {latitude}\nlongitude = {longitude}\n'
+
+
+def building(key: str, name: str, *, kind: str | None = None) -> str:
+    """A ``[buildings.<key>]`` table."""
+    return f'[buildings.{key}]\nname = "{name}"\n' + ("" if kind is None else f'kind = "{kind}"\n')
+
+
+def zone(building_key: str, key: str, name: str, *, relay: str | None = None, sensors: str | None = None) -> str:
+    """A zone of a building; with ``relay`` and/or ``sensors`` (one sensor id), its ``heating`` table begun."""
+    text = f'[buildings.{building_key}.zones.{key}]\nname = "{name}"\n'
+    if relay is None and sensors is None:
+        return text
+    text += f"[buildings.{building_key}.zones.{key}.heating]\n"
+    if relay is not None:
+        text += f'relay = "{relay}"\n'
+    return text + ("" if sensors is None else f'sensors = ["{sensors}"]\n')
+
+
+def meter(bus: str, device_id: str, *, unit: int, profile: str, building: str) -> str:
+    """One ``[[buses.<bus>.devices]]`` entry: a meter at Modbus ``unit`` read with ``profile``."""
+    return (
+        f'[[buses.{bus}.devices]]\nid = "{device_id}"\nunit = {unit}\n'
+        f'profile = "{profile}"\nbuilding = "{building}"\n'
+    )
 
 
 def hall(
@@ -56,6 +87,17 @@ def hall(
     if schedule is not None:
         text += f"schedule = {schedule}\n"
     return text + heating
+
+
+def tcp_bus(name: str, *, host: str = "127.0.0.1", port: int | str | None = None) -> str:
+    """A ``[buses.<name>]`` Modbus TCP table (``port`` may be a ``"{port}"`` placeholder)."""
+    return f'[buses.{name}]\nkind = "tcp"\nhost = "{host}"\n' + ("" if port is None else f"port = {port}\n")
+
+
+def ble_sensor(sensor_id: str, address: str, *, building: str, zone: str | None = None) -> str:
+    """One ``[[ble.sensors]]`` entry."""
+    text = f'[[ble.sensors]]\nid = "{sensor_id}"\naddress = "{address}"\nbuilding = "{building}"\n'
+    return text + ("" if zone is None else f'zone = "{zone}"\n')
 
 
 class JournalRecorder:

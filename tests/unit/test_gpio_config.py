@@ -6,18 +6,9 @@ import pytest
 
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
+from tests.support.village import building, site, zone
 
-SITE = """
-[site]
-id = "t"
-name = "T"
-latitude = 47.39
-longitude = 0.98
-[buildings.salle]
-name = "Salle"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-"""
+SITE = "\n" + site("t", "T") + building("salle", "Salle") + zone("salle", "grande_salle", "Grande salle")
 
 
 def problems(text: str) -> list[str]:
