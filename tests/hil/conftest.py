@@ -26,7 +26,7 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.procs import free_port
-from tests.support.village import hall, site
+from tests.support.village import gpio_input, hall, relay, site
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -42,28 +42,12 @@ model = { archetype = "salle-des-fetes-1980", floor_area_m2 = 300 }
 HALL = (
     site("hil", "Banc HIL", timezone="Europe/Paris")
     + hall(sensor="salle-thermo", schedule=None, heating=PROTECTIONS)
+    + "\n\n"
+    + relay("salle-chauffage", 24, active_high=False, boot="off", building="salle", zone="grande_salle")
+    + relay("salle-parvis", 13, building="salle")
+    + gpio_input("salle-fenetre", 20, kind="contact", pull="up", building="salle", zone="grande_salle")
+    + gpio_input("salle-presence", 21, kind="motion", building="salle")
     + """
-
-[gpio.relays.salle-chauffage]
-pin = 24
-active_high = false
-boot = "off"
-building = "salle"
-zone = "grande_salle"
-[gpio.relays.salle-parvis]
-pin = 13
-building = "salle"
-[gpio.inputs.salle-fenetre]
-pin = 20
-kind = "contact"
-pull = "up"
-building = "salle"
-zone = "grande_salle"
-[gpio.inputs.salle-presence]
-pin = 21
-kind = "motion"
-building = "salle"
-
 [lighting]
 night_cut = { start = "23:00", end = "05:00" }
 [lighting.circuits.parvis]

@@ -100,6 +100,29 @@ def ble_sensor(sensor_id: str, address: str, *, building: str, zone: str | None 
     return text + ("" if zone is None else f'zone = "{zone}"\n')
 
 
+def relay(relay_id: str, pin: int, **settings: str | int | float | bool) -> str:
+    """A ``[gpio.relays.<id>]`` table on BCM ``pin``; ``settings`` follow in order (``active_high=False``...)."""
+    return f"[gpio.relays.{relay_id}]\npin = {pin}\n" + _lines(settings)
+
+
+def gpio_input(input_id: str, pin: int, **settings: str | int | float | bool) -> str:
+    """A ``[gpio.inputs.<id>]`` table on BCM ``pin``; ``settings`` follow in order (``kind="motion"``...)."""
+    return f"[gpio.inputs.{input_id}]\npin = {pin}\n" + _lines(settings)
+
+
+def _lines(settings: dict[str, str | int | float | bool]) -> str:
+    """``key = value`` lines in TOML: strings quoted, booleans lower-case."""
+    text = ""
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            text += f"{key} = {str(value).lower()}\n"
+        elif isinstance(value, str):
+            text += f'{key} = "{value}"\n'
+        else:
+            text += f"{key} = {value}\n"
+    return text
+
+
 class JournalRecorder:
     """The journal boundary: the readings the core would have written, in order."""
 

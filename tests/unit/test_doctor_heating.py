@@ -17,7 +17,8 @@ from gateway.config import parse_config
 from gateway.doctor import diagnose
 from gateway.doctor_finding import Finding, exit_code
 from gateway.doctor_heating import check_heating
-from tests.unit.test_doctor import ServiceUser, fake_machine
+from tests.support.village import relay, zone
+from tests.unit.test_doctor import DOCTOR_SITE, ServiceUser, fake_machine
 
 
 @pytest.fixture
@@ -31,23 +32,9 @@ def _config(tmp: Path, user: ServiceUser, heating: str) -> Path:
     state.mkdir(exist_ok=True)
     user.own(state, 0o750)
     config = tmp / "gateway.toml"
-    config.write_text(f"""[site]
-id = "doctor-test"
-name = "Doctor"
-latitude = 47.0
-longitude = 1.0
-
-[buildings.mairie]
-name = "Mairie"
-[buildings.mairie.zones.cuisine]
-name = "Cuisine"
-[buildings.mairie.zones.cuisine.heating]
-relay = "chauffage"
-sensors = ["t-cuisine"]
-{heating}
-[gpio.relays.chauffage]
-pin = 17
-
+    cuisine = zone("mairie", "cuisine", "Cuisine", relay="chauffage", sensors="t-cuisine")
+    config.write_text(DOCTOR_SITE + cuisine + f"""{heating}
+{relay("chauffage", 17)}
 [service]
 state_dir = "state"
 user = "{user.name}"
