@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,6 +152,14 @@ class Village:
 
     def zone(self) -> Any:
         return self.control.zone("salle", "grande_salle").status
+
+    def book(self, label: str, *, hours: float, start: datetime | None = None, user: str = "secretaire") -> Any:
+        """Book the grande salle in confort for ``hours`` from ``start`` (now by default), as the secretary does
+        on the zone page; the façade's answer is returned."""
+        begin = self.now if start is None else start
+        return self.control.add_override(
+            "salle", "grande_salle", mode="confort", start=start, end=begin + timedelta(hours=hours), label=label, user=user
+        )
 
     def switches_of(self, relay: str) -> list[Switch]:
         return [s for s in self.switches if s.relay == relay]
