@@ -57,6 +57,15 @@ def zone(building_key: str, key: str, name: str, *, relay: str | None = None, se
     return text + ("" if sensors is None else f'sensors = ["{sensors}"]\n')
 
 
+def bureaux() -> str:
+    """Site ``t`` with its mairie, whose bureaux are heated by relay ``chauffage`` from thermometer ``t1``."""
+    return (
+        site("t", "T")
+        + building("mairie", "Mairie", kind="mairie")
+        + zone("mairie", "bureaux", "Bureaux", relay="chauffage", sensors="t1")
+    )
+
+
 def meter(bus: str, device_id: str, *, unit: int, profile: str, building: str) -> str:
     """One ``[[buses.<bus>.devices]]`` entry: a meter at Modbus ``unit`` read with ``profile``."""
     return (

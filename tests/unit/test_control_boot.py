@@ -16,15 +16,13 @@ from gateway.config import parse_config
 from gateway.control.settings_store import SettingsStore
 from gateway.daemon import Daemon, RunOptions
 from gateway.errors import StorageError
-from tests.support.village import building, relay, site, zone
+from tests.support.village import bureaux, relay
 
 PARIS = ZoneInfo("Europe/Paris")
 
 CONFIG = (
     "\n"
-    + site("t", "T")
-    + building("mairie", "Mairie", kind="mairie")
-    + zone("mairie", "bureaux", "Bureaux", relay="chauffage", sensors="t1")
+    + bureaux()
     + 'schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]\n'
     + relay("chauffage", 17, active_high=False)
     + relay("lampes", 18, boot="on")

@@ -19,15 +19,13 @@ from gateway.daemon import RunOptions
 from gateway.hooks import Hooks
 from gateway.model import Reading
 from gateway.services.control import build
-from tests.support.village import building, gpio_input, recorded_core, relay, site, zone
+from tests.support.village import bureaux, gpio_input, recorded_core, relay
 
 PARIS = ZoneInfo("Europe/Paris")
 
 CONFIG = (
     "\n"
-    + site("t", "T")
-    + building("mairie", "Mairie", kind="mairie")
-    + zone("mairie", "bureaux", "Bureaux", relay="chauffage", sensors="t1")
+    + bureaux()
     + 'schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]\n'
     + "optimum_start = {{ enabled = false }}\n"
     + relay("chauffage", 17)
