@@ -3,8 +3,6 @@ configuration, the Modbus service polls a real pymodbus server with them, a relo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ from gateway.model import Reading
 from gateway.reload import reload_config
 from gateway.services import modbus
 from tests.support.meter_maps import MY_METER
-from tests.support.modbus_recorder import wait_until
+from tests.support.modbus_recorder import run_until
 from tests.support.procs import free_port
 from tests.support.village import building, site, tcp_bus
 
@@ -95,13 +93,7 @@ async def test_the_modbus_service_polls_a_real_server_with_profiles_of_ones_own(
     async with SimulatedMeters.from_config(bus) as sim:  # a pymodbus server holding each map's registers
         sim.set_values(1, {"power_w": 1500.0, "energy_import_kwh": 8765.432})
         sim.set_values(2, {"water_m3": 123.456})
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: {r.tag("device") for r in journal.rows} == {"ecole-general", "ecole-eau"}, within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: {r.tag("device") for r in journal.rows} == {"ecole-general", "ecole-eau"}, within=15)
     meter = next(r for r in journal.rows if r.tag("device") == "ecole-general")
     water = next(r for r in journal.rows if r.tag("device") == "ecole-eau")
     assert meter.field_map() == {"power_w": 1500.0, "energy_import_kwh": 8765.432}
@@ -120,13 +112,7 @@ async def test_a_custom_profiles_bounds_apply_in_the_daemon(tmp_path):
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         sim.set_values(1, {"power_w": 25_000_000.0, "energy_import_kwh": 10.0})  # 25 MW on a 80 A meter
         sim.set_values(2, {"water_m3": 1.0})
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: any(r.tag("device") == "ecole-general" for r in journal.rows), within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: any(r.tag("device") == "ecole-general" for r in journal.rows), within=15)
     rows = [r.field_map() for r in journal.rows if r.tag("device") == "ecole-general"]
     assert all("power_w" not in fields for fields in rows)
     assert rows[0]["energy_import_kwh"] == 10.0
