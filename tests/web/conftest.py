@@ -204,6 +204,12 @@ def csrf(client: Any, path: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def form(prefix: str, token: str, **fields: str) -> dict[str, str]:
+    """A prefixed form's POST data, its CSRF token first: ``form("ex", token, label="Noël")`` is
+    ``{"ex-csrf_token": token, "ex-label": "Noël"}``."""
+    return {f"{prefix}-csrf_token": token, **{f"{prefix}-{name}": value for name, value in fields.items()}}
+
+
 def login(client: Any, name: str, password: str = PASSWORD) -> Any:
     token = csrf(client, "/login")
     return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
