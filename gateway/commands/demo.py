@@ -113,6 +113,8 @@ def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
 @contextlib.contextmanager
 def local_brokers(config: GatewayConfig) -> Iterator[None]:
     """Run a loopback-only mosquitto for every enabled local MQTT sink, for the demo's duration."""
+    from gateway import child_process
+
     procs = []
     try:
         for sink_id, sink in config.sinks.items():
@@ -132,12 +134,7 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
         yield
     finally:
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            child_process.stop(proc, timeout_s=5)
 
 
 def archive_path(config: GatewayConfig) -> Path:
