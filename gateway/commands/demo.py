@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway.commands._config import archive_path
+
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
     from gateway.daemon import Daemon
@@ -135,10 +137,6 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
     finally:
         for proc in procs:
             child_process.stop(proc, timeout_s=5)
-
-
-def archive_path(config: GatewayConfig) -> Path:
-    return config.journal.archive.path or config.service.state_dir / "archive.sqlite"
 
 
 def seed(config: GatewayConfig, days: int) -> None:
