@@ -25,7 +25,7 @@ from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.mosquitto import Broker, collect, publish
 from tests.support.procs import free_port
-from tests.support.village import hall, site
+from tests.support.village import ble_sensor, hall, relay, site
 
 pytestmark = pytest.mark.integration
 
@@ -34,19 +34,12 @@ BASE = "village/saint-martin"
 VILLAGE = site(name="Saint-Martin-sur-Loire") + hall() + '[buildings.mairie]\nname = "Mairie"\n'
 
 #: The rest of the village, a ``str.format`` template: the broker's ``port``, ``web_port``, ``state`` dir.
-CONFIG = """
-[gpio.relays.salle-chauffage]
-pin = 17
-
-[ble]
-heartbeat_s = 30
-[[ble.sensors]]
-id = "salle-t1"
-address = "A4:C1:38:02:83:F4"
-format = "pvvx"
-building = "salle"
-zone = "grande_salle"
-
+CONFIG = (
+    "\n"
+    + relay("salle-chauffage", 17)
+    + "\n[ble]\nheartbeat_s = 30\n"
+    + ble_sensor("salle-t1", "A4:C1:38:02:83:F4", advert_format="pvvx", building="salle", zone="grande_salle")
+    + """
 [sinks.mqtt]
 kind = "mqtt"
 host = "127.0.0.1"
@@ -65,6 +58,7 @@ listen = "127.0.0.1:{web_port}"
 state_dir = "{state}"
 log_level = "info"
 """
+)
 
 
 def write_config(tmp_path: Path, broker: Broker) -> Path:

@@ -103,9 +103,13 @@ def tcp_bus(name: str, *, host: str = "127.0.0.1", port: int | str | None = None
     return f'[buses.{name}]\nkind = "tcp"\nhost = "{host}"\n' + ("" if port is None else f"port = {port}\n")
 
 
-def ble_sensor(sensor_id: str, address: str, *, building: str, zone: str | None = None) -> str:
-    """One ``[[ble.sensors]]`` entry."""
-    text = f'[[ble.sensors]]\nid = "{sensor_id}"\naddress = "{address}"\nbuilding = "{building}"\n'
+def ble_sensor(
+    sensor_id: str, address: str, *, advert_format: str | None = None, building: str, zone: str | None = None
+) -> str:
+    """One ``[[ble.sensors]]`` entry (``advert_format``: its ``format``, ``"pvvx"``...)."""
+    text = f'[[ble.sensors]]\nid = "{sensor_id}"\naddress = "{address}"\n'
+    text += "" if advert_format is None else f'format = "{advert_format}"\n'
+    text += f'building = "{building}"\n'
     return text + ("" if zone is None else f'zone = "{zone}"\n')
 
 
