@@ -29,7 +29,7 @@ from gateway.web.forms import (
 )
 from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
-from gateway.web.views._common import attach_errors, aware, backend, posted_id, translate, user_name
+from gateway.web.views._common import attach_errors, aware, backend, on_posted_id, translate, user_name
 from gateway.web.zone_model import model_card
 
 bp = Blueprint("zone", __name__)
@@ -255,11 +255,7 @@ def add_exception(building: str, zone: str) -> Any:
 @require_role("agent")
 def remove_exception(building: str, zone: str) -> Any:
     _detail(building, zone)
-    ident = posted_id("exrm")
-    try:
-        backend().remove_exception(ident, user=user_name())
-    except UnknownSubjectError:
-        abort(404)
+    on_posted_id("exrm", lambda ident: backend().remove_exception(ident, user=user_name()))
     flash(_("Exception removed."), "ok")
     return _back(building, zone, "exceptions")
 
@@ -295,11 +291,8 @@ def add_override(building: str, zone: str) -> Any:
 @require_role("agent")
 def cancel_override(building: str, zone: str) -> Any:
     _detail(building, zone)
-    ident = posted_id("cancel")
     try:
-        backend().cancel_override(ident, user=user_name())
-    except UnknownSubjectError:
-        abort(404)
+        on_posted_id("cancel", lambda ident: backend().cancel_override(ident, user=user_name()))
     except ValidationError as exc:
         flash(translate(str(exc)), "error")
     else:
