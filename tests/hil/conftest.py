@@ -26,7 +26,7 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.procs import free_port
-from tests.support.village import gpio_input, hall, relay, site
+from tests.support.village import gpio_input, hall, lighting_circuit, relay, site
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -50,13 +50,16 @@ HALL = (
     + """
 [lighting]
 night_cut = { start = "23:00", end = "05:00" }
-[lighting.circuits.parvis]
-name = "Parvis"
-relay = "salle-parvis"
-presence = ["salle-presence"]
-presence_hold_min = 5
-presence_in_night_cut = true
-
+"""
+    + lighting_circuit(
+        "parvis",
+        name="Parvis",
+        relay="salle-parvis",
+        presence=["salle-presence"],
+        presence_hold_min=5,
+        presence_in_night_cut=True,
+    )
+    + """
 [journal]
 commit_interval_s = 0.2
 

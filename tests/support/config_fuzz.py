@@ -166,6 +166,17 @@ def check(case: Case, *, base_dir: Path) -> Failure | None:
     return None
 
 
+def stage(text: str, *, base_dir: Path) -> str:
+    """How far the loader takes ``text``: ``"toml"`` (not TOML), ``"nested"`` (too deep), ``"invalid"``
+    (validation or a cross-check refused it) or ``"valid"``."""
+    try:
+        parse_config(text, file="fuzz.toml", base_dir=base_dir)
+    except ConfigError as exc:
+        message = str(exc)
+        return "toml" if "not valid TOML" in message else "nested" if "nested more than" in message else "invalid"
+    return "valid"
+
+
 def _lines_of(file: str) -> int:
     """Lines of another file a problem names (0 if it cannot be read: then no line is right)."""
     try:

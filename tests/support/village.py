@@ -113,21 +113,28 @@ def ble_sensor(
     return text + ("" if zone is None else f'zone = "{zone}"\n')
 
 
-def relay(relay_id: str, pin: int, **settings: str | int | float | bool) -> str:
+def relay(relay_id: str, pin: int, **settings: str | int | float | bool | list[str]) -> str:
     """A ``[gpio.relays.<id>]`` table on BCM ``pin``; ``settings`` follow in order (``active_high=False``...)."""
     return f"[gpio.relays.{relay_id}]\npin = {pin}\n" + _lines(settings)
 
 
-def gpio_input(input_id: str, pin: int, **settings: str | int | float | bool) -> str:
+def gpio_input(input_id: str, pin: int, **settings: str | int | float | bool | list[str]) -> str:
     """A ``[gpio.inputs.<id>]`` table on BCM ``pin``; ``settings`` follow in order (``kind="motion"``...)."""
     return f"[gpio.inputs.{input_id}]\npin = {pin}\n" + _lines(settings)
 
 
-def _lines(settings: dict[str, str | int | float | bool]) -> str:
-    """``key = value`` lines in TOML: strings quoted, booleans lower-case."""
+def lighting_circuit(circuit_id: str, **settings: str | int | float | bool | list[str]) -> str:
+    """A ``[lighting.circuits.<id>]`` table; ``settings`` in order (``relay="parvis"``, ``presence=[...]``...)."""
+    return f"[lighting.circuits.{circuit_id}]\n" + _lines(settings)
+
+
+def _lines(settings: dict[str, str | int | float | bool | list[str]]) -> str:
+    """``key = value`` lines in TOML: strings quoted, booleans lower-case, lists of strings as arrays."""
     text = ""
     for key, value in settings.items():
-        if isinstance(value, bool):
+        if isinstance(value, list):
+            text += f"{key} = [" + ", ".join(f'"{item}"' for item in value) + "]\n"
+        elif isinstance(value, bool):
             text += f"{key} = {str(value).lower()}\n"
         elif isinstance(value, str):
             text += f'{key} = "{value}"\n'
