@@ -109,6 +109,15 @@ put() {
     tree install -D -m "$mode" "$src" "$dest"
 }
 
+# put_text MODE DEST <<'EOF' ... EOF: install the text on standard input as a file, like put.
+put_text() {
+    local mode=$1 dest=$2 text
+    text=$(mktemp)
+    cat >"$text"
+    put "$text" "$mode" "$dest"
+    rm -f "$text"
+}
+
 # dir MODE PATH: create a directory with a mode.
 dir() {
     local mode=$1 path=$2
@@ -354,17 +363,13 @@ install_unit() {
 install_influxdb() {
     [ "$WITH_INFLUXDB" -eq 1 ] || return 0
     say "InfluxDB 1.x on 127.0.0.1:8086, database village"
-    local dropin
-    dropin=$(mktemp)
-    cat >"$dropin" <<'EOF'
+    put_text 0644 "$INFLUX_DROPIN" <<'EOF'
 # Written by village-gateway's install.sh: InfluxDB listens on this machine only.
 [Service]
 Environment=INFLUXDB_HTTP_BIND_ADDRESS=127.0.0.1:8086
 Environment=INFLUXDB_BIND_ADDRESS=127.0.0.1:8088
 Environment=INFLUXDB_REPORTING_DISABLED=true
 EOF
-    put "$dropin" 0644 "$INFLUX_DROPIN"
-    rm -f "$dropin"
     host systemctl daemon-reload
     host systemctl enable --now influxdb.service
     host systemctl restart influxdb.service
@@ -376,15 +381,11 @@ EOF
 install_mosquitto() {
     [ "$WITH_MOSQUITTO" -eq 1 ] || return 0
     say "mosquitto on 127.0.0.1:1883"
-    local conf
-    conf=$(mktemp)
-    cat >"$conf" <<'EOF'
+    put_text 0644 "$MOSQUITTO_CONF" <<'EOF'
 # Written by village-gateway's install.sh: the broker listens on this machine only.
 listener 1883 127.0.0.1
 allow_anonymous true
 EOF
-    put "$conf" 0644 "$MOSQUITTO_CONF"
-    rm -f "$conf"
     host systemctl enable mosquitto.service
     host systemctl restart mosquitto.service
 }

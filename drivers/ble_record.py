@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from drivers.ble_decode import normalise_mac
+from drivers.ble_decode import AdvertDecoder, Decoded, normalise_mac
 
 #: A recording line is an object holding two flat objects: deeper nesting is refused unparsed.
 MAX_DEPTH = 4
@@ -48,6 +48,16 @@ class RecordedAdvert:
     rssi: int
     service_data: Mapping[str, bytes]
     manufacturer_data: Mapping[int, bytes]
+
+    def decode_with(self, decoder: AdvertDecoder) -> Decoded | None:
+        """This advertisement through ``decoder``: ``None`` in no known format, or ``AdvertRejectedError``."""
+        return decoder.decode(
+            self.address,
+            self.rssi,
+            service_data=self.service_data,
+            manufacturer_data=self.manufacturer_data,
+            local_name=self.name,
+        )
 
     def to_json(self) -> str:
         """The JSON line (without newline)."""

@@ -34,7 +34,7 @@ from gateway.schema.simulation import SimulationSection
 from gateway.schema.sinks import SinkConfig
 from gateway.schema.site import BuildingConfig, SiteConfig
 from gateway.schema.web import WebSection
-from gateway.tomlpos import format_path, locate, quick_depth
+from gateway.tomlpos import NotUtf8Error, decode_toml, format_path, locate, quick_depth
 from rules.config import LeakSection, LightingSection
 
 #: Configuration schema version; a file may say ``version = 1``. Bump with a migration below.
@@ -143,10 +143,7 @@ def load_config(path: str | Path) -> GatewayConfig:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError([ConfigProblem(name, "", f"cannot read: {reason}")]) from exc
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        where = locate(data.decode("utf-8", "replace")).context_at(line)
-        reason = f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded (save the file as UTF-8)"
-        raise ConfigError([ConfigProblem(name, format_path(where), reason, line)]) from exc
+        text = decode_toml(data)
+    except NotUtf8Error as exc:
+        raise ConfigError([ConfigProblem(name, format_path(exc.where), exc.reason, exc.line)]) from exc
     return parse_config(text, file=name, base_dir=base_dir)

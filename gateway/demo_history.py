@@ -45,6 +45,7 @@ from gateway.archive import Archive, read_hours
 from gateway.clock import SystemClock
 from gateway.model import Reading
 from gateway.schema.report import outdoor_sensor
+from gateway.schema.site import heated_zones
 from rules.lighting import sun_of
 from rules.schedule import evaluate
 
@@ -144,12 +145,9 @@ class VillageHistory:
         self.rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
         self.outdoor = _outdoor_sensors(config)
         self.zones: list[_Zone] = []
-        for bid, building in config.buildings.items():
-            for zid, zone in building.zones.items():
-                if zone.heating is None:
-                    continue
-                c, ua, kw, initial, boost = zone_figures(config, building.kind, f"{bid}/{zid}")
-                self.zones.append(_Zone(f"{bid}/{zid}", bid, zid, zone.heating, c, ua, kw, initial, boost))
+        for bid, zid, building, _zone, heating in heated_zones(config.buildings):
+            c, ua, kw, initial, boost = zone_figures(config, building.kind, f"{bid}/{zid}")
+            self.zones.append(_Zone(f"{bid}/{zid}", bid, zid, heating, c, ua, kw, initial, boost))
         self.meters: dict[str, tuple[Any, str]] = {}  # device id -> (device, field)
         self.counters: dict[str, float] = {}
         for bus in config.buses.values():

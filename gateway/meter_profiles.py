@@ -49,7 +49,7 @@ from drivers.modbus_profile import (
 )
 from gateway.config_problems import MAX_DEPTH, depth_problem, syntax_problem
 from gateway.errors import ConfigProblem
-from gateway.tomlpos import locate, parse_path, quick_depth
+from gateway.tomlpos import NotUtf8Error, decode_toml, locate, parse_path, quick_depth
 
 if TYPE_CHECKING:
     from drivers.modbus_profile import Profile
@@ -162,12 +162,9 @@ def _read(path: Path) -> str:
     except OSError as exc:
         raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        field = locate(data.decode("utf-8", "replace")).context_at(line)
-        reason = f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded (save the file as UTF-8)"
-        raise ProfileError(reason, file=str(path), field=field, line=line) from exc
+        text = decode_toml(data)
+    except NotUtf8Error as exc:
+        raise ProfileError(exc.reason, file=str(path), field=exc.where, line=exc.line) from exc
     if quick_depth(text) > MAX_DEPTH:
         too_deep = depth_problem(str(path), locate(text))
         if too_deep is not None:

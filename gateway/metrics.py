@@ -7,7 +7,7 @@ daemon owns one :class:`Metrics` and passes it in.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -26,6 +26,11 @@ class Metrics:
         with self._lock:
             self._kinds[name] = kind
             self._help[name] = help_text
+
+    def describe_all(self, table: Mapping[str, tuple[str, str]]) -> None:
+        """Declare every metric of a module's table: ``name -> (kind, help text)``."""
+        for name, (kind, help_text) in table.items():
+            self.describe(name, kind, help_text)
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add to a counter."""

@@ -45,6 +45,7 @@ from drivers.sim.zone_model import ZoneModel
 from drivers.sim.zone_params import ZoneParams
 from gateway.hooks import Hooks
 from gateway.model import Reading
+from gateway.schema.site import heated_zones
 from gateway.service import StopPhase
 
 log = logging.getLogger("gateway.plant")
@@ -132,27 +133,23 @@ class Plant:
         self._ble_ids = ble_ids
         self.zones: dict[str, SimZone] = {}
         self.outdoor_sensors: set[str] = set()
-        for bid, building in config.buildings.items():
-            for zid, zone in building.zones.items():
-                heating = zone.heating
-                if heating is None:
-                    continue
-                key = f"{bid}/{zid}"
-                heater: RelayHeater | PilotWireConvector
-                params, heater = _zone_model(
-                    config, key, building.kind, heating, divisor=capacity_divisor, initial=initial_c
-                )
-                self.zones[key] = SimZone(
-                    key=key,
-                    building=bid,
-                    zone=zid,
-                    model=ZoneModel(params),
-                    heater=heater,
-                    relays=heating.outputs,
-                    sensors=tuple(s for s in heating.sensors if s not in ble_ids),
-                )
-                if heating.outdoor_sensor and heating.outdoor_sensor not in ble_ids:
-                    self.outdoor_sensors.add(heating.outdoor_sensor)
+        for bid, zid, building, _zone, heating in heated_zones(config.buildings):
+            key = f"{bid}/{zid}"
+            heater: RelayHeater | PilotWireConvector
+            params, heater = _zone_model(
+                config, key, building.kind, heating, divisor=capacity_divisor, initial=initial_c
+            )
+            self.zones[key] = SimZone(
+                key=key,
+                building=bid,
+                zone=zid,
+                model=ZoneModel(params),
+                heater=heater,
+                relays=heating.outputs,
+                sensors=tuple(s for s in heating.sensors if s not in ble_ids),
+            )
+            if heating.outdoor_sensor and heating.outdoor_sensor not in ble_ids:
+                self.outdoor_sensors.add(heating.outdoor_sensor)
         if sim.outdoor.sensor and sim.outdoor.sensor not in ble_ids:
             self.outdoor_sensors.add(sim.outdoor.sensor)
         self._last_mono: float | None = None

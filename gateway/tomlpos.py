@@ -374,6 +374,28 @@ class _Scanner:
         self.advance(self.n - self.i)
 
 
+class NotUtf8Error(ValueError):
+    """A TOML file's bytes are not UTF-8: the ``line`` and the key or table (``where``) of the first bad byte."""
+
+    def __init__(self, reason: str, line: int, where: Path) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.where = where
+
+
+def decode_toml(data: bytes) -> str:
+    """A TOML file's bytes as text (a UTF-8 byte order mark, as Windows Notepad writes, is accepted);
+    :class:`NotUtf8Error` locating the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = locate(data.decode("utf-8", "replace")).context_at(line)
+        reason = f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded (save the file as UTF-8)"
+        raise NotUtf8Error(reason, line, where) from exc
+
+
 def locate(text: str, *, until_line: int | None = None) -> Located:
     """Every header, key and array element of ``text`` with its 1-based line (never raises).
 

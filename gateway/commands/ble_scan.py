@@ -121,13 +121,7 @@ def replay(path: Path, keys: Mapping[str, bytes], *, as_json: bool, out: TextIO,
                 print(f"ble-scan: {path}:{item.line}: {item.reason}", file=err)
                 continue
             try:
-                decoded = decoder.decode(
-                    item.address,
-                    item.rssi,
-                    service_data=item.service_data,
-                    manufacturer_data=item.manufacturer_data,
-                    local_name=item.name,
-                )
+                decoded = item.decode_with(decoder)
             except AdvertRejectedError as exc:
                 counts["rejected"] += 1
                 print(f"ble-scan: {item.address}: rejected ({exc.reason}): {exc}", file=err)
@@ -166,13 +160,7 @@ async def live_scan(args: argparse.Namespace, known: Known, radio_factory: Radio
         entry["rssi"] = rec.rssi
         entry["name"] = rec.name or entry["name"]
         try:
-            decoded = decoder.decode(
-                rec.address,
-                rec.rssi,
-                service_data=rec.service_data,
-                manufacturer_data=rec.manufacturer_data,
-                local_name=rec.name,
-            )
+            decoded = rec.decode_with(decoder)
         except AdvertRejectedError as exc:
             entry["rejected"] = exc.reason
             return

@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway.commands._config import archive_path
+
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
     from gateway.daemon import Daemon
@@ -113,6 +115,8 @@ def prepare_config(config: GatewayConfig, state_dir: Path) -> GatewayConfig:
 @contextlib.contextmanager
 def local_brokers(config: GatewayConfig) -> Iterator[None]:
     """Run a loopback-only mosquitto for every enabled local MQTT sink, for the demo's duration."""
+    from gateway import child_process
+
     procs = []
     try:
         for sink_id, sink in config.sinks.items():
@@ -132,16 +136,7 @@ def local_brokers(config: GatewayConfig) -> Iterator[None]:
         yield
     finally:
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def archive_path(config: GatewayConfig) -> Path:
-    return config.journal.archive.path or config.service.state_dir / "archive.sqlite"
+            child_process.stop(proc, timeout_s=5)
 
 
 def seed(config: GatewayConfig, days: int) -> None:

@@ -26,19 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.commands._config import load_or_report
+    from gateway.commands._config import existing_archive, load_or_report
 
-    config = load_or_report(args.config)
+    config = load_or_report(args.config, state_dir=args.state_dir)
     if config is None:
         return 2
-    if args.state_dir is not None:
-        config = config.model_copy(update={"service": config.service.model_copy(update={"state_dir": args.state_dir})})
     if not any(b.public for b in config.buildings.values()):
         print("public-page: no building is marked public (public = true under [buildings.<id>])", file=sys.stderr)
         return 2
-    path = config.journal.archive.path or config.service.state_dir / "archive.sqlite"
-    if not path.exists():
-        print(f"public-page: {path} does not exist (has the gateway run yet? --state-dir?)", file=sys.stderr)
+    path = existing_archive("public-page", config)
+    if path is None:
         return 1
     from gateway.report.daily import DailyFigures
     from gateway.report.door import load_station

@@ -66,6 +66,7 @@ def periods(args: argparse.Namespace, today: date) -> tuple[date, date, tuple[da
 
 def build(args: argparse.Namespace, config: Any, now: datetime) -> str:
     """The report's text in the asked format (:class:`ValueError` on bad arguments)."""
+    from gateway.commands._config import archive_path
     from gateway.report import outputs
     from gateway.report.compare import compare
     from gateway.report.daily import DailyFigures
@@ -78,7 +79,7 @@ def build(args: argparse.Namespace, config: Any, now: datetime) -> str:
         print(f"report: the period ends on {last.isoformat()} (yesterday: today is not finished)", file=sys.stderr)
     station_path = args.dju_csv or config.report.degree_days_csv
     station = load(station_path) if station_path else {}
-    path = config.journal.archive.path or config.service.state_dir / "archive.sqlite"
+    path = archive_path(config)
     figures = DailyFigures(config=config, archive=ReadOnlyArchive(path), now=lambda: now, station=station)
     if args.format == "json":
         result = compare(figures, first, last, reference)
@@ -94,17 +95,14 @@ def build(args: argparse.Namespace, config: Any, now: datetime) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.commands._config import load_or_report
+    from gateway.commands._config import existing_archive, load_or_report
     from gateway.report.station_csv import StationCsvError
 
-    config = load_or_report(args.config)
+    config = load_or_report(args.config, state_dir=args.state_dir)
     if config is None:
         return 2
-    if args.state_dir is not None:
-        config = config.model_copy(update={"service": config.service.model_copy(update={"state_dir": args.state_dir})})
-    path = config.journal.archive.path or config.service.state_dir / "archive.sqlite"
-    if not path.exists():
-        print(f"report: {path} does not exist (has the gateway run yet? --state-dir?)", file=sys.stderr)
+    path = existing_archive("report", config)
+    if path is None:
         return 1
     try:
         text = build(args, config, datetime.now(UTC))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.gpio import GpioBank
 from gateway.clock import Clock
+from gateway.schema.site import heated_zones
 from gateway.words import say
 
 if TYPE_CHECKING:
@@ -37,16 +38,12 @@ def safe_levels(config: GatewayConfig, bank: GpioBank) -> dict[str, bool]:
     A leak valve: left as it is (closing or opening water without the rules is no safer).
     """
     levels: dict[str, bool] = {}
-    for building in config.buildings.values():
-        for zone in building.zones.values():
-            heating = zone.heating
-            if heating is None:
-                continue
-            if heating.pilot_wire is not None:
-                levels[heating.pilot_wire.plus] = False
-                levels[heating.pilot_wire.minus] = True
-            elif heating.relay:
-                levels[heating.relay] = False
+    for *_, heating in heated_zones(config.buildings):
+        if heating.pilot_wire is not None:
+            levels[heating.pilot_wire.plus] = False
+            levels[heating.pilot_wire.minus] = True
+        elif heating.relay:
+            levels[heating.relay] = False
     for circuit in config.lighting.circuits.values():
         spec = bank.relay_specs.get(circuit.relay)
         if spec is not None:

@@ -26,6 +26,7 @@ from gateway.control.values import (
     ZoneDetail,
     ZoneStatus,
 )
+from gateway.schema.site import heated_zones
 from rules.config import DAY_NAMES, MODES
 
 if TYPE_CHECKING:
@@ -134,26 +135,23 @@ class Views:
     def placeholder_zones(self) -> list[ZoneStatus]:
         """Zones before the first evaluation (daemon starting)."""
         out = []
-        for bid, building in self.config.buildings.items():
-            for zid, zone in building.zones.items():
-                if zone.heating is None:
-                    continue
-                out.append(
-                    ZoneStatus(
-                        building=bid,
-                        building_name=building.name,
-                        zone=zid,
-                        name=zone.name,
-                        temperature_c=None,
-                        temperature_time=None,
-                        stale=True,
-                        target_c=None,
-                        mode=None,
-                        heater_on=None,
-                        window_open=False,
-                        reason="not evaluated yet",
-                    )
+        for bid, zid, building, zone, _heating in heated_zones(self.config.buildings):
+            out.append(
+                ZoneStatus(
+                    building=bid,
+                    building_name=building.name,
+                    zone=zid,
+                    name=zone.name,
+                    temperature_c=None,
+                    temperature_time=None,
+                    stale=True,
+                    target_c=None,
+                    mode=None,
+                    heater_on=None,
+                    window_open=False,
+                    reason="not evaluated yet",
                 )
+            )
         return out
 
     def placeholder_circuits(self) -> list[CircuitStatus]:

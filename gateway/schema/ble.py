@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gateway.schema.base import Ident, Section
+from gateway.schema.base import Ident, Section, place_problems
 from gateway.schema.paths import ConfigPath
 
 _MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
@@ -136,10 +136,7 @@ def cross_check(config: object) -> list[tuple[str, str]]:
     addresses: dict[str, int] = {}
     for i, sensor in enumerate(section.sensors):
         path = f"ble.sensors[{i}]"
-        if sensor.building not in buildings:
-            problems.append((f"{path}.building", f"no building {sensor.building!r} in [buildings]"))
-        elif sensor.zone and sensor.zone not in buildings[sensor.building].zones:
-            problems.append((f"{path}.zone", f"building {sensor.building!r} has no zone {sensor.zone!r}"))
+        problems += place_problems(path, sensor.building, sensor.zone, buildings)
         if sensor.id in ids or sensor.id in meter_ids:
             problems.append((f"{path}.id", f"device id {sensor.id!r} is already used"))
         ids.setdefault(sensor.id, i)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from gateway.schema.base import Ident, Section
+from gateway.schema.site import heated_zones
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -123,21 +124,17 @@ class GpioSection(Section):
 def _references(config: GatewayConfig) -> list[tuple[str, str, str]]:
     """``(path, name, "relay" | "input")`` for every GPIO name the rules' configuration uses."""
     refs: list[tuple[str, str, str]] = []
-    for bid, building in config.buildings.items():
-        for zid, zone in building.zones.items():
-            heating = zone.heating
-            if heating is None:
-                continue
-            base = f"buildings.{bid}.zones.{zid}.heating"
-            if heating.relay:
-                refs.append((f"{base}.relay", heating.relay, "relay"))
-            if heating.pilot_wire:
-                refs.append((f"{base}.pilot_wire.plus", heating.pilot_wire.plus, "relay"))
-                refs.append((f"{base}.pilot_wire.minus", heating.pilot_wire.minus, "relay"))
-            for i, name in enumerate(heating.window.contacts):
-                refs.append((f"{base}.window.contacts[{i}]", name, "input"))
-            for i, name in enumerate(heating.presence.inputs):
-                refs.append((f"{base}.presence.inputs[{i}]", name, "input"))
+    for bid, zid, _building, _zone, heating in heated_zones(config.buildings):
+        base = f"buildings.{bid}.zones.{zid}.heating"
+        if heating.relay:
+            refs.append((f"{base}.relay", heating.relay, "relay"))
+        if heating.pilot_wire:
+            refs.append((f"{base}.pilot_wire.plus", heating.pilot_wire.plus, "relay"))
+            refs.append((f"{base}.pilot_wire.minus", heating.pilot_wire.minus, "relay"))
+        for i, name in enumerate(heating.window.contacts):
+            refs.append((f"{base}.window.contacts[{i}]", name, "input"))
+        for i, name in enumerate(heating.presence.inputs):
+            refs.append((f"{base}.presence.inputs[{i}]", name, "input"))
     for cid, circuit in config.lighting.circuits.items():
         refs.append((f"lighting.circuits.{cid}.relay", circuit.relay, "relay"))
         for i, name in enumerate(circuit.presence):

@@ -23,7 +23,7 @@ from drivers.modbus_plan import plan_blocks
 from drivers.modbus_profile import ProfileError
 from gateway.errors import ConfigProblem
 from gateway.meter_profiles import load_meter_profile, problem_of
-from gateway.schema.base import Ident, Section
+from gateway.schema.base import Ident, Section, place_problems
 
 if TYPE_CHECKING:
     from drivers.modbus_profile import Profile, ProfileError
@@ -145,10 +145,7 @@ def cross_check(config: object) -> list[tuple[str, str] | ConfigProblem]:
         largest = 0  # registers in the largest request on this bus
         for i, dev in enumerate(bus.devices):
             path = f"buses.{bus_id}.devices[{i}]"
-            if dev.building not in buildings:
-                problems.append((f"{path}.building", f"no building {dev.building!r} in [buildings]"))
-            elif dev.zone and dev.zone not in buildings[dev.building].zones:
-                problems.append((f"{path}.zone", f"building {dev.building!r} has no zone {dev.zone!r}"))
+            problems += place_problems(path, dev.building, dev.zone, buildings)
             error = dev.profile_error
             if error is not None:
                 in_file = problem_of(error)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -64,6 +65,24 @@ class BuildingConfig(Section):
     public: bool = False  # shown on the public page ([web] public_page): aggregates only, never zone names
     floor_area_m2: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # kWh/m² in reports (OPERAT)
     zones: dict[Ident, ZoneConfig] = Field(default_factory=dict)
+
+
+class HeatedZone(NamedTuple):
+    """A zone with a ``heating`` table, with its building and their ids."""
+
+    building_id: str
+    zone_id: str
+    building: BuildingConfig
+    zone: ZoneConfig
+    heating: HeatingConfig
+
+
+def heated_zones(buildings: Mapping[str, BuildingConfig]) -> Iterator[HeatedZone]:
+    """Every heated zone of ``buildings``, in the configuration's order."""
+    for bid, building in buildings.items():
+        for zid, zone in building.zones.items():
+            if zone.heating is not None:
+                yield HeatedZone(bid, zid, building, zone, zone.heating)
 
 
 def cross_check(config: Any) -> list[tuple[str, str]]:

@@ -62,7 +62,7 @@ class BleService:
             watchdog_s=config.ble.watchdog_min * 60,
             on_stale=self._stale,
         )
-        _describe(core)
+        core.metrics.describe_all(METRICS)
 
     def prepare(self) -> None:
         """Nothing to do before the tasks start."""
@@ -131,9 +131,6 @@ METRICS = {
 }
 
 
-def _describe(core: Core) -> None:
-    for name, (kind, help_text) in METRICS.items():
-        core.metrics.describe(name, kind, help_text)
 
 
 def _sim_factory(

@@ -110,7 +110,7 @@ class MqttSink:
         self.connected_once = False  # since the last disconnect: resets the backoff
         self._down_logged = False
         self._commands = commands
-        _describe(core)
+        core.metrics.describe_all(METRICS)
 
     def prepare(self) -> None:
         """Wake the drain loop after each group commit."""
@@ -347,8 +347,3 @@ METRICS = {
     "gateway_mqtt_rows_total": ("counter", "journal rows drained by the MQTT sink"),
     "gateway_mqtt_commands_total": ("counter", "MQTT commands received, by result"),
 }
-
-
-def _describe(core: Core) -> None:
-    for name, (kind, help_text) in METRICS.items():
-        core.metrics.describe(name, kind, help_text)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.procs import free_port
-from tests.support.village import hall, site
+from tests.support.village import gpio_input, hall, lighting_circuit, relay, site
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -42,37 +42,24 @@ model = { archetype = "salle-des-fetes-1980", floor_area_m2 = 300 }
 HALL = (
     site("hil", "Banc HIL", timezone="Europe/Paris")
     + hall(sensor="salle-thermo", schedule=None, heating=PROTECTIONS)
+    + "\n\n"
+    + relay("salle-chauffage", 24, active_high=False, boot="off", building="salle", zone="grande_salle")
+    + relay("salle-parvis", 13, building="salle")
+    + gpio_input("salle-fenetre", 20, kind="contact", pull="up", building="salle", zone="grande_salle")
+    + gpio_input("salle-presence", 21, kind="motion", building="salle")
     + """
-
-[gpio.relays.salle-chauffage]
-pin = 24
-active_high = false
-boot = "off"
-building = "salle"
-zone = "grande_salle"
-[gpio.relays.salle-parvis]
-pin = 13
-building = "salle"
-[gpio.inputs.salle-fenetre]
-pin = 20
-kind = "contact"
-pull = "up"
-building = "salle"
-zone = "grande_salle"
-[gpio.inputs.salle-presence]
-pin = 21
-kind = "motion"
-building = "salle"
-
 [lighting]
 night_cut = { start = "23:00", end = "05:00" }
-[lighting.circuits.parvis]
-name = "Parvis"
-relay = "salle-parvis"
-presence = ["salle-presence"]
-presence_hold_min = 5
-presence_in_night_cut = true
-
+"""
+    + lighting_circuit(
+        "parvis",
+        name="Parvis",
+        relay="salle-parvis",
+        presence=["salle-presence"],
+        presence_hold_min=5,
+        presence_in_night_cut=True,
+    )
+    + """
 [journal]
 commit_interval_s = 0.2
 
@@ -168,6 +155,14 @@ class Village:
 
     def zone(self) -> Any:
         return self.control.zone("salle", "grande_salle").status
+
+    def book(self, label: str, *, hours: float, start: datetime | None = None, user: str = "secretaire") -> Any:
+        """Book the grande salle in confort for ``hours`` from ``start`` (now by default), as the secretary does
+        on the zone page; the façade's answer is returned."""
+        begin = self.now if start is None else start
+        return self.control.add_override(
+            "salle", "grande_salle", mode="confort", start=start, end=begin + timedelta(hours=hours), label=label, user=user
+        )
 
     def switches_of(self, relay: str) -> list[Switch]:
         return [s for s in self.switches if s.relay == relay]

@@ -39,15 +39,7 @@ async def test_a_booking_warms_the_hall_in_time_with_optimum_start(village: Vill
     assert village.zone().mode == "hors_gel"
     # When the secretary books it for tonight, 18:00-23:00 ("Loto")
     start = datetime(2026, 11, 28, 18, 0, tzinfo=PARIS)
-    village.control.add_override(
-        "salle",
-        "grande_salle",
-        mode="confort",
-        start=start,
-        end=start + timedelta(hours=5),
-        label="Loto",
-        user="secretaire",
-    )
+    village.book("Loto", hours=5, start=start)
     # Then the heater does not start at once (the booking is hours away) ...
     await village.advance(5)
     assert not village.heater_energised()
@@ -69,14 +61,7 @@ async def test_a_booking_warms_the_hall_in_time_with_optimum_start(village: Vill
 
 async def test_an_open_window_cuts_the_heating(village: Village):
     # Given the hall being heated for a booking now
-    village.control.add_override(
-        "salle",
-        "grande_salle",
-        mode="confort",
-        end=village.now + timedelta(hours=4),
-        label="Répétition",
-        user="secretaire",
-    )
+    village.book("Répétition", hours=4)
     await village.advance(5)
     assert village.heater_energised()
     # When someone opens the window (reed switch opens: the pin goes high)
@@ -122,14 +107,7 @@ async def test_a_motion_edge_lights_the_parvis_inside_the_night_cut(hall_config)
 
 async def test_a_stale_sensor_trips_the_fail_safe(village: Village):
     # Given the hall heating for a booking
-    village.control.add_override(
-        "salle",
-        "grande_salle",
-        mode="confort",
-        end=village.now + timedelta(hours=6),
-        label="Loto",
-        user="secretaire",
-    )
+    village.book("Loto", hours=6)
     await village.advance(5)
     assert village.heater_energised()
     # When the thermometer's battery dies (no more readings)
@@ -172,14 +150,7 @@ async def test_a_relay_flipped_behind_the_daemons_back_is_put_back(village: Vill
 async def test_a_change_through_the_facade_applies_at_once_and_persists(hall_config):
     start = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)
     async with running_village(hall_config, start) as village:
-        village.control.add_override(
-            "salle",
-            "grande_salle",
-            mode="confort",
-            end=village.now + timedelta(hours=2),
-            label="Ménage",
-            user="agent",
-        )
+        village.book("Ménage", hours=2, user="agent")
         # applies at once: the zone's target changed and the heater is on before any time passed
         assert village.zone().target_c == 19.0
         assert village.heater_energised()
@@ -201,14 +172,7 @@ async def test_a_booking_from_the_web_thread_is_applied_in_the_loop_before_the_c
     assert not village.heater_energised()
 
     def web_thread() -> tuple[bool, float | None]:
-        village.control.add_override(
-            "salle",
-            "grande_salle",
-            mode="confort",
-            end=village.now + timedelta(hours=3),
-            label="Réunion",
-            user="secretaire",
-        )
+        village.book("Réunion", hours=3)
         # what the page shows right after the redirect
         return village.heater_energised(), village.control.zone("salle", "grande_salle").status.target_c
 

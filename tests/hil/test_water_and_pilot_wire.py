@@ -10,39 +10,30 @@ from typing import Any
 import pytest
 
 from tests.hil.conftest import HALL, PARIS, running_village, village_config
+from tests.support.village import building, gpio_input, relay, zone
 
 pytestmark = pytest.mark.hil
 
-SCHOOL = """
-[buildings.ecole]
-name = "École"
-kind = "school"
-[buildings.ecole.zones.classes]
-name = "Classes"
-[buildings.ecole.zones.classes.heating]
+SCHOOL = (
+    "\n"
+    + building("ecole", "École", kind="school")
+    + zone("ecole", "classes", "Classes")
+    + """[buildings.ecole.zones.classes.heating]
 pilot_wire = { plus = "ecole-fp-plus", minus = "ecole-fp-minus" }
 sensors = ["ecole-t1"]
 schedule = [{ days = "mon-fri", start = "08:30", end = "16:30" }]
 optimum_start = { enabled = false }
-[gpio.relays.ecole-fp-plus]
-pin = 22
-[gpio.relays.ecole-fp-minus]
-pin = 23
-[gpio.relays.ecole-vanne]
-pin = 12
-label = "Électrovanne arrivée d'eau"
-[gpio.inputs.ecole-eau]
-pin = 6
-kind = "pulse"
-quantity = "water_m3"
-scale = 0.001
-debounce_ms = 10
-building = "ecole"
-[leaks.meters.ecole-eau]
+"""
+    + relay("ecole-fp-plus", 22)
+    + relay("ecole-fp-minus", 23)
+    + relay("ecole-vanne", 12, label="Électrovanne arrivée d'eau")
+    + gpio_input("ecole-eau", 6, kind="pulse", quantity="water_m3", scale=0.001, debounce_ms=10, building="ecole")
+    + """[leaks.meters.ecole-eau]
 nights = 2
 valve_relay = "ecole-vanne"
 close_valve = true
 """
+)
 
 PULSE_PIN, PLUS_PIN, MINUS_PIN, VALVE_PIN = 6, 22, 23, 12
 

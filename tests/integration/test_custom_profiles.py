@@ -3,8 +3,6 @@ configuration, the Modbus service polls a real pymodbus server with them, a relo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -19,25 +17,18 @@ from gateway.daemon import Daemon, RunOptions
 from gateway.model import Reading
 from gateway.reload import reload_config
 from gateway.services import modbus
-from tests.support.modbus_recorder import wait_until
+from tests.support.meter_maps import MY_METER
+from tests.support.modbus_recorder import run_until
 from tests.support.procs import free_port
+from tests.support.village import building, site, tcp_bus
 
 pytestmark = pytest.mark.integration
 
-CONFIG = """\
-[site]
-id = "x"
-name = "X"
-latitude = 47.0
-longitude = 1.0
-[buildings.ecole]
-name = "École"
-kind = "school"
-[buses.compteurs]
-kind = "tcp"
-host = "127.0.0.1"
-port = {port}
-[[buses.compteurs.devices]]
+CONFIG = (
+    site("x", "X", latitude=47.0, longitude=1.0)
+    + building("ecole", "École", kind="school")
+    + tcp_bus("compteurs", port="{port}")
+    + """[[buses.compteurs.devices]]
 id = "ecole-general"
 unit = 1
 profile = "my-meter"               # profiles/my-meter.toml beside this file
@@ -54,26 +45,7 @@ interval_s = 0.3
 [service]
 state_dir = "{state}"
 """
-MY_METER = """\
-name = "my-meter"
-description = "Vendor X single-phase meter"
-source = "Vendor X 'Modbus map' v2, table 3"
-numbering = "one-based"
-[defaults]
-function = "input"
-[fields.power_w]
-register = 13
-unit = "kW"
-[fields.energy_import_kwh]
-register = 73
-type = "uint32"
-unit = "Wh"
-[bounds]
-power_w = [-18000, 18000]
-energy_kwh = [0, 1e9]
-[bounds.rise_per_hour]
-energy_kwh = 18
-"""
+)
 WATER = """\
 name = "eau"
 description = "DIN-rail pulse counter keeping its count at register 100"
@@ -121,13 +93,7 @@ async def test_the_modbus_service_polls_a_real_server_with_profiles_of_ones_own(
     async with SimulatedMeters.from_config(bus) as sim:  # a pymodbus server holding each map's registers
         sim.set_values(1, {"power_w": 1500.0, "energy_import_kwh": 8765.432})
         sim.set_values(2, {"water_m3": 123.456})
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: {r.tag("device") for r in journal.rows} == {"ecole-general", "ecole-eau"}, within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: {r.tag("device") for r in journal.rows} == {"ecole-general", "ecole-eau"}, within=15)
     meter = next(r for r in journal.rows if r.tag("device") == "ecole-general")
     water = next(r for r in journal.rows if r.tag("device") == "ecole-eau")
     assert meter.field_map() == {"power_w": 1500.0, "energy_import_kwh": 8765.432}
@@ -146,13 +112,7 @@ async def test_a_custom_profiles_bounds_apply_in_the_daemon(tmp_path):
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         sim.set_values(1, {"power_w": 25_000_000.0, "energy_import_kwh": 10.0})  # 25 MW on a 80 A meter
         sim.set_values(2, {"water_m3": 1.0})
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: any(r.tag("device") == "ecole-general" for r in journal.rows), within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: any(r.tag("device") == "ecole-general" for r in journal.rows), within=15)
     rows = [r.field_map() for r in journal.rows if r.tag("device") == "ecole-general"]
     assert all("power_w" not in fields for fields in rows)
     assert rows[0]["energy_import_kwh"] == 10.0

@@ -11,6 +11,7 @@ import pytest
 
 from drivers.modbus_profile import load_profile
 from drivers.sim.meters import SimMeter
+from tests.support.meter_maps import MY_METER
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.integration
@@ -135,29 +136,6 @@ async def test_a_profile_file_can_be_tried_before_it_is_shipped(sim_meters, tmp_
     lines = out.splitlines()
     assert lines[0] == f"a draft — unit 1 on 127.0.0.1:{sim.port}"
     assert lines[1].split() == ["power_w", "1265.5"]
-
-
-#: A profile of one's own (issue 11): a meter whose manual numbers its input registers from 1.
-MY_METER = """\
-name = "my-meter"
-description = "Vendor X single-phase meter"
-source = "Vendor X 'Modbus map' v2, table 3"
-numbering = "one-based"
-[defaults]
-function = "input"
-[fields.power_w]
-register = 13
-unit = "kW"
-[fields.energy_import_kwh]
-register = 73
-type = "uint32"
-unit = "Wh"
-[bounds]
-power_w = [-18000, 18000]
-energy_kwh = [0, 1e9]
-[bounds.rise_per_hour]
-energy_kwh = 18
-"""
 
 
 async def test_a_profile_of_ones_own_is_read_by_a_relative_path(sim_meters, tmp_path):

@@ -16,7 +16,7 @@ from gateway.core import Core
 from gateway.model import Reading
 from gateway.service import StopPhase
 from gateway.services import modbus
-from tests.support.modbus_recorder import wait_until
+from tests.support.modbus_recorder import run_until, wait_until
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.integration
@@ -74,13 +74,7 @@ async def test_a_dead_meter_is_reported_unavailable_to_the_core():
     (service,) = modbus.build(config, core)
     async with SimulatedMeters.from_config(config.buses["compteurs"]) as sim:
         sim.silence(4)  # the church's ABB meter
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: "eglise-general" in core.state.snapshot().unavailable, within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: "eglise-general" in core.state.snapshot().unavailable, within=15)
     status = core.state.snapshot().unavailable["eglise-general"]
     assert status.error.startswith("timeout")
     assert core.metrics.get("gateway_device_errors_total", device="eglise-general") >= 1
@@ -107,13 +101,7 @@ async def test_implausible_values_never_reach_the_journal_and_are_counted_in_met
         # the hall's SDM120 reports 3.4e38 V and a negative energy (issue 12)
         sim.set_values(3, {"voltage_v": 3.4e38, "current_a": 2.0, "power_w": 460.0, "power_factor": 0.95,
                            "frequency_hz": 50.0, "energy_import_kwh": -12.0, "energy_export_kwh": 0.0})  # fmt: skip
-        task = asyncio.create_task(service.run())
-        try:
-            await wait_until(lambda: any(r.tag("device") == "salle-general" for r in journal.rows), within=15)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await run_until(service.run, lambda: any(r.tag("device") == "salle-general" for r in journal.rows), within=15)
     salle = [r.field_map() for r in journal.rows if r.tag("device") == "salle-general"]
     assert all("voltage_v" not in fields and "energy_import_kwh" not in fields for fields in salle)
     assert salle[0]["power_w"] == 460.0

@@ -25,7 +25,7 @@ from gateway.hooks import Hooks
 from gateway.model import Event, Reading
 from tests.support.mosquitto import Broker, collect, publish
 from tests.support.procs import free_port
-from tests.support.village import hall, site
+from tests.support.village import ble_sensor, hall, relay, site
 
 pytestmark = pytest.mark.integration
 
@@ -34,19 +34,12 @@ BASE = "village/saint-martin"
 VILLAGE = site(name="Saint-Martin-sur-Loire") + hall() + '[buildings.mairie]\nname = "Mairie"\n'
 
 #: The rest of the village, a ``str.format`` template: the broker's ``port``, ``web_port``, ``state`` dir.
-CONFIG = """
-[gpio.relays.salle-chauffage]
-pin = 17
-
-[ble]
-heartbeat_s = 30
-[[ble.sensors]]
-id = "salle-t1"
-address = "A4:C1:38:02:83:F4"
-format = "pvvx"
-building = "salle"
-zone = "grande_salle"
-
+CONFIG = (
+    "\n"
+    + relay("salle-chauffage", 17)
+    + "\n[ble]\nheartbeat_s = 30\n"
+    + ble_sensor("salle-t1", "A4:C1:38:02:83:F4", advert_format="pvvx", building="salle", zone="grande_salle")
+    + """
 [sinks.mqtt]
 kind = "mqtt"
 host = "127.0.0.1"
@@ -65,6 +58,7 @@ listen = "127.0.0.1:{web_port}"
 state_dir = "{state}"
 log_level = "info"
 """
+)
 
 
 def write_config(tmp_path: Path, broker: Broker) -> Path:
@@ -286,21 +280,32 @@ async def test_broker_restart_while_the_daemon_runs_loses_nothing(tmp_path, mosq
     assert gw.core.metrics.get("gateway_mqtt_messages_total", sink="mqtt", kind="event") >= 1
 
 
-def test_last_will_says_offline_when_the_gateway_dies(tmp_path, mosquitto) -> None:
-    """A real ``village-gateway run`` process, killed with SIGKILL: the broker publishes the will."""
+def run_gateway(tmp_path: Path, mosquitto: Broker, *, stdout: int, stderr: int) -> subprocess.Popen[bytes]:
+    """A real ``village-gateway run`` process of the test village (BLE off), in its own session."""
     config = write_config(tmp_path, mosquitto)
     config.write_text(config.read_text().replace("[ble]\n", "[ble]\nenabled = false\n"))
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=stdout,
+        stderr=stderr,
         start_new_session=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "GPIOZERO_PIN_FACTORY": "mock"},
     )
-    try:
+
+
+def status_once_online(mosquitto: Broker) -> list[tuple[str, str, bool]]:
+    """The gateway's status messages, read again if the first was the retained "offline" of nobody yet."""
+    online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
+    if not online or online[-1][1] != "online":
         online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
-        if not online or online[-1][1] != "online":  # retained "offline" of nobody yet: wait for online
-            online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
+    return online
+
+
+def test_last_will_says_offline_when_the_gateway_dies(tmp_path, mosquitto) -> None:
+    """A real ``village-gateway run`` process, killed with SIGKILL: the broker publishes the will."""
+    proc = run_gateway(tmp_path, mosquitto, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        online = status_once_online(mosquitto)
         assert online[-1][1] == "online", proc.stderr.read().decode() if proc.poll() is not None else online
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -321,19 +326,9 @@ def test_a_broker_gone_at_shutdown_leaves_no_unretrieved_error(tmp_path, mosquit
 
     The broker freezes (SIGSTOP) and the daemon is stopped: the sink's final flush waits for the
     broker's acknowledgement of "offline"; then the broker dies and the connection is found lost."""
-    config = write_config(tmp_path, mosquitto)
-    config.write_text(config.read_text().replace("[ble]\n", "[ble]\nenabled = false\n"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "GPIOZERO_PIN_FACTORY": "mock"},
-    )
+    proc = run_gateway(tmp_path, mosquitto, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
-        if not online or online[-1][1] != "online":
-            online = asyncio.run(collect(mosquitto, [f"{BASE}/status"], seconds=30, until=1))
+        online = status_once_online(mosquitto)
         assert online[-1][1] == "online"
         assert mosquitto.proc is not None
         mosquitto.proc.send_signal(signal.SIGSTOP)

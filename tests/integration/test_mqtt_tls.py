@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_mqtt_sink import BASE, Running, wait_for, write_config
 from tests.support.mosquitto import Broker, collect
-from tests.support.procs import require_tool
+from tests.support.tls import self_signed_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -20,14 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with openssl."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [require_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return self_signed_certificate(tmp_path)
 
 
 @pytest.fixture

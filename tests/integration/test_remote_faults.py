@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.faulty_proxy import FaultyProxy, faulty_proxy
 from tests.support.influx_servers import InfluxV1Server, Point, VictoriaServer, as_set
-from tests.support.procs import require_tool
+from tests.support.tls import self_signed_certificate
 from tests.support.upload_harness import (
     MiniGateway,
     expected_points,
@@ -121,14 +120,7 @@ async def test_401_is_reported_loudly_once_and_retried_slowly(
 @pytest.fixture
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with openssl."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [require_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return self_signed_certificate(tmp_path)
 
 
 async def test_tls_self_signed_is_refused_without_ca_file(

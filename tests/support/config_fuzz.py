@@ -166,6 +166,17 @@ def check(case: Case, *, base_dir: Path) -> Failure | None:
     return None
 
 
+def stage(text: str, *, base_dir: Path) -> str:
+    """How far the loader takes ``text``: ``"toml"`` (not TOML), ``"nested"`` (too deep), ``"invalid"``
+    (validation or a cross-check refused it) or ``"valid"``."""
+    try:
+        parse_config(text, file="fuzz.toml", base_dir=base_dir)
+    except ConfigError as exc:
+        message = str(exc)
+        return "toml" if "not valid TOML" in message else "nested" if "nested more than" in message else "invalid"
+    return "valid"
+
+
 def _lines_of(file: str) -> int:
     """Lines of another file a problem names (0 if it cannot be read: then no line is right)."""
     try:
@@ -199,6 +210,25 @@ def _pick(rng: random.Random, indexes: list[int]) -> int | None:
     return rng.choice(indexes) if indexes else None
 
 
+def _chosen(
+    rng: random.Random, lines: list[str], indexes: list[int], pattern: re.Pattern[str]
+) -> tuple[int, re.Match[str]] | None:
+    """One of the lines at ``indexes`` (assignments or headers), picked at random, with its ``pattern`` match."""
+    i = _pick(rng, indexes)
+    if i is None:
+        return None
+    match = pattern.match(lines[i])
+    assert match is not None
+    return i, match
+
+
+def _with_line(lines: list[str], i: int, text: str) -> list[str]:
+    """``lines`` with line ``i`` replaced by ``text``."""
+    out = list(lines)
+    out[i] = text
+    return out
+
+
 def delete_line(lines: list[str], rng: random.Random) -> list[str]:
     if not lines:
         return lines
@@ -228,28 +258,24 @@ def truncate(lines: list[str], rng: random.Random) -> list[str]:
 
 
 def replace_value(lines: list[str], rng: random.Random) -> list[str]:
-    i = _pick(rng, _assignments(lines))
-    if i is None:
+    chosen = _chosen(rng, lines, _assignments(lines), _ASSIGN)
+    if chosen is None:
         return lines
-    match = _ASSIGN.match(lines[i])
-    assert match is not None
+    i, match = chosen
     if rng.random() < 0.3:  # a value taken from elsewhere in the file: the realistic confusion
         j = _pick(rng, _assignments(lines))
         other = _ASSIGN.match(lines[j]) if j is not None else None
         value = other.group(4) if other else rng.choice(VALUES)
     else:
         value = rng.choice(VALUES)
-    out = list(lines)
-    out[i] = match.group(1) + match.group(2) + match.group(3) + value
-    return out
+    return _with_line(lines, i, match.group(1) + match.group(2) + match.group(3) + value)
 
 
 def rename_key(lines: list[str], rng: random.Random) -> list[str]:
-    i = _pick(rng, _assignments(lines))
-    if i is None:
+    chosen = _chosen(rng, lines, _assignments(lines), _ASSIGN)
+    if chosen is None:
         return lines
-    match = _ASSIGN.match(lines[i])
-    assert match is not None
+    i, match = chosen
     key = match.group(2)
     roll = rng.random()
     if roll < 0.4 and len(key) > 1:  # a typo: two letters swapped, one dropped or doubled
@@ -261,9 +287,7 @@ def rename_key(lines: list[str], rng: random.Random) -> list[str]:
         key = f"{key}.{rng.choice(KEYS)}"  # a dotted key: the value becomes a table
     else:
         key = rng.choice(KEYS)
-    out = list(lines)
-    out[i] = match.group(1) + key + match.group(3) + match.group(4)
-    return out
+    return _with_line(lines, i, match.group(1) + key + match.group(3) + match.group(4))
 
 
 def insert_key(lines: list[str], rng: random.Random) -> list[str]:
@@ -277,45 +301,36 @@ def _keys_of(lines: list[str]) -> list[str]:
 
 
 def rename_table(lines: list[str], rng: random.Random) -> list[str]:
-    i = _pick(rng, _headers(lines))
-    if i is None:
+    chosen = _chosen(rng, lines, _headers(lines), _HEADER)
+    if chosen is None:
         return lines
-    match = _HEADER.match(lines[i])
-    assert match is not None
+    i, match = chosen
     parts = [p.strip() for p in match.group(3).split(".")]
     k = rng.randrange(len(parts))
     name = rng.choice(TABLE_NAMES)
     parts[k] = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace('"', "") + '"'
-    out = list(lines)
-    out[i] = match.group(1) + match.group(2) + ".".join(parts) + match.group(4) + match.group(5)
-    return out
+    return _with_line(lines, i, match.group(1) + match.group(2) + ".".join(parts) + match.group(4) + match.group(5))
 
 
 def toggle_array_of_tables(lines: list[str], rng: random.Random) -> list[str]:
-    i = _pick(rng, _headers(lines))
-    if i is None:
+    chosen = _chosen(rng, lines, _headers(lines), _HEADER)
+    if chosen is None:
         return lines
-    match = _HEADER.match(lines[i])
-    assert match is not None
+    i, match = chosen
     double = match.group(2) == "[["
     opening, closing = ("[", "]") if double else ("[[", "]]")
-    out = list(lines)
-    out[i] = match.group(1) + opening + match.group(3) + closing + match.group(5)
-    return out
+    return _with_line(lines, i, match.group(1) + opening + match.group(3) + closing + match.group(5))
 
 
 def nest_value(lines: list[str], rng: random.Random) -> list[str]:
-    i = _pick(rng, _assignments(lines))
-    if i is None:
+    chosen = _chosen(rng, lines, _assignments(lines), _ASSIGN)
+    if chosen is None:
         return lines
-    match = _ASSIGN.match(lines[i])
-    assert match is not None
+    i, match = chosen
     value = match.group(4).split("#")[0].strip() or "1"
     depth = rng.choice((1, 1, 2, 3, 8, 31, 32, 33, 40, 200, 1000))
     nested = "[" * depth + value + "]" * depth if rng.random() < 0.5 else "{ a = " * depth + value + " }" * depth
-    out = list(lines)
-    out[i] = match.group(1) + match.group(2) + match.group(3) + nested
-    return out
+    return _with_line(lines, i, match.group(1) + match.group(2) + match.group(3) + nested)
 
 
 def unicode_noise(lines: list[str], rng: random.Random) -> list[str]:
@@ -325,9 +340,7 @@ def unicode_noise(lines: list[str], rng: random.Random) -> list[str]:
     line = lines[i]
     k = rng.randrange(len(line) + 1)
     noise = rng.choice(("é", "\u200b", "\u00a0", "\x00", "\x7f", "\ufeff", "🔥", "\u202e", "\t", "\\", '"', "'", "#"))
-    out = list(lines)
-    out[i] = line[:k] + noise + line[k:]
-    return out
+    return _with_line(lines, i, line[:k] + noise + line[k:])
 
 
 def copy_table(lines: list[str], rng: random.Random) -> list[str]:

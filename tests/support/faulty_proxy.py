@@ -32,16 +32,14 @@ import asyncio
 import collections
 import contextlib
 import gzip
-import socket
 import ssl
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, reset_connection
 
 
 class FaultyProxy:
@@ -146,7 +144,7 @@ class FaultyProxy:
             await self._answer(writer, 400, message, "")
             return True
         if kind == "reset":
-            _reset(writer)
+            reset_connection(writer)
             return False
         if kind == "hang":
             await asyncio.sleep(3600)
@@ -162,7 +160,7 @@ class FaultyProxy:
             gz = b"content-encoding: gzip" in head.lower()
             self.on_delivered(gzip.decompress(body) if gz else body)
         if kind == "reset-after":
-            _reset(writer)
+            reset_connection(writer)
             return False
         writer.write(answer)
         await writer.drain()
@@ -203,15 +201,6 @@ class FaultyProxy:
             + body
         )
         await writer.drain()
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST (SO_LINGER 0), like a router dropping the connection."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
 
 
 @contextlib.contextmanager

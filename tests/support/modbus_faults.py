@@ -33,13 +33,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, reset_connection
 
 
 @dataclass
@@ -112,7 +111,7 @@ class FaultyModbusProxy:
                 if action == "silent":
                     continue
                 if action == "reset":
-                    _reset(writer)
+                    reset_connection(writer)
                     return
                 upstream[1].write(request)
                 await upstream[1].drain()
@@ -144,15 +143,6 @@ async def _read_mbap_frame(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readexactly(6)
     (length,) = struct.unpack(">H", head[4:6])
     return head + await reader.readexactly(length)
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST (SO_LINGER 0), like a gateway dropping the connection."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
 
 
 def rtu_fault_tracer(plan: FaultPlan) -> Callable[[bool, bytes], bytes]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from gateway.model import Reading, Unavailable
 
@@ -46,3 +48,16 @@ async def wait_until(condition: Callable[[], bool], *, within: float = 10.0, wha
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def run_until(
+    run: Callable[[], Coroutine[Any, Any, object]], condition: Callable[[], bool], *, within: float = 10.0
+) -> None:
+    """Run a service's ``run`` as a task until ``condition`` holds (see :func:`wait_until`), then cancel it."""
+    task = asyncio.create_task(run())
+    try:
+        await wait_until(condition, within=within)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from gateway import child_process
 from tests.support.procs import free_port, require_tool, wait_for_port
 
 
@@ -68,12 +69,7 @@ class Broker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        child_process.stop(proc, timeout_s=10)
 
     def restart(self) -> None:
         self.stop()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
+import struct
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from gateway import child_process
 
 
 def free_port() -> int:
@@ -54,11 +58,15 @@ def running(
             wait_for_port(port, proc=proc, timeout=timeout)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        child_process.stop(proc, timeout_s=10)
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def reset_connection(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST (SO_LINGER 0), like a router or a gateway dropping the connection."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()

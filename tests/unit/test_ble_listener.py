@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from drivers.ble import AdvertListener, BleScanner, BleSensor
 from drivers.ble_hci import uuid128_of
@@ -19,6 +22,24 @@ def make(clock, **kw) -> tuple[AdvertListener, Recorder, Metrics]:
     rec, metrics = Recorder(), Metrics()
     sensors = kw.pop("sensors", [BleSensor("salle-t1", ADDRESS, stale_after_s=600)])
     return AdvertListener(sensors=sensors, on_update=rec, metrics=metrics, clock=clock, **kw), rec, metrics
+
+
+def scanning(radio_factory: Any, *, sensors: Any = None, **kw: Any) -> tuple[BleScanner, Recorder, Metrics]:
+    """A scanner on the system clock over a fresh listener (of ``sensors``, one thermometer by default)."""
+    listener, rec, metrics = make(SystemClock(), **({} if sensors is None else {"sensors": sensors}))
+    scanner = BleScanner(listener=listener, radio_factory=radio_factory, metrics=metrics, clock=SystemClock(), **kw)
+    return scanner, rec, metrics
+
+
+@contextlib.asynccontextmanager
+async def running(scanner: BleScanner) -> AsyncIterator[asyncio.Task[None]]:
+    """The scanner's task for the block's duration, cancelled and awaited at its end."""
+    task = asyncio.create_task(scanner.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def test_same_packet_counter_is_one_reading() -> None:
@@ -123,29 +144,19 @@ async def test_watchdog_restarts_a_silent_scanner() -> None:
         radios.append(radio)
         return radio
 
-    listener, rec, metrics = make(SystemClock())
-    scanner = BleScanner(
-        listener=listener,
-        radio_factory=factory,
-        metrics=metrics,
-        clock=SystemClock(),
-        watchdog_s=0.3,
-        check_interval_s=0.05,
-    )
+    scanner, rec, metrics = scanning(factory, watchdog_s=0.3, check_interval_s=0.05)
     # When the scanner runs past the watchdog time
-    task = asyncio.create_task(scanner.run())
-    await asyncio.sleep(0.2)
-    assert metrics.get("gateway_ble_adapter_up") == 1
-    assert len(rec.updates) == 3
-    await asyncio.sleep(0.5)
-    # Then the first radio was stopped and a new one started, which delivers readings again
-    assert scanner.restarts == 1
-    assert metrics.get("gateway_ble_scanner_restarts_total") == 1
-    assert radios[0].stopped
-    assert radios[1].started
-    assert len(rec.updates) > 3
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with running(scanner):
+        await asyncio.sleep(0.2)
+        assert metrics.get("gateway_ble_adapter_up") == 1
+        assert len(rec.updates) == 3
+        await asyncio.sleep(0.5)
+        # Then the first radio was stopped and a new one started, which delivers readings again
+        assert scanner.restarts == 1
+        assert metrics.get("gateway_ble_scanner_restarts_total") == 1
+        assert radios[0].stopped
+        assert radios[1].started
+        assert len(rec.updates) > 3
     assert radios[1].stopped
     assert metrics.get("gateway_ble_adapter_up") == 0
 
@@ -157,19 +168,9 @@ async def test_watchdog_does_nothing_without_sensors() -> None:
         radios.append(FakeRadio(callback, dies_after=0))
         return radios[-1]
 
-    listener, _, metrics = make(SystemClock(), sensors=[])
-    scanner = BleScanner(
-        listener=listener,
-        radio_factory=factory,
-        metrics=metrics,
-        clock=SystemClock(),
-        watchdog_s=0.1,
-        check_interval_s=0.02,
-    )
-    task = asyncio.create_task(scanner.run())
-    await asyncio.sleep(0.3)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    scanner, _, _ = scanning(factory, sensors=[], watchdog_s=0.1, check_interval_s=0.02)
+    async with running(scanner):
+        await asyncio.sleep(0.3)
     assert scanner.restarts == 0
     assert len(radios) == 1
 
@@ -186,35 +187,22 @@ class BrokenAdapter:
 
 
 async def test_adapter_down_is_reported_and_retried_and_passive_falls_back_to_active(caplog) -> None:
-    listener, _, metrics = make(SystemClock())
-    scanner = BleScanner(
-        listener=listener, radio_factory=BrokenAdapter, metrics=metrics, clock=SystemClock(), watchdog_s=60
-    )
-    task = asyncio.create_task(scanner.run())
-    await asyncio.sleep(0.1)
-    assert metrics.get("gateway_ble_adapter_up") == 0
-    assert not scanner.adapter_up
-    assert "FileNotFoundError" in (scanner.last_error or "")
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    scanner, _, metrics = scanning(BrokenAdapter, watchdog_s=60)
+    async with running(scanner):
+        await asyncio.sleep(0.1)
+        assert metrics.get("gateway_ble_adapter_up") == 0
+        assert not scanner.adapter_up
+        assert "FileNotFoundError" in (scanner.last_error or "")
     assert sum("BLE adapter unavailable" in r.message for r in caplog.records) == 1
 
     # passive refused, active works: the scanner keeps going actively
-    listener2, rec2, metrics2 = make(SystemClock())
-    scanner2 = BleScanner(
-        listener=listener2,
-        radio_factory=BrokenAdapter,
-        metrics=metrics2,
-        clock=SystemClock(),
-        watchdog_s=60,
-        fallback_factory=lambda cb: FakeRadio(cb, dies_after=None),
+    scanner2, rec2, metrics2 = scanning(
+        BrokenAdapter, watchdog_s=60, fallback_factory=lambda cb: FakeRadio(cb, dies_after=None)
     )
-    task2 = asyncio.create_task(scanner2.run())
-    await asyncio.sleep(0.15)
-    assert metrics2.get("gateway_ble_adapter_up") == 1
-    assert rec2.updates
-    task2.cancel()
-    await asyncio.gather(task2, return_exceptions=True)
+    async with running(scanner2):
+        await asyncio.sleep(0.15)
+        assert metrics2.get("gateway_ble_adapter_up") == 1
+        assert rec2.updates
 
 
 class HangingRadio:
@@ -231,21 +219,11 @@ class HangingRadio:
 
 
 async def test_a_hanging_adapter_is_timed_out_and_reported() -> None:
-    listener, _, metrics = make(SystemClock())
-    scanner = BleScanner(
-        listener=listener,
-        radio_factory=HangingRadio,
-        metrics=metrics,
-        clock=SystemClock(),
-        watchdog_s=60,
-        radio_timeout_s=0.05,
-    )
-    task = asyncio.create_task(scanner.run())
-    await asyncio.sleep(0.2)
-    assert not scanner.adapter_up
-    assert "TimeoutError" in (scanner.last_error or "")
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    scanner, _, _ = scanning(HangingRadio, watchdog_s=60, radio_timeout_s=0.05)
+    async with running(scanner) as task:
+        await asyncio.sleep(0.2)
+        assert not scanner.adapter_up
+        assert "TimeoutError" in (scanner.last_error or "")
     assert task.cancelled()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from drivers.ble_record import from_bleak, parse_line
 from gateway.cli import main
+from tests.support.village import building, site
 from tests.unit.test_ble_decode import VECTORS, bleak_objects
 
 DATA = Path(__file__).parent.parent / "data" / "ble"
@@ -72,15 +73,7 @@ def test_replay_takes_bind_keys_from_the_configuration(capsys, tmp_path: Path) -
     key.write_text("231d39c1d7cc1ab1aee224cd096db932")
     os.chmod(key, 0o600)
     config = tmp_path / "village.toml"
-    config.write_text(f"""
-[site]
-id = "v"
-name = "V"
-latitude = 47.0
-longitude = 1.0
-[buildings.mairie]
-name = "Mairie"
-[[ble.sensors]]
+    config.write_text("\n" + site("v", "V", latitude=47.0, longitude=1.0) + building("mairie", "Mairie") + f"""[[ble.sensors]]
 id = "mairie-t1"
 address = "54:48:E6:8F:80:A5"
 bindkey_file = "{key}"

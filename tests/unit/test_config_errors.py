@@ -10,19 +10,9 @@ import pytest
 
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
+from tests.support.village import building, site, zone
 
-SITE = """\
-[site]
-id = "saint-martin"
-name = "Saint-Martin"
-latitude = 47.39
-longitude = 0.98
-
-[buildings.mairie]
-name = "Mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux"
-"""
+SITE = site() + "\n" + building("mairie", "Mairie") + zone("mairie", "bureaux", "Bureaux")
 
 
 def problems(text: str) -> list[str]:

@@ -12,22 +12,14 @@ import pytest
 from gateway.config import parse_config
 from gateway.errors import ConfigError
 from gateway.schema.config_warnings import heating_warnings, located
+from tests.support.village import building, site, zone
 
-SITE = """\
-[site]
-id = "saint-martin"
-name = "Saint-Martin"
-latitude = 47.39
-longitude = 0.98
-
-[buildings.mairie]
-name = "Mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux"
-[buildings.mairie.zones.bureaux.heating]
-relay = "mairie-chauffage"
-sensors = ["mairie-t1"]
-"""
+SITE = (
+    site()
+    + "\n"
+    + building("mairie", "Mairie")
+    + zone("mairie", "bureaux", "Bureaux", relay="mairie-chauffage", sensors="mairie-t1")
+)
 
 RELAYS = """
 [gpio.relays.mairie-chauffage]

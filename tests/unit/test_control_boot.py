@@ -16,33 +16,20 @@ from gateway.config import parse_config
 from gateway.control.settings_store import SettingsStore
 from gateway.daemon import Daemon, RunOptions
 from gateway.errors import StorageError
+from tests.support.village import bureaux, relay
 
 PARIS = ZoneInfo("Europe/Paris")
 
-CONFIG = """
-[site]
-id = "t"
-name = "T"
-latitude = 47.39
-longitude = 0.98
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux"
-[buildings.mairie.zones.bureaux.heating]
-relay = "chauffage"
-sensors = ["t1"]
-schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]
-[gpio.relays.chauffage]
-pin = 17
-active_high = false
-[gpio.relays.lampes]
-pin = 18
-boot = "on"
-[service]
+CONFIG = (
+    "\n"
+    + bureaux()
+    + 'schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]\n'
+    + relay("chauffage", 17, active_high=False)
+    + relay("lampes", 18, boot="on")
+    + """[service]
 state_dir = "{state}"
 """
+)
 
 
 def options() -> RunOptions:

@@ -19,38 +19,19 @@ from gateway.daemon import RunOptions
 from gateway.hooks import Hooks
 from gateway.model import Reading
 from gateway.services.control import build
-from tests.support.village import recorded_core
+from tests.support.village import bureaux, gpio_input, recorded_core, relay
 
 PARIS = ZoneInfo("Europe/Paris")
 
-CONFIG = """
-[site]
-id = "t"
-name = "T"
-latitude = 47.39
-longitude = 0.98
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux"
-[buildings.mairie.zones.bureaux.heating]
-relay = "chauffage"
-sensors = ["t1"]
-schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]
-optimum_start = {{ enabled = false }}
-[gpio.relays.chauffage]
-pin = 17
-[gpio.inputs.eau]
-pin = 5
-kind = "pulse"
-quantity = "water_m3"
-scale = 0.001
-debounce_ms = 0
-building = "mairie"
-[service]
-state_dir = "{state}"
-"""
+CONFIG = (
+    "\n"
+    + bureaux()
+    + 'schedule = [{{ days = "daily", start = "08:00", end = "18:00" }}]\n'
+    + "optimum_start = {{ enabled = false }}\n"
+    + relay("chauffage", 17)
+    + gpio_input("eau", 5, kind="pulse", quantity="water_m3", scale=0.001, debounce_ms=0, building="mairie")
+    + '[service]\nstate_dir = "{state}"\n'
+)
 
 
 @contextlib.asynccontextmanager

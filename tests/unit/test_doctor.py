@@ -28,6 +28,7 @@ from gateway.doctor import Account, Probes, diagnose
 from gateway.doctor_finding import Finding, exit_code
 from tests.support.influx_servers import start_influxd, start_victoria
 from tests.support.procs import free_port, require_tool, running
+from tests.support.village import ble_sensor, building, meter, relay, site
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +106,10 @@ def fake_machine(root: Path, user: ServiceUser, *, rfkill_soft: str = "0") -> Pr
     )
 
 
+#: The village of the doctor's tests: its site and the mairie (the heating test adds a zone).
+DOCTOR_SITE = site("doctor-test", "Doctor", latitude=47.0, longitude=1.0) + "\n" + building("mairie", "Mairie")
+
+
 def write_config(tmp: Path, user: ServiceUser, *, serial: Path, influx_url: str, mqtt_port: int,
                  extra: str = "", mqtt_password: str = "s3cret-pass") -> Path:
     secrets = tmp / "secrets"
@@ -112,39 +117,15 @@ def write_config(tmp: Path, user: ServiceUser, *, serial: Path, influx_url: str,
     password = secrets / "mqtt.pass"
     password.write_text(mqtt_password + "\n")
     user.own(password, 0o600)
-    state = tmp / "state"
-    state.mkdir(exist_ok=True)
-    user.own(state, 0o750)
-    config = tmp / "gateway.toml"
-    config.write_text(f"""
-[site]
-id = "doctor-test"
-name = "Doctor"
-latitude = 47.0
-longitude = 1.0
-
-[buildings.mairie]
-name = "Mairie"
-
+    return write_service_config(tmp, user, "\n" + DOCTOR_SITE + f"""
 [buses.rs485]
 kind = "rtu"
 port = "{serial}"
-[[buses.rs485.devices]]
-id = "mairie-general"
-unit = 1
-profile = "sdm120"
-building = "mairie"
-
+{meter("rs485", "mairie-general", unit=1, profile="sdm120", building="mairie")}
 [ble]
 adapter = "hci0"
-[[ble.sensors]]
-id = "t-mairie"
-address = "A4:C1:38:00:00:01"
-building = "mairie"
-
-[gpio.relays.chauffage]
-pin = 17
-
+{ble_sensor("t-mairie", "A4:C1:38:00:00:01", building="mairie")}
+{relay("chauffage", 17)}
 [journal]
 budget_mb = 16
 
@@ -160,10 +141,17 @@ port = {mqtt_port}
 username = "gateway"
 password_file = "secrets/mqtt.pass"
 {extra}
-[service]
-state_dir = "state"
-user = "{user.name}"
 """)
+
+
+def write_service_config(tmp: Path, user: ServiceUser, text: str) -> Path:
+    """``tmp/gateway.toml``: ``text`` and the ``[service]`` table, beside the state folder, both owned as
+    the installer leaves them (the configuration 0640 in the service user's group)."""
+    state = tmp / "state"
+    state.mkdir(exist_ok=True)
+    user.own(state, 0o750)
+    config = tmp / "gateway.toml"
+    config.write_text(text + f'[service]\nstate_dir = "state"\nuser = "{user.name}"\n')
     config.chmod(0o640)
     if os.geteuid() == 0:
         os.chown(config, 0, user.gid)

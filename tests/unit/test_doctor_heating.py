@@ -17,7 +17,8 @@ from gateway.config import parse_config
 from gateway.doctor import diagnose
 from gateway.doctor_finding import Finding, exit_code
 from gateway.doctor_heating import check_heating
-from tests.unit.test_doctor import ServiceUser, fake_machine
+from tests.support.village import relay, zone
+from tests.unit.test_doctor import DOCTOR_SITE, ServiceUser, fake_machine, write_service_config
 
 
 @pytest.fixture
@@ -27,35 +28,8 @@ def service_user() -> ServiceUser:
 
 
 def _config(tmp: Path, user: ServiceUser, heating: str) -> Path:
-    state = tmp / "state"
-    state.mkdir(exist_ok=True)
-    user.own(state, 0o750)
-    config = tmp / "gateway.toml"
-    config.write_text(f"""[site]
-id = "doctor-test"
-name = "Doctor"
-latitude = 47.0
-longitude = 1.0
-
-[buildings.mairie]
-name = "Mairie"
-[buildings.mairie.zones.cuisine]
-name = "Cuisine"
-[buildings.mairie.zones.cuisine.heating]
-relay = "chauffage"
-sensors = ["t-cuisine"]
-{heating}
-[gpio.relays.chauffage]
-pin = 17
-
-[service]
-state_dir = "state"
-user = "{user.name}"
-""")
-    config.chmod(0o640)
-    if os.geteuid() == 0:
-        os.chown(config, 0, user.gid)
-    return config
+    cuisine = zone("mairie", "cuisine", "Cuisine", relay="chauffage", sensors="t-cuisine")
+    return write_service_config(tmp, user, DOCTOR_SITE + cuisine + f"{heating}\n" + relay("chauffage", 17) + "\n")
 
 
 def _heating(findings: list[Finding]) -> list[Finding]:

@@ -6,18 +6,9 @@ import pytest
 
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
+from tests.support.village import building, gpio_input, lighting_circuit, relay, site, zone
 
-SITE = """
-[site]
-id = "t"
-name = "T"
-latitude = 47.39
-longitude = 0.98
-[buildings.salle]
-name = "Salle"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-"""
+SITE = "\n" + site("t", "T") + building("salle", "Salle") + zone("salle", "grande_salle", "Grande salle")
 
 
 def problems(text: str) -> list[str]:
@@ -56,20 +47,17 @@ def test_bad_gpio_entries_are_located_and_explained(text, expected):
 
 
 def test_heating_and_lighting_must_name_existing_relays_and_inputs_of_the_right_kind():
-    text = """
+    text = (
+        """
 [buildings.salle.zones.grande_salle.heating]
 relay = "salle-chauffage"
 sensors = ["t1"]
 window = { contacts = ["salle-pir"] }
-[gpio.relays.salle-chauffaje]
-pin = 17
-[gpio.inputs.salle-pir]
-pin = 5
-kind = "motion"
-[lighting.circuits.parvis]
-relay = "salle-pir"
-presence = ["nope"]
 """
+        + relay("salle-chauffaje", 17)
+        + gpio_input("salle-pir", 5, kind="motion")
+        + lighting_circuit("parvis", relay="salle-pir", presence=["nope"])
+    )
     found = problems(text)
     assert any(
         "buildings.salle.zones.grande_salle.heating.relay: no relay 'salle-chauffage' in [gpio.relays]" in p

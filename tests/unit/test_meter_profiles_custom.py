@@ -11,25 +11,14 @@ from drivers.modbus_profile import ProfileError, load_profile
 from gateway.config import load_config
 from gateway.errors import ConfigError
 from gateway.meter_profiles import PROFILES_DIR, find_profile, load_meter_profile
+from tests.support.village import building, meter, site
 
-CONFIG = """\
-[site]
-id = "x"
-name = "X"
-latitude = 47.0
-longitude = 1.0
-[buildings.ecole]
-name = "École"
-kind = "school"
-[buses.compteurs]
-kind = "tcp"
-host = "10.0.0.5"
-[[buses.compteurs.devices]]
-id = "ecole-general"
-unit = 1
-profile = "{profile}"
-building = "ecole"
-"""
+CONFIG = (
+    site("x", "X", latitude=47.0, longitude=1.0)
+    + building("ecole", "École", kind="school")
+    + '[buses.compteurs]\nkind = "tcp"\nhost = "10.0.0.5"\n'
+    + meter("compteurs", "ecole-general", unit=1, profile="{profile}", building="ecole")
+)
 PROFILE_LINE = 15  # the line of `profile = ...` above
 
 #: A single-phase meter's map, as an installer writes it (line numbers matter to the tests below).

@@ -6,26 +6,16 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.errors import ConfigError
+from tests.support.village import building, meter, site
 
-BASE = """
-[site]
-id = "x"
-name = "X"
-latitude = 47.0
-longitude = 1.0
-[buildings.ecole]
-name = "École"
-kind = "school"
-[buses.compteurs]
-kind = "tcp"
-host = "10.0.0.5"
-[[buses.compteurs.devices]]
-id = "ecole-eau"
-unit = 5
-profile = "{profile}"
-building = "ecole"
-{extra}
-"""
+BASE = (
+    "\n"
+    + site("x", "X", latitude=47.0, longitude=1.0)
+    + building("ecole", "École", kind="school")
+    + '[buses.compteurs]\nkind = "tcp"\nhost = "10.0.0.5"\n'
+    + meter("compteurs", "ecole-eau", unit=5, profile="{profile}", building="ecole")
+    + "{extra}\n"
+)
 
 
 def _problems(profile: str, extra: str = "", tail: str = "") -> list[str]:

@@ -24,7 +24,7 @@ from gateway.report import degree_days as dd
 from gateway.report import signature as sg
 from gateway.report.compare import compare
 from gateway.report.daily import DailyFigures
-from tests.support.village import site
+from tests.support.village import ble_sensor, building, meter, site, tcp_bus
 
 BASE, SLOPE = 40.0, 6.0  # kWh/day without heating, kWh per degree-day
 PARIS = ZoneInfo("Europe/Paris")
@@ -91,30 +91,14 @@ def test_without_weather_spread_there_is_no_slope_and_a_short_period_uses_the_re
 # ---- end to end through the hourly archive ---------------------------------------------------------------
 CONFIG = (
     site()
-    + """
-[buildings.mairie]
-name = "Mairie"
-[buildings.ecole]
-name = "École"
-[buses.compteurs]
-kind = "tcp"
-host = "127.0.0.1"
-port = 15502
-[[buses.compteurs.devices]]
-id = "mairie-general"
-unit = 1
-profile = "sdm120"
-building = "mairie"
-[[buses.compteurs.devices]]
-id = "ecole-general"
-unit = 2
-profile = "sdm120"
-building = "ecole"
-[[ble.sensors]]
-id = "exterieur"
-address = "A4:C1:38:00:00:01"
-building = "mairie"
-[report]
+    + "\n"
+    + building("mairie", "Mairie")
+    + building("ecole", "École")
+    + tcp_bus("compteurs", port=15502)
+    + meter("compteurs", "mairie-general", unit=1, profile="sdm120", building="mairie")
+    + meter("compteurs", "ecole-general", unit=2, profile="sdm120", building="ecole")
+    + ble_sensor("exterieur", "A4:C1:38:00:00:01", building="mairie")
+    + """[report]
 outdoor_sensor = "exterieur"
 [service]
 state_dir = "{state}"

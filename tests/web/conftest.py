@@ -27,7 +27,7 @@ from gateway.users import UserStore
 from gateway.web.app import create_app
 from gateway.web.backend import Backend
 from gateway.web.login_guard import LoginGuard
-from tests.support.village import hall, site
+from tests.support.village import ble_sensor, building, hall, meter, relay, site, tcp_bus, zone
 
 #: A cheap argon2 profile for tests (the product uses argon2-cffi's RFC 9106 default: 64 MiB).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -35,56 +35,24 @@ PASSWORD = "mot-de-passe-solide"
 
 CONFIG = (
     site(name="Saint-Martin-sur-Loire")
-    + """
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux et accueil"
-[buildings.mairie.zones.bureaux.heating]
-relay = "mairie-chauffage"
-sensors = ["mairie-thermo"]
-outdoor_sensor = "exterieur"
-schedule = [{ days = "mon-fri", start = "08:30", end = "17:30" }]
-
-"""
+    + "\n"
+    + building("mairie", "Mairie", kind="mairie")
+    + zone("mairie", "bureaux", "Bureaux et accueil", relay="mairie-chauffage", sensors="mairie-thermo")
+    + 'outdoor_sensor = "exterieur"\n'
+    + 'schedule = [{ days = "mon-fri", start = "08:30", end = "17:30" }]\n\n'
     + hall(sensor="salle-thermo")
-    + """
-[buses.compteurs]
-kind = "tcp"
-host = "127.0.0.1"
-port = 15502
-[[buses.compteurs.devices]]
-id = "mairie-general"
-unit = 1
-profile = "sdm630"
-building = "mairie"
-[[buses.compteurs.devices]]
-id = "ecole-eau"
-unit = 5
-profile = "pulse-counter"
-building = "mairie"
-quantity = "water_m3"
-scale = 0.001
-
-[[ble.sensors]]
-id = "mairie-thermo"
-address = "A4:C1:38:02:83:F4"
-building = "mairie"
-zone = "bureaux"
-[[ble.sensors]]
-id = "salle-thermo"
-address = "A4:C1:38:02:83:F5"
-building = "salle"
-zone = "grande_salle"
-
-[gpio.relays.mairie-chauffage]
-pin = 17
-[gpio.relays.salle-chauffage]
-pin = 22
-[gpio.relays.parvis]
-pin = 18
-[lighting.circuits.parvis]
+    + "\n"
+    + tcp_bus("compteurs", port=15502)
+    + meter("compteurs", "mairie-general", unit=1, profile="sdm630", building="mairie")
+    + meter("compteurs", "ecole-eau", unit=5, profile="pulse-counter", building="mairie")
+    + 'quantity = "water_m3"\nscale = 0.001\n\n'
+    + ble_sensor("mairie-thermo", "A4:C1:38:02:83:F4", building="mairie", zone="bureaux")
+    + ble_sensor("salle-thermo", "A4:C1:38:02:83:F5", building="salle", zone="grande_salle")
+    + "\n"
+    + relay("mairie-chauffage", 17)
+    + relay("salle-chauffage", 22)
+    + relay("parvis", 18)
+    + """[lighting.circuits.parvis]
 name = "Parvis de la salle"
 relay = "parvis"
 
@@ -234,6 +202,12 @@ def csrf(client: Any, path: str) -> str:
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
+
+
+def form(prefix: str, token: str, **fields: str) -> dict[str, str]:
+    """A prefixed form's POST data, its CSRF token first: ``form("ex", token, label="Noël")`` is
+    ``{"ex-csrf_token": token, "ex-label": "Noël"}``."""
+    return {f"{prefix}-csrf_token": token, **{f"{prefix}-{name}": value for name, value in fields.items()}}
 
 
 def login(client: Any, name: str, password: str = PASSWORD) -> Any:

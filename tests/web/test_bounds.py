@@ -15,7 +15,7 @@ import pytest
 from gateway.control import bounds
 from gateway.control.mqtt_commands import CommandError, apply_override, parse_override
 from gateway.control.values import ValidationError
-from tests.web.conftest import NOW, csrf
+from tests.web.conftest import NOW, csrf, form
 from tests.web.test_edits import HALL, booking, error_next_to
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -64,7 +64,7 @@ def test_a_booking_within_a_year_and_one_started_this_morning_are_taken(agent, v
 )
 def test_an_exception_out_of_bounds_is_refused_next_to_its_field(agent, village, first, last, field, message):
     token = csrf(agent, HALL)
-    data = {"ex-csrf_token": token, "ex-label": "Fermeture", "ex-first": first, "ex-last": last}
+    data = form("ex", token, label="Fermeture", first=first, last=last)
     response = agent.post(f"{HALL}/exception", data=data)
     assert response.status_code == 400
     assert message in _text(response.get_data(as_text=True), field)

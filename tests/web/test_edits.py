@@ -10,7 +10,7 @@ from datetime import time
 import pytest
 
 from gateway.control.values import SchedulePeriod
-from tests.web.conftest import csrf
+from tests.web.conftest import csrf, form
 
 HALL = "/zone/salle/grande_salle"
 
@@ -132,7 +132,7 @@ def test_the_configured_schedule_can_be_restored(agent, village):
 
 
 def booking(token, label, start, end, mode="confort"):
-    return {"ov-csrf_token": token, "ov-label": label, "ov-start": start, "ov-end": end, "ov-mode": mode}
+    return form("ov", token, label=label, start=start, end=end, mode=mode)
 
 
 def test_booking_the_hall_for_tonight_raises_its_target(agent, village):
@@ -209,25 +209,20 @@ def test_exceptions_are_added_checked_and_removed(agent, village):
     token = csrf(agent, HALL)
     bad = agent.post(
         f"{HALL}/exception",
-        data={"ex-csrf_token": token, "ex-label": "Noël", "ex-first": "2026-12-31", "ex-last": "2026-12-19"},
+        data=form("ex", token, label="Noël", first="2026-12-31", last="2026-12-19"),
     )
     assert bad.status_code == 400
     assert "Le dernier jour ne peut pas précéder le premier." in error_next_to(bad.get_data(as_text=True), "ex-last")
     ok = agent.post(
         f"{HALL}/exception",
-        data={
-            "ex-csrf_token": token,
-            "ex-label": "Vacances de Noël",
-            "ex-first": "2026-12-19",
-            "ex-last": "2027-01-03",
-        },
+        data=form("ex", token, label="Vacances de Noël", first="2026-12-19", last="2027-01-03"),
     )
     assert ok.status_code == 302
     (exception,) = village["control"].zone("salle", "grande_salle").exceptions
     assert exception.label == "Vacances de Noël"
     assert exception.periods == ()
     assert "Vacances de Noël" in agent.get(HALL).get_data(as_text=True)
-    removed = agent.post(f"{HALL}/exception-remove", data={"exrm-csrf_token": token, "exrm-ident": str(exception.id)})
+    removed = agent.post(f"{HALL}/exception-remove", data=form("exrm", token, ident=str(exception.id)))
     assert removed.status_code == 302
     assert village["control"].zone("salle", "grande_salle").exceptions == ()
 
@@ -237,25 +232,13 @@ def test_lighting_override_and_its_validation(agent, village):
     key = "l-parvis"
     bad = agent.post(
         "/eclairage/parvis/override",
-        data={
-            f"{key}-csrf_token": token,
-            f"{key}-label": "Fête",
-            f"{key}-on": "1",
-            f"{key}-start": "2026-11-27T20:00",
-            f"{key}-end": "2026-11-27T19:00",
-        },
+        data=form(key, token, label="Fête", on="1", start="2026-11-27T20:00", end="2026-11-27T19:00"),
     )
     assert bad.status_code == 400
     assert "La fin doit être après le début." in error_next_to(bad.get_data(as_text=True), f"{key}-end")
     ok = agent.post(
         "/eclairage/parvis/override",
-        data={
-            f"{key}-csrf_token": token,
-            f"{key}-label": "Fête",
-            f"{key}-on": "1",
-            f"{key}-start": "2026-11-27T20:00",
-            f"{key}-end": "2026-11-28T01:00",
-        },
+        data=form(key, token, label="Fête", on="1", start="2026-11-27T20:00", end="2026-11-28T01:00"),
     )
     assert ok.status_code == 302
     (override,) = village["control"].circuit("parvis").overrides

@@ -8,15 +8,14 @@ tries passwords on the secretary's account all afternoon; she must still log in.
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from gateway.web.login_guard import LoginGuard
+from tests.support.raw_http import send
 from tests.web.conftest import PASSWORD
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -31,22 +30,14 @@ class Client:
         self.cookies: dict[str, str] = {}
 
     def _send(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
         if self.forwarded_for:
             headers["X-Forwarded-For"] = self.forwarded_for
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode()
-        for value in response.headers.get_all("Set-Cookie") or []:
+        status, answer, text = send(self.port, method, path, headers, form)
+        for value in answer.get_all("Set-Cookie") or []:
             name, _, rest = value.partition("=")
             self.cookies[name] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, dict(response.headers), text
+        return status, dict(answer), text
 
     def login(self, name: str, password: str) -> tuple[int, dict[str, str]]:
         status, _, html = self._send("GET", "/login")

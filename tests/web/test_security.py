@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.web.conftest import PASSWORD, csrf, login
+from tests.web.conftest import PASSWORD, csrf, form, login
 
 PUBLIC = {"/health", "/metrics", "/login", "/language"}
 
@@ -230,12 +230,7 @@ def test_an_admin_adds_and_removes_an_account_and_it_is_logged(admin, village):
     token = csrf(admin, "/utilisateurs")
     bad = admin.post(
         "/utilisateurs/ajouter",
-        data={
-            "add-csrf_token": token,
-            "add-name": "Paul Dupont",
-            "add-role": "agent",
-            "add-password": "court",
-        },
+        data=form("add", token, name="Paul Dupont", role="agent", password="court"),
     )
     page = bad.get_data(as_text=True)
     assert bad.status_code == 400
@@ -243,23 +238,13 @@ def test_an_admin_adds_and_removes_an_account_and_it_is_logged(admin, village):
     assert "Au moins 10 caractères." in page
     taken = admin.post(
         "/utilisateurs/ajouter",
-        data={
-            "add-csrf_token": token,
-            "add-name": "secretaire",
-            "add-role": "agent",
-            "add-password": "x" * 12,
-        },
+        data=form("add", token, name="secretaire", role="agent", password="x" * 12),
     )
     assert taken.status_code == 400
     assert "Ce nom est déjà pris." in taken.get_data(as_text=True)
     ok = admin.post(
         "/utilisateurs/ajouter",
-        data={
-            "add-csrf_token": token,
-            "add-name": "paul",
-            "add-role": "agent",
-            "add-password": "un-long-mot-de-passe",
-        },
+        data=form("add", token, name="paul", role="agent", password="un-long-mot-de-passe"),
     )
     assert ok.status_code == 302
     assert village["users"].get("paul").role == "agent"

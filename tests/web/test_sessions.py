@@ -8,14 +8,13 @@ cookie earlier tries to book the hall with it that evening.
 
 from __future__ import annotations
 
-import http.client
 import re
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
 from gateway.users import MAX_SESSIONS, SESSION_MAX_AGE_S, UserStore
+from tests.support.raw_http import send
 from tests.web.conftest import FAST_HASHER, PASSWORD
 
 _TOKEN = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
@@ -30,21 +29,13 @@ class Browser:
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
         """``(status, Location, body)``; the session cookie follows the server's Set-Cookie."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         headers = {"Cookie": f"vg_session={self.cookie}"} if self.cookie else {}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode()
-        for value in response.headers.get_all("Set-Cookie") or []:
+        status, answer, text = send(self.port, method, path, headers, form)
+        for value in answer.get_all("Set-Cookie") or []:
             match = re.match(r"vg_session=([^;]*)", value)
             if match:
                 self.cookie = match.group(1)
-        conn.close()
-        return response.status, response.headers.get("Location", ""), text
+        return status, answer.get("Location", ""), text
 
     def token(self, path: str) -> str:
         status, _, html = self.request("GET", path)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g
 from flask_babel import gettext as _
 
+from gateway.control.values import UnknownSubjectError
 from gateway.web.forms import RemoveForm
 from gateway.web.i18n import number
 
@@ -96,3 +97,13 @@ def posted_id(prefix: str) -> int:
     if not form.validate_on_submit() or not str(form.ident.data).isdigit():
         abort(400)
     return int(form.ident.data)
+
+
+def on_posted_id(prefix: str, act: Callable[[int], object]) -> None:
+    """Hand the posted ``<prefix>-ident`` (see :func:`posted_id`) to the façade's ``act``; 404 when it
+    names nothing (an override or exception already gone)."""
+    ident = posted_id(prefix)
+    try:
+        act(ident)
+    except UnknownSubjectError:
+        abort(404)

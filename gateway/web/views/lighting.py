@@ -15,7 +15,7 @@ from wtforms import SelectField
 from gateway.control.values import UnknownSubjectError, ValidationError
 from gateway.web.forms import OverrideSpanForm, RemoveForm, options
 from gateway.web.security import require_role
-from gateway.web.views._common import attach_errors, aware, backend, posted_id, user_name
+from gateway.web.views._common import attach_errors, aware, backend, on_posted_id, user_name
 
 bp = Blueprint("lighting", __name__)
 
@@ -84,10 +84,6 @@ def add_override(circuit: str) -> Any:
 @bp.post("/eclairage/override-cancel")
 @require_role("agent")
 def cancel_override() -> Any:
-    ident = posted_id("cancel")
-    try:
-        backend().cancel_override(ident, user=user_name())
-    except UnknownSubjectError:
-        abort(404)
+    on_posted_id("cancel", lambda ident: backend().cancel_override(ident, user=user_name()))
     flash(_("Override cancelled."), "ok")
     return redirect(url_for("lighting.index"))

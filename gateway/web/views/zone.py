@@ -8,6 +8,7 @@ once, so a change applies entirely or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from gateway.web.forms import (
 )
 from gateway.web.i18n import mode_label, temperature
 from gateway.web.security import require_role
-from gateway.web.views._common import attach_errors, aware, backend, posted_id, translate, user_name
+from gateway.web.views._common import attach_errors, aware, backend, on_posted_id, translate, user_name
 from gateway.web.zone_model import model_card
 
 bp = Blueprint("zone", __name__)
@@ -151,6 +152,34 @@ def _back(building: str, zone: str, anchor: str) -> Any:
     return redirect(url_for("zone.show", building=building, zone=zone, _anchor=anchor))
 
 
+def _submit(
+    building: str,
+    zone: str,
+    key: str,
+    form: Any,
+    call: Callable[[], object],
+    *,
+    done: str,
+    anchor: str,
+    aliases: dict[str, str] | None = None,
+    not_found: tuple[type[Exception], ...] = (),
+) -> Any:
+    """The one shape of a form POST: validate the form, make the one façade ``call``, then flash ``done``
+    and go back to ``anchor``; errors (the form's or the façade's, put on the fields through ``aliases``)
+    show the page again with the form bound under ``key``, status 400. ``not_found`` errors answer 404."""
+    if not form.validate_on_submit():
+        return render(building, zone, failed={key: form}, status=400)
+    try:
+        call()
+    except ValidationError as exc:
+        attach_errors(form, exc.errors, aliases)
+        return render(building, zone, failed={key: form}, status=400)
+    except not_found:
+        abort(404)
+    flash(done, "ok")
+    return _back(building, zone, anchor)
+
+
 @bp.post("/zone/<building>/<zone>/period/<key>")
 @require_role("agent")
 def save_period(building: str, zone: str, key: str) -> Any:
@@ -159,18 +188,14 @@ def save_period(building: str, zone: str, key: str) -> Any:
     index = None if key == "new" else _index(key, len(detail.week))
     form = _period_form(detail, index, bind=True)
     prefix = "new" if index is None else f"p{index}"
-    if not form.validate_on_submit():
-        return render(building, zone, failed={prefix: form}, status=400)
-    period = SchedulePeriod(int(form.day.data), _minute(form.start.data), _minute(form.end.data), form.mode.data)
-    try:
+
+    def save() -> None:
+        period = SchedulePeriod(int(form.day.data), _minute(form.start.data), _minute(form.end.data), form.mode.data)
         backend().save_period(building, zone, index, period, user=user_name())
-    except ValidationError as exc:
-        attach_errors(form, exc.errors)
-        return render(building, zone, failed={prefix: form}, status=400)
-    except LookupError:
-        abort(404)
-    flash(_("Schedule saved."), "ok")
-    return _back(building, zone, "schedule")
+
+    return _submit(
+        building, zone, prefix, form, save, done=_("Schedule saved."), anchor="schedule", not_found=(LookupError,)
+    )
 
 
 @bp.post("/zone/<building>/<zone>/period-remove")
@@ -193,15 +218,12 @@ def remove_period(building: str, zone: str) -> Any:
 def copy_day(building: str, zone: str) -> Any:
     _detail(building, zone)
     form = _copy_form(bind=True)
-    if not form.validate_on_submit():
-        return render(building, zone, failed={"copy": form}, status=400)
-    try:
+
+    def copy() -> None:
         backend().copy_day(building, zone, int(form.source.data), [int(t) for t in form.targets.data], user=user_name())
-    except ValidationError as exc:
-        attach_errors(form, exc.errors, {"start": "targets", "end": "targets", "mode": "targets", "periods": "targets"})
-        return render(building, zone, failed={"copy": form}, status=400)
-    flash(_("Day copied."), "ok")
-    return _back(building, zone, "schedule")
+
+    aliases = {"start": "targets", "end": "targets", "mode": "targets", "periods": "targets"}
+    return _submit(building, zone, "copy", form, copy, done=_("Day copied."), anchor="schedule", aliases=aliases)
 
 
 @bp.post("/zone/<building>/<zone>/reset")
@@ -221,26 +243,19 @@ def reset(building: str, zone: str) -> Any:
 def add_exception(building: str, zone: str) -> Any:
     _detail(building, zone)
     form = _exception_form(bind=True)
-    if not form.validate_on_submit():
-        return render(building, zone, failed={"ex": form}, status=400)
-    try:
+
+    def add() -> None:
         backend().add_exception(building, zone, form.first.data, form.last.data, form.label.data, user=user_name())
-    except ValidationError as exc:
-        attach_errors(form, exc.errors, {"start": "first", "end": "last", "periods": "label"})
-        return render(building, zone, failed={"ex": form}, status=400)
-    flash(_("Exception added."), "ok")
-    return _back(building, zone, "exceptions")
+
+    aliases = {"start": "first", "end": "last", "periods": "label"}
+    return _submit(building, zone, "ex", form, add, done=_("Exception added."), anchor="exceptions", aliases=aliases)
 
 
 @bp.post("/zone/<building>/<zone>/exception-remove")
 @require_role("agent")
 def remove_exception(building: str, zone: str) -> Any:
     _detail(building, zone)
-    ident = posted_id("exrm")
-    try:
-        backend().remove_exception(ident, user=user_name())
-    except UnknownSubjectError:
-        abort(404)
+    on_posted_id("exrm", lambda ident: backend().remove_exception(ident, user=user_name()))
     flash(_("Exception removed."), "ok")
     return _back(building, zone, "exceptions")
 
@@ -253,11 +268,10 @@ def add_override(building: str, zone: str) -> Any:
 
     detail = _detail(building, zone)
     form = _override_form(detail, bind=True)
-    if not form.validate_on_submit():
-        return render(building, zone, failed={"ov": form}, status=400)
-    tz = backend().tz
-    setpoint = form.setpoint_c.value if form.mode.data == SETPOINT_CHOICE else None
-    try:
+
+    def book() -> None:
+        tz = backend().tz
+        setpoint = form.setpoint_c.value if form.mode.data == SETPOINT_CHOICE else None
         backend().add_override(
             building,
             zone,
@@ -268,22 +282,17 @@ def add_override(building: str, zone: str) -> Any:
             label=form.label.data,
             user=user_name(),
         )
-    except ValidationError as exc:
-        attach_errors(form, exc.errors)
-        return render(building, zone, failed={"ov": form}, status=400)
-    flash(_("Booking saved: %(label)s.", label=form.label.data), "ok")
-    return _back(building, zone, "overrides")
+
+    done = _("Booking saved: %(label)s.", label=form.label.data)
+    return _submit(building, zone, "ov", form, book, done=done, anchor="overrides")
 
 
 @bp.post("/zone/<building>/<zone>/override-cancel")
 @require_role("agent")
 def cancel_override(building: str, zone: str) -> Any:
     _detail(building, zone)
-    ident = posted_id("cancel")
     try:
-        backend().cancel_override(ident, user=user_name())
-    except UnknownSubjectError:
-        abort(404)
+        on_posted_id("cancel", lambda ident: backend().cancel_override(ident, user=user_name()))
     except ValidationError as exc:
         flash(translate(str(exc)), "error")
     else:
