@@ -33,6 +33,8 @@ async def test_demo_ble_sensors_feed_the_zones_and_mqtt(tmp_path, mosquitto) -> 
             "sinks": {k: v.model_copy(update={"port": mosquitto.port}) for k, v in config.sinks.items()},
             "buses": {k: v.model_copy(update={"port": free_port()}) for k, v in config.buses.items()},
             "service": config.service.model_copy(update={"state_dir": tmp_path / "state"}),
+            # readings reach MQTT after their group commit: every 30 s in the example, 1 s here
+            "journal": config.journal.model_copy(update={"commit_interval_s": 1.0}),
         }
     )
     daemon = Daemon(
