@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from drivers.ble import RadioFactory
 
-HELP = "list the BLE devices heard and their decoded readings (or decode a recording with --replay)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to scan (default 10)")

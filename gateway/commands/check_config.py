@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "validate a configuration file (exit 0 when valid, 2 otherwise)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="configuration file (TOML)")

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from gateway.config import GatewayConfig
     from gateway.daemon import Daemon
 
-HELP = "run the gateway on the simulated village (admin page at http://127.0.0.1:8080)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="configuration (default: the embedded simulated village)")

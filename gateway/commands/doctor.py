@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "check config, devices, servers, clock, disk and permissions (exit 0 OK, 1 warnings, 2 failures)"
-
 DEFAULT_CONFIG = Path("/etc/village-gateway/gateway.toml")
 
 

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from gateway.archive import HourRow
 
-HELP = "export series (hourly archive or raw journal) as CSV or line protocol"
 
 _KNOWN_TAGS = ("site", "building", "zone", "device")
 

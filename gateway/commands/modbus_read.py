@@ -19,7 +19,6 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "read one Modbus meter once and print its values (commissioning)"
 DEFAULT_CONFIG = Path("/etc/village-gateway/gateway.toml")
 
 

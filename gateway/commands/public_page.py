@@ -16,8 +16,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-HELP = "write the public page (public buildings' energy at equal climate) as a static HTML file"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="configuration file (TOML)")

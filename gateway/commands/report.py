@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-HELP = "energy per building at equal climate (degree-days), as JSON, a yearly CSV or a printable HTML report"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="configuration file (TOML)")

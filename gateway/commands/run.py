@@ -6,8 +6,6 @@ import argparse
 import asyncio
 from pathlib import Path
 
-HELP = "run the gateway daemon on a configuration file"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="configuration file (TOML)")

@@ -16,8 +16,6 @@ import sys
 from datetime import date
 from typing import Any
 
-HELP = "simulate the rules against building models and baselines; print energy and comfort (what-if)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="configuration file (TOML) with a [simulation] table")

@@ -13,7 +13,6 @@ import getpass
 import sys
 from pathlib import Path
 
-HELP = "manage the admin page's accounts (add, list, remove, passwd)"
 DEFAULT_CONFIG = Path("/etc/village-gateway/gateway.toml")
 
 
