@@ -26,7 +26,6 @@ from gateway.report.compare import MIN_COVERAGE, compare_building
 from gateway.report.daily import DailyFigures
 from gateway.report.meters import year_ago_date
 from gateway.report.refresh import Refreshing
-from rules.lighting import dusk_to_dawn_hours
 
 #: How long a computed view is served before it is computed again (seconds).
 TTL_S = 600.0
@@ -147,6 +146,9 @@ def _facades(figures: DailyFigures, building: str, first: date, last: date) -> t
         relay = config.gpio.relays.get(circuit.relay)
         if circuit.kind not in {"facade", "street"} or relay is None or relay.building != building:
             continue
+        # the astronomical clock (rules.lighting, astral) only for a village with façade lighting
+        from rules.lighting import dusk_to_dawn_hours
+
         lit = figures.lit_hours(circuit.relay, first, last)
         nights = (last - first).days + 1
         site = config.site

@@ -33,21 +33,21 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from drivers.sim import one_node, zone_params
-from drivers.sim.archetypes import ArchetypeError, ArchetypeParams, archetype_names, load_archetype
-from drivers.sim.weather import PRESETS
-from drivers.sim.zone_params import SENSOR_LAG_MIN
 from gateway.schema.base import Section
 from rules.config import Ident, ZoneRef
 
 if TYPE_CHECKING:
     from drivers.sim.zone_params import ZoneParams
 
+# The building models (drivers.sim: archetype tables, weather presets, ~1 MB of RSS) are imported by the
+# functions that use them, not here: a configuration without [simulation] zones (a village's daemon)
+# never loads them (tests/unit/test_lean_imports.py).
+
+
 def _local(value: datetime) -> datetime:
     if value.tzinfo is not None:
         raise ValueError(
-            f"{value.isoformat()} has a UTC offset; write the site's local time without one "
-            "(e.g. 2026-01-17T14:00:00)"
+            f"{value.isoformat()} has a UTC offset; write the site's local time without one (e.g. 2026-01-17T14:00:00)"
         )
     return value
 
@@ -150,6 +150,9 @@ class SimZoneConfig(Section):
 
     def params(self, *, design_outdoor_c: float = -7.0) -> ZoneParams:
         """The zone model's parameters (:class:`drivers.sim.ArchetypeError` if the figures do not hold)."""
+        from drivers.sim import one_node, zone_params
+        from drivers.sim.zone_params import SENSOR_LAG_MIN
+
         if self.archetype is None:
             shorthand = one_node(
                 self.heat_capacity_kwh_per_k or 0.0,  # validated: both set in this form
@@ -200,6 +203,8 @@ class OutdoorConfig(Section):
 
     def figures(self) -> OutdoorFigures:
         """The values in force: the preset's, with what this table sets."""
+        from drivers.sim.weather import PRESETS
+
         preset = PRESETS[self.preset]
         return OutdoorFigures(
             mean_c=preset.mean_c if self.mean_c is None else self.mean_c,
@@ -280,6 +285,8 @@ def _zone_problems(key: str, zone: SimZoneConfig, design_outdoor_c: float) -> li
     base = f"simulation.zones.{key}"
     if zone.archetype is None:
         return []
+    from drivers.sim.archetypes import ArchetypeError, ArchetypeParams, archetype_names, load_archetype
+
     if zone.archetype not in archetype_names():
         known = ", ".join(sorted(archetype_names()))
         return [(f"{base}.archetype", f"unknown archetype {zone.archetype!r}; known: {known}")]

@@ -11,7 +11,6 @@ capacity of the archetype, sized to the zone's floor area, is divided by the dec
 
 from __future__ import annotations
 
-from drivers.sim.archetypes import ArchetypeError, zone_params
 from rules.heating_config import HeatingConfig
 
 
@@ -22,6 +21,8 @@ def with_prior(heating: HeatingConfig) -> HeatingConfig:
         return heating
     if model.floor_area_m2 is None:
         raise ValueError("model.floor_area_m2 is needed with an archetype (the zone's heated floor area, m²)")
+    from drivers.sim.archetypes import ArchetypeError, zone_params  # only a zone with an archetype loads them
+
     try:
         p = zone_params(model.archetype, model.floor_area_m2, heater_kw=model.heater_kw)
     except ArchetypeError as exc:

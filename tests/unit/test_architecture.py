@@ -30,8 +30,21 @@ MAX_LINES = 500
 #: what it needs) only when that command runs, so ``village-gateway --help`` or ``check-config``
 #: stay quick on a Pi; the daemon loads the subsystems' builders only once the relays are claimed;
 #: ``gateway.doctor`` is the body of ``village-gateway doctor`` (it loads the configuration only
-#: once its own checks of the machine have run).
-LAZY_LOADERS = frozenset({"gateway.cli", "gateway.daemon", "gateway.doctor"}) | {
+#: once its own checks of the machine have run); the configuration's simulation and zone-prior
+#: sections load the building models (``drivers.sim``, which imports nothing of the shell) only for a
+#: configuration that has simulated zones or archetype priors, and the public page loads the
+#: astronomical clock (``rules.lighting``) only for façade lighting, so a village's daemon does not
+#: carry them (``tests/unit/test_lean_imports.py``).
+LAZY_LOADERS = frozenset(
+    {
+        "gateway.cli",
+        "gateway.daemon",
+        "gateway.doctor",
+        "gateway.schema.simulation",
+        "gateway.schema.zone_prior",
+        "gateway.report.public",
+    }
+) | {
     f"gateway.commands.{p.stem}" for p in (ROOT / "gateway" / "commands").glob("*.py")
 }
 
