@@ -3,8 +3,10 @@
 Start-up order (:meth:`Daemon.build`, each step a typed call whose inputs are the parts built
 before it): relay boot states (:func:`gateway.control.outputs.claim_outputs`) before anything
 else — no file opened, no heavy import —; the journal and the core; the clock guard; control
-(settings store, façade, loop, the demo's plant); system (clock, systemd, health checks); Modbus;
-BLE; the journal's services, the archive and the InfluxDB sinks; reporting; MQTT; the admin page.
+(settings store, façade, loop, the demo's plant; only the façade and a watch of its alerts when
+the configuration gives the rules nothing to do: :mod:`gateway.control.watch`); system (clock,
+systemd, health checks); Modbus; BLE; the journal's services, the archive and the InfluxDB
+sinks; reporting; MQTT; the admin page.
 Everything built is kept in one frozen :class:`Parts`; the test and simulation knobs come in one
 frozen :class:`gateway.hooks.Hooks`. Then every service's ``prepare()`` and task, in that order.
 Shutdown: producers stop (control puts every relay back to its boot state), the journal commits,
@@ -36,9 +38,9 @@ if TYPE_CHECKING:
     from gateway.archive import Archive
     from gateway.clock_guard import ClockGuard
     from gateway.control.facade import Control
-    from gateway.control.loop import ControlService
     from gateway.core import Core
     from gateway.plant import Plant
+    from gateway.services.control_parts import ControlParts, ControlRunner
     from gateway.services.system import HealthCheck
     from gateway.services.web import WebService
     from gateway.web.backend import Backend
@@ -68,7 +70,7 @@ class Parts:
     core: Core
     guard: ClockGuard
     control: Control
-    control_service: ControlService
+    control_service: ControlRunner  # the loop; the watch when the configuration gives the rules nothing to do
     plant: Plant | None  # the demo's (or a test's) simulated rooms
     ble_silenced: set[str]  # simulated BLE sensors that stop advertising (shared by plant and radio)
     health_checks: Mapping[str, HealthCheck]
@@ -114,24 +116,38 @@ class Daemon:
             self.bank = claim_outputs(config, pins)
 
         from gateway.clock_guard import guard_for
+        from gateway.control.watch import rules_have_work
         from gateway.core import Core
         from gateway.journal import open_journal
-        from gateway.services import ble, control, modbus, mqtt, reporting, sinks, system, web
+        from gateway.services import modbus, mqtt, reporting, sinks, system, web
 
         journal = open_journal(config, metrics=self.metrics, clock=options.clock)
         core = Core(config=config, clock=options.clock, journal=journal, metrics=self.metrics)
         guard = guard_for(config, core)  # wraps the journal: readings are stamped while the clock is untrusted
         silenced: set[str] = set()
-        ctl = control.build(
-            config, core, bank=self.bank, pins=pins, guard=guard, hooks=hooks, demo=options.demo, ble_silenced=silenced
-        )
+        ctl: ControlParts
+        if options.demo or hooks.plant or rules_have_work(config):
+            from gateway.services import control
+
+            ctl = control.build(
+                config, core, bank=self.bank, pins=pins, guard=guard, hooks=hooks, demo=options.demo,
+                ble_silenced=silenced,
+            )  # fmt: skip
+        else:  # nothing for the rules to read or drive: no rules engine, no astral, no building model
+            from gateway.services import watch
+
+            ctl = watch.build(config, core, hooks=hooks)
         checks: dict[str, HealthCheck] = {"rules tick": ctl.service.tick_health, **system.health_checks(config, core)}
         clock_and_systemd = system.build(config, core, guard=guard, checks=checks, notifier=hooks.notifier)
         buses = modbus.build(config, core)
         temperature = ctl.plant.temperature if ctl.plant is not None else None
-        scanner = ble.build(
-            config, core, hooks=hooks, demo=options.demo, zone_temperature=temperature, silenced=silenced
-        )
+        scanner: list[Service] = []
+        if config.ble.listening():  # else neither the BLE driver nor the simulated radio is imported
+            from gateway.services import ble
+
+            scanner = ble.build(
+                config, core, hooks=hooks, demo=options.demo, zone_temperature=temperature, silenced=silenced
+            )
         stores = sinks.build(config, core)
         uploads = reporting.build(config, core, control=ctl.control, guard=guard, archive=stores.archive)
         brokers = mqtt.build(config, core, control=ctl.control)

@@ -17,8 +17,8 @@ from astral import LocationInfo
 from astral.sun import sun
 
 from drivers.gpio import GpioBank
+from gateway.control.alerts import recent_alerts
 from gateway.control.values import Alert, CircuitStatus, Evaluation, ZoneStatus
-from gateway.model import Event
 from rules.config import Site
 from rules.types import Decision, InputState
 
@@ -115,20 +115,7 @@ class StatusBuilder:
 
     def alerts(self, decision: Decision) -> tuple[Alert, ...]:
         """The latest warning/alarm per (kind, subject) of the last 24 h not resolved since."""
-        latest: dict[tuple[str, str], Event] = {}
-        horizon = decision.now_ns - 24 * 3600 * 1_000_000_000
-        for event in list(self.core.recent_events):
-            if event.time_ns >= horizon:
-                latest[(event.kind, event.subject)] = event
-        out = []
-        for (kind, subject), event in latest.items():
-            if event.severity == "info":
-                continue
-            ended = latest.get((f"{kind}_end", subject))
-            if ended is not None and ended.time_ns >= event.time_ns:  # resolved since
-                continue
-            out.append(Alert(_dt(event.time_ns) or datetime.now(UTC), kind, subject, event.message, event.severity))
-        return tuple(sorted(out, key=lambda a: a.time, reverse=True))
+        return recent_alerts(self.core.recent_events, decision.now_ns)
 
 
 def sun_times(site: SiteConfig, now: datetime) -> tuple[datetime | None, datetime | None]:

@@ -125,6 +125,10 @@ class BleSection(Section):
     )
     sensors: list[BleSensorConfig] = Field(default_factory=list)
 
+    def listening(self) -> bool:
+        """Whether there is anything to scan for: enabled, with at least one enabled sensor."""
+        return self.enabled and any(s.enabled for s in self.sensors)
+
 
 def cross_check(config: object) -> list[tuple[str, str]]:
     """Sensors name known buildings/zones; ids and addresses unique; key files usable."""

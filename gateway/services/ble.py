@@ -170,7 +170,7 @@ def build(
     silenced: set[str] | None = None,
 ) -> list[Service]:
     """The BLE service, or nothing when no sensor is configured."""
-    if not config.ble.enabled or not any(s.enabled for s in config.ble.sensors):
+    if not config.ble.listening():
         return []
     fallback = None
     if hooks.ble_radio_factory is not None:
