@@ -3,27 +3,32 @@
 Rules of this module: pure functions over the zone's memory.
 
 The model predicts the lead; what it leaves out (heaters slower than thought, a class's ventilation
-at arrival, a thermometer placed near a convector) shows at arrivals. Over the first
-:data:`JUDGED_MIN` minutes of each attended occupancy the measured air is averaged; below the
-occupancy's target − 0.5 °C, the arrival was late and the zone's ``lead_factor`` grows with the
-deficit (:data:`LATE_STEP`, up to :data:`MAX_FACTOR`); on time, it shrinks back by
-:data:`ON_TIME_STEP` (down to 1). The factor multiplies every predicted lead (rules.preheat).
+at arrival, a thermometer placed near a convector) shows at arrivals. From :data:`JUDGED_MIN` minutes
+before each occupancy's start to as many after it the measured air is averaged (the air people walk
+into: a comfort judged on a 15-minute mean counts the minutes before the start too); below the
+occupancy's target − :data:`ARRIVAL_BAND_C` (the lead aims at the target itself: a room that arrives
+there is already a quarter degree into the thermostat's band), the arrival was late and the zone's
+``lead_factor`` grows with the deficit (:data:`LATE_STEP`, up to :data:`MAX_FACTOR`); on time, it
+shrinks back by :data:`ON_TIME_STEP` (down to 1). The factor multiplies every predicted lead (rules.preheat).
 """
 
 from __future__ import annotations
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
-#: an arrival is judged on the mean air over its first minutes
-JUDGED_MIN = 30
+#: an arrival is judged on the air people find: the mean of the readings over its first minutes (the
+#: thermometer's noise smoothed). Over 30 minutes a room 1 °C short at arrival and warm a quarter of an
+#: hour later passed as on time; the comfort criterion (a 15-minute mean, bench/sobriety.py) counts it
+JUDGED_MIN = 5
 #: a late arrival lengthens every lead by 1 + this × its deficit (°C, at most 2) ...
-LATE_STEP = 0.5
+LATE_STEP = 1.0
 #: ... up to this much
 MAX_FACTOR = 3.0
 #: an arrival on time shortens them by this factor (slowly: lateness costs comfort, earliness energy)
 ON_TIME_STEP = 0.97
-#: occupied time counts as late below target − this (the simulator's comfort line, issue 10)
-COMFORT_BAND_C = 0.5
+#: an arrival is late below target − this (°C): short of the thermostat's band (its cold tolerance,
+#: 0.3 °C by default) and well before the comfort line (target − 0.5 °C, issue 10)
+ARRIVAL_BAND_C = 0.25
 
 #: the arrival being watched: (occupancy start ns, Σ measured °C, samples); samples −1 once judged
 Arrival = tuple[int, float, int]
@@ -37,14 +42,18 @@ def watch(  # noqa: PLR0911 (one return per stage of an arrival)
     goal: float | None,
     measured: float | None,
     now_ns: int,
+    history: tuple[tuple[int, float], ...] = (),
 ) -> tuple[Arrival | None, float]:
-    """Fold this tick into the arrival being watched; judge it once its first minutes are over."""
+    """Fold this tick into the arrival being watched; judge it once its first minutes are over.
+    ``history``: the zone's recent readings, whose last :data:`JUDGED_MIN` minutes before the start
+    count too (the air people walk into)."""
     if since_ns is None or goal is None:
         return arrival, factor
     if arrival is None or arrival[0] != since_ns:
         if now_ns > since_ns + MINUTE_NS * 2:  # joined late (a restart): not judged
             return (since_ns, 0.0, -1), factor
-        arrival = (since_ns, 0.0, 0)
+        before = [v for t, v in history if since_ns - JUDGED_MIN * MINUTE_NS <= t < since_ns]
+        arrival = (since_ns, sum(before), len(before))
     start, total, count = arrival
     if count < 0:
         return arrival, factor
@@ -54,7 +63,7 @@ def watch(  # noqa: PLR0911 (one return per stage of an arrival)
         return arrival, factor
     if count == 0:
         return (start, 0.0, -1), factor
-    deficit = goal - COMFORT_BAND_C - total / count
+    deficit = goal - ARRIVAL_BAND_C - total / count
     if deficit > 0:  # late: the colder, the longer the next leads
         factor = min(MAX_FACTOR, factor * (1 + LATE_STEP * min(deficit, 2.0)))
     else:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rules import thermal, zone_model
+from rules import readiness, thermal, zone_model
 from rules.heating_config import HeatingConfig
 
 NS = 1_000_000_000
@@ -54,8 +54,6 @@ NEXT_TICK_H = 1 / 60
 MAX_COAST_H = 4.0
 #: a ready room's air, off for its minimum off time, stays this far above the comfort floor (°C)
 READY_MARGIN_C = 0.2
-#: a ready structure is never asked to be closer than this to the target (it would take for ever)
-READY_MIN_GAP_C = 2.0
 #: how far below their band electric convectors on fil pilote may let the air dip while their heat returns
 PILOT_DIP_C = 0.5
 
@@ -69,11 +67,15 @@ class Start:
     late_h: float | None = None
 
 
-def ready_structure_c(cfg: HeatingConfig, p: thermal.Params, goal: float, outdoor: float) -> float:
+def ready_structure_c(
+    cfg: HeatingConfig, p: thermal.Params, goal: float, outdoor: float, gap: float | None = None
+) -> float:
     """The structure's temperature at which the thermostat can hold ``goal``: a structure colder
     than this pulls the air down so fast that, even held on to ``goal`` + :data:`HOLD_MAX_OVER_C`,
     the heater's minimum off time (and one tick) lets it fall below the comfort floor (``goal`` −
-    :data:`COMFORT_BAND_C`) — the room is at its target but not *ready*."""
+    :data:`COMFORT_BAND_C`) — the room is at its target but not *ready*. A structure within ``gap`` of
+    the goal (what the zone's occupancies taught, rules.readiness; ``None``: the prior) is ready
+    whatever this says."""
     if cfg.pilot_wire is None:  # our thermostat: held on up to HOLD_MAX_OVER_C, then off min_off + a tick
         off_h = cfg.min_off_min / 60 + NEXT_TICK_H + zone_model.lag_h(cfg)
         allowed = (HOLD_MAX_OVER_C + COMFORT_BAND_C - READY_MARGIN_C) / off_h  # K/h the air may fall
@@ -81,14 +83,23 @@ def ready_structure_c(cfg: HeatingConfig, p: thermal.Params, goal: float, outdoo
         off_h = zone_model.lag_h(cfg)  # their band at most (the comfort line is judged on a 15-minute mean)
         allowed = (PILOT_DIP_C + COMFORT_BAND_C - READY_MARGIN_C) / max(off_h, NEXT_TICK_H)
     h_ao = p.h_ao + p.h_occ
-    gap = (allowed * p.c_a - h_ao * max(goal - outdoor, 0.0) + p.g) / p.h_am
-    return goal - max(gap, READY_MIN_GAP_C)
+    dip = (allowed * p.c_a - h_ao * max(goal - outdoor, 0.0) + p.g) / p.h_am
+    learned = readiness.PRIOR_GAP_C if gap is None else gap
+    return goal - max(readiness.MIN_GAP_C, dip, learned)
 
 
-def lead(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, goal: float, factor: float = 1.0) -> float:
+def lead(
+    cfg: HeatingConfig,
+    p: thermal.Params,
+    now: thermal.Now,
+    goal: float,
+    factor: float = 1.0,
+    *,
+    gap: float | None = None,
+) -> float:
     """The lead (h) until the zone is *ready* at ``goal``: the air there and the structure warm enough
     to hold it (:func:`ready_structure_c`), with the margin, the safety and the rise limit."""
-    ready = ready_structure_c(cfg, p, goal, now.to)
+    ready = ready_structure_c(cfg, p, goal, now.to, gap)
     if now.ta >= goal and now.tm >= ready:
         return 0.0
     air_h = thermal.lead_h(p, now, goal)
@@ -111,13 +122,14 @@ def start(
     goal: float,
     hours_left: float,
     factor: float = 1.0,
+    gap: float | None = None,
 ) -> Start:
     """Optimum start for an occupancy ``hours_left`` away asking for ``goal`` °C (``factor``: what
     arrivals taught, rules.arrival)."""
     cap = cfg.optimum_start.max_preheat_h
     if now is None:  # nothing known of the zone's temperature: heat from the cap
         return Start(hours_left <= cap, None)
-    needed = lead(cfg, p, now, goal, factor)
+    needed = lead(cfg, p, now, goal, factor, gap=gap)
     if needed <= cap:
         return Start(hours_left <= needed, needed)
     return Start(hours_left <= cap, needed, needed - cap)
@@ -131,11 +143,12 @@ def setback(
     goal: float,
     hold_c: float | None,
     factor: float = 1.0,
+    gap: float | None = None,
 ) -> float | None:
     """In a réduit gap: ``None`` to keep cooling towards hors-gel, or the temperature to hold (°C)."""
     if hold_c is not None:
         return hold_c
-    if lead(cfg, p, now, goal, factor) < SETBACK_SHARE * cfg.optimum_start.max_preheat_h:
+    if lead(cfg, p, now, goal, factor, gap=gap) < SETBACK_SHARE * cfg.optimum_start.max_preheat_h:
         return None
     return min(cfg.setpoints.reduit, max(cfg.setpoints.hors_gel, now.ta))
 
@@ -149,7 +162,14 @@ def coast(cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: floa
 
 
 def next_start_h(
-    cfg: HeatingConfig, p: thermal.Params, now: thermal.Now, *, goal: float, hours_left: float, factor: float = 1.0
+    cfg: HeatingConfig,
+    p: thermal.Params,
+    now: thermal.Now,
+    *,
+    goal: float,
+    hours_left: float,
+    factor: float = 1.0,
+    gap: float | None = None,
 ) -> float | None:
     """When (hours from now) preheating should begin if the zone cools freely until then: the
     admin page's "tomorrow's heating starts at". ``None`` when it has begun or is unknown.
@@ -160,10 +180,10 @@ def next_start_h(
         return None
     cooling = thermal.path(p, now, u=0.0)
     cap = cfg.optimum_start.max_preheat_h
-    t = max(0.0, hours_left - min(lead(cfg, p, now, goal, factor), cap))
+    t = max(0.0, hours_left - min(lead(cfg, p, now, goal, factor, gap=gap), cap))
     for _ in range(FORECAST_ROUNDS):
         ta, tm = cooling.at(t)
-        nxt = max(0.0, hours_left - min(lead(cfg, p, thermal.Now(ta, tm, now.to), goal, factor), cap))
+        nxt = max(0.0, hours_left - min(lead(cfg, p, thermal.Now(ta, tm, now.to), goal, factor, gap=gap), cap))
         if abs(nxt - t) < 1 / 60:
             return nxt
         t = nxt

@@ -181,6 +181,10 @@ class ZoneMemory(_Frozen):
     #: the arrival being judged (rules.arrival) and what the judged ones taught: a factor on every lead
     arrival: tuple[int, float, int] | None = None
     lead_factor: float = 1.0
+    #: the occupancy being watched (rules.readiness) and how close to the target its structure must be
+    #: at arrival (°C; ``None``: the prior)
+    readiness: tuple[int, int, float, int, int] | None = None
+    ready_gap_c: float | None = None
 
 
 class LeakMemory(_Frozen):

@@ -29,7 +29,9 @@ falls by 0.05–0.1 °C/min every time the thermostat stops the heater, so "a dr
   lag and the structure's estimate matter most, is not judged.
 
 Heating stops for at most ``off_min`` minutes after a detection, then resumes even if the window
-stays open (a window left open all night must not let the building freeze).
+stays open (a window left open all night must not let the building freeze); from ``over_min`` after
+the detection, as soon as the air no longer falls below the model's prediction with the heater off
+(:data:`CONFIRM_SHARE`), the cut ends: the window was closed, or was never open.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ FORGET = 1 / 1440
 CAPACITY_SCALES = (0.5, 1.0, 2.0)
 #: ... when the heater ran at least this share of the span
 WARM_UP_SHARE = 0.7
+#: a detection is a hypothesis, tested once the heater has rested ``over_min``: the air must still fall
+#: below the model's prediction (the heater off, as it was) by this share of the detection threshold, or
+#: the cut ends — a false alarm (a cold structure pulling the air down, as the model knew it would) costs
+#: ``over_min`` of heating, not ``off_min``, and a window closed early gives its heat back early
+CONFIRM_SHARE = 0.5
 #: the zone is "held" when its air stays this close to the target ...
 HELD_BAND_C = 1.5
 #: ... over the span and this many minutes before it
@@ -160,15 +167,19 @@ def detect(  # noqa: PLR0911 (a rule table: one return per rule)
     if seen is None or seen.params is None:
         return WindowState(False, None, None), None
     stats = _learn(seen, now_ns)
+    sxy, sxx, mean, var, occ, quiet = stats
+    threshold = max(cfg.drop_c_per_min * cfg.over_min, NOISE_MULT * math.sqrt(var))
     if open_since_ns is not None and now_ns < open_since_ns + off_ns:
+        if now_ns >= open_since_ns + int(cfg.over_min * MINUTE_NS):  # tested while the heater rests
+            after = _residual(cfg, seen, air_capacity(seen.params, stats), now_ns)
+            if after is not None and mean - after[0] < CONFIRM_SHARE * threshold:
+                return WindowState(False, None, None), stats  # the air follows the model: no (or no more) window
         return WindowState(True, open_since_ns, open_since_ns + off_ns), stats
     found = _residual(cfg, seen, air_capacity(seen.params, stats), now_ns) if _held(cfg, seen, now_ns) else None
     if found is None:
         return WindowState(False, None, None), stats
     residual, fell, flat_out = found
-    sxy, sxx, mean, var, occ, quiet = stats
     drop = mean - residual
-    threshold = max(cfg.drop_c_per_min * cfg.over_min, NOISE_MULT * math.sqrt(var))
     if drop >= threshold and (fell >= threshold / 2 or not flat_out) and now_ns >= quiet:
         return WindowState(True, now_ns, now_ns + off_ns, drop=round(drop, 2)), stats
     mean += (residual - mean) / SPREAD_SAMPLES

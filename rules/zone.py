@@ -23,7 +23,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from rules import arrival as arrival_of
-from rules import pilot_wire, preheat, presence, schedule, thermal, window, zone_model
+from rules import pilot_wire, preheat, presence, readiness, schedule, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.heating_config import HeatingConfig
 from rules.holidays import Calendar
@@ -126,8 +126,18 @@ def decide_zone(
         goal=plan.target,
         measured=measured,
         now_ns=now_ns,
+        history=mem.history,
     )
-    mem = mem.model_copy(update={"arrival": arrival, "lead_factor": factor})
+    watched, gap = readiness.watch(
+        mem.readiness,
+        mem.ready_gap_c,
+        since_ns=sched.since_ns if plan.occupied else None,
+        goal=plan.target,
+        history=mem.history,
+        u=sample.u,
+        now_ns=now_ns,
+    )
+    mem = mem.model_copy(update={"arrival": arrival, "lead_factor": factor, "readiness": watched, "ready_gap_c": gap})
     mem, plan, forecast = _optimum(zone, mem, sched, plan, model=model, conditions=conditions, rz=rz, now_ns=now_ns)
     mem, win = _window(cfg, state, mem, model, sample, target=plan.target)
     return outputs(
@@ -260,8 +270,8 @@ def _optimum(
     elif not plan.occupied and upcoming is not None and cfg.optimum_start.enabled and _RANK[plan.mode] > 0:
         goal = cfg.occupancy_target(upcoming.setpoint_c, upcoming.activity)
         hours_left = (upcoming.start_ns - now_ns) / HOUR_NS
-        factor = mem.lead_factor
-        start = preheat.start(cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor)
+        factor, gap = mem.lead_factor, mem.ready_gap_c
+        start = preheat.start(cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor, gap=gap)
         forecast = Forecast(None, start.lead_h)
         if mem.preheat_for_ns == upcoming.start_ns or start.begin:
             preheat_for = upcoming.start_ns
@@ -280,11 +290,13 @@ def _optimum(
                 )
                 conditions[f"preheat_late:{zone.key}"] = Notice("preheat_late", zone.key, "warning", reason)
         elif model.now is not None:
-            next_h = preheat.next_start_h(cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor)
+            next_h = preheat.next_start_h(
+                cfg, model.params, model.now, goal=goal, hours_left=hours_left, factor=factor, gap=gap
+            )
             forecast = Forecast(None if next_h is None else now_ns + int(next_h * HOUR_NS), start.lead_h)
             if plan.mode == "reduit" and plan.source == "unoccupied" and cfg.optimum_start.deep_setback:
                 hold = preheat.setback(
-                    cfg, model.params, model.now, goal=goal, hold_c=mem.setback_hold_c, factor=factor
+                    cfg, model.params, model.now, goal=goal, hold_c=mem.setback_hold_c, factor=factor, gap=gap
                 )
                 if hold is None:
                     plan = replace(plan, mode="hors_gel", source="setback", target=cfg.setpoints.hors_gel)

@@ -113,6 +113,8 @@ def observe(cfg: HeatingConfig, memory: ModelMemory, x: Sample) -> ModelMemory:
             tm, since = x.measured, x.now_ns
         else:
             tm = thermal.mass_step(p, memory.tm, ta=x.measured, to=to, u=u, hours=dt_h)
+            if memory.virtual is not None:  # back from a silence: the estimate ran open-loop, follow it again
+                since = x.now_ns
         air = x.measured
     else:
         start = memory.virtual if memory.virtual is not None else (x.last[1] if x.last is not None else None)
@@ -199,7 +201,9 @@ class View:
 
     def settled(self, now_ns: int) -> bool:
         """Whether the structure's estimate has been followed long enough to be believed (its first
-        value is the air's, which a setback can leave several degrees off)."""
+        value is the air's, which a setback can leave several degrees off; after a silent thermometer
+        it ran on the model alone, and a structure estimated a degree too warm makes every heater stop
+        look like an open window)."""
         since = self.memory.tm_since_ns
         return since is not None and now_ns - since >= self.SETTLED_H * HOUR_NS
 

@@ -92,9 +92,18 @@ def test_pilot_wire_truth_table(mode: str, order: str, plus: bool, minus: bool) 
     assert len(set(RELAYS_OF_ORDER.values())) == 4
 
 
-def _run(p: thermal.Params, *, minutes: int, window_at: int | None = None, seed: int = 1) -> list[bool]:
+def _run(
+    p: thermal.Params,
+    *,
+    minutes: int,
+    window_at: int | None = None,
+    seed: int = 1,
+    false_alarm_at: int | None = None,
+    window_min: int = 15,
+) -> list[bool]:
     """A zone held at 19 °C by a thermostat (±0.3 °C, 3 min on/off), read every minute with ±0.05 °C noise;
-    a window (60 % of the zone's loss per K added to the air's) open 15 min from ``window_at``.
+    a window (60 % of the zone's loss per K added to the air's) open ``window_min`` from ``window_at``;
+    ``false_alarm_at``: the detector is told a window opened then, with none open.
     Returns the detector's verdict each minute."""
     cfg = hall_heating().window
     rng = random.Random(seed)
@@ -107,6 +116,8 @@ def _run(p: thermal.Params, *, minutes: int, window_at: int | None = None, seed:
         t = NOW + k * MIN
         seen_c = now.ta + rng.gauss(0, 0.05)
         trace = window.add_trace(trace, (t, seen_c, float(on), now.tm))
+        if k == false_alarm_at:
+            open_since = t
         state, stats = window.detect(cfg, {}, open_since, t, window.Seen(trace, stats, p, 3.0, 1.0, 19.0))
         open_since = state.since_ns if state.open else None
         verdicts.append(state.open)
@@ -115,7 +126,7 @@ def _run(p: thermal.Params, *, minutes: int, window_at: int | None = None, seed:
             on, since = want, k
         elif state.open and on:
             on, since = False, k
-        leaky = window_at is not None and window_at <= k < window_at + 15
+        leaky = window_at is not None and window_at <= k < window_at + window_min
         truth = _leaky(p) if leaky else p
         now = thermal.step(truth, now, u=float(on), hours=1 / 60)
     return verdicts
@@ -138,6 +149,19 @@ def test_a_window_makes_the_air_fall_below_the_models_prediction_and_is_found() 
     verdicts = _run(ZONE, minutes=5 * 60, window_at=4 * 60)
     assert not any(verdicts[60 : 4 * 60])
     assert any(verdicts[4 * 60 : 4 * 60 + 20])
+
+
+def test_a_false_alarm_ends_once_the_air_follows_the_model_with_the_heater_off() -> None:
+    # the heater rests over_min (10 min), the air falls as the model says it would: heating resumes
+    verdicts = _run(ZONE, minutes=5 * 60, false_alarm_at=4 * 60)
+    assert all(verdicts[4 * 60 : 4 * 60 + 10])
+    assert not any(verdicts[4 * 60 + 12 : 4 * 60 + 30])  # without the test: off until off_min (30 min)
+
+
+def test_a_window_left_open_keeps_the_heating_cut_until_off_min() -> None:
+    verdicts = _run(ZONE, minutes=5 * 60, window_at=4 * 60, window_min=60)
+    found = verdicts.index(True, 4 * 60)
+    assert all(verdicts[found : found + 29])
 
 
 def test_window_cut_lasts_at_most_off_min_then_heating_resumes() -> None:

@@ -240,3 +240,78 @@ def test_a_pilot_wire_zone_whose_thermometer_died_still_preheats_on_the_models_l
     school = next(z for z in decision.zones if z.zone == SCHOOL)
     assert (school.mode, school.reason.param("source")) == ("confort", "preheat")
     assert (decision.desired()["ecole-fp-plus"], decision.desired()["ecole-fp-minus"]) == (False, False)
+
+
+# ---- arrivals: a zone found cold at arrival starts earlier next time -----------------------------------------
+
+
+def _arrival(airs: list[float], factor: float = 1.0, before: list[float] | None = None) -> float:
+    """Feed one occupancy's first minutes (one reading a minute from its start; ``before``: the readings of
+    the minutes before it, in the zone's history) to rules.arrival; the factor after."""
+    from rules import arrival
+
+    start = ns(TUESDAY_SLOT)
+    history = tuple((start - (len(before or []) - k) * MIN, v) for k, v in enumerate(before or []))
+    watched, f = None, factor
+    for minute, air in enumerate(airs):
+        watched, f = arrival.watch(
+            watched, f, since_ns=start, goal=19.0, measured=air, now_ns=start + minute * MIN, history=history
+        )
+    return f
+
+
+def test_a_room_found_short_of_its_floor_at_arrival_lengthens_the_next_leads() -> None:
+    # 0.7 °C short of the comfort line at arrival, warm a quarter of an hour later: people found it cold
+    cold_start = [17.8 + 0.08 * m for m in range(15)] + [19.2] * 20
+    assert _arrival(cold_start) == pytest.approx(1 + 1.0 * (18.75 - sum(cold_start[:5]) / 5), abs=1e-3)
+    # on time: the factor shrinks back towards 1, never below
+    assert _arrival([19.1] * 35, factor=1.5) == pytest.approx(1.5 * 0.97, abs=1e-3)
+    assert _arrival([19.1] * 35) == 1.0
+    # warm just as people walk in, cold the minutes before: the comfort line's 15-minute mean counts them
+    assert _arrival([19.1] * 35, before=[17.6] * 5) == pytest.approx(1 + (18.75 - (17.6 + 19.1) / 2), abs=1e-3)
+
+
+# ---- readiness: how warm the structure must be at arrival, learned from each occupancy ------------------------
+
+
+def _occupancy(airs: list[float], *, u: float | None, gap: float | None = None) -> float | None:
+    """One occupancy (one reading and tick a minute from its start, then its end) through rules.readiness."""
+    from rules import readiness
+
+    start = ns(TUESDAY_SLOT)
+    watched, hist = None, ()
+    for minute, air in enumerate(airs):
+        t = start + minute * MIN
+        hist = (*hist, (t, air))[-30:]
+        watched, gap = readiness.watch(watched, gap, since_ns=start, goal=19.0, history=hist, u=u, now_ns=t)
+    _, gap = readiness.watch(watched, gap, since_ns=None, goal=None, history=hist, u=None, now_ns=start + len(airs) * MIN)
+    return gap
+
+
+def test_an_occupancy_whose_air_sags_asks_a_warmer_structure_next_time() -> None:
+    from rules import readiness
+
+    # warm at arrival, then a class's ventilation pulls the air 0.6 °C under its target for half an hour
+    sagging = [19.1] * 40 + [18.4] * 30 + [19.0] * 60
+    assert _occupancy(sagging, u=1.0) == readiness.PRIOR_GAP_C - readiness.TIGHTEN_C
+    assert _occupancy(sagging, u=1.0, gap=2.5) == readiness.MIN_GAP_C
+
+
+def test_an_occupancy_held_with_power_to_spare_lets_the_structure_be_colder_next_time() -> None:
+    from rules import readiness
+
+    held = [19.1, 18.9] * 60
+    assert _occupancy(held, u=0.4) == readiness.PRIOR_GAP_C + readiness.RELAX_SPARE_C
+    assert _occupancy(held, u=1.0) == readiness.PRIOR_GAP_C + readiness.RELAX_C  # no power to spare
+    assert _occupancy(held, u=None) == readiness.PRIOR_GAP_C + readiness.RELAX_C  # fil pilote: unknown
+    assert _occupancy(held, u=0.4, gap=9.9) == readiness.MAX_GAP_C
+    assert _occupancy([18.0] * 30, u=1.0) == readiness.PRIOR_GAP_C  # under an hour (a no-show): nothing learned
+
+
+def test_the_learned_gap_sets_how_long_a_cold_structure_is_warmed_before_arrival() -> None:
+    cfg = hall_heating()
+    cold = thermal.Now(12.0, 11.0, 2.0)
+    p = zone_model.prior(cfg)
+    strict, loose = preheat.lead(cfg, p, cold, 19.0, gap=2.0), preheat.lead(cfg, p, cold, 19.0, gap=8.0)
+    assert strict > loose + 1.0  # hours of structure warming the strict gap asks
+    assert preheat.lead(cfg, p, cold, 19.0) == preheat.lead(cfg, p, cold, 19.0, gap=4.0)  # the prior

@@ -143,3 +143,28 @@ def test_the_fail_safe_target_keeps_the_zone_between_hors_gel_and_confort_whatev
     if outdoor >= -10:
         assert cfg.setpoints.hors_gel - 0.5 <= settled <= max(outdoor, cfg.setpoints.confort + 0.5)
     assert target <= cfg.setpoints.confort
+
+
+def test_after_a_silent_thermometer_the_structure_estimate_is_followed_again_before_it_judges_windows() -> None:
+    from rules import zone_model
+    from rules.types import ModelMemory
+
+    cfg = hall_heating()
+    memory, t, last = ModelMemory(), 0, None
+
+    def tick(measured: float | None) -> None:
+        nonlocal memory, t, last
+        x = zone_model.Sample(t, measured, last, 3.0, 1.0 if measured is None else 0.5, 0.0, 3.0)
+        memory = zone_model.observe(cfg, memory, x)
+        last = (t, measured) if measured is not None else last
+        t += 60 * NS
+
+    for _ in range(8 * 60):  # eight hours of readings: believed
+        tick(19.0)
+    assert zone_model.View(cfg, memory, 19.0, 3.0).settled(t)
+    for _ in range(3 * 60):  # three hours silent: the model stands in, open-loop
+        tick(None)
+    tick(19.0)  # back
+    view = zone_model.View(cfg, memory, 19.0, 3.0)
+    assert not view.settled(t)
+    assert view.settled(t + int(zone_model.View.SETTLED_H * HOUR))
