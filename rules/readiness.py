@@ -9,8 +9,9 @@ depends on what the model sees least well — the heaters' real power, convector
 power nobody measures, a class's ventilation — so it is learned from each attended occupancy, not
 computed:
 
-- from :data:`JUDGED_MIN` after the start (the arrival is rules.arrival's business) to the end, the
-  air's 15-minute mean (the comfort criterion's own span) is watched: falling :data:`SAG_C` below the
+- from :data:`JUDGED_MIN` after the start (the arrival is rules.arrival's business) to the end (or
+  until the zone coasts on its structure, optimum stop, when the thermostat holds a lower floor on
+  purpose), the air's 15-minute mean (the comfort criterion's own span) is watched: falling :data:`SAG_C` below the
   target means the structure was not ready, and the gap closes by :data:`TIGHTEN_C` (down to
   :data:`MIN_GAP_C`) — a margin before the comfort line (target − 0.5 °C) is crossed;
 - an occupancy held without a sag opens it by :data:`RELAX_C` (up to :data:`MAX_GAP_C`), by
@@ -65,8 +66,11 @@ def watch(
     history: History,
     u: float | None,
     now_ns: int,
+    coasting: bool = False,
 ) -> tuple[Watch | None, float | None]:
-    """Fold this tick into the occupancy being watched; judge it once it is over (``since_ns`` changes)."""
+    """Fold this tick into the occupancy being watched; judge it once it is over (``since_ns`` changes).
+    ``coasting``: the zone coasts to the end (optimum stop), its thermostat holding the floor on purpose —
+    not a sag."""
     if watched is not None and watched[0] != since_ns:
         gap = judge(watched, gap)
         watched = None
@@ -77,7 +81,7 @@ def watch(
     start, _, duty, ticks, sagged = watched
     if u is not None and now_ns <= start + HOUR_NS:
         duty, ticks = duty + u, ticks + 1
-    if now_ns >= start + JUDGED_MIN * MINUTE_NS:
+    if now_ns >= start + JUDGED_MIN * MINUTE_NS and not coasting:
         mean = mean_c(history, now_ns)
         if mean is not None and mean < goal - SAG_C:
             sagged = 1

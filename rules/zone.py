@@ -136,6 +136,7 @@ def decide_zone(
         history=mem.history,
         u=sample.u,
         now_ns=now_ns,
+        coasting=mem.coast_for_ns is not None and mem.coast_for_ns == sched.until_ns,
     )
     mem = mem.model_copy(update={"arrival": arrival, "lead_factor": factor, "readiness": watched, "ready_gap_c": gap})
     mem, plan, forecast = _optimum(zone, mem, sched, plan, model=model, conditions=conditions, rz=rz, now_ns=now_ns)

@@ -274,8 +274,11 @@ def test_a_room_found_short_of_its_floor_at_arrival_lengthens_the_next_leads() -
 # ---- readiness: how warm the structure must be at arrival, learned from each occupancy ------------------------
 
 
-def _occupancy(airs: list[float], *, u: float | None, gap: float | None = None) -> float | None:
-    """One occupancy (one reading and tick a minute from its start, then its end) through rules.readiness."""
+def _occupancy(
+    airs: list[float], *, u: float | None, gap: float | None = None, coast_from: int | None = None
+) -> float | None:
+    """One occupancy (one reading and tick a minute from its start, then its end) through rules.readiness;
+    ``coast_from``: the minute the zone starts coasting to the end (optimum stop)."""
     from rules import readiness
 
     start = ns(TUESDAY_SLOT)
@@ -283,7 +286,10 @@ def _occupancy(airs: list[float], *, u: float | None, gap: float | None = None) 
     for minute, air in enumerate(airs):
         t = start + minute * MIN
         hist = (*hist, (t, air))[-30:]
-        watched, gap = readiness.watch(watched, gap, since_ns=start, goal=19.0, history=hist, u=u, now_ns=t)
+        coasting = coast_from is not None and minute >= coast_from
+        watched, gap = readiness.watch(
+            watched, gap, since_ns=start, goal=19.0, history=hist, u=u, now_ns=t, coasting=coasting
+        )
     _, gap = readiness.watch(watched, gap, since_ns=None, goal=None, history=hist, u=None, now_ns=start + len(airs) * MIN)
     return gap
 
@@ -295,6 +301,10 @@ def test_an_occupancy_whose_air_sags_asks_a_warmer_structure_next_time() -> None
     sagging = [19.1] * 40 + [18.4] * 30 + [19.0] * 60
     assert _occupancy(sagging, u=1.0) == readiness.PRIOR_GAP_C - readiness.TIGHTEN_C
     assert _occupancy(sagging, u=1.0, gap=2.5) == readiness.MIN_GAP_C
+    # coasting to the end on the structure (optimum stop): the thermostat holds a lower floor on purpose
+    coasting = [19.1] * 90 + [18.6] * 40
+    assert _occupancy(coasting, u=1.0, coast_from=85) == readiness.PRIOR_GAP_C + readiness.RELAX_C
+    assert _occupancy(coasting, u=1.0) == readiness.PRIOR_GAP_C - readiness.TIGHTEN_C
 
 
 def test_an_occupancy_held_with_power_to_spare_lets_the_structure_be_colder_next_time() -> None:
