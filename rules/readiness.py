@@ -103,7 +103,7 @@ def judge(watched: Watch, gap: float | None) -> float:
 def mean_c(history: History, now_ns: int) -> float | None:
     """The mean of the readings of the last :data:`MEAN_MIN` minutes, if they cover most of it."""
     since = now_ns - MEAN_MIN * MINUTE_NS
-    values = [v for t, v in history if t >= since]
-    if len(values) < 3 or min(t for t, _ in history if t >= since) > since + 5 * MINUTE_NS:
+    recent = [(t, v) for t, v in history if t >= since]
+    if len(recent) < 3 or recent[0][0] > since + 5 * MINUTE_NS:  # history is oldest first
         return None
-    return sum(values) / len(values)
+    return sum(v for _, v in recent) / len(recent)

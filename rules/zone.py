@@ -119,10 +119,11 @@ def decide_zone(
     )
     mem = mem.model_copy(update={"model": zone_model.observe(cfg, mem.model, sample)})
     model = zone_model.View(cfg, mem.model, measured, outdoor, air_stats=mem.window_stats)
+    occupied_since = sched.since_ns if plan.occupied else None
     arrival, factor = arrival_of.watch(
         mem.arrival,
         mem.lead_factor,
-        since_ns=sched.since_ns if plan.occupied else None,
+        since_ns=occupied_since,
         goal=plan.target,
         measured=measured,
         now_ns=now_ns,
@@ -131,7 +132,7 @@ def decide_zone(
     watched, gap = readiness.watch(
         mem.readiness,
         mem.ready_gap_c,
-        since_ns=sched.since_ns if plan.occupied else None,
+        since_ns=occupied_since,
         goal=plan.target,
         history=mem.history,
         u=sample.u,
