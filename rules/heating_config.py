@@ -229,10 +229,16 @@ class HeatingConfig(Rules):
     #: confort of active uses, by name (``{ sport = 16.0 }``): slots and bookings say ``activity = "sport"``
     activities: dict[Ident, Annotated[float, Field(ge=5, le=26)]] = Field(default_factory=dict)
     #: ``room``: the zone's air is heated to its target; ``people``: local heating of the occupants
-    #: (pew heaters, radiant panels over the seats), on from ``people_lead_min`` before an occupancy
-    #: to its end, whatever the air (a thermometer, if any, only stops it once the air is warm enough)
+    #: (pew heaters, radiant panels over the seats), on before an occupancy to its end, whatever the
+    #: air (a thermometer, if any, only stops it once the air is warm enough). Its lead (rules.people):
+    #: at least ``people_lead_min``, longer when the air is so cold that the heaters need more time to
+    #: make the target felt at the seats; ``people_boost_c`` is what they add to the felt temperature
+    #: at full power once warm (manufacturer's figure; pew heaters 5–10 K), ``people_warm_min`` how
+    #: fast they get there (time constant)
     kind: Literal["room", "people"] = "room"
     people_lead_min: Annotated[float, Field(ge=0, le=240)] = 45.0
+    people_boost_c: Annotated[float, Field(ge=1, le=20)] = 7.0
+    people_warm_min: Annotated[float, Field(ge=1, le=120)] = 20.0
 
     @model_validator(mode="after")
     def _one_output(self) -> HeatingConfig:

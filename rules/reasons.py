@@ -128,6 +128,18 @@ TEMPLATES: dict[str, dict[Lang, str]] = {
         "(it needs {lead_h} h, capped by max_preheat_h = {cap_h} h)",
     },
     "preheat_late_end": {"fr": "Relance de nouveau à temps : {subject}", "en": "Preheat on time again: {subject}"},
+    "people_short": {
+        "fr": "Chauffage des personnes insuffisant : {zone} n’est qu’à {air} °C ; à pleine puissance les "
+        "émetteurs n’apportent qu’environ {boost} °C, soit un ressenti d’environ {felt} °C pour{label} {start} "
+        "(visé {target}) — chauffer le volume, ou prévoir une autre salle",
+        "en": "Heating of people not enough: {zone} is only at {air} °C; at full power the heaters add about "
+        "{boost} °C, a felt temperature of about {felt} °C for{label} {start} (target {target}) — heat the "
+        "room, or plan another one",
+    },
+    "people_short_end": {
+        "fr": "Chauffage des personnes de nouveau suffisant : {subject}",
+        "en": "Heating of people enough again: {subject}",
+    },
     "no_show": {
         "fr": "Personne n’est venu : {zone},{label} commencé à {since}, aucune présence depuis {minutes} min : "
         "chauffage en réduit",

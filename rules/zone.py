@@ -23,7 +23,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from rules import arrival as arrival_of
-from rules import pilot_wire, preheat, presence, readiness, schedule, thermal, window, zone_model
+from rules import people, pilot_wire, preheat, presence, readiness, schedule, thermal, window, zone_model
 from rules.config import ZoneSpec
 from rules.heating_config import HeatingConfig
 from rules.holidays import Calendar
@@ -103,7 +103,7 @@ def decide_zone(
     plan = _scheduled(cfg, sched)
     mem, plan = _presence(zone, state, mem, sched, plan, conditions=conditions, rz=rz, now_ns=now_ns)
     if cfg.kind == "people":
-        plan = _people_lead(cfg, sched, plan, now_ns)
+        mem, plan = _people_lead(zone, sched, mem, plan, measured, conditions=conditions, rz=rz, now_ns=now_ns)
         win, _ = window.detect(cfg.window, state.inputs, None, now_ns, None)
         return outputs(
             zone, state, mem, plan, seen=seen, model=None, win=win, conditions=conditions, rz=rz, now_ns=now_ns
@@ -219,15 +219,65 @@ def _presence(
     return mem, Plan("reduit", False, "no_show", sched.label, sched.until_ns, cfg.setpoints.reduit)
 
 
-def _people_lead(cfg: HeatingConfig, sched: schedule.ScheduleState, plan: Plan, now_ns: int) -> Plan:
-    """Local heating of people: on from ``people_lead_min`` before an occupancy (no model needed)."""
+def _people_lead(
+    zone: ZoneSpec,
+    sched: schedule.ScheduleState,
+    mem: ZoneMemory,
+    plan: Plan,
+    measured: float | None,
+    *,
+    conditions: dict[str, Notice],
+    rz: Reasons,
+    now_ns: int,
+) -> tuple[ZoneMemory, Plan]:
+    """Local heating of people: on a lead before an occupancy (rules.people), kept on once begun (the
+    heaters warm the air a little, which must not shorten the lead and switch them off again); an
+    alert, from the lead to the occupancy's end, while even their full effect leaves the seats under
+    the comfort line."""
+    cfg = zone.heating
+    boost = cfg.people_boost_c
+    if plan.occupied:
+        _people_short(zone, measured, plan.target, plan.label, sched.since_ns, conditions=conditions, rz=rz)
+        return mem, plan
     upcoming = sched.next_occupancy
-    if plan.occupied or upcoming is None:
-        return plan
-    if now_ns < upcoming.start_ns - int(cfg.people_lead_min * MINUTE_NS):
-        return plan
+    if upcoming is None:
+        return mem, plan
     target = cfg.occupancy_target(upcoming.setpoint_c, upcoming.activity)
-    return Plan("confort", False, "preheat", upcoming.label, upcoming.start_ns, target)
+    lead = people.lead_min(
+        air=measured, target=target, boost_c=boost, warm_min=cfg.people_warm_min, floor_min=cfg.people_lead_min
+    )
+    if mem.preheat_for_ns != upcoming.start_ns and now_ns < upcoming.start_ns - int(lead * MINUTE_NS):
+        return mem, plan
+    _people_short(zone, measured, target, upcoming.label, upcoming.start_ns, conditions=conditions, rz=rz)
+    mem = mem.model_copy(update={"preheat_for_ns": upcoming.start_ns})
+    return mem, Plan("confort", False, "preheat", upcoming.label, upcoming.start_ns, target)
+
+
+def _people_short(
+    zone: ZoneSpec,
+    measured: float | None,
+    target: float | None,
+    label: str,
+    start_ns: int | None,
+    *,
+    conditions: dict[str, Notice],
+    rz: Reasons,
+) -> None:
+    """The ``people_short`` alert while the air plus the heaters' full effect is under the comfort line."""
+    boost = zone.heating.people_boost_c
+    if measured is None or target is None or people.shortfall(air=measured, target=target, boost_c=boost) is None:
+        return
+    reason = rz(
+        "people_short",
+        zone=zone.title,
+        label=label or None,
+        start_ns=start_ns,
+        air=round(measured, 1),
+        boost=round(boost, 1),
+        felt=round(measured + boost, 1),
+        target=target,
+    )
+    conditions[f"people_short:{zone.key}"] = Notice("people_short", zone.key, "warning", reason)
 
 
 def _power_since_last_tick(cfg: HeatingConfig, state: State, measured: float | None) -> float | None:

@@ -184,6 +184,49 @@ def test_pew_heaters_run_from_their_short_lead_to_the_end_of_the_occupancy() -> 
     assert code == "people_on"
 
 
+#: the same pews with the hall's thermometer: the lead follows the air (rules.people)
+PEWS_SEEN = hall_heating(kind="people", people_lead_min=20, optimum_start={"enabled": False})
+
+
+def _pews_on(when: datetime, hall_c: float, memory: Memory | None = None):  # type: ignore[no-untyped-def]
+    decision = decide(site(hall=PEWS_SEEN), state(when, hall_c=hall_c, memory=memory), when)
+    return decision.desired()["salle-chauffage"], decision
+
+
+def test_pews_start_earlier_when_the_air_is_so_cold_that_they_need_longer_to_make_the_target_felt() -> None:
+    # confort 19 °C; at 12.5 °C the seats must add 6.25 °C of their 7: about 54 min at full power
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=60), 12.5)[0] is False
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=50), 12.5)[0] is True
+    # a warmer hall needs no more than the configured 20 min
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=25), 17.0)[0] is False
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=15), 17.0)[0] is True
+
+
+def test_pews_once_on_stay_on_though_the_air_they_warm_shortens_the_lead() -> None:
+    on, first = _pews_on(TUESDAY_SLOT - timedelta(minutes=50), 12.5)
+    assert on is True
+    # ten minutes later the air is at 14 °C: a lead of 27 min from here, but the pews keep going
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=40), 14.0, first.memory)[0] is True
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=40), 14.0)[0] is False  # (a fresh start would wait)
+
+
+def test_pews_that_cannot_make_the_target_felt_keep_their_lead_and_say_how_cold_the_seats_will_be() -> None:
+    # 10 °C + 7 °C at best = 17 °C felt, under the comfort line (18.5 °C): more lead would buy nothing
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=25), 10.0)[0] is False
+    on, decision = _pews_on(TUESDAY_SLOT - timedelta(minutes=15), 10.0)
+    assert on is True
+    short = [n for n in decision.notices if n.kind == "people_short"]
+    assert [n.severity for n in short] == ["warning"]
+    assert (short[0].reason.param("felt"), short[0].reason.param("air")) == (17.0, 10.0)
+    assert "ressenti d’environ 17 °C" in short[0].reason.text("fr")
+    # the alert lasts through the occupancy while the air stays too cold, and ends once it is not
+    during, later = TUESDAY_SLOT + timedelta(hours=1), TUESDAY_SLOT + timedelta(hours=2)
+    still = decide(site(hall=PEWS_SEEN), state(during, hall_c=10.5, memory=decision.memory), during)
+    assert [n.kind for n in still.notices if n.kind.startswith("people_short")] == []  # (events on edges only)
+    warmer = decide(site(hall=PEWS_SEEN), state(later, hall_c=13.0, memory=still.memory), later)
+    assert [n.kind for n in warmer.notices if n.kind.startswith("people_short")] == ["people_short_end"]
+
+
 # ---- the fail-safe follows the weather ----------------------------------------------------------------------
 
 OUT = "exterieur"
