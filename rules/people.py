@@ -16,9 +16,12 @@ as arrivals are judged. Three cases:
 - **only near the heaters' full effect** (the need is over :data:`FULL_SHARE` of the boost, but
   the air plus the boost still clears the comfort line, target − 0.5 °C): the lead of
   :data:`FULL_SHARE`, which is where more time stops buying anything;
-- **out of reach** (the air plus the full boost stays under the comfort line: a stone nave after a
-  week of frost): no lead makes the people warm, so the configured lead is kept — a longer one burns
-  for nothing — and :func:`shortfall` says how cold the seats will feel, for an alert.
+- **just out of reach** (the air plus the full boost stays under the comfort line, by at most
+  :data:`NEAR_SHORT_C`): the lead of :data:`FULL_SHARE` too — the occupants' own heat and the heaters'
+  warm the air during the occupancy, which may still bring it over the line — and an alert;
+- **out of reach** (further under: a stone nave after a week of frost): no lead makes the people warm,
+  so the configured lead is kept — a longer one burns for nothing — and :func:`shortfall` says how
+  cold the seats will feel, for an alert.
 
 No thermometer (or a silent one): the configured lead.
 """
@@ -34,11 +37,14 @@ from rules.preheat import COMFORT_BAND_C
 FULL_SHARE = 0.95
 #: the computed lead is lengthened by this factor (the boost and its time constant are estimates)
 MARGIN = 1.2
+#: a shortfall up to this (°C) still gets the longest useful lead; beyond, the configured one
+NEAR_SHORT_C = 2.0
 
 
 def lead_min(*, air: float | None, target: float, boost_c: float, warm_min: float, floor_min: float) -> float:
     """Minutes before the occupancy the heaters of people go on (see the module docstring)."""
-    if air is None or shortfall(air=air, target=target, boost_c=boost_c) is not None:
+    short = None if air is None else shortfall(air=air, target=target, boost_c=boost_c)
+    if air is None or (short is not None and short > NEAR_SHORT_C):
         return floor_min
     share = min(max((target - ARRIVAL_BAND_C - air) / boost_c, 0.0), FULL_SHARE)
     return max(floor_min, warm_min * math.log(1.0 / (1.0 - share)) * MARGIN)

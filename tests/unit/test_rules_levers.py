@@ -211,9 +211,12 @@ def test_pews_once_on_stay_on_though_the_air_they_warm_shortens_the_lead() -> No
 
 
 def test_pews_that_cannot_make_the_target_felt_keep_their_lead_and_say_how_cold_the_seats_will_be() -> None:
-    # 10 °C + 7 °C at best = 17 °C felt, under the comfort line (18.5 °C): more lead would buy nothing
-    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=25), 10.0)[0] is False
-    on, decision = _pews_on(TUESDAY_SLOT - timedelta(minutes=15), 10.0)
+    # 8 °C + 7 °C at best = 15 °C felt, far under the comfort line (18.5 °C): more lead would buy nothing
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=25), 8.0)[0] is False
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=15), 8.0)[0] is True
+    # 10 °C: 17 °C felt at best, 1.5 °C short: the longest useful lead (72 min), the air may still rise
+    assert _pews_on(TUESDAY_SLOT - timedelta(minutes=75), 10.0)[0] is False
+    on, decision = _pews_on(TUESDAY_SLOT - timedelta(minutes=65), 10.0)
     assert on is True
     short = [n for n in decision.notices if n.kind == "people_short"]
     assert [n.severity for n in short] == ["warning"]
@@ -333,7 +336,9 @@ def _occupancy(
         watched, gap = readiness.watch(
             watched, gap, since_ns=start, goal=19.0, history=hist, u=u, now_ns=t, coasting=coasting
         )
-    _, gap = readiness.watch(watched, gap, since_ns=None, goal=None, history=hist, u=None, now_ns=start + len(airs) * MIN)
+    _, gap = readiness.watch(
+        watched, gap, since_ns=None, goal=None, history=hist, u=None, now_ns=start + len(airs) * MIN
+    )
     return gap
 
 
