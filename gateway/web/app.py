@@ -11,6 +11,7 @@ Rules of this module:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask_babel import Babel
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gateway import __version__
@@ -106,6 +108,17 @@ def _asset_url() -> Any:
     return asset
 
 
+#: status -> (title, message) of the error pages that say nothing more
+_PLAIN_ERRORS = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    403: (_l("Not allowed"), _l("Your account cannot do this. Ask an administrator.")),
+    404: (_l("Not found"), _l("This page does not exist.")),
+    405: (_l("Not allowed"), _l("This action is not available here.")),
+    413: (_l("Too large"), _l("The form sent too much data.")),
+    500: (_l("Error"), _l("Something went wrong; the change was not applied. The gateway keeps running.")),
+}
+
+
 def _error_pages(app: Flask) -> None:
     def page(code: int, title: str, message: str) -> tuple[str, int]:
         return render_template("error.html", code=code, title=title, message=message), code
@@ -118,25 +131,14 @@ def _error_pages(app: Flask) -> None:
             _("The form was too old or came from elsewhere. Reload the page and try again."),
         )
 
-    @app.errorhandler(400)
-    def bad_request(exc: Exception) -> tuple[str, int]:
-        return page(400, _("Bad request"), _("The request could not be understood."))
+    def plain(code: int, title: Any, message: Any) -> Callable[[Exception], tuple[str, int]]:
+        def handler(exc: Exception) -> tuple[str, int]:
+            return page(code, str(title), str(message))
 
-    @app.errorhandler(403)
-    def forbidden(exc: Exception) -> tuple[str, int]:
-        return page(403, _("Not allowed"), _("Your account cannot do this. Ask an administrator."))
+        return handler
 
-    @app.errorhandler(404)
-    def not_found(exc: Exception) -> tuple[str, int]:
-        return page(404, _("Not found"), _("This page does not exist."))
-
-    @app.errorhandler(405)
-    def not_allowed(exc: Exception) -> tuple[str, int]:
-        return page(405, _("Not allowed"), _("This action is not available here."))
-
-    @app.errorhandler(413)
-    def too_large(exc: Exception) -> tuple[str, int]:
-        return page(413, _("Too large"), _("The form sent too much data."))
+    for code, (title, message) in _PLAIN_ERRORS.items():
+        app.register_error_handler(code, plain(code, title, message))
 
     @app.errorhandler(ControlBusyError)
     def busy(exc: ControlBusyError) -> Any:
@@ -147,7 +149,3 @@ def _error_pages(app: Flask) -> None:
             _("The gateway is busy and nothing was changed. Please try again in a moment."),
         )
         return body, code, {"Retry-After": "5"}
-
-    @app.errorhandler(500)
-    def server_error(exc: Exception) -> tuple[str, int]:
-        return page(500, _("Error"), _("Something went wrong; the change was not applied. The gateway keeps running."))

@@ -1,31 +1,22 @@
 """The real daemon on a really full disk: it stops cleanly (exit 0, no traceback) and says what it lost.
 
-The state directory is a 4 MB tmpfs mounted in a private mount namespace (``unshare``: nothing
-changes outside the test), filled to the last byte while the daemon runs: the operating
-system's own ENOSPC, as on a full SD card.
+The state directory is a 4 MB tmpfs (tests/support/small_tmpfs.py), filled to the last byte while the
+daemon runs: the operating system's own ENOSPC, as on a full SD card.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.small_tmpfs import run_on_small_tmpfs
 
 
 def test_the_daemon_stops_cleanly_on_a_full_disk_and_reports_the_loss(tmp_path: Path) -> None:
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux's unshare is needed (Debian: essential package util-linux)"
-    state = tmp_path / "state"
-    state.mkdir()
     kept = tmp_path / "daemon.log"
-    shell = (f'mount -t tmpfs -o size=4m tmpfs "{state}" && "{sys.executable}" -m tests.support.disk_full_stop '
-             f'"{state}"; rc=$?; cp "{state}/daemon.log" "{kept}"; exit $rc')
-    result = subprocess.run([unshare, "--map-root-user", "--mount", "sh", "-c", shell], cwd=ROOT,
-                            capture_output=True, text=True, timeout=240, check=False)
+    result = run_on_small_tmpfs(
+        tmp_path / "state", "tests.support.disk_full_stop", size="4m", timeout=240, keep_log=kept
+    )
     log = kept.read_text(errors="replace") if kept.exists() else ""
     assert result.returncode == 0, result.stdout + result.stderr + log[-4000:]
     assert result.stdout.split() == ["first", "0", "second", "0"], result.stdout + log[-4000:]

@@ -1,30 +1,21 @@
 """The accounts file on a really full disk (issue 12): logins and logouts still work, and are written
 when space comes back, with nobody touching the page.
 
-The state directory is a 1 MB tmpfs mounted in a private mount namespace (``unshare``: nothing
-changes outside the test), filled to the last byte: the operating system's own ENOSPC.
+The state directory is a 1 MB tmpfs (tests/support/small_tmpfs.py), filled to the last byte: the operating
+system's own ENOSPC.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.small_tmpfs import run_on_small_tmpfs
 
 
 def test_logins_and_logouts_survive_a_full_disk_and_are_written_when_space_returns(tmp_path: Path) -> None:
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux's unshare is needed (Debian: essential package util-linux)"
     state = tmp_path / "state"
-    state.mkdir()
-    shell = (f'mount -t tmpfs -o size=1m tmpfs "{state}" && '
-             f'"{sys.executable}" -m tests.support.users_disk_full "{state}"')
-    result = subprocess.run([unshare, "--map-root-user", "--mount", "sh", "-c", shell], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = run_on_small_tmpfs(state, "tests.support.users_disk_full", size="1m", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     seen = json.loads(result.stdout)
     assert seen["disk_full"] == "No space left on device"

@@ -8,11 +8,14 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gateway import child_process
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -44,6 +47,13 @@ def require_tool(name: str) -> str:
     if path is None:
         raise RuntimeError(f"{name} is not installed: run `make system-deps` (as root) or `make test`")
     return path
+
+
+def run_python(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python <args>`` in the repository's root, to its end; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=timeout
+    )
 
 
 @contextlib.contextmanager

@@ -49,24 +49,16 @@ def school_heating(**changes: Any) -> HeatingConfig:
     return HeatingConfig.model_validate(base)
 
 
+def _zone(key: str, name: str, building_name: str, heating: HeatingConfig) -> ZoneSpec:
+    """Zone ``key`` (``building/zone``) as the rules see it."""
+    building, zone = key.split("/")
+    return ZoneSpec(key=key, building=building, zone=zone, name=name, building_name=building_name, heating=heating)
+
+
 def site(hall: HeatingConfig | None = None, school: HeatingConfig | None = None, **changes: Any) -> Site:
     zones = (
-        ZoneSpec(
-            key=HALL,
-            building="salle",
-            zone="grande_salle",
-            name="Grande salle",
-            building_name="Salle des fêtes",
-            heating=hall or hall_heating(),
-        ),
-        ZoneSpec(
-            key=SCHOOL,
-            building="ecole",
-            zone="classes",
-            name="Classes",
-            building_name="École",
-            heating=school or school_heating(),
-        ),
+        _zone(HALL, "Grande salle", "Salle des fêtes", hall or hall_heating()),
+        _zone(SCHOOL, "Classes", "École", school or school_heating()),
     )
     fields: dict[str, Any] = {
         "id": "saint-martin",

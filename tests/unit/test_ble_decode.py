@@ -8,6 +8,8 @@ hands us), then goes through :class:`AdvertListener` exactly as in production.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -157,15 +159,7 @@ def test_adapter_gives_bleparser_the_same_result_as_the_original_report(report) 
     """The HCI report rebuilt from bleak's fields parses exactly like bleparser's own vector."""
     keys = {bytes.fromhex(k): v for k, v in (("5448E68F80A5", BTHOME_KEY), ("A4C1380283F4", MIBEACON_KEY))}
     original, _ = BleParser(aeskeys=keys).parse_raw_data(bytes.fromhex(report))
-    f = parse_hci_report(bytes.fromhex(report))
-    rebuilt = hci_report(
-        f.address,
-        f.rssi,
-        service_data=f.service_data,
-        manufacturer_data=f.manufacturer_data,
-        local_name=f.local_name,
-        service_uuids=f.service_uuids,
-    )
+    rebuilt = hci_report(**asdict(parse_hci_report(bytes.fromhex(report))))
     again, _ = BleParser(aeskeys=keys).parse_raw_data(rebuilt)
     assert again == original
     assert original["data"]

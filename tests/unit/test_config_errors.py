@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
-from tests.support.village import building, site, zone
+from tests.support.village import building, meter, site, tcp_bus, zone
 
 SITE = site() + "\n" + building("mairie", "Mairie") + zone("mairie", "bureaux", "Bureaux")
 
@@ -39,24 +39,10 @@ def test_unknown_key_is_an_error_with_its_line() -> None:
 def test_every_problem_is_reported_with_path_and_line() -> None:
     text = (
         SITE
-        + """
-[buses.rs485]
-kind = "rtu"
-port = "/dev/ttyUSB0"
-baudrate = 9601
-
-[[buses.rs485.devices]]
-id = "ok"
-unit = 1
-profile = "sdm120"
-building = "mairie"
-
-[[buses.rs485.devices]]
-id = "Bad Id"
-unit = 0
-profile = "sdm120"
-building = "mairie"
-"""
+        + '\n[buses.rs485]\nkind = "rtu"\nport = "/dev/ttyUSB0"\nbaudrate = 9601\n\n'
+        + meter("rs485", "ok", unit=1, profile="sdm120", building="mairie")
+        + "\n"
+        + meter("rs485", "Bad Id", unit=0, profile="sdm120", building="mairie")
     )
     assert problems(text) == [
         "village.toml:15: buses.rs485.baudrate: Input should be 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200",
@@ -93,22 +79,11 @@ def test_not_toml_names_the_line() -> None:
 def test_cross_section_references_are_checked() -> None:
     text = (
         SITE
-        + """
-[buses.tcp]
-kind = "tcp"
-host = "127.0.0.1"
-[[buses.tcp.devices]]
-id = "m1"
-unit = 1
-profile = "sdm120"
-building = "ecole"
-[[buses.tcp.devices]]
-id = "m1"
-unit = 1
-profile = "sdm120"
-building = "mairie"
-zone = "cuisine"
-"""
+        + "\n"
+        + tcp_bus("tcp")
+        + meter("tcp", "m1", unit=1, profile="sdm120", building="ecole")
+        + meter("tcp", "m1", unit=1, profile="sdm120", building="mairie")
+        + 'zone = "cuisine"\n'
     )
     found = problems(text)
     assert "village.toml:19: buses.tcp.devices[0].building: no building 'ecole' in [buildings]" in found
@@ -165,34 +140,43 @@ timeout_s = -1
 )
 
 
-def test_a_sink_named_mqtt_and_a_bus_named_tcp_keep_their_names_in_the_path() -> None:
-    # the names equal the union tags pydantic puts in its error locations: they were dropped with them
-    assert problems(SINK_AND_BUS) == [
-        "village.toml:15: sinks.mqtt.port: Input should be greater than or equal to 1",
-        "village.toml:19: buses.tcp.timeout_s: Input should be greater than or equal to 0.05",
-    ]
-
-
-def test_duplicate_gpio_pins_name_the_second_pin() -> None:
-    text = SITE + "\n[gpio.relays.a]\npin = 17\n[gpio.relays.b]\npin = 17\n[gpio.inputs.a]\npin = 5\nkind = \"motion\"\n"
-    assert problems(text) == [
-        "village.toml:15: gpio.relays.b.pin: pin 17 is already used by gpio.relays.a",
-        "village.toml:16: gpio.inputs.a: 'a' is already the name of a relay (gpio.relays.a)",
-    ]
-
-
-def test_a_table_written_as_an_array_of_tables_is_located() -> None:
-    assert problems(SITE + "\n[[journal]]\nbudget_mb = 10\n") == [
-        "village.toml:12: journal: Input should be a valid dictionary or instance of JournalConfig"
-    ]
-
-
-def test_an_empty_or_unusual_key_is_quoted_in_the_path() -> None:
-    text = SITE.replace("[buildings.mairie]\n", '[buildings.mairie]\n"" = 1\n"a.b" = 2\n')
-    assert problems(text) == [
-        'village.toml:8: buildings.mairie."": unknown key (typo?)',
-        'village.toml:9: buildings.mairie."a.b": unknown key (typo?)',
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the names equal the union tags pydantic puts in its error locations: they were dropped with them
+        pytest.param(
+            SINK_AND_BUS,
+            [
+                "village.toml:15: sinks.mqtt.port: Input should be greater than or equal to 1",
+                "village.toml:19: buses.tcp.timeout_s: Input should be greater than or equal to 0.05",
+            ],
+            id="a sink named mqtt and a bus named tcp keep their names in the path",
+        ),
+        pytest.param(
+            SITE + '\n[gpio.relays.a]\npin = 17\n[gpio.relays.b]\npin = 17\n[gpio.inputs.a]\npin = 5\nkind = "motion"\n',
+            [
+                "village.toml:15: gpio.relays.b.pin: pin 17 is already used by gpio.relays.a",
+                "village.toml:16: gpio.inputs.a: 'a' is already the name of a relay (gpio.relays.a)",
+            ],
+            id="duplicate gpio pins name the second pin",
+        ),
+        pytest.param(
+            SITE + "\n[[journal]]\nbudget_mb = 10\n",
+            ["village.toml:12: journal: Input should be a valid dictionary or instance of JournalConfig"],
+            id="a table written as an array of tables is located",
+        ),
+        pytest.param(
+            SITE.replace("[buildings.mairie]\n", '[buildings.mairie]\n"" = 1\n"a.b" = 2\n'),
+            [
+                'village.toml:8: buildings.mairie."": unknown key (typo?)',
+                'village.toml:9: buildings.mairie."a.b": unknown key (typo?)',
+            ],
+            id="an empty or unusual key is quoted in the path",
+        ),
+    ],
+)
+def test_an_input_that_once_lost_its_line_or_field_is_located(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
 
 
 BOOKING = """

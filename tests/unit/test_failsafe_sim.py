@@ -41,7 +41,7 @@ from rules import preheat, zone_model
 from rules.config import site_from_config
 from rules.engine import decide
 from rules.types import Memory, ModelMemory, RelayState, SensorValue, ZoneMemory
-from tests.support.village import site
+from tests.support.village import building, relay, site, zone
 from tests.unit.rules_village import HALL, MIN, at, hall_heating, ns, state
 from tests.unit.rules_village import site as rules_site
 
@@ -70,60 +70,35 @@ def _village(*, mode: str, weather: tuple[str, float], outdoor: bool, outage: bo
     common = f'{outdoor_sensor}failsafe = {{ mode = "{mode}", stale_after_min = {STALE_MIN} }}\n'
     text = (
         site()
+        + building("mairie", "Mairie", kind="mairie")
+        + zone("mairie", "bureaux", "Bureaux", relay="mairie-chauffage", sensors="mairie-t1")
+        + """schedule = [
+  { days = "mon,tue,thu,fri", start = "08:30", end = "17:30" },
+  { days = "wed", start = "08:30", end = "12:00" },
+]
+model = { archetype = "mairie-pierre", floor_area_m2 = 120, heater_kw = 11.5 }
+"""
+        + common
+        + building("salle", "Salle des fêtes", kind="hall")
+        + zone("salle", "grande_salle", "Grande salle", relay="salle-chauffage", sensors="salle-t1")
+        + """schedule = [{ days = "tue,thu", start = "18:30", end = "22:30" }]
+optimum_start = { max_preheat_h = 8 }
+model = { archetype = "salle-des-fetes-1980", floor_area_m2 = 300, heater_kw = 30.5 }
+"""
+        + common
+        + building("mediatheque", "Médiathèque", kind="other")
+        + zone("mediatheque", "lecture", "Salle de lecture", relay="mediatheque-chauffage", sensors="mediatheque-t1")
+        + """schedule = [
+  { days = "wed,sat", start = "10:00", end = "12:30" },
+  { days = "wed,fri", start = "14:00", end = "18:00" },
+]
+model = { archetype = "mediatheque", floor_area_m2 = 200 }
+"""
+        + common
+        + relay("mairie-chauffage", 17, building="mairie", zone="bureaux")
+        + relay("salle-chauffage", 18, building="salle", zone="grande_salle")
+        + relay("mediatheque-chauffage", 19, building="mediatheque", zone="lecture")
         + f"""
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[buildings.mairie.zones.bureaux]
-name = "Bureaux"
-[buildings.mairie.zones.bureaux.heating]
-relay = "mairie-chauffage"
-sensors = ["mairie-t1"]
-schedule = [
-  {{ days = "mon,tue,thu,fri", start = "08:30", end = "17:30" }},
-  {{ days = "wed", start = "08:30", end = "12:00" }},
-]
-model = {{ archetype = "mairie-pierre", floor_area_m2 = 120, heater_kw = 11.5 }}
-{common}
-[buildings.salle]
-name = "Salle des fêtes"
-kind = "hall"
-[buildings.salle.zones.grande_salle]
-name = "Grande salle"
-[buildings.salle.zones.grande_salle.heating]
-relay = "salle-chauffage"
-sensors = ["salle-t1"]
-schedule = [{{ days = "tue,thu", start = "18:30", end = "22:30" }}]
-optimum_start = {{ max_preheat_h = 8 }}
-model = {{ archetype = "salle-des-fetes-1980", floor_area_m2 = 300, heater_kw = 30.5 }}
-{common}
-[buildings.mediatheque]
-name = "Médiathèque"
-kind = "other"
-[buildings.mediatheque.zones.lecture]
-name = "Salle de lecture"
-[buildings.mediatheque.zones.lecture.heating]
-relay = "mediatheque-chauffage"
-sensors = ["mediatheque-t1"]
-schedule = [
-  {{ days = "wed,sat", start = "10:00", end = "12:30" }},
-  {{ days = "wed,fri", start = "14:00", end = "18:00" }},
-]
-model = {{ archetype = "mediatheque", floor_area_m2 = 200 }}
-{common}
-[gpio.relays.mairie-chauffage]
-pin = 17
-building = "mairie"
-zone = "bureaux"
-[gpio.relays.salle-chauffage]
-pin = 18
-building = "salle"
-zone = "grande_salle"
-[gpio.relays.mediatheque-chauffage]
-pin = 19
-building = "mediatheque"
-zone = "lecture"
-
 [simulation]
 seed = 3
 start = {MONDAY.isoformat()}
@@ -132,20 +107,14 @@ outdoor = {{ preset = "{preset}"{', sensor = "exterieur"' if outdoor else ""} }}
 start = {(MONDAY - timedelta(days=4)).isoformat()}T00:00:00
 hours = {8 * 24}
 delta_c = {shift}
-[simulation.zones."mairie/bureaux"]
-archetype = "mairie-pierre"
-floor_area_m2 = 120
-initial_c = 16.0
-[simulation.zones."salle/grande_salle"]
-archetype = "salle-des-fetes-1980"
-floor_area_m2 = 300
-initial_c = 12.0
-[simulation.zones."mediatheque/lecture"]
-archetype = "mediatheque"
-floor_area_m2 = 200
-initial_c = 16.0
 """
     )
+    for key, archetype, area_m2, initial_c in [
+        ("mairie/bureaux", "mairie-pierre", 120, 16.0),
+        ("salle/grande_salle", "salle-des-fetes-1980", 300, 12.0),
+        ("mediatheque/lecture", "mediatheque", 200, 16.0),
+    ]:
+        text += f'[simulation.zones."{key}"]\narchetype = "{archetype}"\nfloor_area_m2 = {area_m2}\ninitial_c = {initial_c}\n'
     for sensor in ("mairie-t1", "salle-t1", "mediatheque-t1") if outage else ():
         text += (
             f'[[simulation.outages]]\nsensor = "{sensor}"\nstart = {MONDAY.isoformat()}T00:00:00\nhours = {OUTAGE_H}\n'
@@ -177,12 +146,12 @@ def _outage(mode: str, weather: tuple[str, float], outdoor: bool = True, *, outa
     air: dict[str, list[float]] = {}
     whole: dict[str, list[float]] = {}
     first: dict[str, list[float]] = {}
-    for time_ns, zone, air_c, _, _ in trace.rows:
-        whole.setdefault(zone, []).append(air_c)
+    for time_ns, key, air_c, _, _ in trace.rows:
+        whole.setdefault(key, []).append(air_c)
         if time_ns >= judged_ns:
-            air.setdefault(zone, []).append(air_c)
+            air.setdefault(key, []).append(air_c)
         if time_ns < stale_ns:
-            first.setdefault(zone, []).append(air_c)
+            first.setdefault(key, []).append(air_c)
     codes: dict[str, set[str]] = {}
     for decision in trace.decisions:
         for status in decision.zones:
@@ -199,10 +168,10 @@ def _outage(mode: str, weather: tuple[str, float], outdoor: bool = True, *, outa
 
 def _assert_in_band(run: Outage, high_c: dict[str, float] | None = None) -> None:
     assert set(run.air) == set(ZONES)
-    for zone, (low, high) in run.air.items():
-        assert low >= LOW_C, (zone, round(low, 2))
-        assert high <= (high_c or {}).get(zone, HIGH_C), (zone, round(high, 2))
-        assert "heat_failsafe_model_on" in run.codes[zone], zone  # the model's fail-safe held it
+    for key, (low, high) in run.air.items():
+        assert low >= LOW_C, (key, round(low, 2))
+        assert high <= (high_c or {}).get(key, HIGH_C), (key, round(high, 2))
+        assert "heat_failsafe_model_on" in run.codes[key], key  # the model's fail-safe held it
 
 
 @SLOW
@@ -227,9 +196,9 @@ def test_a_dead_thermometer_holds_the_band_in_a_15_degree_spell() -> None:
 def test_with_no_outdoor_thermometer_either_hors_gel_is_held_in_minus_10_nights() -> None:
     run = _outage("model", COLD_10, outdoor=False)
     assert run.outdoor[0] <= -10.0
-    for zone, (low, high) in run.air.items():
-        assert low >= LOW_C, (zone, round(low, 2))
-        assert high <= HIGH_C, (zone, round(high, 2))  # blind, it aims at hors-gel + 1.5 °C against −10 °C
+    for key, (low, high) in run.air.items():
+        assert low >= LOW_C, (key, round(low, 2))
+        assert high <= HIGH_C, (key, round(high, 2))  # blind, it aims at hors-gel + 1.5 °C against −10 °C
 
 
 @SLOW

@@ -29,6 +29,19 @@ def filled(path: Path, count: int = 3000) -> None:
     journal.close()
 
 
+def v1_file(path: Path, rows: int, *, local_cursor: int | None = 20) -> sqlite3.Connection:
+    """A journal as version 1 left it: ``rows`` readings in ``points`` and, unless ``None``, local's cursor
+    at ``local_cursor``; the connection (autocommit) is returned open."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
+    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(rows)])
+    if local_cursor is not None:
+        db.execute("INSERT INTO cursors VALUES ('local', ?)", (local_cursor,))
+    db.execute("PRAGMA user_version = 1")
+    return db
+
+
 def corrupt_copies(path: Path) -> list[Path]:
     return sorted(p for p in path.parent.iterdir() if ".corrupt-" in p.name and not p.name.endswith(("-wal", "-shm")))
 
@@ -119,13 +132,7 @@ def test_an_empty_v0_file_is_created_at_the_current_version(tmp_path: Path) -> N
 
 def test_a_v1_file_is_migrated_with_its_rows_and_cursors(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
-    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
-    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(50)])
-    db.execute("INSERT INTO cursors VALUES ('local', 20)")
-    db.execute("PRAGMA user_version = 1")
-    db.close()
+    v1_file(path, 50).close()
 
     journal = open_journal(path, sinks=("local", "remote"))
     stats = journal.stats()
@@ -201,13 +208,7 @@ def test_a_migration_on_a_full_disk_keeps_the_file_and_runs_in_memory_until_ther
 ) -> None:
     """SQLITE_FULL during a migration is not damage: the file (and its unsent rows) stays where it is."""
     path = tmp_path / "journal.sqlite"
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
-    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
-    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(2000)])
-    db.execute("INSERT INTO cursors VALUES ('local', 20)")
-    db.execute("PRAGMA user_version = 1")
-    db.close()
+    v1_file(path, 2000).close()
     real = journal_schema.MIGRATIONS[1]
 
     def on_a_full_disk(conn: sqlite3.Connection) -> None:
@@ -229,11 +230,7 @@ def test_a_migration_on_a_full_disk_keeps_the_file_and_runs_in_memory_until_ther
 
 
 def test_the_error_of_a_failed_migration_is_not_hidden_by_sqlites_own_rollback(tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
-    db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, line BLOB NOT NULL)")
-    db.execute("CREATE TABLE cursors (sink TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID")
-    db.executemany("INSERT INTO points (line) VALUES (?)", [(lineproto.encode(reading(i)),) for i in range(2000)])
-    db.execute("PRAGMA user_version = 1")
+    db = v1_file(tmp_path / "j.sqlite", 2000, local_cursor=None)
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
     with pytest.raises(sqlite3.OperationalError, match="full"):  # not "cannot rollback"
         journal_schema.migrate(db)

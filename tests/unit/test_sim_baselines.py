@@ -12,7 +12,7 @@ from gateway.config import load_config, parse_config
 from gateway.simulation import SimulationError, simulate
 from gateway.simulation.world import build
 from rules.config import site_from_config
-from tests.support.village import site
+from tests.support.village import building, gpio_input, relay, site, zone
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGE = ROOT / "examples" / "village.toml"
@@ -24,35 +24,18 @@ NS = 1_000_000_000
 #: of 2.5 h is late every morning, 3 h is on time every morning.
 OFFICE = (
     site()
-    + """
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[buildings.mairie.zones.bureau]
-name = "Bureau"
-[buildings.mairie.zones.bureau.heating]
-relay = "mairie-chauffage"
-sensors = ["mairie-t1"]
-schedule = [{ days = "daily", start = "08:00", end = "17:00" }]
+    + building("mairie", "Mairie", kind="mairie")
+    + zone("mairie", "bureau", "Bureau", relay="mairie-chauffage", sensors="mairie-t1")
+    + """schedule = [{ days = "daily", start = "08:00", end = "17:00" }]
 cold_tolerance = 0.1
 hot_tolerance = 0.1
 min_on_min = 0
 min_off_min = 0
-[gpio.relays.mairie-chauffage]
-pin = 17
-building = "mairie"
-zone = "bureau"
-[gpio.inputs.mairie-presence]
-pin = 16
-kind = "motion"
-building = "mairie"
-zone = "bureau"
-[gpio.inputs.mairie-porte]
-pin = 20
-kind = "contact"
-building = "mairie"
-zone = "bureau"
-[simulation]
+"""
+    + relay("mairie-chauffage", 17, building="mairie", zone="bureau")
+    + gpio_input("mairie-presence", 16, kind="motion", building="mairie", zone="bureau")
+    + gpio_input("mairie-porte", 20, kind="contact", building="mairie", zone="bureau")
+    + """[simulation]
 seed = 3
 start = 2026-01-12
 outdoor = { mean_c = 0.0, daily_swing_c = 0.0, day_to_day_c = 0.0 }

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from drivers.sim.weather import Offset, Weather
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
 from gateway.simulate import SimulationError, Trace, simulate
+from tests.support.procs import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGE = ROOT / "examples" / "village.toml"
@@ -154,28 +153,10 @@ def test_same_configuration_same_figures() -> None:
 
 
 def test_simulate_command_prints_the_json(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "simulate",
-            "--config",
-            str(VILLAGE),
-            "--days",
-            "1",
-            "--start",
-            "2026-01-13",
-            "--warmup-days",
-            "7",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        timeout=120,
-    )
+    out = run_python(
+        "-m", "gateway.cli", "simulate", "--config", str(VILLAGE), "--days", "1", "--start", "2026-01-13",
+        "--warmup-days", "7", "--json", timeout=120,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["zones"]["salle/grande_salle"]["occupied_hours"] == 4.0  # Tuesday 18:30–22:30
@@ -186,14 +167,7 @@ def test_simulate_command_prints_the_json(tmp_path: Path) -> None:
         VILLAGE.read_text(encoding="utf-8").replace("floor_area_m2 = 120", "floor_area_m2 = -1"),
         encoding="utf-8",
     )
-    refused = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "simulate", "--config", str(bad), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        timeout=60,
-    )
+    refused = run_python("-m", "gateway.cli", "simulate", "--config", str(bad), "--json", timeout=60)
     assert refused.returncode == 2
     assert 'simulation.zones."mairie/bureaux".floor_area_m2' in refused.stderr
 

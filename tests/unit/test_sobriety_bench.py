@@ -4,13 +4,12 @@ savings are the rules team's figures, printed by the full matrix, not asserted h
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gateway.config import load_config
+from tests.support.procs import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGES = [ROOT / "examples" / "village.toml", *sorted((ROOT / "bench" / "villages").glob("*.toml"))]
@@ -25,30 +24,10 @@ def test_every_matrix_village_is_a_valid_configuration(path: Path) -> None:
 
 
 def test_the_short_matrix_prints_consistent_figures() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "bench/sobriety.py",
-            "--villages",
-            "bench/villages/hameau.toml",
-            "--weeks",
-            "cold",
-            "--seeds",
-            "2",
-            "--days",
-            "2",
-            "--warmup-days",
-            "1",
-            "--jobs",
-            "1",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        timeout=300,
-    )
+    out = run_python(
+        "bench/sobriety.py", "--villages", "bench/villages/hameau.toml", "--weeks", "cold", "--seeds", "2",
+        "--days", "2", "--warmup-days", "1", "--jobs", "1", "--json", timeout=300,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert {"runs", "median_saving_vs_programmer_pct", "median_saving_vs_always_pct", "criteria", "wall_s"} <= set(data)

@@ -60,15 +60,22 @@ def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
         return response.status, response.read(), dict(response.headers)
 
 
-async def test_waitress_serves_the_app_in_its_thread_and_stops_cleanly(app):
-    port = free_port()
-    service = WebService(app=app, host="127.0.0.1", port=port, threads=2, trusted_proxy=None)
-    task = asyncio.create_task(service.run())
+async def _healthy_once_bound(service: WebService, port: int) -> dict[str, str]:
+    """Wait for ``service`` to listen on ``port``; its /health answers 200 with the version, framing
+    denied; the response's headers."""
     await asyncio.to_thread(service.bound.wait, 10)
     status, body, headers = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/health")
     assert status == 200
     assert json.loads(body)["version"] == "0.1.0"
     assert headers["X-Frame-Options"] == "DENY"
+    return headers
+
+
+async def test_waitress_serves_the_app_in_its_thread_and_stops_cleanly(app):
+    port = free_port()
+    service = WebService(app=app, host="127.0.0.1", port=port, threads=2, trusted_proxy=None)
+    task = asyncio.create_task(service.run())
+    headers = await _healthy_once_bound(service, port)
     assert headers["Server"] == "village-gateway"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -124,11 +131,7 @@ async def test_monitoring_is_served_without_flask_and_the_admin_app_loads_on_fir
     assert service is not None
     front = service.app
     task = asyncio.create_task(service.run())
-    await asyncio.to_thread(service.bound.wait, 10)
-    status, body, headers = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/health")
-    assert status == 200
-    assert json.loads(body)["version"] == "0.1.0"
-    assert headers["X-Frame-Options"] == "DENY"
+    headers = await _healthy_once_bound(service, port)
     assert headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in headers
     status, body, headers = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
