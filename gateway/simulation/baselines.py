@@ -136,7 +136,7 @@ def run_zone(world: World, zw: ZoneWorld, lead_h: float | None) -> ZoneMetrics:
     model = ZoneModel(zw.params)
     control = _Thermostat(zw, heater_of(zw))
     metrics = ZoneMetrics()
-    dt_s, dt_h = clock.dt_s, clock.dt_s / 3600
+    dt_h = clock.dt_s / 3600
     lead_ns = None if lead_h is None else int(lead_h * HOUR_NS)
     report_i = clock.report_i
     for i in range(clock.n):
@@ -146,14 +146,7 @@ def run_zone(world: World, zw: ZoneWorld, lead_h: float | None) -> ZoneMetrics:
         if i >= report_i:
             metrics.tick(zw, i, model, dt_h)
         power = control.power(i, now, _setting(zw, i, now, lead_ns), model)
-        model.step(
-            dt_s,
-            heater_kw=power,
-            outdoor_c=world.outdoor[i],
-            gains_air_kw=zw.gains_air[i],
-            gains_rad_kw=zw.gains_rad[i],
-            extra_h_ao=zw.extra_h[i],
-        )
+        world.step(model, zw, i, heater_kw=power)
     metrics.switches = control.switches
     metrics.finish(model)
     return metrics

@@ -103,7 +103,7 @@ def run_rules(world: World, site: Site, outdoor_sensor: str | None, trace: Trace
     shell = _Shell(world, outdoor_sensor, {relay: RelayState(False, None) for relay in site.outputs()})
     shell.inputs = {name: InputState(False, 0) for name in world.inputs}
     lights = {cid: [0.0, 0.0] for cid in site.lighting.circuits}
-    dt_s, dt_h = clock.dt_s, clock.dt_s / 3600
+    dt_h = clock.dt_s / 3600
     for i in range(clock.n):
         now = clock.time(i)
         reported = i >= clock.report_i
@@ -122,14 +122,7 @@ def run_rules(world: World, site: Site, outdoor_sensor: str | None, trace: Trace
                 metrics[zw.key].tick(zw, i, model, dt_h)
                 if trace is not None:
                     trace.rows.append((now, zw.key, model.air_c, status.heating, status.mode))
-            model.step(
-                dt_s,
-                heater_kw=power,
-                outdoor_c=world.outdoor[i],
-                gains_air_kw=zw.gains_air[i],
-                gains_rad_kw=zw.gains_rad[i],
-                extra_h_ao=zw.extra_h[i],
-            )
+            world.step(model, zw, i, heater_kw=power)
         if reported and lights:
             _count_lights(site, decision, lights, now=now, world=world, dt_h=dt_h)
     for zw, model in zip(world.zones, models, strict=True):

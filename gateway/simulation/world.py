@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from drivers.sim.solar import Sky
 from drivers.sim.weather import Offset, Weather
+from drivers.sim.zone_model import ZoneModel
 from drivers.sim.zone_params import ZoneParams
 from rules import schedule
 from rules.config import Mode, ZoneSpec
@@ -127,6 +128,18 @@ class World:
     #: input id -> its edges (time_ns, active), sorted
     inputs: dict[str, list[tuple[int, bool]]]
     weather: dict[str, Any]
+
+    def step(self, model: ZoneModel, zw: ZoneWorld, i: int, *, heater_kw: float) -> None:
+        """Advance ``zw``'s model over tick ``i`` with the heater at ``heater_kw``, in this world's weather,
+        gains and windows."""
+        model.step(
+            self.clock.dt_s,
+            heater_kw=heater_kw,
+            outdoor_c=self.outdoor[i],
+            gains_air_kw=zw.gains_air[i],
+            gains_rad_kw=zw.gains_rad[i],
+            extra_h_ao=zw.extra_h[i],
+        )
 
 
 def local_ns(moment: datetime, tz: ZoneInfo) -> int:
