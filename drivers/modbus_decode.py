@@ -51,10 +51,12 @@ def _shortest_float32(value: float) -> float:
     7 significant digits give the shortest form whenever 7 or fewer suffice; 9 always do.
     """
     exact = _F32.pack(value)
-    for text in (f"{value:.7g}", f"{value:.8g}"):
-        candidate = float(text)
-        if _F32.pack(candidate) == exact:
-            return candidate
+    candidate = float(f"{value:.7g}")
+    if _F32.pack(candidate) == exact:
+        return candidate
+    candidate = float(f"{value:.8g}")
+    if _F32.pack(candidate) == exact:
+        return candidate
     return float(f"{value:.9g}")
 
 
@@ -91,7 +93,21 @@ def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tu
         raise ValueError("a run is made of big-word-order fields of one type")
     words = registers if first.word_order == "big" else list(reversed(registers))
     data = words_struct(len(words)).pack(*words)
-    return decode_unpacked(fields, run_struct(first.type, len(fields)).unpack(data), data)
+    raws = run_struct(first.type, len(fields)).unpack(data)
+    if all(is_plain_float32(field) for field in fields):
+        return decode_plain_float32(raws)
+    return decode_unpacked(fields, raws, data)
+
+
+def is_plain_float32(field: FieldSpec) -> bool:
+    """A float32 taken as it is: no scale, no marker, no conversion (most meters' every value)."""
+    return field.type == "float32" and field.factor == 1 and field.convert is None and not field.not_available
+
+
+def decode_plain_float32(raws: Sequence[float]) -> list[tuple[float | None, str | None]]:
+    """:func:`decode_unpacked` for fields that are all :func:`is_plain_float32`, without the general steps."""
+    isfinite, shortest = math.isfinite, _shortest_float32
+    return [(shortest(raw), None) if isfinite(raw) else (None, "nonfinite") for raw in raws]
 
 
 def decode_unpacked(

@@ -25,7 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from drivers.modbus_decode import decode_unpacked, run_struct, words_struct
+from drivers.modbus_decode import (
+    decode_plain_float32,
+    decode_unpacked,
+    is_plain_float32,
+    run_struct,
+    words_struct,
+)
 from drivers.modbus_profile import FieldSpec
 
 #: Most registers one read request (function 03 or 04) may ask for.
@@ -52,8 +58,8 @@ class Block:
     count: int
     fields: tuple[FieldSpec, ...]
     runs: tuple[tuple[FieldSpec, ...], ...] = ()
-    #: per run: its byte offset in the block, its byte size, and its unpacker (computed once)
-    _layout: tuple[tuple[int, int, struct.Struct], ...] = dataclasses.field(
+    #: per run: its byte offset in the block, its byte size, its unpacker, plain float32 (computed once)
+    _layout: tuple[tuple[int, int, struct.Struct, bool], ...] = dataclasses.field(
         default=(), init=False, repr=False, compare=False
     )
 
@@ -61,7 +67,12 @@ class Block:
         if not self.runs:
             object.__setattr__(self, "runs", _runs(self.fields))
         layout = tuple(
-            (2 * (run[0].address - self.start), 2 * run[0].width * len(run), run_struct(run[0].type, len(run)))
+            (
+                2 * (run[0].address - self.start),
+                2 * run[0].width * len(run),
+                run_struct(run[0].type, len(run)),
+                all(is_plain_float32(f) for f in run),
+            )
             for run in self.runs
         )
         object.__setattr__(self, "_layout", layout)
@@ -72,11 +83,12 @@ class Block:
             raise ValueError(f"block {self.start}+{self.count}: got {len(registers)} registers")
         out: list[tuple[str, float | None, str | None]] = []
         words = words_struct(self.count).pack(*registers)
-        for run, (at, size, unpacker) in zip(self.runs, self._layout, strict=True):
+        for run, (at, size, unpacker, plain) in zip(self.runs, self._layout, strict=True):
             data = words[at : at + size]
             if run[0].word_order != "big":  # a single field whose words come low first: put them in value order
                 data = b"".join(data[i : i + 2] for i in range(size - 2, -2, -2))
-            values = decode_unpacked(run, unpacker.unpack(data), data)
+            raws = unpacker.unpack(data)
+            values = decode_plain_float32(raws) if plain else decode_unpacked(run, raws, data)
             out.extend((field.name, value, reason) for field, (value, reason) in zip(run, values, strict=True))
         return out
 
