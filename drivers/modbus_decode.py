@@ -1,7 +1,9 @@
 """Register values to numbers in canonical units, and back (for the simulated meters and the tests).
 
 Rules of this module:
-- a run of adjacent fields of one type is converted by one pymodbus call;
+- a run of adjacent fields of one type is converted by one ``struct`` call (the same conversion as
+  pymodbus's ``convert_from_registers``: words in value order, big-endian, one format per type);
+  a block's registers are packed to bytes once and each run unpacked from them at its offset;
 - "not available" markers (all ones, 0x7FFF…, 0x8000…) and non-finite floats decode to ``None``
   with a reason (``not_available``, ``nonfinite``), never to a number;
 - float32 values come out as their shortest decimal (230.1, not 230.10000610351562), integers
@@ -12,6 +14,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Sequence
@@ -48,10 +51,12 @@ def _shortest_float32(value: float) -> float:
     7 significant digits give the shortest form whenever 7 or fewer suffice; 9 always do.
     """
     exact = _F32.pack(value)
-    for text in (f"{value:.7g}", f"{value:.8g}"):
-        candidate = float(text)
-        if _F32.pack(candidate) == exact:
-            return candidate
+    candidate = float(f"{value:.7g}")
+    if _F32.pack(candidate) == exact:
+        return candidate
+    candidate = float(f"{value:.8g}")
+    if _F32.pack(candidate) == exact:
+        return candidate
     return float(f"{value:.9g}")
 
 
@@ -60,26 +65,64 @@ def decode_field(field: FieldSpec, registers: Sequence[int]) -> tuple[float | No
     return decode_run((field,), registers)[0]
 
 
-def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tuple[float | None, str | None]]:
-    """Values of adjacent fields of one type and word order, converted by pymodbus in one call."""
-    from pymodbus.client.mixin import ModbusClientMixin
+#: ``struct`` codes of the register types (of the value's bytes, big-endian, words in value order).
+TYPE_CODES: dict[str, str] = {
+    "uint16": "H", "int16": "h", "uint32": "I", "int32": "i", "uint64": "Q", "int64": "q", "float32": "f",
+}  # fmt: skip
 
+
+@functools.cache
+def words_struct(count: int) -> struct.Struct:
+    """Packs ``count`` registers (16-bit words) to bytes, big-endian."""
+    return struct.Struct(f">{count}H")
+
+
+@functools.cache
+def run_struct(reg_type: str, count: int) -> struct.Struct:
+    """Unpacks ``count`` adjacent values of ``reg_type`` from their bytes."""
+    return struct.Struct(f">{count}{TYPE_CODES[reg_type]}")
+
+
+def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tuple[float | None, str | None]]:
+    """Values of adjacent fields of one type and word order, converted by one ``struct`` call."""
     first = fields[0]
     width = first.width
     if len(registers) != width * len(fields):
         raise ValueError(f"{first.name}: needs {width * len(fields)} registers, got {len(registers)}")
     if len(fields) > 1 and (first.word_order != "big" or any(f.type != first.type for f in fields)):
         raise ValueError("a run is made of big-word-order fields of one type")
-    data_type = ModbusClientMixin.DATATYPE[first.type.upper()]
-    raws = ModbusClientMixin.convert_from_registers(list(registers), data_type, word_order=first.word_order)
+    words = registers if first.word_order == "big" else list(reversed(registers))
+    data = words_struct(len(words)).pack(*words)
+    raws = run_struct(first.type, len(fields)).unpack(data)
+    if all(is_plain_float32(field) for field in fields):
+        return decode_plain_float32(raws)
+    return decode_unpacked(fields, raws, data)
+
+
+def is_plain_float32(field: FieldSpec) -> bool:
+    """A float32 taken as it is: no scale, no marker, no conversion (most meters' every value)."""
+    return field.type == "float32" and field.factor == 1 and field.convert is None and not field.not_available
+
+
+def decode_plain_float32(raws: Sequence[float]) -> list[tuple[float | None, str | None]]:
+    """:func:`decode_unpacked` for fields that are all :func:`is_plain_float32`, without the general steps."""
+    isfinite, shortest = math.isfinite, _shortest_float32
+    return [(shortest(raw), None) if isfinite(raw) else (None, "nonfinite") for raw in raws]
+
+
+def decode_unpacked(
+    fields: Sequence[FieldSpec], raws: Sequence[float], data: bytes
+) -> list[tuple[float | None, str | None]]:
+    """Values of a run from its unpacked ``raws`` and its bytes ``data`` (in value order, for markers)."""
+    size = 2 * fields[0].width
     out: list[tuple[float | None, str | None]] = []
-    for i, (field, raw) in enumerate(zip(fields, raws if isinstance(raws, list) else [raws], strict=True)):
+    for i, field in enumerate(fields):
         if field.not_available and _is_marker(
-            _raw_int(registers[i * width : (i + 1) * width], field.word_order), width, field.not_available
+            int.from_bytes(data[i * size : (i + 1) * size], "big"), field.width, field.not_available
         ):
             out.append((None, "not_available"))
         else:
-            out.append(_scaled(field, raw))  # type: ignore[arg-type]
+            out.append(_scaled(field, raws[i]))
     return out
 
 

@@ -83,19 +83,31 @@ class ReadError(Exception):
 
 
 class _ReplyWatch:
-    """One request in flight: what its reply must be, and how it failed if it did (pymodbus callbacks)."""
+    """One request in flight: what its reply must be, and how it failed if it did (pymodbus callbacks).
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, kind: Literal["tcp", "rtu"], gap_s: float) -> None:
+    A failure ends the request at once: it brings the request's deadline (``scope``, the
+    ``asyncio.timeout_at`` around it) forward to now, so the request runs in the poller's own
+    task, with no second task and no ``asyncio.wait`` per request.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, kind: Literal["tcp", "rtu"], gap_s: float, scope: asyncio.Timeout
+    ) -> None:
         self.loop = loop
         self.kind = kind
         self.gap_s = gap_s
-        self.failure: asyncio.Future[ReadError] = loop.create_future()
+        self.scope: asyncio.Timeout | None = scope
+        self.failure: ReadError | None = None
         self.expected: Expected | None = None
         self._silence: asyncio.TimerHandle | None = None
 
     def fail(self, error: ReadError) -> None:
-        if not self.failure.done():
-            self.failure.set_result(error)
+        if self.failure is not None:
+            return
+        self.failure = error
+        scope = self.scope
+        if scope is not None and not scope.expired():
+            scope.reschedule(self.loop.time())  # ends the request now (as a timeout, told apart by ``failure``)
 
     def sent(self, frame: bytes) -> None:
         self.expected = Expected.from_request(self.kind, frame)
@@ -105,7 +117,7 @@ class _ReplyWatch:
         if self._silence is not None:
             self._silence.cancel()
             self._silence = None
-        if self.failure.done():
+        if self.failure is not None:
             return b""
         if self.expected is None:
             return data
@@ -126,9 +138,11 @@ class _ReplyWatch:
             self.fail(ReadError("garbled", f"garbled reply: {_show(data)}"))
 
     def close(self) -> None:
+        """The request is over: nothing may end it any more."""
+        self.scope = None
         if self._silence is not None:
             self._silence.cancel()
-        self.fail(ReadError("protocol", "request abandoned"))  # nobody waits for it any more
+            self._silence = None
 
 
 def _show(data: bytes) -> str:
@@ -243,40 +257,40 @@ class ModbusLink:
         client = await self._connected(end)
         self.requests += 1
         call = client.read_holding_registers if function_code == 3 else client.read_input_registers
-        watch = self._watch = _ReplyWatch(loop, self.link.kind, REPLY_GAP_S[self.link.kind])
-        request = asyncio.ensure_future(call(start, count=count, device_id=unit))
+        scope = asyncio.timeout_at(end)
+        watch = self._watch = _ReplyWatch(loop, self.link.kind, REPLY_GAP_S[self.link.kind], scope)
+        outcome: Any
         try:
-            done, _ = await asyncio.wait(
-                (request, watch.failure), timeout=max(end - loop.time(), 0.0), return_when=asyncio.FIRST_COMPLETED
-            )
+            async with scope:
+                outcome = await call(start, count=count, device_id=unit)
+        except Exception as exc:  # sorted out below: pymodbus's error, or our scope's TimeoutError
+            outcome = exc
         finally:
             self._watch = None
             watch.close()
-            if not request.done():
-                request.cancel()
-                with contextlib.suppress(BaseException):
-                    await request
-        if request not in done:
+        if isinstance(outcome, TimeoutError) and scope.expired():  # ours: the deadline, or a bad reply seen early
             self.close()
-            if watch.failure in done and watch.failure.result().kind != "protocol":
-                raise watch.failure.result()
-            raise ReadError("timeout", f"no reply within {_seconds(allowed)}")
-        return self._registers(request, unit=unit, start=start, count=count)
+            if watch.failure is not None:
+                raise watch.failure from None
+            raise ReadError("timeout", f"no reply within {_seconds(allowed)}") from None
+        return self._registers(outcome, unit=unit, start=start, count=count)
 
-    def _registers(self, request: asyncio.Future[Any], *, unit: int, start: int, count: int) -> list[int]:
+    def _registers(self, outcome: Any, *, unit: int, start: int, count: int) -> list[int]:
+        """The registers of a reply (``outcome``: the response, or what pymodbus raised)."""
         from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-        try:
-            response: Any = request.result()
-        except (TimeoutError, ModbusIOException) as exc:
+        if isinstance(outcome, (TimeoutError, ModbusIOException)):
             self.close()
-            raise ReadError("timeout", f"no reply within {_seconds(self.timeout_s)}") from exc
-        except ConnectionException as exc:
+            raise ReadError("timeout", f"no reply within {_seconds(self.timeout_s)}") from outcome
+        if isinstance(outcome, ConnectionException):
             self.close()
-            raise ReadError("connect", f"connection lost: {exc}") from exc
-        except (ModbusException, OSError, ValueError) as exc:
+            raise ReadError("connect", f"connection lost: {outcome}") from outcome
+        if isinstance(outcome, (ModbusException, OSError, ValueError)):
             self.close()
-            raise ReadError("protocol", f"bad reply: {exc}") from exc
+            raise ReadError("protocol", f"bad reply: {outcome}") from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        response: Any = outcome
         if response.isError():
             code = getattr(response, "exception_code", None)
             raise ReadError("exception", f"exception code {code} for {start}+{count}", code=code)

@@ -67,6 +67,10 @@ class Plausibility:
         self.bounds = profile.bounds
         self.fields: dict[str, FieldSpec] = {f.name: f for f in profile.fields}
         self._counters: dict[str, _Counter] = {}
+        #: each field's range and rise per hour, looked up once (a poll checks every field)
+        self._limits: dict[str, tuple[tuple[float, float] | None, float | None]] = {
+            name: (self.bounds.range_of(name), self.bounds.rise_of(name)) for name in self.fields
+        }
 
     def check(self, values: Mapping[str, float | None], *, now: float) -> Checked:
         """Accept or reject each value of one poll (``now``: event-loop time, for counter rates)."""
@@ -77,13 +81,13 @@ class Plausibility:
             out[name] = value
             if value is None:
                 continue
-            span = self.bounds.range_of(name)
+            limits = self._limits.get(name)
+            span, rise = limits if limits is not None else (self.bounds.range_of(name), self.bounds.rise_of(name))
             if span is not None and not span[0] <= value <= span[1]:
                 reason = "below_min" if value < span[0] else "above_max"
                 rejections.append(Rejection(name, value, reason, f"{value:g} outside {span[0]:g}..{span[1]:g}"))
                 out[name] = None
                 continue
-            rise = self.bounds.rise_of(name)
             if rise is None:
                 continue
             verdict = self._counter(name, value, rise, now)

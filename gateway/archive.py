@@ -56,6 +56,8 @@ _T = TypeVar("_T")
 log = logging.getLogger("gateway.archive")
 
 SCHEMA_VERSION = 1
+#: Tag sets whose text :meth:`Archive.add` keeps (a gateway has a few hundred series).
+_TAGS_TEXT_MAX = 4096
 _SCHEMA = (
     "CREATE TABLE series (id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,"
     " field TEXT NOT NULL, counter INTEGER NOT NULL, last_value REAL, last_ns INTEGER,"
@@ -117,6 +119,7 @@ class Archive:
         self._thread = SqliteThread("archive")
         self._lock = threading.Lock()
         self._acc: dict[SeriesKey, SeriesAcc] = {}
+        self._tags_text: dict[tuple[tuple[str, str], ...], str] = {}  # tags -> tags_json(tags), bounded
         self._series: dict[SeriesKey, _Known] = {}  # what the file holds (archive thread only)
         self._pending_events: list[Event] = []
         self._closed = False
@@ -131,7 +134,11 @@ class Archive:
             for reading in readings:
                 if reading.measurement == "event":
                     continue
-                tags = tags_json(reading.tags)
+                tags = self._tags_text.get(reading.tags)
+                if tags is None:  # a series' tags are the same at every reading: their text is made once
+                    tags = tags_json(reading.tags)
+                    if len(self._tags_text) < _TAGS_TEXT_MAX:
+                        self._tags_text[reading.tags] = tags
                 hour = reading.time_ns // HOUR_NS
                 for name, value in reading.fields:
                     if isinstance(value, str):

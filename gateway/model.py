@@ -37,9 +37,18 @@ class ModelError(ValueError):
     """A value that cannot exist: a bad name, a non-finite number, an impossible time."""
 
 
+#: Names already found valid (a site has a few dozen: every reading re-checks the same ones); bounded.
+_VALID_NAMES: set[str] = set()
+_VALID_NAMES_MAX = 4096
+
+
 def _check_name(kind: str, name: str) -> None:
+    if name in _VALID_NAMES:
+        return
     if not _NAME.match(name):
         raise ModelError(f"invalid {kind} name {name!r}: lower-case letters, digits and '_' only")
+    if len(_VALID_NAMES) < _VALID_NAMES_MAX:
+        _VALID_NAMES.add(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,9 +28,30 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     setup_logging(args.log_level or config.service.log_level)
+    _warn_at_start(config, args.config)
     daemon = Daemon(config, RunOptions(config_path=args.config, http=args.http))
     asyncio.run(daemon.run())
     from gateway.reload import reexec_if_requested
 
     reexec_if_requested(daemon)  # SIGHUP with a valid new configuration: same PID, new config
     return 0
+
+
+def _warn_at_start(config: GatewayConfig, path: Path) -> None:
+    """Say at start what ``check-config`` warns about the journal (a warning: the daemon starts)."""
+    import logging
+
+    from gateway.config_problems import cross_problem
+    from gateway.schema.journal import buffer_warnings
+    from gateway.tomlpos import locate
+
+    warnings = buffer_warnings(config)
+    if not warnings:
+        return
+    try:
+        where = locate(path.read_text(encoding="utf-8-sig", errors="replace"))
+    except OSError:
+        where = None
+    for dotted, reason in warnings:
+        located = cross_problem(str(path), dotted, reason, where) if where is not None else None
+        logging.getLogger("gateway.config").warning("%s", located or f"{path}: {dotted}: {reason}")

@@ -15,6 +15,10 @@ The heating warnings:
   dead thermometer the fail-safe cannot follow the weather and holds hors-gel against an assumed
   −10 °C night (it may overheat a mild spell); the site's outdoor thermometer is suggested when
   other zones name one.
+
+The journal warning (:func:`gateway.schema.journal.buffer_warnings`, also logged by ``run`` at start):
+``journal.buffer_points`` smaller than one commit window of the readings the Modbus devices make
+(readings a second x ``commit_interval_s``): the oldest readings of each window would be dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from gateway.config_problems import cross_problem
 from gateway.errors import ConfigProblem
+from gateway.schema.journal import buffer_warnings
 from gateway.tomlpos import locate
 from rules.zone_model import FAILSAFE_OUTDOOR_C
 
@@ -74,7 +79,7 @@ def heating_warnings(config: Any) -> list[tuple[str, str]]:
 
 def config_warnings(config: Any) -> list[tuple[str, str]]:
     """Every warning of the configuration, as ``(path, reason)``."""
-    return heating_warnings(config)
+    return heating_warnings(config) + buffer_warnings(config)
 
 
 def located(config: Any, path: str | Path) -> list[ConfigProblem]:

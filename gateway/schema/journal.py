@@ -6,7 +6,8 @@ French BACS rules: CCH R175-3 asks for aggregates kept 5 years).
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -37,3 +38,34 @@ class JournalConfig(Section):
     )
     buffer_points: Annotated[int, Field(ge=1000, le=2_000_000)] = 50_000
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+
+
+def configured_readings_per_s(config: Any) -> float:
+    """Readings a second the configuration declares: one per poll of every enabled Modbus device.
+
+    (BLE adverts, inputs and relay changes come when they come: no rate to count.)
+    """
+    return float(sum(1.0 / dev.interval_s for bus in config.buses.values() for dev in bus.devices if dev.enabled))
+
+
+def buffer_warnings(config: Any) -> list[tuple[str, str]]:
+    """``journal.buffer_points`` too small for one commit window of the declared readings, as ``(path, reason)``.
+
+    Readings wait in memory for their group commit; past ``buffer_points`` the oldest are dropped
+    (counted), so the buffer must hold ``readings a second x commit_interval_s``.
+    """
+    journal: JournalConfig = config.journal
+    rate = configured_readings_per_s(config)
+    window = rate * journal.commit_interval_s
+    if window <= journal.buffer_points:
+        return []
+    reason = (
+        f"{journal.buffer_points:,} readings cannot hold one commit window: the Modbus devices are polled "
+        f"{rate:,.4g} times a second, {window:,.0f} readings every "
+        f"commit_interval_s = {journal.commit_interval_s:g} s; "
+        f"past {journal.buffer_points:,} the oldest readings of each window are dropped before their commit "
+        f"(counted in gateway_journal_buffer_overflow_total); write buffer_points = {math.ceil(window):,} or more "
+        f"(each buffered reading is held in RAM), or commit_interval_s = "
+        f"{math.floor(100 * journal.buffer_points / rate) / 100:g} or less"
+    )
+    return [("journal.buffer_points", reason)]

@@ -77,3 +77,39 @@ def test_a_block_decodes_each_field_at_its_offset():
     assert block.decode([7, 0, 0, 9]) == [("f0", 7.0, None), ("f3", 9.0, None)]
     with pytest.raises(ValueError, match="got 3 registers"):
         block.decode([7, 0, 0])
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["scaled-with-markers", "as-is"])
+@pytest.mark.parametrize("word_order", ["big", "little"])
+@pytest.mark.parametrize("reg_type", ["uint16", "int16", "uint32", "int32", "uint64", "int64", "float32"])
+def test_a_block_decodes_like_pymodbus_convert_from_registers(reg_type, word_order, plain):
+    """The block unpacks its registers with one ``struct`` call per run: the values are pymodbus's own."""
+    import random
+
+    from pymodbus.client.mixin import ModbusClientMixin
+
+    from drivers.modbus_decode import _scaled
+
+    markers = frozenset() if plain else frozenset({"all_ones", "max_signed", "min_signed"})
+    factor = Fraction(1) if plain else Fraction(1, 10)
+    width = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4, "int64": 4, "float32": 2}[reg_type]
+    fields = [
+        FieldSpec(f"f{a}", "input", a, reg_type, word_order, factor, "W", markers)  # type: ignore[arg-type]
+        for a in (0, width, 2 * width, 4 * width)  # a run of three, a gap, one more
+    ]
+    (block,) = plan_blocks(fields, bus_kind="tcp")
+    rng = random.Random(f"{reg_type}-{word_order}")
+    data_type = ModbusClientMixin.DATATYPE[reg_type.upper()]
+    for _ in range(200):
+        registers = [rng.choice((0, 0xFFFF, 0x7FFF, 0x8000, rng.randrange(65536))) for _ in range(block.count)]
+        expected = []
+        for field in fields:
+            words = registers[field.address : field.address + width]
+            raw = ModbusClientMixin.convert_from_registers(words, data_type, word_order=word_order)
+            ordered = words if word_order == "big" else words[::-1]
+            as_int = int.from_bytes(b"".join(w.to_bytes(2, "big") for w in ordered), "big")
+            bits = 16 * width
+            marker = not plain and as_int in ((1 << bits) - 1, (1 << (bits - 1)) - 1, 1 << (bits - 1))
+            value, reason = (None, "not_available") if marker else _scaled(field, raw)  # type: ignore[arg-type]
+            expected.append((field.name, value, reason))
+        assert block.decode(registers) == expected
