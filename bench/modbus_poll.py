@@ -118,38 +118,17 @@ async def measure(warmup: float, duration: float, count: Callable[[], float]) ->
 
 
 # ---- the gateway ---------------------------------------------------------------------------------------
-CONFIG = """
-[site]
-id = "bench"
-name = "Bench"
-latitude = 47.39
-longitude = 0.98
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[journal]
-commit_interval_s = 1.0
-[sinks.local]
-kind = "influx-v1"
-url = "http://127.0.0.1:{influx_port}"
-database = "village"
-[ble]
-enabled = false
-[web]
-listen = "127.0.0.1:{web_port}"
-[service]
-state_dir = "{state_dir}"
-"""
-
-
 async def run_gateway(port: int, state_dir: Path, influx_port: int, args: argparse.Namespace) -> dict[str, float]:
     from drivers.modbus_bus import BusPoller, BusSpec, DeviceSpec
     from drivers.modbus_link import TcpLink
     from gateway.config import parse_config
     from gateway.daemon import Daemon, RunOptions
     from gateway.services.modbus import CoreReporter, ModbusBusService
+    from tests.support.workloads import w1_config
 
-    text = CONFIG.format(influx_port=influx_port, web_port=_free_port(), state_dir=state_dir)
+    text = w1_config(
+        influx_port=influx_port, web_port=_free_port(), state_dir=state_dir, journal="commit_interval_s = 1.0"
+    )
     config = parse_config(text, file="bench.toml", base_dir=state_dir)
     daemon = Daemon(config, RunOptions())
     core = daemon.build()

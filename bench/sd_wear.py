@@ -206,51 +206,17 @@ def state_files(state: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(state.rglob("*")) if p.is_file()}
 
 
-# ---- the two workloads -------------------------------------------------------------------------------
-W1_CONFIG = """
-[site]
-id = "w1"
-name = "W1"
-latitude = 47.39
-longitude = 0.98
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[sinks.local]
-kind = "influx-v1"
-url = "http://127.0.0.1:{influx_port}"
-database = "village"
-[ble]
-enabled = false
-[web]
-listen = "127.0.0.1:{web_port}"
-[service]
-state_dir = "{state_dir}"
-[buses.w1]
-kind = "tcp"
-host = "127.0.0.1"
-port = {modbus_port}
-timeout_s = 1.0
-"""
-
-W1_DEVICE = """
-[[buses.w1.devices]]
-id = "meter-{unit:02d}"
-unit = {unit}
-profile = "./sdm630-w1.toml"
-building = "mairie"
-interval_s = 1
-"""
-
-
+# ---- the two workloads (W1's configuration: tests/support/workloads.py) --------------------------------
 def village_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("village-gateway")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "gateway.cli"]
 
 
 def run_w1(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    from gateway import child_process
     from tests.support.influx_servers import start_influxd
     from tests.support.procs import free_port, running, wait_for_port
+    from tests.support.workloads import w1_config
 
     port = free_port()
     result: dict[str, object] = {}
@@ -263,8 +229,8 @@ def run_w1(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         conf = tmp / "w1.toml"
         (tmp / "sdm630-w1.toml").write_text(w1_profile_text(), encoding="utf-8")
         web_port = free_port()
-        text = W1_CONFIG.format(influx_port=influx.port, web_port=web_port, state_dir=state, modbus_port=port)
-        text += "".join(W1_DEVICE.format(unit=u) for u in DEVICES)
+        text = w1_config(influx_port=influx.port, web_port=web_port, state_dir=state, modbus_port=port,
+                         profile="./sdm630-w1.toml", units=DEVICES)  # fmt: skip
         conf.write_text(text, encoding="utf-8")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         gw = subprocess.Popen([*village_cmd(), "run", "--config", str(conf)], stdout=subprocess.PIPE,
@@ -292,17 +258,13 @@ def run_w1(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             result["writers"] = trace_writers(gw.pid, args.trace, tmp / "w1.strace")
             result["files"] = state_files(state)
         finally:
-            gw.send_signal(signal.SIGTERM)
-            try:
-                gw.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                gw.kill()
-                gw.wait()
+            child_process.stop(gw, timeout_s=30)
         result["log_tail"] = list(logs.lines)[-5:]
     return result
 
 
 def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    from gateway import child_process
     from tests.support.procs import free_port, wait_for_port
 
     state = tmp / "demo-state"
@@ -321,12 +283,7 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         result["writers"] = trace_writers(gw.pid, args.trace, tmp / "demo.strace")
         result["files"] = state_files(state)
     finally:
-        gw.send_signal(signal.SIGTERM)
-        try:
-            gw.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            gw.kill()
-            gw.wait()
+        child_process.stop(gw, timeout_s=30)
     result["log_tail"] = list(logs.lines)[-5:]
     return result
 
@@ -431,7 +388,6 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     return 0
-
 
 
 def _uptime() -> str:

@@ -21,6 +21,7 @@ import pytest
 
 from gateway.config import load_config
 from gateway.control.watch import rules_have_work
+from tests.support import workloads
 from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,35 +44,6 @@ UNUSED = {
     "gateway.commands.report": "another command",
 }
 
-W1 = """
-[site]
-id = "w1"
-name = "W1"
-latitude = 47.39
-longitude = 0.98
-[buildings.mairie]
-name = "Mairie"
-kind = "mairie"
-[sinks.local]
-kind = "influx-v1"
-url = "http://127.0.0.1:{dead_port}"
-database = "village"
-[ble]
-enabled = false
-[web]
-listen = "127.0.0.1:{web_port}"
-[service]
-state_dir = "{state_dir}"
-[buses.w1]
-kind = "tcp"
-host = "127.0.0.1"
-port = {dead_port}
-timeout_s = 1.0
-""" + "".join(
-    f'[[buses.w1.devices]]\nid = "meter-{unit:02d}"\nunit = {unit}\nprofile = "sdm630"\n'
-    'building = "mairie"\ninterval_s = 1\n'
-    for unit in range(1, 11)
-)
 
 #: runs the real command line in a fresh interpreter, stops it after a few seconds, prints its modules
 PROBE = textwrap.dedent(
@@ -94,7 +66,10 @@ def _imported(names: list[str], module: str) -> bool:
 @pytest.fixture
 def w1_config(tmp_path: Path) -> Path:
     path = tmp_path / "w1.toml"
-    text = W1.format(dead_port=free_port(), web_port=free_port(), state_dir=tmp_path / "state")
+    dead_port = free_port()
+    text = workloads.w1_config(
+        influx_port=dead_port, web_port=free_port(), state_dir=tmp_path / "state", modbus_port=dead_port
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
