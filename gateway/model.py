@@ -45,7 +45,7 @@ _VALID_NAMES_MAX = 4096
 def _check_name(kind: str, name: str) -> None:
     if name in _VALID_NAMES:
         return
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ModelError(f"invalid {kind} name {name!r}: lower-case letters, digits and '_' only")
     if len(_VALID_NAMES) < _VALID_NAMES_MAX:
         _VALID_NAMES.add(name)

@@ -112,7 +112,7 @@ class User:
 
 def check_name(name: str) -> str:
     """A valid account name (lower-case letters, digits, '.', '_', '-'; at most 32), or :class:`UserError`."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UserError("a name is 1 to 32 lower-case letters, digits, '.', '_' or '-'", field="name")
     return name
 

@@ -50,7 +50,7 @@ def _clock_in(value: Any) -> Any:
 
 
 def _clock_check(value: str) -> str:
-    if not _CLOCK.match(value):
+    if not _CLOCK.fullmatch(value):
         raise ValueError(f"{value!r} is not a time of day HH:MM (00:00 to 24:00)")
     return value
 

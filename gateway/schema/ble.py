@@ -60,7 +60,7 @@ def read_bindkey_file(path: Path) -> bytes:
         raise BindKeyError(
             f"bind key file {path} is readable by others (mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it"
         )
-    if len(raw) > _KEY_FILE_MAX or not _KEY.match(text):
+    if len(raw) > _KEY_FILE_MAX or not _KEY.fullmatch(text):
         raise BindKeyError(f"bind key file {path} does not hold 32 hex digits")
     return bytes.fromhex(text)
 
@@ -82,14 +82,14 @@ class BleSensorConfig(Section):
     @classmethod
     def _mac(cls, value: str) -> str:
         value = value.upper().replace("-", ":")
-        if not _MAC.match(value):
+        if not _MAC.fullmatch(value):
             raise ValueError(f"{value!r} is not a MAC address (expected AA:BB:CC:DD:EE:FF)")
         return value
 
     @field_validator("bindkey")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
-        if value is not None and not _KEY.match(value.lower()):
+        if value is not None and not _KEY.fullmatch(value.lower()):
             raise ValueError("a bind key is 32 hex digits")
         return value.lower() if value else value
 

@@ -52,7 +52,7 @@ class MqttSinkConfig(Section):
     @field_validator("topic_prefix", "homeassistant_prefix")
     @classmethod
     def _levels(cls, value: str) -> str:
-        if not _LEVELS.match(value):
+        if not _LEVELS.fullmatch(value):
             raise ValueError(f"{value!r}: topic levels of letters, digits, '-' and '_' separated by '/'")
         return value
 

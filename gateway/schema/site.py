@@ -34,7 +34,7 @@ class SiteConfig(Section):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         unknown = f"unknown time zone {value[:80]!r} (expected an IANA name, e.g. 'Europe/Paris')"
-        if not _ZONE_NAME.match(value):  # not a file name under the zoneinfo directory
+        if not _ZONE_NAME.fullmatch(value):  # not a file name under the zoneinfo directory
             raise ValueError(unknown)
         try:
             ZoneInfo(value)

@@ -36,13 +36,13 @@ def render(items: Iterable[Item]) -> str:
     lines: list[str] = []
     seen: set[str] = set()
     for name, kind, help_text, labels, value in sorted(items, key=lambda i: (i[0], i[3])):
-        if not _NAME_OK.match(name):
+        if not _NAME_OK.fullmatch(name):
             continue
         if name not in seen:
             seen.add(name)
             if help_text:
                 lines.append(f"# HELP {name} {help_text.replace(chr(92), chr(92) * 2).replace(chr(10), ' ')}")
             lines.append(f"# TYPE {name} {kind if kind in {'counter', 'gauge'} else 'untyped'}")
-        label_text = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels if _NAME_OK.match(k))
+        label_text = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels if _NAME_OK.fullmatch(k))
         lines.append(f"{name}{{{label_text}}} {_number(value)}" if label_text else f"{name} {_number(value)}")
     return "\n".join(lines) + "\n"

@@ -43,6 +43,8 @@ def test_non_finite_float_rejected(value: float) -> None:
     [
         ("Meter", {}, {"x": 1}, T, "measurement"),
         ("meter", {"bad tag": "v"}, {"x": 1}, T, "tag"),
+        ("meter", {"site\n": "v"}, {"x": 1}, T, "tag"),  # `$` alone lets a trailing newline through
+        ("meter", {}, {"energy\n": 1}, T, "field"),
         ("meter", {"t": "a\nb"}, {"x": 1}, T, "single-line"),
         ("meter", {}, {}, T, "at least one field"),
         ("meter", {}, {"x": 1}, 0, "implausible"),

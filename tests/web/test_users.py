@@ -53,6 +53,7 @@ def test_the_default_hasher_is_memory_hard(tmp_path):
     [
         ("Marie", "agent", "long enough password", "name"),
         ("marie dupont", "agent", "long enough password", "name"),
+        ("marie\n", "agent", "long enough password", "name"),  # `$` alone lets a trailing newline through
         ("marie", "maire", "long enough password", "role"),
         ("marie", "agent", "short", "password"),
     ],
