@@ -8,8 +8,8 @@ that grows towards the heaters' full effect ``people_boost_c`` with the time con
 Heating", 2002–2005; Schellen, TU Eindhoven, 2002: about 5–10 K once warm). After ``t`` minutes
 at full power the felt temperature is ``air + B·(1 − exp(−t / τ))``, so the lead that makes the
 felt temperature reach ``felt_goal`` from the air measured now is ``τ·ln(B / (B − need))`` with
-``need = felt_goal − air``. The felt goal is the target less :data:`~rules.arrival.ARRIVAL_BAND_C`,
-as arrivals are judged. Three cases:
+``need = felt_goal − air``. The felt goal is the target less :data:`~rules.arrival.ARRIVAL_BAND_C`
+(a quarter of a degree, inside the thermostat's band). Three cases:
 
 - **within reach**: that lead times :data:`MARGIN`, and never less than the configured
   ``people_lead_min`` (the installer's figure);

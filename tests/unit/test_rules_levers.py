@@ -307,14 +307,25 @@ def _arrival(airs: list[float], factor: float = 1.0, before: list[float] | None 
 
 
 def test_a_room_found_short_of_its_floor_at_arrival_lengthens_the_next_leads() -> None:
+    from rules.arrival import JUDGE_BAND_C, JUDGED_MIN
+
+    line = 19.0 - JUDGE_BAND_C
     # 0.7 °C short of the comfort line at arrival, warm a quarter of an hour later: people found it cold
     cold_start = [17.8 + 0.08 * m for m in range(15)] + [19.2] * 20
-    assert _arrival(cold_start) == pytest.approx(1 + 1.0 * (18.75 - sum(cold_start[:5]) / 5), abs=1e-3)
+    assert _arrival(cold_start) == pytest.approx(1 + 1.0 * (line - sum(cold_start[:JUDGED_MIN]) / JUDGED_MIN), abs=1e-3)
     # on time: the factor shrinks back towards 1, never below
     assert _arrival([19.1] * 35, factor=1.5) == pytest.approx(1.5 * 0.97, abs=1e-3)
     assert _arrival([19.1] * 35) == 1.0
     # warm just as people walk in, cold the minutes before: the comfort line's 15-minute mean counts them
-    assert _arrival([19.1] * 35, before=[17.6] * 5) == pytest.approx(1 + (18.75 - (17.6 + 19.1) / 2), abs=1e-3)
+    mean = (5 * 17.6 + JUDGED_MIN * 19.1) / (5 + JUDGED_MIN)
+    assert _arrival([19.1] * 35, before=[17.6] * 5) == pytest.approx(1 + (line - mean), abs=1e-3)
+
+
+def test_a_room_warm_only_five_minutes_before_the_start_was_late_for_the_comfort_line() -> None:
+    # at 18.0 °C until five minutes before, then 19.1 °C: the 15-minute mean at the start is 18.37 °C,
+    # under the comfort line (18.5 °C) — an arrival judged on the last five minutes alone passed it
+    before = [18.0] * 10 + [19.1] * 5
+    assert _arrival([19.1] * 35, before=before) > 1.0
 
 
 # ---- readiness: how warm the structure must be at arrival, learned from each occupancy ------------------------
