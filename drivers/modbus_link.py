@@ -150,6 +150,17 @@ def _show(data: bytes) -> str:
     return f"{len(data)} bytes {shown}{' …' if len(data) > 16 else ''}"
 
 
+def _still_cancelled(link: ModbusLink) -> None:
+    """Raise the cancellation a request swallowed. Python 3.11's ``asyncio.wait_for`` (pymodbus awaits
+    every reply and connection with it) returns a result that is ready when the task is cancelled
+    and drops the ``CancelledError``: the bus task would go on polling after a shutdown or a reload
+    asked it to stop. The request counts as cut (the connection is dropped)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        link.close()
+        raise asyncio.CancelledError
+
+
 class ModbusLink:
     """Reads registers over one line, reconnecting by itself before the next request."""
 
@@ -230,6 +241,7 @@ class ModbusLink:
             client.close()
             raise ReadError("connect", f"cannot connect to {self.link}: {reason}")
         self._client = client
+        _still_cancelled(self)
         return client
 
     def close(self) -> None:
@@ -268,6 +280,7 @@ class ModbusLink:
         finally:
             self._watch = None
             watch.close()
+        _still_cancelled(self)
         if isinstance(outcome, TimeoutError) and scope.expired():  # ours: the deadline, or a bad reply seen early
             self.close()
             if watch.failure is not None:

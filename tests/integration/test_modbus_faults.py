@@ -161,3 +161,27 @@ async def test_a_request_is_not_sent_once_its_budget_is_spent(sim_meters):
             await poller.link.read(unit=1, function_code=4, start=0, count=2, deadline=loop.time() - 0.05)
         assert err.value.kind == "timeout"
         assert poller.link.requests == 1
+
+
+async def test_a_bus_task_cancelled_as_its_reply_arrives_still_stops(sim_meters):
+    # shutdown or reload cancels the bus task; if the reply lands in the same turn of the loop,
+    # Python 3.11's asyncio.wait_for (inside pymodbus) returns it and drops the cancellation: the
+    # read must still end cancelled, or the bus task goes on polling and the stop never completes
+    async with _bus(sim_meters, [1], timeout_s=1.0) as (poller, _plan, _recorder):
+        link = poller.link
+        assert await link.read(unit=1, function_code=4, start=0, count=2)  # connected
+        reading: asyncio.Task[list[int]] | None = None
+        seen = link._trace_packet
+
+        def cancel_on_reply(sending: bool, data: bytes) -> bytes:
+            if not sending and reading is not None:
+                reading.cancel()  # the reply's bytes are here: pymodbus completes its future right after
+            return seen(sending, data)
+
+        link._trace_packet = cancel_on_reply  # type: ignore[method-assign]
+        link.close()  # the next client is made with the hook above
+        assert await link.read(unit=1, function_code=4, start=0, count=2)
+        reading = asyncio.create_task(link.read(unit=1, function_code=4, start=0, count=2))
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(reading), timeout=5)
+        assert reading.cancelled()
