@@ -91,12 +91,20 @@ def decode_run(fields: Sequence[FieldSpec], registers: Sequence[int]) -> list[tu
         raise ValueError(f"{first.name}: needs {width * len(fields)} registers, got {len(registers)}")
     if len(fields) > 1 and (first.word_order != "big" or any(f.type != first.type for f in fields)):
         raise ValueError("a run is made of big-word-order fields of one type")
-    words = registers if first.word_order == "big" else list(reversed(registers))
-    data = words_struct(len(words)).pack(*words)
-    raws = run_struct(first.type, len(fields)).unpack(data)
-    if all(is_plain_float32(field) for field in fields):
-        return decode_plain_float32(raws)
-    return decode_unpacked(fields, raws, data)
+    data = words_struct(len(registers)).pack(*registers)
+    plain = all(is_plain_float32(field) for field in fields)
+    return decode_bytes(fields, data, run_struct(first.type, len(fields)), plain=plain)
+
+
+def decode_bytes(
+    fields: Sequence[FieldSpec], data: bytes, unpacker: struct.Struct, *, plain: bool
+) -> list[tuple[float | None, str | None]]:
+    """Values of a run from its registers' bytes, in register order (``unpacker``: its
+    :func:`run_struct`; ``plain``: every field :func:`is_plain_float32`)."""
+    if fields[0].word_order != "big":  # a single field whose words come low first: put them in value order
+        data = b"".join(data[i : i + 2] for i in range(len(data) - 2, -2, -2))
+    raws = unpacker.unpack(data)
+    return _decode_plain_float32(raws) if plain else _decode_unpacked(fields, raws, data)
 
 
 def is_plain_float32(field: FieldSpec) -> bool:
@@ -104,13 +112,13 @@ def is_plain_float32(field: FieldSpec) -> bool:
     return field.type == "float32" and field.factor == 1 and field.convert is None and not field.not_available
 
 
-def decode_plain_float32(raws: Sequence[float]) -> list[tuple[float | None, str | None]]:
-    """:func:`decode_unpacked` for fields that are all :func:`is_plain_float32`, without the general steps."""
+def _decode_plain_float32(raws: Sequence[float]) -> list[tuple[float | None, str | None]]:
+    """:func:`_decode_unpacked` for fields that are all :func:`is_plain_float32`, without the general steps."""
     isfinite, shortest = math.isfinite, _shortest_float32
     return [(shortest(raw), None) if isfinite(raw) else (None, "nonfinite") for raw in raws]
 
 
-def decode_unpacked(
+def _decode_unpacked(
     fields: Sequence[FieldSpec], raws: Sequence[float], data: bytes
 ) -> list[tuple[float | None, str | None]]:
     """Values of a run from its unpacked ``raws`` and its bytes ``data`` (in value order, for markers)."""

@@ -25,13 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from drivers.modbus_decode import (
-    decode_plain_float32,
-    decode_unpacked,
-    is_plain_float32,
-    run_struct,
-    words_struct,
-)
+from drivers.modbus_decode import decode_bytes, is_plain_float32, run_struct, words_struct
 from drivers.modbus_profile import FieldSpec
 
 #: Most registers one read request (function 03 or 04) may ask for.
@@ -84,11 +78,7 @@ class Block:
         out: list[tuple[str, float | None, str | None]] = []
         words = words_struct(self.count).pack(*registers)
         for run, (at, size, unpacker, plain) in zip(self.runs, self._layout, strict=True):
-            data = words[at : at + size]
-            if run[0].word_order != "big":  # a single field whose words come low first: put them in value order
-                data = b"".join(data[i : i + 2] for i in range(size - 2, -2, -2))
-            raws = unpacker.unpack(data)
-            values = decode_plain_float32(raws) if plain else decode_unpacked(run, raws, data)
+            values = decode_bytes(run, words[at : at + size], unpacker, plain=plain)
             out.extend((field.name, value, reason) for field, (value, reason) in zip(run, values, strict=True))
         return out
 
