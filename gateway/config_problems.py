@@ -14,9 +14,11 @@ Rules of this module:
 
 from __future__ import annotations
 
+import pathlib
 import re
 import types
 import typing
+from os import PathLike
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -69,6 +71,21 @@ def cross_problem(file: str, dotted: str, reason: str, located: Located) -> Conf
     """A cross-check's ``(path, reason)`` located."""
     path = parse_path(dotted)
     return ConfigProblem(file, format_path(path), reason, located.line_of(path))
+
+
+def located_in_file(path: str | PathLike[str], found: list[tuple[str, str]]) -> list[ConfigProblem]:
+    """Cross-checks' ``(path, reason)`` located in the file ``path`` they were found in, in file order
+    (unlocated if the file cannot be read any more)."""
+    if not found:
+        return []
+    file = str(path)
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return [ConfigProblem(file, dotted, reason) for dotted, reason in found]
+    where = locate(text)
+    problems = [cross_problem(file, dotted, reason, where) for dotted, reason in found]
+    return sorted(problems, key=lambda p: (p.line or 0, p.path))
 
 
 # ---- pydantic's loc -> the person's path ----------------------------------------------------

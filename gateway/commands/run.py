@@ -41,17 +41,8 @@ def _warn_at_start(config: GatewayConfig, path: Path) -> None:
     """Say at start what ``check-config`` warns about the journal (a warning: the daemon starts)."""
     import logging
 
-    from gateway.config_problems import cross_problem
+    from gateway.config_problems import located_in_file
     from gateway.schema.journal import buffer_warnings
-    from gateway.tomlpos import locate
 
-    warnings = buffer_warnings(config)
-    if not warnings:
-        return
-    try:
-        where = locate(path.read_text(encoding="utf-8-sig", errors="replace"))
-    except OSError:
-        where = None
-    for dotted, reason in warnings:
-        located = cross_problem(str(path), dotted, reason, where) if where is not None else None
-        logging.getLogger("gateway.config").warning("%s", located or f"{path}: {dotted}: {reason}")
+    for problem in located_in_file(path, buffer_warnings(config)):
+        logging.getLogger("gateway.config").warning("%s", problem)

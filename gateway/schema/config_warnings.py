@@ -27,10 +27,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from gateway.config_problems import cross_problem
+from gateway.config_problems import located_in_file
 from gateway.errors import ConfigProblem
 from gateway.schema.journal import buffer_warnings
-from gateway.tomlpos import locate
 from rules.zone_model import FAILSAFE_OUTDOOR_C
 
 
@@ -84,14 +83,4 @@ def config_warnings(config: Any) -> list[tuple[str, str]]:
 
 def located(config: Any, path: str | Path) -> list[ConfigProblem]:
     """The warnings located in the file ``path`` the configuration was read from, in file order."""
-    warnings = config_warnings(config)
-    if not warnings:
-        return []
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
-        return [ConfigProblem(file, dotted, reason) for dotted, reason in warnings]
-    where = locate(text)
-    problems = [cross_problem(file, dotted, reason, where) for dotted, reason in warnings]
-    return sorted(problems, key=lambda p: (p.line or 0, p.path))
+    return located_in_file(path, config_warnings(config))
