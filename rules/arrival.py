@@ -51,7 +51,7 @@ def watch(  # noqa: PLR0911 (one return per stage of an arrival)
     history: tuple[tuple[int, float], ...] = (),
 ) -> tuple[Arrival | None, float]:
     """Fold this tick into the arrival being watched; judge it once its first minutes are over.
-    ``history``: the zone's recent readings, whose last :data:`JUDGED_MIN` minutes before the start
+    ``history``: the zone's recent readings, whose last :data:`BEFORE_MIN` minutes before the start
     count too (the air people walk into)."""
     if since_ns is None or goal is None:
         return arrival, factor
